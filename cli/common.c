@@ -1,0 +1,82 @@
+/* common.c: helpers shared by the subcommands. */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("wprior: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) {
+        cli_error("%s must be an integer in %ld..%ld, not '%s'", what, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+wp_prior *cli_load_model(const char *path)
+{
+    if (!path)
+        path = getenv("WPRIOR_MODEL");
+#ifdef WPRIOR_DEFAULT_MODEL
+    if (!path)
+        path = WPRIOR_DEFAULT_MODEL;
+#endif
+    if (!path) {
+        cli_error("no model given: use -m MODEL (or set WPRIOR_MODEL)");
+        return NULL;
+    }
+    char err[WP_ERRLEN];
+    wp_prior *p;
+    if (wp_prior_load(path, &p, err) != WP_OK) {
+        cli_error("%s", err);
+        return NULL;
+    }
+    return p;
+}
+
+int cli_colour_channels(const wp_image *img)
+{
+    return img->channels == 1 || img->channels == 2 ? 1 : 3;
+}
+
+float *cli_to_planar(const wp_image *img)
+{
+    int C = cli_colour_channels(img), S = img->channels;
+    size_t n = (size_t)img->width * img->height;
+    float *p = malloc(sizeof(float) * n * C);
+    if (!p)
+        return NULL;
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < n; i++)
+            p[c * n + i] = img->pixels[i * S + c];
+    return p;
+}
+
+void cli_from_planar(wp_image *img, const float *planar)
+{
+    int C = cli_colour_channels(img), S = img->channels;
+    size_t n = (size_t)img->width * img->height;
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < n; i++) {
+            float v = planar[c * n + i];
+            img->pixels[i * S + c] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+}

@@ -1,0 +1,49 @@
+/* wprior: the command-line front end of the Wavelet Prior engine. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wprior COMMAND [OPTIONS]\n"
+            "\n"
+            "commands:\n"
+            "  info MODEL                 architecture, parameter counts, metadata\n"
+            "  denoise [-m MODEL] INPUT OUTPUT\n"
+            "                             blind multi-scale denoising of a PNG/JPEG\n"
+            "  import (--low FILE --cond J=FILE... | --flat FILE) [--channels 1|3]\n"
+            "         [--name NAME] [--description TEXT] -o MODEL\n"
+            "                             one model file from the paper's per-network files\n"
+            "\n"
+            "`wprior COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("wprior %s\n", WPRIOR_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "denoise"))
+        return cmd_denoise(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(argc - 1, argv + 1);
+    fprintf(stderr, "wprior: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,143 @@
+/* haar.c: Haar pyramid forward/inverse, reflection padding. */
+#include "wp_haar.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_util.h"
+
+void wp_haar_forward(const float *in, int C, int H, int W, float *low, float *det)
+{
+    int h = H / 2, w = W / 2;
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < C; c++) {
+        const float *x = in + (size_t)c * H * W;
+        float *lo = low + c * hw, *cH = det + c * hw, *cV = det + (C + c) * hw,
+              *cD = det + (2 * C + c) * hw;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float a = x[(size_t)(2 * i) * W + 2 * j], b = x[(size_t)(2 * i) * W + 2 * j + 1];
+                float cc = x[(size_t)(2 * i + 1) * W + 2 * j],
+                      d = x[(size_t)(2 * i + 1) * W + 2 * j + 1];
+                size_t o = (size_t)i * w + j;
+                lo[o] = (a + b + cc + d) / 4;
+                cH[o] = (a + b - cc - d) / 4;
+                cV[o] = (a - b + cc - d) / 4;
+                cD[o] = (a - b - cc + d) / 4;
+            }
+    }
+}
+
+void wp_haar_inverse(const float *low, const float *det, int C, int h, int w, float *out)
+{
+    size_t hw = (size_t)h * w;
+    int W = 2 * w;
+    for (int c = 0; c < C; c++) {
+        float *x = out + (size_t)c * 4 * hw;
+        const float *lo = low + c * hw, *cH = det + c * hw, *cV = det + (C + c) * hw,
+                    *cD = det + (2 * C + c) * hw;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                size_t o = (size_t)i * w + j;
+                float l = lo[o], H_ = cH[o], V = cV[o], D = cD[o];
+                x[(size_t)(2 * i) * W + 2 * j] = l + H_ + V + D;
+                x[(size_t)(2 * i) * W + 2 * j + 1] = l + H_ - V - D;
+                x[(size_t)(2 * i + 1) * W + 2 * j] = l - H_ + V - D;
+                x[(size_t)(2 * i + 1) * W + 2 * j + 1] = l - H_ - V + D;
+            }
+    }
+}
+
+int wp_pad_size(int n, int J)
+{
+    int m = 1 << J;
+    return (n + m - 1) / m * m;
+}
+
+/* Index into [0,n) of position i under symmetric reflection (period 2n). */
+static int reflect(int i, int n)
+{
+    int p = 2 * n;
+    i %= p;
+    if (i < 0)
+        i += p;
+    return i < n ? i : p - 1 - i;
+}
+
+void wp_pad_reflect(const float *in, int C, int H, int W, float *out, int Hp, int Wp)
+{
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < Hp; i++) {
+            const float *src = in + ((size_t)c * H + reflect(i, H)) * W;
+            float *dst = out + ((size_t)c * Hp + i) * Wp;
+            memcpy(dst, src, sizeof(float) * (size_t)(W < Wp ? W : Wp));
+            for (int j = W; j < Wp; j++)
+                dst[j] = src[reflect(j, W)];
+        }
+}
+
+void wp_crop(const float *in, int C, int Hp, int Wp, float *out, int H, int W)
+{
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            memmove(out + ((size_t)c * H + i) * W, in + ((size_t)c * Hp + i) * Wp,
+                    sizeof(float) * (size_t)W);
+}
+
+wp_status wp_pyramid_forward(wp_pyramid *p, const float *img, int C, int H, int W, int J,
+                             char *err)
+{
+    memset(p, 0, sizeof *p);
+    if (C < 1 || H < 1 || W < 1 || J < 0 || J >= WP_MAX_LEVELS)
+        return wp_fail(err, WP_ERR_ARG, "pyramid of %dx%dx%d with %d levels", C, H, W, J);
+    p->C = C, p->J = J, p->H = H, p->W = W;
+    p->Hp = wp_pad_size(H, J);
+    p->Wp = wp_pad_size(W, J);
+    size_t plane = (size_t)C * p->Hp * p->Wp, need;
+    /* details take 3/4 of each level: at most plane in all; low is tiny;
+     * two planes for the padded image and the inverse's ping-pong. */
+    if (!wp_mul_ok(plane, 4, &need))
+        return wp_fail(err, WP_ERR_NOMEM, "image too large");
+    p->buf = wp_alloc(sizeof(float) * need);
+    if (!p->buf)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory for a %dx%d pyramid", p->Hp, p->Wp);
+    float *det = p->buf, *lowbuf = p->buf + plane;
+    p->tmp = p->buf + 2 * plane;
+    float *cur = p->tmp, *next = p->tmp + plane;
+    wp_pad_reflect(img, C, H, W, cur, p->Hp, p->Wp);
+    int h = p->Hp, w = p->Wp;
+    for (int j = 0; j < J; j++) {
+        p->det[j] = det;
+        wp_haar_forward(cur, C, h, w, next, det);
+        h /= 2, w /= 2;
+        det += (size_t)3 * C * h * w;
+        float *t = cur;
+        cur = next;
+        next = t;
+    }
+    memcpy(lowbuf, cur, sizeof(float) * (size_t)C * h * w);
+    p->low = lowbuf;
+    return WP_OK;
+}
+
+void wp_pyramid_inverse(wp_pyramid *p, float *img)
+{
+    int C = p->C, h = p->Hp >> p->J, w = p->Wp >> p->J;
+    size_t plane = (size_t)C * p->Hp * p->Wp;
+    float *cur = p->tmp, *next = p->tmp + plane;
+    memcpy(cur, p->low, sizeof(float) * (size_t)C * h * w);
+    for (int j = p->J - 1; j >= 0; j--) {
+        wp_haar_inverse(cur, p->det[j], C, h, w, next);
+        h *= 2, w *= 2;
+        float *t = cur;
+        cur = next;
+        next = t;
+    }
+    wp_crop(cur, C, p->Hp, p->Wp, img, p->H, p->W);
+}
+
+void wp_pyramid_free(wp_pyramid *p)
+{
+    free(p->buf);
+    memset(p, 0, sizeof *p);
+}

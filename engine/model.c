@@ -1,0 +1,537 @@
+/* model.c: a multi-scale prior in one safetensors file.
+ *
+ * __metadata__ (all strings):
+ *   format = "wavelet-prior", format_version = "1",
+ *   channels = "1"|"3", kind = "multiscale"|"flat", levels = J,
+ *   net.low, net.cond0 .. net.cond{J-1} (or net.flat) =
+ *       "in=I out=O width=W kernels=3111..." (one digit per layer),
+ *   plus free-form keys (name, description, training, ...).
+ * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
+ *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_prior_internal.h"
+#include "wp_util.h"
+
+#define FORMAT_NAME "wavelet-prior"
+#define FORMAT_VERSION "1"
+
+static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
+{
+    /* idx -1: low (or flat); j >= 0: cond j */
+    if (idx < 0)
+        snprintf(buf, len, "%s", p->flat ? "flat" : "low");
+    else
+        snprintf(buf, len, "cond%d", idx);
+}
+
+static wp_net *net_at(wp_prior *p, int idx)
+{
+    return idx < 0 ? (p->flat ? &p->flatnet : &p->low) : &p->cond[idx];
+}
+
+static const wp_net *net_at_c(const wp_prior *p, int idx)
+{
+    return net_at((wp_prior *)p, idx);
+}
+
+int wp_prior_channels(const wp_prior *p) { return p->channels; }
+int wp_prior_levels(const wp_prior *p) { return p->levels; }
+int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
+
+const char *wp_prior_meta(const wp_prior *p, const char *key)
+{
+    for (size_t i = 0; i < p->nmeta; i++)
+        if (strcmp(p->meta[i].key, key) == 0)
+            return p->meta[i].value;
+    return NULL;
+}
+
+wp_status wp_prior_set_meta(wp_prior *p, const char *key, const char *value, char *err)
+{
+    for (size_t i = 0; i < p->nmeta; i++)
+        if (strcmp(p->meta[i].key, key) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+            free(p->meta[i].value);
+            p->meta[i].value = v;
+            return WP_OK;
+        }
+    wp_st_meta *m = realloc(p->meta, (p->nmeta + 1) * sizeof *m);
+    if (!m)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    p->meta = m;
+    m[p->nmeta].key = strdup(key);
+    m[p->nmeta].value = strdup(value);
+    if (!m[p->nmeta].key || !m[p->nmeta].value) {
+        free(m[p->nmeta].key);
+        free(m[p->nmeta].value);
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    }
+    p->nmeta++;
+    return WP_OK;
+}
+
+void wp_prior_free(wp_prior *p)
+{
+    if (!p)
+        return;
+    wp_net_free(&p->low);
+    wp_net_free(&p->flatnet);
+    for (int j = 0; j < WP_MAX_LEVELS; j++)
+        wp_net_free(&p->cond[j]);
+    for (size_t i = 0; i < p->nmeta; i++) {
+        free(p->meta[i].key);
+        free(p->meta[i].value);
+    }
+    free(p->meta);
+    free(p->ws);
+    free(p);
+}
+
+wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, char *err)
+{
+    *out = NULL;
+    if (channels != 1 && channels != 3)
+        return wp_fail(err, WP_ERR_ARG, "%d colour channels (1 or 3)", channels);
+    if (flat ? levels != 0 : (levels < 1 || levels >= WP_MAX_LEVELS))
+        return wp_fail(err, WP_ERR_ARG, "%d levels for a %s prior", levels,
+                       flat ? "flat" : "multi-scale");
+    wp_prior *p = calloc(1, sizeof *p);
+    if (!p)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    p->channels = channels;
+    p->levels = levels;
+    p->flat = flat;
+    *out = p;
+    return WP_OK;
+}
+
+float *wp_prior_workspace(wp_prior *p, size_t n, char *err)
+{
+    if (n > p->ws_cap) {
+        free(p->ws);
+        p->ws_cap = 0;
+        p->ws = wp_alloc(sizeof(float) * n);
+        if (!p->ws) {
+            wp_fail(err, WP_ERR_NOMEM, "out of memory for a %zu MiB workspace",
+                    n * sizeof(float) >> 20);
+            return NULL;
+        }
+        p->ws_cap = n;
+    }
+    return p->ws;
+}
+
+/* ---- network tensors ---- */
+
+wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char *err)
+{
+    char name[256];
+    for (int l = 0; l < net->nlayers; l++) {
+        int k = net->kernel[l];
+        int64_t shape[4] = {wp_net_layer_out(net, l), wp_net_layer_in(net, l), k, k};
+        snprintf(name, sizeof name, "%sconv_layers.%d.weight", prefix, l);
+        wp_status st = wp_st_read_f32(f, name, shape, 4, net->conv_w[l], err);
+        if (st)
+            return st;
+    }
+    for (int l = 1; l < net->nlayers - 1; l++) {
+        int64_t shape[4] = {1, net->width, 1, 1};
+        snprintf(name, sizeof name, "%sBN_layers.%d.running_sd", prefix, l - 1);
+        wp_status st = wp_st_read_f32(f, name, shape, 4, net->rsd[l], err);
+        if (st)
+            return st;
+        snprintf(name, sizeof name, "%sBN_layers.%d.gammas", prefix, l - 1);
+        st = wp_st_read_f32(f, name, shape, 4, net->gamma[l], err);
+        if (st)
+            return st;
+    }
+    return WP_OK;
+}
+
+static int net_tensor_count(const wp_net *net) { return net->nlayers + 2 * (net->nlayers - 2); }
+
+wp_status wp_net_check_values(const wp_net *net, const char *name, char *err)
+{
+    for (size_t i = 0; i < net->nparams; i++)
+        if (!isfinite(net->params[i]))
+            return wp_fail(err, WP_ERR_FORMAT, "network %s: parameter %zu is %s", name, i,
+                           isnan(net->params[i]) ? "NaN" : "infinite");
+    for (int l = 1; l < net->nlayers - 1; l++)
+        for (int c = 0; c < net->width; c++) {
+            float v = net->rsd[l][c];
+            if (!isfinite(v) || !(v > 0.0f))
+                return wp_fail(err, WP_ERR_FORMAT,
+                               "network %s: BN layer %d running_sd[%d] = %g (must be > 0)", name,
+                               l - 1, c, (double)v);
+        }
+    return WP_OK;
+}
+
+wp_status wp_net_import(wp_net *net, const wp_st_file *f, const char *prefix, char *err)
+{
+    char name[256];
+    uint8_t kernel[WP_MAX_LAYERS];
+    int L = 0, in = 0, out = 0, width = 0;
+    for (;; L++) {
+        snprintf(name, sizeof name, "%sconv_layers.%d.weight", prefix, L);
+        const wp_st_tensor *t = wp_st_find(f, name);
+        if (!t)
+            break;
+        if (L >= WP_MAX_LAYERS)
+            return wp_fail(err, WP_ERR_FORMAT, "more than %d layers", WP_MAX_LAYERS);
+        if (t->ndim != 4 || t->shape[2] != t->shape[3] || (t->shape[2] != 1 && t->shape[2] != 3))
+            return wp_fail(err, WP_ERR_FORMAT, "%s: not a [out,in,1|3,1|3] convolution", name);
+        if (t->shape[0] < 1 || t->shape[0] > WP_MAX_WIDTH || t->shape[1] < 1 ||
+            t->shape[1] > WP_MAX_WIDTH)
+            return wp_fail(err, WP_ERR_FORMAT, "%s: channel counts out of range", name);
+        kernel[L] = (uint8_t)t->shape[2];
+        if (L == 0) {
+            in = (int)t->shape[1];
+            width = (int)t->shape[0];
+        }
+        out = (int)t->shape[0];
+    }
+    if (L < 2)
+        return wp_fail(err, WP_ERR_FORMAT, "no %sconv_layers.N.weight tensors (need 2 or more)",
+                       prefix);
+    wp_status st = wp_net_init(net, in, out, width, L, kernel, err);
+    if (!st)
+        st = wp_net_read(net, f, prefix, err);
+    if (st)
+        wp_net_free(net);
+    return st;
+}
+
+/* ---- loading ---- */
+
+static wp_status parse_int(const char *s, const char *what, int lo, int hi, int *out, char *err)
+{
+    char *end;
+    if (!s)
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"%s\" is missing", what);
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi)
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"%s\" = \"%.32s\" (expected %d..%d)", what,
+                       s, lo, hi);
+    *out = (int)v;
+    return WP_OK;
+}
+
+/* "in=4 out=3 width=64 kernels=3111..." */
+static wp_status parse_net_spec(const char *spec, const char *name, int *in, int *out,
+                                int *width, uint8_t *kernel, int *nlayers, char *err)
+{
+    char ks[WP_MAX_LAYERS + 2];
+    int n = 0;
+    if (!spec)
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"net.%s\" is missing", name);
+    if (sscanf(spec, "in=%d out=%d width=%d kernels=%257s%n", in, out, width, ks, &n) != 4 ||
+        spec[n] != '\0')
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"net.%s\" = \"%.80s\" is malformed", name,
+                       spec);
+    size_t L = strlen(ks);
+    if (L < 2 || L > WP_MAX_LAYERS)
+        return wp_fail(err, WP_ERR_FORMAT, "net.%s: %zu layers (2..%d)", name, L, WP_MAX_LAYERS);
+    for (size_t l = 0; l < L; l++) {
+        if (ks[l] != '1' && ks[l] != '3')
+            return wp_fail(err, WP_ERR_FORMAT, "net.%s: kernel '%c' (only 1 and 3)", name, ks[l]);
+        kernel[l] = (uint8_t)(ks[l] - '0');
+    }
+    *nlayers = (int)L;
+    return WP_OK;
+}
+
+static int is_structural(const char *key)
+{
+    return !strcmp(key, "format") || !strcmp(key, "format_version") ||
+           !strcmp(key, "channels") || !strcmp(key, "kind") || !strcmp(key, "levels") ||
+           !strncmp(key, "net.", 4);
+}
+
+static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
+{
+    char nm[32], key[48], prefix[40];
+    net_name(nm, sizeof nm, p, idx);
+    snprintf(key, sizeof key, "net.%s", nm);
+    snprintf(prefix, sizeof prefix, "%s.", nm);
+    int in = 0, out = 0, width = 0, L = 0;
+    uint8_t kernel[WP_MAX_LAYERS];
+    wp_status st = parse_net_spec(wp_st_meta_get(f, key), nm, &in, &out, &width, kernel, &L, err);
+    if (st)
+        return st;
+    int C = p->channels, ein = idx < 0 ? C : 4 * C, eout = idx < 0 ? C : 3 * C;
+    if (in != ein || out != eout)
+        return wp_fail(err, WP_ERR_FORMAT,
+                       "net.%s has %d inputs and %d outputs; a %d-channel prior needs %d and %d",
+                       nm, in, out, C, ein, eout);
+    wp_net *net = net_at(p, idx);
+    st = wp_net_init(net, in, out, width, L, kernel, err);
+    if (st)
+        return st;
+    if ((st = wp_net_read(net, f, prefix, err)))
+        return st;
+    return wp_net_check_values(net, nm, err);
+}
+
+static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
+{
+    const char *fmt = wp_st_meta_get(f, "format");
+    if (!fmt || strcmp(fmt, FORMAT_NAME) != 0)
+        return wp_fail(err, WP_ERR_FORMAT,
+                       "not a Wavelet Prior model (metadata \"format\" is not \"%s\"); the "
+                       "paper's per-network files are converted with `wprior import`",
+                       FORMAT_NAME);
+    const char *ver = wp_st_meta_get(f, "format_version");
+    if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
+        return wp_fail(err, WP_ERR_FORMAT, "model format version \"%.16s\" (this build reads %s)",
+                       ver ? ver : "(none)", FORMAT_VERSION);
+    int C, J = 0;
+    wp_status st = parse_int(wp_st_meta_get(f, "channels"), "channels", 1, 3, &C, err);
+    if (st)
+        return st;
+    if (C == 2)
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"channels\" = 2 (expected 1 or 3)");
+    const char *kind = wp_st_meta_get(f, "kind");
+    int flat;
+    if (kind && !strcmp(kind, "flat"))
+        flat = 1;
+    else if (kind && !strcmp(kind, "multiscale"))
+        flat = 0;
+    else
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"kind\" is \"%.32s\" (multiscale or flat)",
+                       kind ? kind : "(none)");
+    if (!flat && (st = parse_int(wp_st_meta_get(f, "levels"), "levels", 1, WP_MAX_LEVELS - 1,
+                                 &J, err)))
+        return st;
+    wp_prior *p;
+    if ((st = wp_prior_create(&p, C, J, flat, err)))
+        return st;
+    int expected = 0;
+    for (int idx = -1; idx < J && !st; idx++) {
+        st = load_net(p, f, idx, err);
+        if (!st)
+            expected += net_tensor_count(net_at(p, idx));
+    }
+    if (!st && (size_t)expected != f->nt) {
+        /* Name the first tensor that no network claimed. */
+        for (size_t i = 0; i < f->nt; i++) {
+            const char *n = f->t[i].name;
+            int ok = 0;
+            for (int idx = -1; idx < J && !ok; idx++) {
+                char nm[32];
+                net_name(nm, sizeof nm, p, idx);
+                size_t l = strlen(nm);
+                ok = !strncmp(n, nm, l) && n[l] == '.';
+            }
+            if (!ok) {
+                st = wp_fail(err, WP_ERR_FORMAT, "unexpected tensor \"%.64s\"", n);
+                break;
+            }
+        }
+        if (!st)
+            st = wp_fail(err, WP_ERR_FORMAT, "%zu tensors where the networks need %d", f->nt,
+                         expected);
+    }
+    for (size_t i = 0; i < f->nmeta && !st; i++)
+        if (!is_structural(f->meta[i].key))
+            st = wp_prior_set_meta(p, f->meta[i].key, f->meta[i].value, err);
+    if (st) {
+        wp_prior_free(p);
+        return st;
+    }
+    *out = p;
+    return WP_OK;
+}
+
+wp_status wp_prior_load_memory(const void *data, size_t size, wp_prior **out, char *err)
+{
+    wp_st_file f;
+    *out = NULL;
+    wp_status st = wp_st_open_memory(&f, data, size, err);
+    if (st)
+        return st;
+    st = load_from_file(&f, out, err);
+    wp_st_close(&f);
+    return st;
+}
+
+wp_status wp_prior_load(const char *path, wp_prior **out, char *err)
+{
+    wp_st_file f;
+    *out = NULL;
+    if (!path)
+        return wp_fail(err, WP_ERR_ARG, "no model file given");
+    wp_status st = wp_st_open(&f, path, err);
+    if (st)
+        return st;
+    char e2[WP_ERRLEN];
+    st = load_from_file(&f, out, e2);
+    wp_st_close(&f);
+    if (st)
+        return wp_fail(err, st, "%s: %s", path, e2);
+    return WP_OK;
+}
+
+/* ---- saving ---- */
+
+wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
+{
+    int nnets = p->flat ? 1 : p->levels + 1;
+    size_t nt = 0, cap = 0;
+    for (int idx = -1; idx < nnets - 1; idx++)
+        cap += (size_t)net_tensor_count(net_at_c(p, idx));
+    wp_st_out *t = calloc(cap, sizeof *t);
+    char (*names)[64] = calloc(cap, sizeof *names);
+    size_t nmeta = 5 + (size_t)nnets + p->nmeta;
+    const char **meta = calloc(2 * nmeta, sizeof *meta);
+    char (*specs)[WP_MAX_LAYERS + 64] = calloc((size_t)nnets, sizeof *specs);
+    char (*keys)[48] = calloc((size_t)nnets, sizeof *keys);
+    char chs[8], lev[8];
+    wp_status st = WP_OK;
+    if (!t || !names || !meta || !specs || !keys) {
+        st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t m = 0;
+    snprintf(chs, sizeof chs, "%d", p->channels);
+    snprintf(lev, sizeof lev, "%d", p->levels);
+    meta[m++] = "format", meta[m++] = FORMAT_NAME;
+    meta[m++] = "format_version", meta[m++] = FORMAT_VERSION;
+    meta[m++] = "channels", meta[m++] = chs;
+    meta[m++] = "kind", meta[m++] = p->flat ? "flat" : "multiscale";
+    meta[m++] = "levels", meta[m++] = lev;
+    for (int idx = -1; idx < nnets - 1; idx++) {
+        const wp_net *net = net_at_c(p, idx);
+        char nm[32], ks[WP_MAX_LAYERS + 1];
+        net_name(nm, sizeof nm, p, idx);
+        wp_net_kernel_string(net, ks);
+        snprintf(keys[idx + 1], sizeof keys[0], "net.%s", nm);
+        snprintf(specs[idx + 1], sizeof specs[0], "in=%d out=%d width=%d kernels=%s", net->in_ch,
+                 net->out_ch, net->width, ks);
+        meta[m++] = keys[idx + 1], meta[m++] = specs[idx + 1];
+        for (int l = 0; l < net->nlayers; l++) {
+            int k = net->kernel[l];
+            snprintf(names[nt], 64, "%s.conv_layers.%d.weight", nm, l);
+            t[nt] = (wp_st_out){names[nt], 4, {wp_net_layer_out(net, l), wp_net_layer_in(net, l), k, k}, net->conv_w[l]};
+            nt++;
+        }
+        for (int l = 1; l < net->nlayers - 1; l++) {
+            snprintf(names[nt], 64, "%s.BN_layers.%d.running_sd", nm, l - 1);
+            t[nt] = (wp_st_out){names[nt], 4, {1, net->width, 1, 1}, net->rsd[l]};
+            nt++;
+            snprintf(names[nt], 64, "%s.BN_layers.%d.gammas", nm, l - 1);
+            t[nt] = (wp_st_out){names[nt], 4, {1, net->width, 1, 1}, net->gamma[l]};
+            nt++;
+        }
+    }
+    for (size_t i = 0; i < p->nmeta; i++)
+        if (!is_structural(p->meta[i].key))
+            meta[m++] = p->meta[i].key, meta[m++] = p->meta[i].value;
+    st = wp_st_write(path, t, nt, meta, m / 2, err);
+done:
+    free(t);
+    free(names);
+    free(meta);
+    free(specs);
+    free(keys);
+    return st;
+}
+
+/* ---- import of the paper's per-network files ---- */
+
+static wp_status import_one(wp_net *net, const char *path, const char *role, int ein, int eout,
+                            char *err)
+{
+    wp_st_file f;
+    wp_status st = wp_st_open(&f, path, err);
+    if (st)
+        return st;
+    char e2[WP_ERRLEN];
+    st = wp_net_import(net, &f, "", e2);
+    wp_st_close(&f);
+    if (st)
+        return wp_fail(err, st, "%s: %s", path, e2);
+    if (net->in_ch != ein || net->out_ch != eout) {
+        st = wp_fail(err, WP_ERR_FORMAT,
+                     "%s: a %s network needs %d inputs and %d outputs, this one has %d and %d",
+                     path, role, ein, eout, net->in_ch, net->out_ch);
+        return st;
+    }
+    return wp_net_check_values(net, role, err);
+}
+
+wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
+                          const char *flat_path, int channels, wp_prior **out, char *err)
+{
+    wp_prior *p;
+    int flat = flat_path != NULL;
+    *out = NULL;
+    if (flat && (low_path || levels))
+        return wp_fail(err, WP_ERR_ARG, "a flat model takes no low-pass or conditional networks");
+    if (!flat && !low_path)
+        return wp_fail(err, WP_ERR_ARG, "a multi-scale model needs a low-pass network (--low)");
+    wp_status st = wp_prior_create(&p, channels, levels, flat, err);
+    if (st)
+        return st;
+    int C = channels;
+    if (flat) {
+        st = import_one(&p->flatnet, flat_path, "flat", C, C, err);
+    } else {
+        st = import_one(&p->low, low_path, "low-pass", C, C, err);
+        for (int j = 0; j < levels && !st; j++) {
+            if (!cond_paths[j]) {
+                st = wp_fail(err, WP_ERR_ARG, "no conditional network for level %d (--cond %d=FILE)",
+                             j, j);
+                break;
+            }
+            st = import_one(&p->cond[j], cond_paths[j], "conditional", 4 * C, 3 * C, err);
+        }
+    }
+    if (st) {
+        wp_prior_free(p);
+        return st;
+    }
+    *out = p;
+    return WP_OK;
+}
+
+/* ---- description ---- */
+
+static size_t net_params(const wp_net *n) { return n->nparams; }
+
+char *wp_prior_describe(const wp_prior *p)
+{
+    size_t cap = 4096 + p->nmeta * 256, k = 0;
+    for (size_t i = 0; i < p->nmeta; i++)
+        cap += strlen(p->meta[i].key) + strlen(p->meta[i].value);
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    size_t total = 0;
+    int nnets = p->flat ? 1 : p->levels + 1;
+    k += (size_t)snprintf(s + k, cap - k, "kind: %s\nchannels: %d (%s)\nlevels: %d\n",
+                          p->flat ? "flat (pixel domain)" : "multi-scale (Haar pyramid)",
+                          p->channels, p->channels == 1 ? "gray" : "RGB", p->levels);
+    for (int idx = -1; idx < nnets - 1; idx++) {
+        const wp_net *net = net_at_c(p, idx);
+        char nm[32], ks[WP_MAX_LAYERS + 1];
+        net_name(nm, sizeof nm, p, idx);
+        wp_net_kernel_string(net, ks);
+        total += net_params(net);
+        k += (size_t)snprintf(s + k, cap - k,
+                              "net %-6s in %2d out %2d width %3d layers %2d RF %2d params %7zu  "
+                              "kernels %s\n",
+                              nm, net->in_ch, net->out_ch, net->width, net->nlayers,
+                              wp_net_receptive_field(net), net_params(net), ks);
+    }
+    k += (size_t)snprintf(s + k, cap - k, "parameters: %zu\n", total);
+    for (size_t i = 0; i < p->nmeta && k < cap; i++)
+        k += (size_t)snprintf(s + k, cap - k, "%s: %s\n", p->meta[i].key, p->meta[i].value);
+    return s;
+}

@@ -1,0 +1,61 @@
+/* util.c: error messages, checked allocation, time. */
+#include "wp_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+wp_status wp_fail(char *err, wp_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, WP_ERRLEN, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+const char *wp_status_name(wp_status s)
+{
+    switch (s) {
+    case WP_OK: return "ok";
+    case WP_ERR_ARG: return "bad argument";
+    case WP_ERR_IO: return "i/o error";
+    case WP_ERR_FORMAT: return "bad model file";
+    case WP_ERR_NOMEM: return "out of memory";
+    case WP_ERR_CANCELLED: return "cancelled";
+    case WP_ERR_NUMERIC: return "numerical error";
+    }
+    return "unknown status";
+}
+
+int wp_mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return 0;
+    *out = a * b;
+    return 1;
+}
+
+void *wp_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0)
+        bytes = 64;
+    /* Round up: aligned_alloc wants a multiple of the alignment. */
+    if (bytes > SIZE_MAX - 63)
+        return NULL;
+    bytes = (bytes + 63) & ~(size_t)63;
+    p = aligned_alloc(64, bytes);
+    return p;
+}
+
+double wp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

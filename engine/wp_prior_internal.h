@@ -1,0 +1,37 @@
+/* wp_prior_internal.h: the layout of wp_prior, for the engine's own files
+ * and its tests. */
+#ifndef WP_PRIOR_INTERNAL_H
+#define WP_PRIOR_INTERNAL_H
+
+#include "wp_haar.h"
+#include "wp_net.h"
+#include "wp_safetensors.h"
+#include "wprior.h"
+
+struct wp_prior {
+    int channels; /* colour channels C: 1 or 3 */
+    int levels;   /* J; 0 when flat */
+    int flat;
+    wp_net low;                  /* in C, out C */
+    wp_net cond[WP_MAX_LEVELS];  /* level j: in 4C, out 3C */
+    wp_net flatnet;              /* in C, out C */
+    wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
+    size_t nmeta;
+    float *ws;                   /* reusable inference workspace */
+    size_t ws_cap;
+};
+
+/* A prior with networks allocated (zero weights) from a description. */
+wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, char *err);
+/* Grows p's workspace to n floats (never shrinks). */
+float *wp_prior_workspace(wp_prior *p, size_t n, char *err);
+/* Reads one network's tensors "<prefix>conv_layers.i.weight" and
+ * "<prefix>BN_layers.k.{running_sd,gammas}" into an initialised net. */
+wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char *err);
+/* Describes the network stored under prefix in f from its weight shapes
+ * (for the reference per-network files) and reads it. */
+wp_status wp_net_import(wp_net *net, const wp_st_file *f, const char *prefix, char *err);
+/* Every parameter and running_sd finite (running_sd > 0). */
+wp_status wp_net_check_values(const wp_net *net, const char *name, char *err);
+
+#endif
