@@ -367,6 +367,7 @@ START_TEST(test_read_memory_matches_file)
     ck_assert_int_eq(wp_image_read(p, 0, &a, errbuf, sizeof errbuf), 0);
     ck_assert_int_eq(wp_image_read_memory(bytes, n, 0, &b, errbuf, sizeof errbuf), 0);
     assert_same_levels(&a, &b);
+    wp_image_free(&b);
     ck_assert_int_eq(wp_image_read_memory("hello", 5, 0, &b, errbuf, sizeof errbuf), -1);
     ck_assert_str_eq(errbuf, "<memory>: not a PNG or JPEG file");
     ck_assert_ptr_null(b.pixels);

@@ -1,0 +1,98 @@
+#!/bin/bash
+# CLI tests: import + denoise against the paper's numbers, and bad input
+# that must give a clear message, a non-zero exit and no output file.
+# Usage: cli_test.sh WPRIOR WP_PSNR   (WPRIOR_REFERENCE names the reference dir)
+set -u
+WPRIOR=$1
+PSNR=$2
+REF=${WPRIOR_REFERENCE:-}
+T=$(mktemp -d /tmp/wprior-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# expect_fail NAME NEEDLE OUTFILE CMD...: non-zero exit, NEEDLE on stderr,
+# OUTFILE absent afterwards.
+expect_fail() {
+    local name=$1 needle=$2 out=$3
+    shift 3
+    if "$@" >"$T/stdout" 2>"$T/stderr"; then
+        bad "$name: exited 0"
+    elif ! grep -qF -- "$needle" "$T/stderr"; then
+        bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"
+    elif [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then
+        bad "$name: left $(ls "$out"*)"
+    else
+        ok "$name"
+    fi
+}
+
+# --- errors that need no model ---
+expect_fail "no arguments" "usage" "" "$WPRIOR"
+expect_fail "unknown command" "unknown command" "" "$WPRIOR" frobnicate
+expect_fail "info of a missing model" "No such file" "" "$WPRIOR" info "$T/none.safetensors"
+echo "not a model" >"$T/junk.safetensors"
+expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.safetensors"
+expect_fail "denoise without a model" "no model given" "$T/out.png" \
+    env -u WPRIOR_MODEL "$WPRIOR" denoise "$T/in.png" "$T/out.png"
+expect_fail "import without inputs" "give --low" "$T/m.safetensors" "$WPRIOR" import -o "$T/m.safetensors"
+expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import --low x --cond x -o "$T/m.safetensors"
+
+if [ -z "$REF" ] || [ ! -d "$REF" ]; then
+    echo "reference folder not found: skipping the model tests"
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit $?
+fi
+
+# --- import the paper's J=2 face model and denoise its test image ---
+M=$REF/models/multi_scale/celebA_160x160_gray
+if "$WPRIOR" import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
+    --cond "1=$M/rf13_scale1.safetensors" --name face160 -o "$T/face160.safetensors" 2>"$T/stderr"; then
+    ok "import"
+else
+    bad "import: $(cat "$T/stderr")"
+fi
+if "$WPRIOR" info "$T/face160.safetensors" >"$T/info" && grep -q "net cond1" "$T/info" &&
+    grep -q "parameters: 1094144" "$T/info" && grep -q "name: face160" "$T/info"; then
+    ok "info"
+else
+    bad "info: $(cat "$T/info")"
+fi
+if "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/vectors/astronaut_face160_noisy25.png" "$T/den.png" 2>"$T/stderr"; then
+    p=$("$PSNR" "$T/den.png" "$REF/astronaut_face160.png")
+    # the reference README: 28.91 dB for the 8-bit output
+    if awk -v p="$p" 'BEGIN { exit !(p > 28.86 && p < 28.96) }'; then
+        ok "denoise PSNR $p dB (reference 28.91)"
+    else
+        bad "denoise PSNR $p dB, reference 28.91"
+    fi
+    pr=$("$PSNR" "$T/den.png" "$REF/vectors/astronaut_face160_noisy25_denoised_rf13.png")
+    if awk -v p="$pr" 'BEGIN { exit !(p > 50) }'; then
+        ok "denoise equals the reference output ($pr dB apart)"
+    else
+        bad "denoise differs from the reference output ($pr dB)"
+    fi
+else
+    bad "denoise: $(cat "$T/stderr")"
+fi
+
+# --- bad input with a good model ---
+head -c 100 "$REF/astronaut_face160.png" >"$T/trunc.png"
+expect_fail "truncated PNG" "truncated" "$T/o1.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/trunc.png" "$T/o1.png"
+expect_fail "not an image" "not a PNG or JPEG" "$T/o2.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/junk.safetensors" "$T/o2.png"
+expect_fail "missing input" "No such file" "$T/o3.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/none.png" "$T/o3.png"
+expect_fail "unwritable output" "nonexistent" "" "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/astronaut_face160.png" "$T/nonexistent/o.png"
+head -c 5000 "$T/face160.safetensors" >"$T/trunc.safetensors"
+expect_fail "truncated model" "larger than the file" "$T/o4.png" "$WPRIOR" denoise -m "$T/trunc.safetensors" "$REF/astronaut_face160.png" "$T/o4.png"
+expect_fail "reference file without import" "wprior import" "$T/o5.png" "$WPRIOR" denoise -m "$M/low.safetensors" "$REF/astronaut_face160.png" "$T/o5.png"
+expect_fail "import a cond net as low-pass" "needs 1 inputs" "$T/m2.safetensors" "$WPRIOR" import --low "$M/rf13_scale0.safetensors" --cond "0=$M/rf13_scale0.safetensors" -o "$T/m2.safetensors"
+# an existing output survives a failed run
+cp "$REF/astronaut_face160.png" "$T/keep.png"
+"$WPRIOR" denoise -m "$T/trunc.safetensors" "$REF/astronaut_face160.png" "$T/keep.png" 2>/dev/null
+if cmp -s "$T/keep.png" "$REF/astronaut_face160.png"; then ok "failed run keeps the old output"; else bad "failed run changed the old output"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

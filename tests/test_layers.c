@@ -1,0 +1,446 @@
+/* test_layers.c: each layer's forward and backward.  The optimised
+ * convolutions must match the plain ones; every backward must match
+ * central finite differences (computed in double on the float code). */
+#include "testutil.h"
+#include "wp_layers.h"
+#include "wp_net.h"
+
+/* ---- fast vs reference convolution ---- */
+
+static void conv_case(int N, int Cin, int Cout, int H, int W, int k)
+{
+    wp_rng r;
+    wp_rng_seed(&r, 1000 + N * 7 + Cin * 13 + Cout * 17 + H * 19 + W * 23 + k);
+    size_t nx = (size_t)N * Cin * H * W, ny = (size_t)N * Cout * H * W,
+           nw = (size_t)Cout * Cin * k * k;
+    float *x = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *dy = rand_buf(&r, ny, 1);
+    float *y1 = malloc(4 * ny), *y2 = malloc(4 * ny), *dx1 = malloc(4 * nx), *dx2 = malloc(4 * nx);
+    float *dw1 = calloc(nw, 4), *dw2 = calloc(nw, 4);
+    float *scratch = malloc(4 * (wp_conv2d_scratch_floats(Cin, Cout, H, W, k) + 1));
+    wp_conv2d_forward(y1, x, w, N, Cin, Cout, H, W, k, scratch);
+    wp_conv2d_forward_ref(y2, x, w, N, Cin, Cout, H, W, k);
+    ck_assert_double_le(max_abs_diff(y1, y2, ny), 1e-4);
+    wp_conv2d_backward_data(dx1, dy, w, N, Cin, Cout, H, W, k, scratch);
+    wp_conv2d_backward_data_ref(dx2, dy, w, N, Cin, Cout, H, W, k);
+    ck_assert_double_le(max_abs_diff(dx1, dx2, nx), 1e-4);
+    /* accumulation: start both from the same non-zero values */
+    for (size_t i = 0; i < nw; i++)
+        dw1[i] = dw2[i] = 0.5f;
+    wp_conv2d_backward_weights(dw1, dy, x, N, Cin, Cout, H, W, k, scratch);
+    wp_conv2d_backward_weights_ref(dw2, dy, x, N, Cin, Cout, H, W, k);
+    ck_assert_double_le(max_abs_diff(dw1, dw2, nw), 1e-3);
+    free(x), free(w), free(dy), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2);
+    free(scratch);
+}
+
+START_TEST(conv_fast_matches_reference)
+{
+    int shapes[][6] = {{1, 1, 1, 1, 1, 3}, {1, 3, 5, 1, 7, 3}, {2, 4, 6, 5, 3, 3},
+                       {2, 4, 6, 5, 3, 1}, {1, 8, 3, 9, 11, 3}, {3, 2, 2, 1, 1, 3},
+                       {1, 16, 16, 12, 10, 1}, {2, 5, 7, 8, 8, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        conv_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
+                  shapes[i][5]);
+}
+END_TEST
+
+/* ---- finite differences ---- */
+
+/* A scalar loss of a layer's output, and a checker that compares the
+ * analytic gradient g (w.r.t. v, n values) with central differences:
+ *  - along 3 random directions (the whole gradient at once: float noise
+ *    is small next to the signal), relative error < tol;
+ *  - per coordinate on a sample, relative to |num| + |g| plus 1% of the
+ *    gradient's RMS (float32 differences cannot resolve tinier values). */
+typedef double (*loss_fn)(void *ctx);
+
+static void check_grad(loss_fn f, void *ctx, float *v, const float *g, size_t n, double tol)
+{
+    double rms = 0.0;
+    for (size_t i = 0; i < n; i++)
+        rms += (double)g[i] * g[i];
+    rms = sqrt(rms / (double)n);
+    size_t step = n > 40 ? n / 40 : 1;
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i += step) {
+        /* Three step sizes: a ReLU kink spoils the larger, float round-off
+         * the smaller; a correct gradient matches at least one. */
+        double best = INFINITY, num = 0.0;
+        for (float scale = 1e-2f; scale > 5e-4f; scale *= 0.25f) {
+            float old = v[i];
+            float h = scale * (fabsf(old) > 1.0f ? fabsf(old) : 1.0f);
+            v[i] = old + h;
+            double lp = f(ctx);
+            v[i] = old - h;
+            double lm = f(ctx);
+            v[i] = old;
+            num = (lp - lm) / (2.0 * h);
+            double rel = fabs(num - g[i]) / (fabs(num) + fabs(g[i]) + 1e-2 * rms + 1e-12);
+            if (rel < best)
+                best = rel;
+        }
+        if (getenv("GRAD_DEBUG") && best > 1e-2)
+            fprintf(stderr, "i=%zu num=%g ana=%g\n", i, num, (double)g[i]);
+        if (best > worst)
+            worst = best;
+    }
+    ck_assert_msg(worst < tol, "worst relative gradient error %g >= %g", worst, tol);
+    wp_rng r;
+    wp_rng_seed(&r, n);
+    float *orig = malloc(sizeof(float) * n), *d = malloc(sizeof(float) * n);
+    memcpy(orig, v, sizeof(float) * n);
+    for (int t = 0; t < 3; t++) {
+        double gd = 0.0, h = 1e-3;
+        wp_rng_fill_gauss(&r, d, n, 1.0f);
+        for (size_t i = 0; i < n; i++)
+            gd += (double)g[i] * d[i];
+        for (size_t i = 0; i < n; i++)
+            v[i] = orig[i] + (float)h * d[i];
+        double lp = f(ctx);
+        for (size_t i = 0; i < n; i++)
+            v[i] = orig[i] - (float)h * d[i];
+        double lm = f(ctx);
+        memcpy(v, orig, sizeof(float) * n);
+        double num = (lp - lm) / (2.0 * h);
+        double rel = fabs(num - gd) / (fabs(num) + fabs(gd) + 1e-12);
+        ck_assert_msg(rel < tol, "directional derivative %g vs %g (relative error %g)", num, gd,
+                      rel);
+    }
+    free(orig);
+    free(d);
+}
+
+typedef struct {
+    int N, Cin, Cout, H, W, k;
+    float *x, *w, *y, *proj, *scratch;
+} conv_ctx;
+
+static double conv_loss(void *p)
+{
+    conv_ctx *c = p;
+    size_t ny = (size_t)c->N * c->Cout * c->H * c->W;
+    wp_conv2d_forward_ref(c->y, c->x, c->w, c->N, c->Cin, c->Cout, c->H, c->W, c->k);
+    double s = 0;
+    for (size_t i = 0; i < ny; i++)
+        s += (double)c->y[i] * c->proj[i];
+    return s;
+}
+
+START_TEST(conv_gradients)
+{
+    for (int k = 1; k <= 3; k += 2) {
+        conv_ctx c = {2, 3, 4, 5, 6, k, 0, 0, 0, 0, 0};
+        wp_rng r;
+        wp_rng_seed(&r, 7 + k);
+        size_t nx = (size_t)c.N * c.Cin * c.H * c.W, ny = (size_t)c.N * c.Cout * c.H * c.W,
+               nw = (size_t)c.Cout * c.Cin * k * k;
+        c.x = rand_buf(&r, nx, 1), c.w = rand_buf(&r, nw, 0.5f), c.proj = rand_buf(&r, ny, 1);
+        c.y = malloc(4 * ny);
+        c.scratch = malloc(4 * (wp_conv2d_scratch_floats(c.Cin, c.Cout, c.H, c.W, k) + 1));
+        float *dx = malloc(4 * nx), *dw = calloc(nw, 4);
+        wp_conv2d_backward_data(dx, c.proj, c.w, c.N, c.Cin, c.Cout, c.H, c.W, k, c.scratch);
+        wp_conv2d_backward_weights(dw, c.proj, c.x, c.N, c.Cin, c.Cout, c.H, c.W, k, c.scratch);
+        check_grad(conv_loss, &c, c.x, dx, nx, 1e-2);
+        check_grad(conv_loss, &c, c.w, dw, nw, 1e-2);
+        free(c.x), free(c.w), free(c.proj), free(c.y), free(c.scratch), free(dx), free(dw);
+    }
+}
+END_TEST
+
+typedef struct {
+    int N, C, HW;
+    float *x, *gamma, *y, *proj, *sd;
+} bn_ctx;
+
+static double bn_loss(void *p)
+{
+    bn_ctx *c = p;
+    size_t n = (size_t)c->N * c->C * c->HW;
+    wp_bn_forward_train(c->y, c->x, c->gamma, NULL, c->sd, c->N, c->C, c->HW);
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)c->y[i] * c->proj[i];
+    return s;
+}
+
+START_TEST(bn_gradients)
+{
+    bn_ctx c = {3, 4, 10, 0, 0, 0, 0, 0};
+    wp_rng r;
+    wp_rng_seed(&r, 99);
+    size_t n = (size_t)c.N * c.C * c.HW;
+    c.x = rand_buf(&r, n, 2), c.gamma = rand_buf(&r, c.C, 1), c.proj = rand_buf(&r, n, 1);
+    for (size_t i = 0; i < n; i++)
+        c.x[i] += 0.7f; /* a non-zero mean exercises the mean term */
+    c.y = malloc(4 * n), c.sd = malloc(4 * c.C);
+    float *dx = malloc(4 * n), *dg = calloc(c.C, 4);
+    bn_loss(&c);
+    wp_bn_backward_train(dx, dg, c.proj, c.x, c.gamma, c.sd, c.N, c.C, c.HW);
+    check_grad(bn_loss, &c, c.x, dx, n, 1e-2);
+    check_grad(bn_loss, &c, c.gamma, dg, c.C, 1e-2);
+    free(c.x), free(c.gamma), free(c.proj), free(c.y), free(c.sd), free(dx), free(dg);
+}
+END_TEST
+
+START_TEST(bn_statistics_and_eval)
+{
+    /* channel 0 holds 1,2,3,4: biased var 1.25; running_sd moves 10% */
+    float x[8] = {1, 2, 3, 4, 0, 0, 0, 2}, y[8], g[2] = {2, 1}, rsd[2] = {1, 1}, sd[2];
+    wp_bn_forward_train(y, x, g, rsd, sd, 1, 2, 4);
+    ck_assert_float_eq_tol(sd[0], sqrtf(1.25f + 1e-5f), 1e-6);
+    ck_assert_float_eq_tol(y[3], 4 / sd[0] * 2, 1e-5);
+    ck_assert_float_eq_tol(rsd[0], 0.9f + 0.1f * sd[0], 1e-6);
+    float e[8];
+    wp_bn_forward_eval(e, x, rsd, g, 1, 2, 4, 1);
+    ck_assert_float_eq_tol(e[1], 2 / rsd[0] * 2, 1e-6);
+    float neg[4] = {-1, 1, -2, 2}, one = 1, mg = -1, out[4];
+    wp_bn_forward_eval(out, neg, &one, &mg, 1, 1, 4, 1); /* ReLU after a negative gamma */
+    ck_assert(out[0] == 1 && out[1] == 0 && out[2] == 2 && out[3] == 0);
+}
+END_TEST
+
+START_TEST(relu_and_mse)
+{
+    float x[4] = {-1, 0, 2, -3}, y[4], dy[4] = {1, 1, 1, 1}, dx[4];
+    wp_relu_forward(y, x, 4);
+    wp_relu_backward(dx, dy, y, 4);
+    ck_assert(y[0] == 0 && y[2] == 2 && dx[0] == 0 && dx[1] == 0 && dx[2] == 1);
+    float a[3] = {1, 2, 3}, b[3] = {1, 0, 4}, da[3];
+    ck_assert_double_eq_tol(wp_mse_forward(a, b, 3), 5.0 / 3.0, 1e-12);
+    wp_mse_backward(da, a, b, 3);
+    ck_assert_float_eq_tol(da[1], 4.0f / 3.0f, 1e-6);
+    ck_assert_float_eq_tol(da[2], -2.0f / 3.0f, 1e-6);
+}
+END_TEST
+
+/* ---- a whole small network, against a double-precision oracle ---- */
+
+/* The training-mode forward of net in double: same equations, written
+ * independently, so finite differences with tiny steps are exact enough
+ * to judge the float backward. */
+static double net_loss_double(const wp_net *net, const double *params, const float *x,
+                              const float *target, int N, int H, int W)
+{
+    int L = net->nlayers, HW = H * W, maxc = net->width > net->in_ch ? net->width : net->in_ch;
+    double *a = calloc((size_t)N * maxc * HW, sizeof(double));
+    double *b = calloc((size_t)N * maxc * HW, sizeof(double));
+    for (size_t i = 0; i < (size_t)N * net->in_ch * HW; i++)
+        a[i] = x[i];
+    size_t gamma_off = wp_net_conv_offset(net, L);
+    for (int l = 0; l < L; l++) {
+        int ci_n = wp_net_layer_in(net, l), co_n = wp_net_layer_out(net, l), k = net->kernel[l];
+        const double *w = params + wp_net_conv_offset(net, l);
+        for (int n = 0; n < N; n++)
+            for (int co = 0; co < co_n; co++)
+                for (int i = 0; i < H; i++)
+                    for (int j = 0; j < W; j++) {
+                        double acc = 0.0;
+                        for (int ci = 0; ci < ci_n; ci++)
+                            for (int u = 0; u < k; u++)
+                                for (int v = 0; v < k; v++) {
+                                    int ii = i + u - k / 2, jj = j + v - k / 2;
+                                    if (ii >= 0 && jj >= 0 && ii < H && jj < W)
+                                        acc += w[((co * ci_n + ci) * k + u) * k + v] *
+                                               a[((size_t)n * ci_n + ci) * HW + ii * W + jj];
+                                }
+                        b[((size_t)n * co_n + co) * HW + i * W + j] = acc;
+                    }
+        if (l > 0 && l < L - 1) {
+            for (int c = 0; c < co_n; c++) {
+                double m = 0.0, v = 0.0, M = (double)N * HW;
+                for (int n = 0; n < N; n++)
+                    for (int i = 0; i < HW; i++)
+                        m += b[((size_t)n * co_n + c) * HW + i];
+                m /= M;
+                for (int n = 0; n < N; n++)
+                    for (int i = 0; i < HW; i++) {
+                        double d = b[((size_t)n * co_n + c) * HW + i] - m;
+                        v += d * d;
+                    }
+                double sd = sqrt(v / M + 1e-5), g = params[gamma_off + (size_t)(l - 1) * net->width + c];
+                for (int n = 0; n < N; n++)
+                    for (int i = 0; i < HW; i++) {
+                        double *e = &b[((size_t)n * co_n + c) * HW + i];
+                        *e = *e / sd * g;
+                        if (*e < 0.0)
+                            *e = 0.0;
+                    }
+            }
+        }
+        double *t = a;
+        a = b;
+        b = t;
+    }
+    size_t ny = (size_t)N * net->out_ch * HW;
+    double loss = 0.0;
+    for (size_t i = 0; i < ny; i++)
+        loss += (a[i] - target[i]) * (a[i] - target[i]);
+    free(a);
+    free(b);
+    return loss / (double)ny;
+}
+
+START_TEST(net_gradients)
+{
+    uint8_t kernel[5] = {3, 1, 3, 1, 3};
+    int N = 3, H = 6, W = 5;
+    wp_net net;
+    wp_net_cache cache = {0};
+    ck_assert_int_eq(wp_net_init(&net, 4, 3, 6, 5, kernel, NULL), 0);
+    wp_rng r;
+    wp_rng_seed(&r, 5 + _i);
+    for (size_t i = 0; i < net.nparams; i++)
+        net.params[i] = (float)wp_rng_gauss(&r) * 0.4f;
+    size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W, P = net.nparams;
+    float *x = rand_buf(&r, nx, 1), *target = rand_buf(&r, ny, 1), *y = malloc(4 * ny);
+    float *dy = malloc(4 * ny), *grad = calloc(P, 4), *dx = malloc(4 * nx);
+    ck_assert_int_eq(wp_net_forward_train(&net, &cache, x, y, N, H, W, 0, NULL), 0);
+    double lf = wp_mse_forward(y, target, ny);
+    wp_mse_backward(dy, y, target, ny);
+    wp_net_backward(&net, &cache, x, dy, grad, dx);
+    double *pd = malloc(sizeof(double) * P), rms = 0.0;
+    for (size_t i = 0; i < P; i++) {
+        pd[i] = net.params[i];
+        rms += (double)grad[i] * grad[i];
+    }
+    rms = sqrt(rms / (double)P);
+    ck_assert_double_le(fabs(net_loss_double(&net, pd, x, target, N, H, W) - lf), 1e-4 * lf);
+    /* every parameter: central differences in double, h = 1e-6 */
+    double worst = 0.0;
+    for (size_t i = 0; i < P; i++) {
+        double old = pd[i], h = 1e-6;
+        pd[i] = old + h;
+        double lp = net_loss_double(&net, pd, x, target, N, H, W);
+        pd[i] = old - h;
+        double lm = net_loss_double(&net, pd, x, target, N, H, W);
+        pd[i] = old;
+        double num = (lp - lm) / (2 * h);
+        double rel = fabs(num - grad[i]) / (fabs(num) + fabs(grad[i]) + 1e-3 * rms);
+        if (rel > worst)
+            worst = rel;
+    }
+    ck_assert_msg(worst < 1e-3, "parameters: worst relative gradient error %g", worst);
+    /* input gradient: perturb x in float is too coarse; use double x */
+    worst = 0.0;
+    double xr = 0.0;
+    for (size_t i = 0; i < nx; i++)
+        xr += (double)dx[i] * dx[i];
+    xr = sqrt(xr / (double)nx);
+    for (size_t i = 0; i < nx; i += 7) {
+        float old = x[i];
+        double h = 1e-3; /* x is float: step large enough to be exact in float */
+        x[i] = old + (float)h;
+        double lp = net_loss_double(&net, pd, x, target, N, H, W);
+        x[i] = old - (float)h;
+        double lm = net_loss_double(&net, pd, x, target, N, H, W);
+        double hp = (double)(old + (float)h) - old, hm = old - (double)(old - (float)h);
+        x[i] = old;
+        double num = (lp - lm) / (hp + hm);
+        double rel = fabs(num - dx[i]) / (fabs(num) + fabs(dx[i]) + 1e-3 * xr);
+        if (rel > worst)
+            worst = rel;
+    }
+    ck_assert_msg(worst < 1e-2, "input: worst relative gradient error %g", worst);
+    free(pd), free(x), free(target), free(y), free(dy), free(grad), free(dx);
+    wp_net_cache_free(&cache);
+    wp_net_free(&net);
+}
+END_TEST
+
+START_TEST(inference_matches_training_forward_with_running_stats)
+{
+    /* With running_sd equal to the batch sd, eval and train agree. */
+    uint8_t kernel[4] = {3, 3, 1, 3};
+    wp_net net;
+    ck_assert_int_eq(wp_net_init(&net, 1, 1, 5, 4, kernel, NULL), 0);
+    wp_rng r;
+    wp_rng_seed(&r, 11);
+    for (size_t i = 0; i < net.nparams; i++)
+        net.params[i] = (float)wp_rng_gauss(&r) * 0.5f;
+    int H = 7, W = 9;
+    float *x = rand_buf(&r, (size_t)H * W, 1), y1[63], y2[63];
+    wp_net_cache cache = {0};
+    ck_assert_int_eq(wp_net_forward_train(&net, &cache, x, y1, 1, H, W, 0, NULL), 0);
+    for (int l = 1; l < 3; l++)
+        memcpy(net.rsd[l], cache.batch_sd + (size_t)(l - 1) * 5, 5 * sizeof(float));
+    float *ws = malloc(4 * wp_net_infer_floats(&net, 1, H, W));
+    ck_assert_int_eq(wp_net_forward(&net, x, y2, 1, H, W, ws, NULL), 0);
+    ck_assert_double_le(max_abs_diff(y1, y2, (size_t)H * W), 1e-5);
+    free(ws), free(x);
+    wp_net_cache_free(&cache);
+    wp_net_free(&net);
+}
+END_TEST
+
+START_TEST(rf_rule_matches_reference_files)
+{
+    /* The reference RF13 net: 3x3 at layers 0,4,8,12,16,20. */
+    uint8_t k[21];
+    ck_assert_int_eq(wp_rf_kernels(13, 21, k), 0);
+    for (int l = 0; l < 21; l++)
+        ck_assert_int_eq(k[l], (l % 4 == 0) ? 3 : 1);
+    ck_assert_int_eq(wp_rf_kernels(9, 21, k), 0); /* R=8: layers 0,8,16,20 */
+    for (int l = 0; l < 21; l++)
+        ck_assert_int_eq(k[l], (l == 0 || l == 8 || l == 16 || l == 20) ? 3 : 1);
+    int rfs[] = {5, 23, 43};
+    for (int i = 0; i < 3; i++) {
+        wp_net n = {0};
+        ck_assert_int_eq(wp_rf_kernels(rfs[i], 21, k), 0);
+        ck_assert_int_eq(wp_net_init(&n, 4, 3, 2, 21, k, NULL), 0);
+        ck_assert_int_eq(wp_net_receptive_field(&n), rfs[i]);
+        wp_net_free(&n);
+    }
+    ck_assert_int_eq(wp_rf_kernels(4, 21, k), -1);
+}
+END_TEST
+
+START_TEST(rng_is_reproducible)
+{
+    wp_rng a, b, c;
+    wp_rng_seed(&a, 42);
+    wp_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        ck_assert(wp_rng_u64(&a) == wp_rng_u64(&b));
+    wp_rng_seed(&c, 43);
+    ck_assert(wp_rng_u64(&a) != wp_rng_u64(&c));
+    double s = 0, s2 = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double g = wp_rng_gauss(&a);
+        s += g, s2 += g * g;
+    }
+    ck_assert_double_le(fabs(s / n), 0.01);
+    ck_assert_double_le(fabs(s2 / n - 1.0), 0.01);
+    double u = 0;
+    for (int i = 0; i < n; i++) {
+        double v = wp_rng_uniform(&a);
+        ck_assert(v >= 0.0 && v < 1.0);
+        u += v;
+    }
+    ck_assert_double_le(fabs(u / n - 0.5), 0.005);
+    wp_rng k1, k2;
+    wp_rng_split(&a, 7, &k1);
+    wp_rng_split(&a, 7, &k2);
+    ck_assert(wp_rng_u64(&k1) == wp_rng_u64(&k2)); /* split does not advance */
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_lt(wp_rng_below(&a, 7), 7);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("layers");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, conv_fast_matches_reference);
+    tcase_add_test(tc, conv_gradients);
+    tcase_add_test(tc, bn_gradients);
+    tcase_add_test(tc, bn_statistics_and_eval);
+    tcase_add_test(tc, relu_and_mse);
+    tcase_add_loop_test(tc, net_gradients, 0, 4);
+    tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
+    tcase_add_test(tc, rf_rule_matches_reference_files);
+    tcase_add_test(tc, rng_is_reproducible);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}

@@ -1,0 +1,314 @@
+/* test_model.c: model files: save/load round trip, and every kind of
+ * corrupt file gets a clear error, never a crash. */
+#include <unistd.h>
+
+#include "testutil.h"
+#include "wp_prior_internal.h"
+
+/* A small random J=2 gray prior. */
+static wp_prior *tiny_prior(int channels, uint64_t seed)
+{
+    wp_prior *p;
+    uint8_t k3[4] = {3, 1, 3, 3};
+    ck_assert_int_eq(wp_prior_create(&p, channels, 2, 0, NULL), WP_OK);
+    int C = channels;
+    ck_assert_int_eq(wp_net_init(&p->low, C, C, 4, 4, k3, NULL), WP_OK);
+    ck_assert_int_eq(wp_net_init(&p->cond[0], 4 * C, 3 * C, 5, 4, k3, NULL), WP_OK);
+    ck_assert_int_eq(wp_net_init(&p->cond[1], 4 * C, 3 * C, 3, 3, k3, NULL), WP_OK);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    wp_net *nets[3] = {&p->low, &p->cond[0], &p->cond[1]};
+    for (int i = 0; i < 3; i++) {
+        wp_rng_fill_gauss(&r, nets[i]->params, nets[i]->nparams, 0.2f);
+        for (int l = 1; l < nets[i]->nlayers - 1; l++)
+            for (int c = 0; c < nets[i]->width; c++)
+                nets[i]->rsd[l][c] = 0.5f + (float)wp_rng_uniform(&r);
+    }
+    ck_assert_int_eq(wp_prior_set_meta(p, "name", "tiny \"test\"\n prior", NULL), WP_OK);
+    return p;
+}
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/wprior-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static unsigned char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n + 64);
+    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+/* The tiny prior's file bytes. */
+static unsigned char *tiny_file(size_t *n)
+{
+    char path[300], err[WP_ERRLEN];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    wp_prior *p = tiny_prior(1, 3);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    wp_prior_free(p);
+    unsigned char *b = read_all(path, n);
+    remove_tmpdir();
+    return b;
+}
+
+START_TEST(save_load_round_trip)
+{
+    char path[300], err[WP_ERRLEN];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    for (int C = 1; C <= 3; C += 2) {
+        wp_prior *p = tiny_prior(C, 7), *q;
+        ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+        ck_assert_msg(wp_prior_load(path, &q, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_prior_channels(q), C);
+        ck_assert_int_eq(wp_prior_levels(q), 2);
+        ck_assert_str_eq(wp_prior_meta(q, "name"), "tiny \"test\"\n prior");
+        wp_net *a[3] = {&p->low, &p->cond[0], &p->cond[1]}, *b[3] = {&q->low, &q->cond[0], &q->cond[1]};
+        for (int i = 0; i < 3; i++) {
+            ck_assert_uint_eq(a[i]->nparams, b[i]->nparams);
+            ck_assert_int_eq(memcmp(a[i]->params, b[i]->params, a[i]->nparams * 4), 0);
+            ck_assert_int_eq(memcmp(a[i]->running_sd, b[i]->running_sd,
+                                    (size_t)(a[i]->nlayers - 2) * a[i]->width * 4), 0);
+            ck_assert_int_eq(memcmp(a[i]->kernel, b[i]->kernel, (size_t)a[i]->nlayers), 0);
+        }
+        /* same denoising from both */
+        int H = 13, W = 10;
+        size_t n = (size_t)C * H * W;
+        float *x = malloc(4 * n), *y1 = malloc(4 * n), *y2 = malloc(4 * n);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((i * 7919) % 101) / 100.0f;
+        ck_assert_int_eq(wp_denoise(p, x, y1, C, H, W, NULL, err), WP_OK);
+        ck_assert_int_eq(wp_denoise(q, x, y2, C, H, W, NULL, err), WP_OK);
+        ck_assert_int_eq(memcmp(y1, y2, 4 * n), 0);
+        char *d = wp_prior_describe(q);
+        ck_assert_ptr_nonnull(strstr(d, "net cond1"));
+        free(d);
+        free(x), free(y1), free(y2);
+        wp_prior_free(p);
+        wp_prior_free(q);
+    }
+    remove_tmpdir();
+}
+END_TEST
+
+/* Rewrites the JSON header with one textual substitution. */
+static unsigned char *mutate_header(const unsigned char *b, size_t n, const char *from,
+                                    const char *to, size_t *out_n)
+{
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | b[i];
+    char *h = malloc(hl + 1);
+    memcpy(h, b + 8, hl);
+    h[hl] = 0;
+    char *at = strstr(h, from);
+    ck_assert_msg(at != NULL, "'%s' not in header", from);
+    size_t nh = hl - strlen(from) + strlen(to);
+    unsigned char *o = malloc(8 + nh + (n - 8 - hl) + 1);
+    for (int i = 0; i < 8; i++)
+        o[i] = (unsigned char)(nh >> (8 * i));
+    size_t pre = (size_t)(at - h);
+    memcpy(o + 8, h, pre);
+    memcpy(o + 8 + pre, to, strlen(to));
+    memcpy(o + 8 + pre + strlen(to), at + strlen(from), hl - pre - strlen(from));
+    memcpy(o + 8 + nh, b + 8 + hl, n - 8 - hl);
+    *out_n = 8 + nh + (n - 8 - hl);
+    free(h);
+    return o;
+}
+
+static void expect_error(const unsigned char *b, size_t n, const char *needle)
+{
+    char err[WP_ERRLEN] = "";
+    wp_prior *p = (wp_prior *)1;
+    wp_status st = wp_prior_load_memory(b, n, &p, err);
+    ck_assert_msg(st == WP_ERR_FORMAT, "expected an error containing '%s', got status %d (%s)",
+                  needle, st, err);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
+}
+
+static void expect_mutation_error(const char *from, const char *to, const char *needle)
+{
+    size_t n, m;
+    unsigned char *b = tiny_file(&n);
+    unsigned char *c = mutate_header(b, n, from, to, &m);
+    expect_error(c, m, needle);
+    free(b);
+    free(c);
+}
+
+START_TEST(corrupt_headers)
+{
+    expect_mutation_error("\"format\":\"wavelet-prior\"", "\"format\":\"other\"",
+                          "not a Wavelet Prior model");
+    expect_mutation_error("\"format_version\":\"1\"", "\"format_version\":\"9\"", "version");
+    expect_mutation_error("\"channels\":\"1\"", "\"channels\":\"3\"", "inputs");
+    expect_mutation_error("\"channels\":\"1\"", "\"channels\":\"x\"", "channels");
+    expect_mutation_error("\"levels\":\"2\"", "\"levels\":\"3\"", "net.cond2");
+    expect_mutation_error("\"levels\":\"2\"", "\"levels\":\"1\"", "unexpected tensor \"cond1.");
+    expect_mutation_error("\"levels\":\"2\"", "\"levels\":\"99999999999\"", "levels");
+    expect_mutation_error("\"kind\":\"multiscale\"", "\"kind\":\"weird\"", "kind");
+    expect_mutation_error("kernels=3133\"", "kernels=3153\"", "kernel '5'");
+    expect_mutation_error("kernels=3133\"", "kernels=3\"", "layers");
+    expect_mutation_error("width=4", "width=0", "width");
+    expect_mutation_error("in=1 out=1 width=4", "in=1 out=1 width=5", "shape");
+    expect_mutation_error("\"F32\"", "\"F16\"", "dtype F16");
+    expect_mutation_error("\"shape\":[4,1,3,3]", "\"shape\":[4,1,3,3,1]", "shape");
+    expect_mutation_error("\"shape\":[4,1,3,3]", "\"shape\":[4294967296,4294967296,4294967296,3]",
+                          "huge");
+    expect_mutation_error("\"shape\":[4,1,3,3]", "\"shape\":[-4,1,3,3]", "dimension");
+    expect_mutation_error("\"shape\":[4,1,3,3]", "\"shape\":[4.5,1,3,3]", "dimension");
+    expect_mutation_error("\"data_offsets\":[0,144]", "\"data_offsets\":[0,999999999]", "outside");
+    expect_mutation_error("\"data_offsets\":[0,144]", "\"data_offsets\":[4,144]", "data bytes");
+    expect_mutation_error("\"data_offsets\":[0,144]", "\"data_offsets\":[144,0]", "outside");
+    expect_mutation_error("\"data_offsets\":[0,144]", "\"data_offsets\":[0]", "data_offsets");
+    expect_mutation_error("{\"__metadata__\"", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"__metadata__\"", "unexpected tensor \"x\"");
+    expect_mutation_error("\"name\":\"tiny", "\"name\":3,\"n2\":\"tiny", "not a string");
+    expect_mutation_error("\"__metadata__\":{", "\"__metadata__\":{{", "JSON header");
+    expect_mutation_error("\"__metadata__\"", "\"__meta", "JSON header");
+    expect_mutation_error("\"low.conv_layers.0.weight\"", "\"low.conv_layers.1.weight\"", "twice");
+}
+END_TEST
+
+START_TEST(corrupt_bytes)
+{
+    size_t n;
+    unsigned char *b = tiny_file(&n);
+    /* too short, and a header length beyond the file */
+    expect_error(b, 0, "too short");
+    expect_error(b, 7, "too short");
+    unsigned char big[16] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+    expect_error(big, sizeof big, "larger than the file");
+    /* every truncation fails cleanly */
+    for (size_t k = 0; k < n; k += (k < 600 ? 1 : 97)) {
+        char err[WP_ERRLEN];
+        wp_prior *p;
+        ck_assert_int_ne(wp_prior_load_memory(b, k, &p, err), WP_OK);
+        ck_assert(strlen(err) > 0);
+    }
+    /* NaN and Inf weights, and a zero running_sd */
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | b[i];
+    float nan = NAN, inf = INFINITY, zero = 0.0f;
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    memcpy(c + 8 + hl + 4, &nan, 4); /* low.conv_layers.0.weight[1] */
+    expect_error(c, n, "NaN");
+    memcpy(c, b, n);
+    memcpy(c + 8 + hl, &inf, 4);
+    expect_error(c, n, "infinite");
+    /* low.BN_layers.0.running_sd follows the 4 conv layers of low */
+    size_t low_conv = (4 * 1 * 9 + 4 * 4 * 1 + 4 * 4 * 9 + 1 * 4 * 9) * 4;
+    memcpy(c, b, n);
+    memcpy(c + 8 + hl + low_conv, &zero, 4);
+    expect_error(c, n, "running_sd");
+    /* random bit flips never crash; a flip in the data may load */
+    wp_rng r;
+    wp_rng_seed(&r, 1);
+    for (int t = 0; t < 3000; t++) {
+        memcpy(c, b, n);
+        size_t at = wp_rng_below(&r, (uint32_t)n);
+        c[at] ^= (unsigned char)(1u << wp_rng_below(&r, 8));
+        wp_prior *p;
+        char err[WP_ERRLEN];
+        if (wp_prior_load_memory(c, n, &p, err) == WP_OK)
+            wp_prior_free(p);
+    }
+    free(c);
+    free(b);
+}
+END_TEST
+
+START_TEST(file_errors)
+{
+    char err[WP_ERRLEN];
+    wp_prior *p;
+    ck_assert_int_eq(wp_prior_load("/nonexistent/model.safetensors", &p, err), WP_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/model.safetensors"));
+    ck_assert_int_eq(wp_prior_load("/tmp", &p, err), WP_ERR_IO);
+    ck_assert_int_eq(wp_prior_load(NULL, &p, err), WP_ERR_ARG);
+    /* a failed save leaves the old file as it was */
+    make_tmpdir();
+    char path[300];
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    wp_prior *q = tiny_prior(1, 9);
+    ck_assert_int_eq(wp_prior_save(q, path, err), WP_OK);
+    size_t n1, n2;
+    unsigned char *before = read_all(path, &n1);
+    ck_assert_int_eq(wp_prior_save(q, "/nonexistent-dir/m.safetensors", err), WP_ERR_IO);
+    unsigned char *after = read_all(path, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_int_eq(memcmp(before, after, n1), 0);
+    wp_prior_free(q);
+    free(before), free(after);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(reference_files_need_import)
+{
+    const char *r = ref_dir();
+    if (!r)
+        return;
+    char path[1200], err[WP_ERRLEN];
+    wp_prior *p;
+    snprintf(path, sizeof path, "%s/models/multi_scale/celebA_160x160_gray/low.safetensors", r);
+    ck_assert_int_eq(wp_prior_load(path, &p, err), WP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "wprior import"));
+    /* importing a conditional net as the low-pass one is refused */
+    char cond[1200];
+    snprintf(cond, sizeof cond, "%s/models/multi_scale/celebA_160x160_gray/rf13_scale0.safetensors", r);
+    const char *cp[1] = {cond};
+    ck_assert_int_eq(wp_prior_import(cond, cp, 1, NULL, 1, &p, err), WP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "low-pass network needs 1 inputs"));
+    ck_assert_int_eq(wp_prior_import(path, cp, 1, NULL, 3, &p, err), WP_ERR_FORMAT);
+}
+END_TEST
+
+START_TEST(wrong_job_for_the_prior)
+{
+    wp_prior *p = tiny_prior(3, 2);
+    float x[2 * 2] = {0};
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_denoise(p, x, x, 1, 2, 2, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "colour prior"));
+    ck_assert_int_eq(wp_denoise(p, x, x, 3, 0, 2, NULL, err), WP_ERR_ARG);
+    wp_prior_free(p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("model");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, save_load_round_trip);
+    tcase_add_test(tc, corrupt_headers);
+    tcase_add_test(tc, corrupt_bytes);
+    tcase_add_test(tc, file_errors);
+    tcase_add_test(tc, reference_files_need_import);
+    tcase_add_test(tc, wrong_job_for_the_prior);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}

@@ -1,0 +1,48 @@
+/* testutil.h: helpers shared by the unit tests. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_rng.h"
+
+/* The paper's reference material, or NULL (the test is then skipped). */
+static inline const char *ref_dir(void)
+{
+    const char *d = getenv("WPRIOR_REFERENCE");
+    return d && *d ? d : NULL;
+}
+
+static inline double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m)) /* NaN counts as a difference */
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+static inline float *rand_buf(wp_rng *r, size_t n, float sd)
+{
+    float *x = malloc(sizeof(float) * (n ? n : 1));
+    wp_rng_fill_gauss(r, x, n, sd);
+    return x;
+}
+
+/* Runs a suite, returns the process exit code. */
+static inline int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
+#endif
