@@ -14,7 +14,15 @@
 static inline const char *ref_dir(void)
 {
     const char *d = getenv("WPRIOR_REFERENCE");
-    return d && *d ? d : NULL;
+    char probe[1200];
+    if (!d || !*d)
+        return NULL;
+    snprintf(probe, sizeof probe, "%s/README.md", d);
+    FILE *f = fopen(probe, "r");
+    if (!f)
+        return NULL;
+    fclose(f);
+    return d;
 }
 
 static inline double max_abs_diff(const float *a, const float *b, size_t n)
