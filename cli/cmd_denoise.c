@@ -54,7 +54,7 @@ int cmd_denoise(int argc, char **argv)
         goto done;
     }
     int C = cli_colour_channels(&img);
-    if (wp_denoise(p, planar, planar, C, img.height, img.width, NULL, err)) {
+    if (wp_denoise(p, planar, planar, C, img.height, img.width, NULL, NULL, NULL, err)) {
         cli_error("%s: %s", in, err);
         goto done;
     }

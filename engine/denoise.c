@@ -96,7 +96,8 @@ static wp_status denoise_flat(wp_prior *p, const float *x, float *out, int H, in
 }
 
 wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
-                     int width, const wp_run_options *opt, char *err)
+                     int width, const wp_denoise_options *dopt, const wp_run_options *opt,
+                     float *noise_sigma, char *err)
 {
     if (!p || !in || !out)
         return wp_fail(err, WP_ERR_ARG, "wp_denoise: NULL argument");
@@ -114,6 +115,8 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         if (st)
             return st;
     }
+    (void)dopt;
+    (void)noise_sigma;
     progress(opt, 1.0);
     return WP_OK;
 }

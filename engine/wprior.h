@@ -62,21 +62,93 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
 wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
                           const char *flat_path, int channels, wp_prior **out, char *err);
 
-/* Progress callback: fraction in [0,1], rising. */
+/* Progress callback: fraction in [0,1], rising monotonically to 1. */
 typedef void (*wp_progress_fn)(double fraction, void *user_data);
 
+/* How a job runs.  A zeroed struct gives the defaults. */
 typedef struct {
-    int threads;             /* 0: all cores */
-    wp_progress_fn progress; /* may be NULL */
+    int threads;                /* 0: all cores */
+    size_t max_memory;          /* budget for the engine's buffers in bytes; 0: 1 GiB */
+    int tile_size;              /* tile side in pixels; 0: the largest that fits the budget */
+    wp_progress_fn progress;    /* may be NULL */
     void *progress_data;
-    const volatile int *cancel; /* polled; non-zero stops with WP_ERR_CANCELLED */
+    const volatile int *cancel; /* polled at least every ~100 ms of work; non-zero stops the
+                                   job with WP_ERR_CANCELLED and leaves the output untouched */
 } wp_run_options;
 
-/* Blind denoising of a planar image (channels x height x width floats in
- * [0,1], gray or the prior's colour count), in place into out (same
- * layout; out may equal in). */
-wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels,
-                     int height, int width, const wp_run_options *opt, char *err);
+/* Images are planar float32: channels x height x width, values in [0,1]
+ * (gamma-encoded pixels, as stored in PNG files).  channels is 1 or 3;
+ * alpha is the caller's business.  A gray prior on a 3-channel image works
+ * one channel at a time; a colour prior needs 3 channels. */
+
+typedef struct {
+    float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
+} wp_denoise_options;
+
+/* Blind multi-scale denoising.  out may equal in.  When noise_sigma is not
+ * NULL it receives the estimated noise standard deviation of the input
+ * (in [0,1] pixel units, from the finest diagonal band, robust median).
+ * opt and dopt may be NULL (defaults: strength 1). */
+wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
+                     int width, const wp_denoise_options *dopt, const wp_run_options *opt,
+                     float *noise_sigma, char *err);
+
+/* The noise estimate alone (same as wp_denoise reports). */
+float wp_estimate_noise(const float *img, int channels, int height, int width);
+
+/* Knobs of Kadkhodaie & Simoncelli's stochastic coarse-to-fine ascent:
+ * y <- y + h r(y) + gamma z, with r(y) = D(y) - y,
+ * h = h0 t / (1 + h0 (t-1)), sigma_t = ||r(y)|| / sqrt(N),
+ * gamma = sigma_t sqrt((1 - beta h)^2 - (1 - h)^2).
+ * Zero fields take the defaults of wp_sampler_defaults(). */
+typedef struct {
+    float sigma0;  /* initial noise std (default 1) */
+    float sigma_l; /* stop when sigma_t <= sigma_l (relative to std(y) at detail levels) */
+    float h0;      /* first step size */
+    float beta;    /* 1: deterministic ascent; < 1 injects noise (a real sample) */
+    int max_iter;  /* per level */
+} wp_sampler_params;
+
+void wp_sampler_defaults(wp_sampler_params *s);
+
+typedef enum {
+    WP_UPSCALE_FAST = 0,  /* few steps, tuned for PSNR (close to the posterior mean) */
+    WP_UPSCALE_SHARP = 1, /* a real sample (beta < 1): sharper, less faithful */
+} wp_upscale_mode;
+
+typedef struct {
+    int factor;               /* 2, 4 or 8 */
+    wp_upscale_mode mode;
+    uint64_t seed;
+    wp_sampler_params sampler; /* zero fields: the mode's defaults */
+} wp_upscale_options;
+
+/* Super-resolution: in [channels, height, width] is taken as the low-pass
+ * of level log2(factor)-1 and the details of each finer level are drawn
+ * from the prior's conditional networks.  out is
+ * [channels, height*factor, width*factor]; its factor x factor block means
+ * equal the input. */
+wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
+                     float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
+                     char *err);
+
+typedef struct {
+    int width, height;        /* 0: the prior's native size (wp_prior_sample_size) */
+    uint64_t seed;
+    wp_sampler_params sampler;
+    /* filled in by wp_sample: */
+    float final_sigma;        /* sigma_t reached at the finest level */
+    int iterations;           /* summed over levels */
+} wp_sample_options;
+
+/* Sizes a prior can sample: a fixed size (face models, from the metadata
+ * "image_size" = "WxH") or, for stationary priors, any multiple of 2^J
+ * (then *width = *height = 0 and *multiple = 2^J). */
+void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
+
+/* Unconditional synthesis into out [channels, height, width]. */
+wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+                    const wp_run_options *opt, char *err);
 
 #ifdef __cplusplus
 }

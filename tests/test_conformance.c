@@ -166,10 +166,10 @@ static void check_denoise(const char *file, const char *noisy_name, const char *
     float *x = tensor(&v, noisy_name, &n), *ref = tensor(&v, out_name, &n);
     int s = (int)sqrt((double)n);
     float *y = malloc(sizeof(float) * n);
-    ck_assert_msg(wp_denoise(p, x, y, 1, s, s, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_denoise(p, x, y, 1, s, s, NULL, NULL, NULL, err) == WP_OK, "%s", err);
     expect_close(out_name, y, ref, n);
     /* in place gives the same */
-    ck_assert_int_eq(wp_denoise(p, x, x, 1, s, s, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_denoise(p, x, x, 1, s, s, NULL, NULL, NULL, err), WP_OK);
     expect_close("in place", x, ref, n);
     wp_prior_free(p);
     free(x), free(ref), free(y);
@@ -208,7 +208,7 @@ START_TEST(flat_rf13)
     wp_prior *p;
     ck_assert_msg(wp_prior_import(NULL, NULL, 0, path, 1, &p, err) == WP_OK, "%s", err);
     float *d = malloc(sizeof(float) * n);
-    ck_assert_int_eq(wp_denoise(p, x, d, 1, 160, 160, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_denoise(p, x, d, 1, 160, 160, NULL, NULL, NULL, err), WP_OK);
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] - ref[i];
     expect_close("flat denoised", d, y, n);

@@ -96,8 +96,8 @@ START_TEST(save_load_round_trip)
         float *x = malloc(4 * n), *y1 = malloc(4 * n), *y2 = malloc(4 * n);
         for (size_t i = 0; i < n; i++)
             x[i] = (float)((i * 7919) % 101) / 100.0f;
-        ck_assert_int_eq(wp_denoise(p, x, y1, C, H, W, NULL, err), WP_OK);
-        ck_assert_int_eq(wp_denoise(q, x, y2, C, H, W, NULL, err), WP_OK);
+        ck_assert_int_eq(wp_denoise(p, x, y1, C, H, W, NULL, NULL, NULL, err), WP_OK);
+        ck_assert_int_eq(wp_denoise(q, x, y2, C, H, W, NULL, NULL, NULL, err), WP_OK);
         ck_assert_int_eq(memcmp(y1, y2, 4 * n), 0);
         char *d = wp_prior_describe(q);
         ck_assert_ptr_nonnull(strstr(d, "net cond1"));
@@ -291,9 +291,9 @@ START_TEST(wrong_job_for_the_prior)
     wp_prior *p = tiny_prior(3, 2);
     float x[2 * 2] = {0};
     char err[WP_ERRLEN];
-    ck_assert_int_eq(wp_denoise(p, x, x, 1, 2, 2, NULL, err), WP_ERR_ARG);
+    ck_assert_int_eq(wp_denoise(p, x, x, 1, 2, 2, NULL, NULL, NULL, err), WP_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err, "colour prior"));
-    ck_assert_int_eq(wp_denoise(p, x, x, 3, 0, 2, NULL, err), WP_ERR_ARG);
+    ck_assert_int_eq(wp_denoise(p, x, x, 3, 0, 2, NULL, NULL, NULL, err), WP_ERR_ARG);
     wp_prior_free(p);
 }
 END_TEST

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         float x[3 * 5 * 6] = {0};
         for (int i = 0; i < 3 * 5 * 6; i++)
             x[i] = (float)(i % 7) / 7.0f;
-        wp_denoise(p, x, x, C, 5, 6, NULL, err);
+        wp_denoise(p, x, x, C, 5, 6, NULL, NULL, NULL, err);
         wp_prior_free(p);
     }
     return 0;
