@@ -1,0 +1,632 @@
+/* train.c: training the networks of a prior, one after the other.
+ *
+ * A step for network idx (N crops of P x P band pixels):
+ *   crop [C, P<<n, P<<n] pixels  -> n Haar levels -> band
+ *   low/flat: x = band + noise                    x, noise [N, C, P, P]
+ *   cond j:   x = [low, details + noise]          x [N, 4C, P, P], noise [N, 3C, P, P]
+ *   y = net(x) (batch statistics)                 y [N, out, P, P]
+ *   loss = mean (y - noise)^2; backward; Adam.
+ * Checkpoints live in checkpoint.c. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_layers.h"
+#include "wp_train_internal.h"
+#include "wp_util.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* ---- options ---- */
+
+int wp_train_defaults(wp_train_options *o, const char *preset, int channels)
+{
+    memset(o, 0, sizeof *o);
+    o->channels = channels;
+    o->levels = 2;
+    o->noise_min = 0.0f;
+    o->noise_max = 255.0f;
+    o->noise = WP_NOISE_QUADRATIC;
+    o->rescale_low = 1;
+    o->flips = 1;
+    o->scale_aug = 1;
+    o->lr = 1e-3f;
+    o->schedule = WP_LR_COSINE;
+    o->val_every = 200;
+    o->val_batch = 16;
+    o->val_sigma = 25.0f;
+    o->diverge = 20.0f;
+    o->seed = 1;
+    if (!preset || !strcmp(preset, "small")) {
+        /* Sized by measurement for ~1.5 h of all three networks on 2 cores
+         * (see README, "Training your own prior"). */
+        o->low = (wp_arch){32, 12, 0};
+        o->cond = (wp_arch){32, 11, 13};
+        o->patch = 40;
+        o->batch = 16;
+        o->steps = 6000;
+        o->warmup = 100;
+        o->scale_aug = 2;
+    } else if (!strcmp(preset, "paper")) {
+        /* The reference: 64 channels, 21 layers, RF 13; low-pass 20 layers
+         * of 3x3; Adam 1e-3 halved every 50 epochs. */
+        o->low = (wp_arch){64, 20, 0};
+        o->cond = (wp_arch){64, 21, 13};
+        o->patch = 40;
+        o->batch = 64;
+        o->steps = 100000;
+        o->schedule = WP_LR_STEP;
+        o->lr_halve_every = 25000;
+        o->val_every = 1000;
+    } else if (!strcmp(preset, "tiny")) {
+        o->low = (wp_arch){8, 4, 0};
+        o->cond = (wp_arch){8, 5, 5};
+        o->patch = 16;
+        o->batch = 4;
+        o->steps = 50;
+        o->val_every = 10;
+        o->val_batch = 4;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+static wp_status check_arch(const wp_arch *a, const char *what, char *err)
+{
+    uint8_t k[WP_MAX_LAYERS];
+    if (a->width < 1 || a->width > WP_MAX_WIDTH)
+        return wp_fail(err, WP_ERR_ARG, "%s width %d (1..%d)", what, a->width, WP_MAX_WIDTH);
+    if (a->layers < 3 || a->layers > WP_MAX_LAYERS)
+        return wp_fail(err, WP_ERR_ARG, "%s depth %d (3..%d layers)", what, a->layers,
+                       WP_MAX_LAYERS);
+    if (a->rf != 0 && wp_rf_kernels(a->rf, a->layers, k) != 0)
+        return wp_fail(err, WP_ERR_ARG,
+                       "%s: receptive field %d is not reachable with %d layers (odd, >= 5, "
+                       "at most 2*layers+1)",
+                       what, a->rf, a->layers);
+    return WP_OK;
+}
+
+/* Index of a network name: -1 low/flat, j cond j; -2 unknown. */
+static int net_index(const wp_train_options *o, const char *name)
+{
+    if (!strcmp(name, o->flat ? "flat" : "low"))
+        return -1;
+    char *end;
+    if (!o->flat && !strncmp(name, "cond", 4) && name[4] >= '0' && name[4] <= '9') {
+        long j = strtol(name + 4, &end, 10);
+        if (!*end && j < o->levels)
+            return (int)j;
+    }
+    return -2;
+}
+
+wp_status wp_train_check_options(const wp_train_options *o, char *err)
+{
+    wp_status st;
+    if (o->channels != 1 && o->channels != 3)
+        return wp_fail(err, WP_ERR_ARG, "%d channels (1 or 3)", o->channels);
+    if (!o->flat && (o->levels < 1 || o->levels > 6))
+        return wp_fail(err, WP_ERR_ARG, "%d levels (1..6)", o->levels);
+    if ((st = check_arch(&o->cond, o->flat ? "flat net" : "conditional nets", err)))
+        return st;
+    if (!o->flat && (st = check_arch(&o->low, "low-pass net", err)))
+        return st;
+    if (o->only[0] && net_index(o, o->only) == -2)
+        return wp_fail(err, WP_ERR_ARG, "no network \"%.15s\" (%s)", o->only,
+                       o->flat ? "flat" : "low, cond0 .. cond{levels-1}");
+    int J = o->flat ? 0 : o->levels;
+    if (o->patch < 4 || o->patch > 512 || ((long)o->patch << J) > 4096)
+        return wp_fail(err, WP_ERR_ARG, "patch %d: 4..512, and patch*2^levels <= 4096", o->patch);
+    if (o->batch < 1 || o->batch > 4096)
+        return wp_fail(err, WP_ERR_ARG, "batch %d (1..4096)", o->batch);
+    if (o->steps < 1)
+        return wp_fail(err, WP_ERR_ARG, "steps %ld (>= 1)", o->steps);
+    if (!(o->lr > 0.0f) || !isfinite(o->lr) || o->lr > 1.0f)
+        return wp_fail(err, WP_ERR_ARG, "learning rate %g (0..1]", (double)o->lr);
+    if (o->schedule < WP_LR_COSINE || o->schedule > WP_LR_CONST || o->lr_halve_every < 0 ||
+        o->warmup < 0)
+        return wp_fail(err, WP_ERR_ARG, "bad learning-rate schedule");
+    if (!(o->noise_min >= 0.0f) || !(o->noise_max >= o->noise_min) || o->noise_max > 1000.0f)
+        return wp_fail(err, WP_ERR_ARG, "noise range %g..%g (0 <= min <= max <= 1000)",
+                       (double)o->noise_min, (double)o->noise_max);
+    if (o->noise != WP_NOISE_UNIFORM && o->noise != WP_NOISE_QUADRATIC)
+        return wp_fail(err, WP_ERR_ARG, "unknown noise distribution");
+    if (o->scale_aug < 1 || o->scale_aug > 8)
+        return wp_fail(err, WP_ERR_ARG, "scale augmentation %d (1..8)", o->scale_aug);
+    if (o->weight != WP_WEIGHT_IMAGE && o->weight != WP_WEIGHT_AREA)
+        return wp_fail(err, WP_ERR_ARG, "unknown image weighting");
+    if (o->val_every < 0 || (o->val_every && (o->val_batch < 1 || o->val_batch > 1024)))
+        return wp_fail(err, WP_ERR_ARG, "validation every %d steps on %d crops", o->val_every,
+                       o->val_batch);
+    if (!(o->val_sigma > 0.0f) || o->val_sigma > 1000.0f || !(o->diverge >= 0.0f))
+        return wp_fail(err, WP_ERR_ARG, "validation sigma %g, divergence factor %g",
+                       (double)o->val_sigma, (double)o->diverge);
+    if (o->threads < 0 || o->threads > 1024)
+        return wp_fail(err, WP_ERR_ARG, "%d threads", o->threads);
+    return WP_OK;
+}
+
+void wp_trainer_set_threads(int n) { openblas_set_num_threads(n); }
+
+/* ---- networks ---- */
+
+wp_net *wp_trainer_net(wp_trainer *t, int idx)
+{
+    wp_prior *p = t->prior;
+    return idx < 0 ? (p->flat ? &p->flatnet : &p->low) : &p->cond[idx];
+}
+
+void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len)
+{
+    if (idx < 0)
+        snprintf(buf, len, "%s", t->prior->flat ? "flat" : "low");
+    else
+        snprintf(buf, len, "cond%d", idx);
+}
+
+wp_status wp_train_make_net(wp_net *net, const wp_arch *a, int in, int out, char *err)
+{
+    uint8_t k[WP_MAX_LAYERS];
+    if (a->rf == 0)
+        memset(k, 3, sizeof k);
+    else if (wp_rf_kernels(a->rf, a->layers, k) != 0)
+        return wp_fail(err, WP_ERR_ARG, "receptive field %d unreachable with %d layers", a->rf,
+                       a->layers);
+    return wp_net_init(net, in, out, a->width, a->layers, k, err);
+}
+
+/* Kaiming (fan-in) normal conv weights, the reference's init. */
+static void init_net(wp_net *net, wp_rng *r)
+{
+    for (int l = 0; l < net->nlayers; l++) {
+        int k = net->kernel[l], fan_in = wp_net_layer_in(net, l) * k * k;
+        size_t n = (size_t)wp_net_layer_out(net, l) * fan_in;
+        wp_rng_fill_gauss(r, net->conv_w[l], n, (float)sqrt(2.0 / fan_in));
+    }
+    /* Gammas as in the reference: N(0, (2/9/64)^2) clipped to +-0.025.
+     * Small gammas make the first output ~0 (loss = the noise power), and
+     * measured on the overfit test they train faster than gammas of 1,
+     * whose large first outputs cost hundreds of steps to undo. */
+    for (int l = 1; l < net->nlayers - 1; l++)
+        for (int c = 0; c < net->width; c++) {
+            double v = wp_rng_gauss(r) * (2.0 / 9.0 / 64.0);
+            net->gamma[l][c] = (float)(v > 0.025 ? 0.025 : v < -0.025 ? -0.025 : v);
+        }
+}
+
+static wp_status copy_net(wp_net *dst, const wp_net *src, char *err)
+{
+    wp_status st = wp_net_init(dst, src->in_ch, src->out_ch, src->width, src->nlayers,
+                               src->kernel, err);
+    if (st)
+        return st;
+    memcpy(dst->params, src->params, sizeof(float) * src->nparams);
+    memcpy(dst->running_sd, src->running_sd,
+           sizeof(float) * (size_t)(src->nlayers > 2 ? src->nlayers - 2 : 1) * src->width);
+    return WP_OK;
+}
+
+void wp_trainer_plan(wp_trainer *t)
+{
+    const wp_train_options *o = &t->o;
+    t->nstages = 0;
+    if (o->only[0]) {
+        t->order[t->nstages++] = net_index(o, o->only);
+        return;
+    }
+    /* Coarse to fine, the order the networks are used in. */
+    t->order[t->nstages++] = -1;
+    for (int j = o->flat ? -1 : o->levels - 1; j >= 0; j--)
+        t->order[t->nstages++] = j;
+}
+
+static int is_trained(const wp_trainer *t, int idx)
+{
+    for (int s = 0; s < t->nstages; s++)
+        if (t->order[s] == idx)
+            return 1;
+    return 0;
+}
+
+wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_trainer **out,
+                            char *err)
+{
+    *out = NULL;
+    wp_status st = wp_train_check_options(o, err);
+    if (st)
+        return st;
+    int C = o->channels, J = o->flat ? 0 : o->levels;
+    if (base && (base->channels != C || base->flat != o->flat || base->levels != J))
+        return wp_fail(err, WP_ERR_ARG,
+                       "the base model (%d channels, %s, %d levels) does not match the options",
+                       base->channels, base->flat ? "flat" : "multi-scale", base->levels);
+    wp_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    t->o = *o;
+    t->val_stage = t->cache_stage = -1;
+    if (o->threads)
+        wp_trainer_set_threads(o->threads);
+    wp_trainer_plan(t);
+    wp_rng init;
+    wp_rng_seed(&init, o->seed ^ 0x1a2b3c4d5e6f7788ULL);
+    wp_rng_seed(&t->data_rng, o->seed);
+    wp_rng_split(&t->data_rng, 2, &t->noise_rng);
+    st = wp_prior_create(&t->prior, C, J, o->flat, err);
+    for (int idx = -1; idx < J && !st; idx++) {
+        wp_net *net = wp_trainer_net(t, idx);
+        if (base && !is_trained(t, idx)) {
+            st = copy_net(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
+                          err);
+            continue;
+        }
+        const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
+        st = wp_train_make_net(net, a, idx < 0 ? C : 4 * C, idx < 0 ? C : 3 * C, err);
+        if (!st)
+            init_net(net, &init);
+    }
+    for (size_t i = 0; base && !st && i < base->nmeta; i++)
+        st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);
+    if (!st)
+        st = wp_trainer_enter_stage(t, err);
+    if (st) {
+        wp_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return WP_OK;
+}
+
+void wp_trainer_free(wp_trainer *t)
+{
+    if (!t)
+        return;
+    wp_prior_free(t->prior);
+    wp_adam_free(&t->adam);
+    wp_net_cache_free(&t->cache);
+    float *bufs[] = {t->crop, t->tmp, t->x, t->noise, t->y, t->dy, t->grad,
+                     t->val_x, t->val_noise, t->val_y, t->val_ws};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]);
+    for (int i = 0; i < t->nnotes; i++) {
+        free(t->notes[i].key);
+        free(t->notes[i].value);
+    }
+    free(t);
+}
+
+/* ---- buffers and stages ---- */
+
+/* Haar levels between pixels and network idx's band. */
+static int band_levels(const wp_trainer *t, int idx)
+{
+    return t->o.flat ? 0 : idx < 0 ? t->o.levels : idx + 1;
+}
+
+static float *grow(float **buf, size_t n, int *fail)
+{
+    free(*buf);
+    *buf = wp_alloc(sizeof(float) * (n ? n : 1));
+    if (!*buf)
+        *fail = 1;
+    return *buf;
+}
+
+wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
+{
+    wp_adam_free(&t->adam);
+    t->loss_ema = t->best_ema = 0.0;
+    if (t->stage >= t->nstages)
+        return WP_OK;
+    int C = t->o.channels, P = t->o.patch, N = t->o.batch, fail = 0;
+    if (!t->x) {
+        /* Sized once for every stage: at most 4C in, 3C out, the widest crop. */
+        int S = P << (t->o.flat ? 0 : t->o.levels);
+        size_t PP = (size_t)P * P, npar = 0;
+        for (int s = 0; s < t->nstages; s++) {
+            size_t n = wp_trainer_net(t, t->order[s])->nparams;
+            npar = n > npar ? n : npar;
+        }
+        grow(&t->crop, (size_t)C * S * S, &fail);
+        grow(&t->tmp, (size_t)C * S * S, &fail);
+        grow(&t->x, (size_t)N * 4 * C * PP, &fail);
+        grow(&t->noise, (size_t)N * 3 * C * PP, &fail);
+        grow(&t->y, (size_t)N * 3 * C * PP, &fail);
+        grow(&t->dy, (size_t)N * 3 * C * PP, &fail);
+        grow(&t->grad, npar, &fail);
+        if (fail)
+            return wp_fail(err, WP_ERR_NOMEM, "out of memory for training buffers");
+    }
+    return wp_adam_init(&t->adam, wp_trainer_net(t, t->order[t->stage])->nparams, err);
+}
+
+/* ---- examples ---- */
+
+double wp_train_draw_sigma(const wp_train_options *o, wp_rng *r)
+{
+    double u = wp_rng_uniform(r);
+    if (o->noise == WP_NOISE_QUADRATIC)
+        u *= u;
+    return o->noise_min + (o->noise_max - o->noise_min) * u;
+}
+
+/* One example for network idx from d: x [in,P,P] and its noise [out,P,P].
+ * sd: noise std in band units; gain: intensity factor of the low-pass. */
+static void make_example(wp_trainer *t, const wp_dataset *d, int idx, const wp_crop_aug *aug,
+                         wp_rng *dr, wp_rng *nr, float sd, float gain, float *x, float *noise)
+{
+    int C = t->o.channels, P = t->o.patch, n = band_levels(t, idx), S = P << n;
+    size_t PP = (size_t)P * P;
+    wp_dataset_crop(d, dr, S, aug, t->crop);
+    /* crop -> n levels; the last one's low-pass lands in crop, details in tmp */
+    float *det = t->tmp + (size_t)C * S * S / 4;
+    for (int s = S; s > P; s /= 2) {
+        wp_haar_forward(t->crop, C, s, s, t->tmp, det);
+        memcpy(t->crop, t->tmp, sizeof(float) * C * (size_t)(s / 2) * (s / 2));
+    }
+    if (idx < 0) {
+        for (size_t i = 0; i < C * PP; i++)
+            x[i] = t->crop[i] * gain;
+    } else {
+        memcpy(x, t->crop, sizeof(float) * C * PP);
+        memcpy(x + C * PP, det, sizeof(float) * 3 * C * PP);
+        x += C * PP;
+    }
+    size_t nout = (size_t)(idx < 0 ? C : 3 * C) * PP;
+    wp_rng_fill_gauss(nr, noise, nout, sd);
+    for (size_t i = 0; i < nout; i++)
+        x[i] += noise[i];
+}
+
+static size_t in_floats(const wp_trainer *t, int idx)
+{
+    return (size_t)(idx < 0 ? 1 : 4) * t->o.channels * t->o.patch * t->o.patch;
+}
+
+static size_t out_floats(const wp_trainer *t, int idx)
+{
+    return (size_t)(idx < 0 ? 1 : 3) * t->o.channels * t->o.patch * t->o.patch;
+}
+
+/* Fixed validation crops of the current stage at val_sigma projected on
+ * the band (what it sees when a whole image carries that pixel noise). */
+static wp_status build_val(wp_trainer *t, char *err)
+{
+    int idx = t->order[t->stage], Nv = t->o.val_batch, fail = 0;
+    const wp_net *net = wp_trainer_net(t, idx);
+    size_t nin = in_floats(t, idx), nout = out_floats(t, idx);
+    grow(&t->val_x, Nv * nin, &fail);
+    grow(&t->val_noise, Nv * nout, &fail);
+    grow(&t->val_y, Nv * nout, &fail);
+    grow(&t->val_ws, wp_net_infer_floats(net, Nv, t->o.patch, t->o.patch), &fail);
+    if (fail)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory for validation crops");
+    wp_rng dr, nr;
+    wp_rng_seed(&dr, t->o.seed ^ 0x7a11dULL);
+    wp_rng_split(&dr, (uint64_t)(idx + 2), &dr);
+    wp_rng_split(&dr, 1, &nr);
+    const wp_crop_aug aug = {0, 1, 0};
+    float sd = t->o.val_sigma / 255.0f / (float)(1 << band_levels(t, idx));
+    for (int n = 0; n < Nv; n++)
+        make_example(t, t->val ? t->val : t->train, idx, &aug, &dr, &nr, sd, 1.0f,
+                     t->val_x + n * nin, t->val_noise + n * nout);
+    double se = 0.0;
+    for (size_t i = 0; i < Nv * nout; i++)
+        se += (double)t->val_noise[i] * t->val_noise[i];
+    t->val_input_psnr = 10.0 * log10(1.0 / ((idx < 0 ? 1.0 : 3.0) * se / (double)(Nv * nout)));
+    t->val_stage = t->stage;
+    return WP_OK;
+}
+
+/* PSNR of the band's image after denoising the validation crops with the
+ * running statistics.  A detail band's error shows 3x in the image of the
+ * finer level (inverse Haar: pixel MSE = sum of the three bands' MSEs). */
+static double validate(wp_trainer *t)
+{
+    int idx = t->order[t->stage], Nv = t->o.val_batch, P = t->o.patch;
+    size_t nout = out_floats(t, idx);
+    wp_net_forward(wp_trainer_net(t, idx), t->val_x, t->val_y, Nv, P, P, t->val_ws, NULL);
+    double mse = wp_mse_forward(t->val_y, t->val_noise, Nv * nout) * (idx < 0 ? 1.0 : 3.0);
+    return mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
+}
+
+wp_status wp_trainer_set_data(wp_trainer *t, const wp_dataset *train, const wp_dataset *val,
+                              char *err)
+{
+    if (!train || wp_dataset_count(train) < 1)
+        return wp_fail(err, WP_ERR_ARG, "no training images");
+    if (wp_dataset_channels(train) != t->o.channels ||
+        (val && wp_dataset_channels(val) != t->o.channels))
+        return wp_fail(err, WP_ERR_ARG, "the images have %d channels, the prior %d",
+                       wp_dataset_channels(train), t->o.channels);
+    t->train = train;
+    t->val = val && wp_dataset_count(val) > 0 ? val : NULL;
+    t->val_stage = -1;
+    return WP_OK;
+}
+
+/* ---- steps ---- */
+
+static double lr_at(const wp_train_options *o, long step)
+{
+    double lr = o->lr;
+    if (o->warmup > 0 && step < o->warmup)
+        lr *= (double)(step + 1) / (double)o->warmup;
+    if (o->schedule == WP_LR_COSINE)
+        lr *= 0.01 + 0.99 * 0.5 * (1.0 + cos(M_PI * (double)step / (double)o->steps));
+    else if (o->schedule == WP_LR_STEP && o->lr_halve_every > 0)
+        lr *= pow(0.5, (double)(step / o->lr_halve_every));
+    return lr;
+}
+
+/* Multiply-adds x2 of one training step: forward, weight gradients, and
+ * input gradients of every layer but the first. */
+static double step_flops(const wp_net *net, int N, int P)
+{
+    double f = 0.0;
+    for (int l = 0; l < net->nlayers; l++) {
+        double k = net->kernel[l];
+        double fwd = 2.0 * wp_net_layer_in(net, l) * wp_net_layer_out(net, l) * k * k * P * P * N;
+        f += fwd * (l == 0 ? 2.0 : 3.0);
+    }
+    return f;
+}
+
+static int params_finite(const wp_net *net)
+{
+    float s = 0.0f;
+    for (size_t i = 0; i < net->nparams; i++)
+        s += net->params[i] * 0.0f; /* NaN/Inf survive the product */
+    return s == 0.0f;
+}
+
+static wp_status train_step(wp_trainer *t, double *loss, char *err)
+{
+    int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;
+    wp_net *net = wp_trainer_net(t, idx);
+    size_t nin = in_floats(t, idx), nout = out_floats(t, idx);
+    const wp_crop_aug aug = {t->o.flips, t->o.scale_aug, t->o.weight == WP_WEIGHT_AREA};
+    float band = idx < 0 ? 1.0f : 0.5f; /* detail noise: see wprior_train.h */
+    double t0 = wp_now();
+    for (int n = 0; n < N; n++) {
+        float sd = (float)(wp_train_draw_sigma(&t->o, &t->noise_rng) / 255.0) * band;
+        float gain = idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&t->noise_rng)
+                                                               : 1.0f;
+        make_example(t, t->train, idx, &aug, &t->data_rng, &t->noise_rng, sd, gain,
+                     t->x + n * nin, t->noise + n * nout);
+    }
+    double t1 = wp_now();
+    if (t->cache_stage != t->stage) {
+        /* The cache is sized by the net: a new net needs a new one. */
+        wp_net_cache_free(&t->cache);
+        t->cache_stage = t->stage;
+    }
+    wp_status st = wp_net_forward_train(net, &t->cache, t->x, t->y, N, P, P, 1, err);
+    if (st)
+        return st;
+    *loss = wp_mse_forward(t->y, t->noise, N * nout);
+    char nm[16];
+    wp_trainer_net_name(t, idx, nm, sizeof nm);
+    if (!isfinite(*loss))
+        return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: the loss is %s (try a lower learning rate)",
+                       nm, t->step + 1, isnan(*loss) ? "NaN" : "infinite");
+    wp_mse_backward(t->dy, t->y, t->noise, N * nout);
+    memset(t->grad, 0, sizeof(float) * net->nparams);
+    wp_net_backward(net, &t->cache, t->x, t->dy, t->grad, NULL);
+    wp_adam_step(&t->adam, net->params, t->grad, (float)lr_at(&t->o, t->step));
+    if (!params_finite(net))
+        return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: a weight became NaN or infinite", nm,
+                       t->step + 1);
+    t->loss_ema = t->step == 0 ? *loss : 0.98 * t->loss_ema + 0.02 * *loss;
+    if (t->step >= 50 && (t->best_ema == 0.0 || t->loss_ema < t->best_ema))
+        t->best_ema = t->loss_ema;
+    if (t->o.diverge > 0 && t->best_ema > 0 && t->loss_ema > t->o.diverge * t->best_ema)
+        return wp_fail(err, WP_ERR_NUMERIC,
+                       "%s step %ld: the loss diverged (smoothed %.4g, %.0fx its best %.4g); "
+                       "try a lower learning rate",
+                       nm, t->step + 1, t->loss_ema, t->loss_ema / t->best_ema, t->best_ema);
+    double t2 = wp_now();
+    t->step++;
+    t->seconds += t2 - t0;
+    t->data_seconds += t1 - t0;
+    t->samples += N;
+    t->flops += step_flops(net, N, P);
+    return WP_OK;
+}
+
+static long total_steps(const wp_trainer *t) { return (long)t->nstages * t->o.steps; }
+
+wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop, char *err)
+{
+    if (!t->train)
+        return wp_fail(err, WP_ERR_ARG, "no training data (wp_trainer_set_data)");
+    wp_status st = WP_OK;
+    for (long done = 0; t->stage < t->nstages; done++) {
+        if ((stop && *stop) || (max_steps > 0 && done >= max_steps))
+            break;
+        int idx = t->order[t->stage];
+        int do_val = t->o.val_every > 0 &&
+                     ((t->step + 1) % t->o.val_every == 0 || t->step + 1 == t->o.steps);
+        if (do_val && t->val_stage != t->stage && (st = build_val(t, err)))
+            return st;
+        double loss, lr = lr_at(&t->o, t->step);
+        if ((st = train_step(t, &loss, err)))
+            return st;
+        char nm[16];
+        wp_trainer_net_name(t, idx, nm, sizeof nm);
+        wp_train_report r = {
+            .net = nm, .stage = t->stage, .stages = t->nstages, .step = t->step,
+            .steps = t->o.steps, .total_step = (long)t->stage * t->o.steps + t->step,
+            .total_steps = total_steps(t), .loss = loss, .loss_avg = t->loss_ema, .lr = lr,
+            .val_psnr = do_val ? validate(t) : NAN,
+            .val_input_psnr = do_val ? t->val_input_psnr : NAN, .seconds = t->seconds,
+            .samples_per_s = t->seconds > 0 ? t->samples / t->seconds : 0,
+            .gflops_per_s = t->seconds > 0 ? t->flops / t->seconds * 1e-9 : 0,
+        };
+        if (t->step == t->o.steps) {
+            t->stage++;
+            t->step = 0;
+            if ((st = wp_trainer_enter_stage(t, err)))
+                return st;
+        }
+        if (t->cb && t->cb(&r, t->cb_data))
+            break;
+    }
+    return WP_OK;
+}
+
+/* ---- small accessors ---- */
+
+int wp_trainer_done(const wp_trainer *t) { return t->stage >= t->nstages; }
+const wp_train_options *wp_trainer_options(const wp_trainer *t) { return &t->o; }
+wp_prior *wp_trainer_prior(wp_trainer *t) { return t->prior; }
+
+void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user)
+{
+    t->cb = fn;
+    t->cb_data = user;
+}
+
+void wp_trainer_throughput(const wp_trainer *t, double *samples, double *flops, double *seconds,
+                           double *data_seconds)
+{
+    *samples = t->samples;
+    *flops = t->flops;
+    *seconds = t->seconds;
+    *data_seconds = t->data_seconds;
+}
+
+const char *wp_trainer_note(const wp_trainer *t, const char *key)
+{
+    for (int i = 0; i < t->nnotes; i++)
+        if (!strcmp(t->notes[i].key, key))
+            return t->notes[i].value;
+    return NULL;
+}
+
+wp_status wp_trainer_set_note(wp_trainer *t, const char *key, const char *value, char *err)
+{
+    int i = 0;
+    while (i < t->nnotes && strcmp(t->notes[i].key, key))
+        i++;
+    if (i == WP_TRAIN_MAX_NOTES)
+        return wp_fail(err, WP_ERR_ARG, "more than %d notes", WP_TRAIN_MAX_NOTES);
+    char *v = strdup(value), *k = i < t->nnotes ? t->notes[i].key : strdup(key);
+    if (!v || !k) {
+        free(v);
+        if (i == t->nnotes)
+            free(k);
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    }
+    if (i < t->nnotes)
+        free(t->notes[i].value);
+    else
+        t->nnotes++;
+    t->notes[i] = (wp_st_meta){k, v};
+    return WP_OK;
+}

@@ -1,0 +1,175 @@
+/* wprior_train.h: training multi-scale priors (public API of libwprior).
+ *
+ * Every network trains on its own level, as in Kadkhodaie et al.: the
+ * low-pass net denoises the noisy coarsest low-pass of random crops; the
+ * conditional net of level j denoises noisy level-j details given the clean
+ * low-pass of that level; a flat net denoises pixels.  The target is the
+ * noise, the loss its mean squared error, the optimiser Adam.
+ *
+ * Typical use:
+ *     wp_dataset *train, *val;          // filled with wp_dataset_add
+ *     wp_train_options o;
+ *     wp_train_defaults(&o, "small", 1);
+ *     wp_trainer *t;
+ *     wp_trainer_create(&o, NULL, &t, err);   // or wp_trainer_resume(ckpt, &t, err)
+ *     wp_trainer_set_data(t, train, val, err);
+ *     while (!wp_trainer_done(t)) {
+ *         wp_trainer_run(t, 500, &stop_flag, err);
+ *         wp_trainer_save_checkpoint(t, "run.ckpt", err);
+ *     }
+ *     wp_trainer_export(t, "model.safetensors", err);
+ *
+ * Runs are deterministic for a seed (and an OpenBLAS thread count): a run
+ * resumed from a checkpoint gives the same losses as one never stopped. */
+#ifndef WPRIOR_TRAIN_H
+#define WPRIOR_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wprior.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- training images: 8-bit planar, kept in RAM ---- */
+
+typedef struct wp_dataset wp_dataset;
+
+/* channels: 1 (gray) or 3 (RGB); every image added must have that many. */
+wp_status wp_dataset_create(wp_dataset **out, int channels, char *err);
+/* Copies an image [channels, height, width] of 8-bit values. */
+wp_status wp_dataset_add(wp_dataset *d, const uint8_t *pixels, int height, int width,
+                         char *err);
+int wp_dataset_count(const wp_dataset *d);
+int wp_dataset_channels(const wp_dataset *d);
+size_t wp_dataset_pixels(const wp_dataset *d); /* summed height*width */
+/* The image i: its size, and a pointer to its planes (valid while d is). */
+const uint8_t *wp_dataset_image(const wp_dataset *d, int i, int *height, int *width);
+void wp_dataset_free(wp_dataset *d);
+
+/* ---- options ---- */
+
+typedef enum {
+    WP_NOISE_UNIFORM = 0,   /* sigma uniform in [min, max] */
+    WP_NOISE_QUADRATIC = 1, /* sigma = min + (max-min) u^2: density ~ 1/sqrt(sigma), the
+                               reference's choice, more weight on low noise */
+} wp_noise_dist;
+
+typedef enum {
+    WP_LR_COSINE = 0, /* lr * (0.01 + 0.99 (1 + cos(pi t/T)) / 2) */
+    WP_LR_STEP = 1,   /* halved every lr_halve_every steps (the reference) */
+    WP_LR_CONST = 2,
+} wp_lr_schedule;
+
+typedef enum {
+    WP_WEIGHT_IMAGE = 0, /* every image equally likely */
+    WP_WEIGHT_AREA = 1,  /* proportional to its pixel count */
+} wp_image_weight;
+
+/* One network's shape.  rf: receptive field (the reference's BF-CNN-RF
+ * rule picks which layers are 3x3, see wp_rf_kernels); 0: every layer 3x3. */
+typedef struct {
+    int width, layers, rf;
+} wp_arch;
+
+typedef struct {
+    int channels;     /* 1 or 3 */
+    int levels;       /* J (multi-scale) */
+    int flat;         /* 1: one pixel-domain network with the conditional nets' shape */
+    wp_arch low;      /* the low-pass network */
+    wp_arch cond;     /* every conditional network (and the flat one) */
+    char only[16];    /* "" every network in turn (low, cond{J-1} .. cond0), or one name */
+    int patch;        /* crop side in band pixels (every network sees patch x patch) */
+    int batch;        /* crops per step */
+    long steps;       /* per network */
+    float lr;         /* Adam learning rate */
+    wp_lr_schedule schedule;
+    long lr_halve_every; /* WP_LR_STEP */
+    long warmup;      /* linear warm-up steps */
+    float noise_min, noise_max; /* sigma range in 0..255 pixel units (see below) */
+    wp_noise_dist noise;
+    int rescale_low;  /* multiply each low-pass crop by u ~ U(0,1) (the reference does) */
+    int flips;        /* random flips and 90-degree rotations (the 8 symmetries) */
+    int scale_aug;    /* > 1: crops are box-downscaled by a random integer 1..scale_aug */
+    wp_image_weight weight;
+    int val_every;    /* steps between validations (0: never) */
+    int val_batch;    /* validation crops */
+    float val_sigma;  /* validation noise in 0..255 pixel units, projected on each band */
+    float diverge;    /* stop when the smoothed loss exceeds this times its best (0: off) */
+    int threads;      /* OpenBLAS threads; 0: leave as it is */
+    uint64_t seed;
+} wp_train_options;
+/* Noise: the low-pass (an image in [0,1]) and the flat net get sigma/255,
+ * detail bands sigma/255/2 (the part of pixel noise that lands in the
+ * finest band; detail coefficients spread about equally at every level). */
+
+/* Fills o for a preset ("small": ~1.5 h for all networks on 2 cores;
+ * "paper": the reference sizes; "tiny": seconds, for tests).  Returns -1
+ * for an unknown preset name. */
+int wp_train_defaults(wp_train_options *o, const char *preset, int channels);
+
+/* ---- the trainer ---- */
+
+typedef struct wp_trainer wp_trainer;
+
+typedef struct {
+    const char *net;         /* "low", "cond0", ..., "flat" */
+    int stage, stages;       /* which network of how many (0-based) */
+    long step, steps;        /* steps done in this network, and planned */
+    long total_step, total_steps; /* over every network */
+    double loss;             /* this step's mean squared error (per coefficient) */
+    double loss_avg;         /* smoothed (EMA, 0.98) */
+    double lr;
+    double val_psnr;         /* NAN unless validated at this step: denoised PSNR (dB) of the
+                                band's image at val_sigma */
+    double val_input_psnr;   /* the noisy input's PSNR, same image */
+    double seconds;          /* time spent in wp_trainer_run in this process */
+    double samples_per_s, gflops_per_s; /* over that time */
+} wp_train_report;
+
+/* Called after every step; a non-zero return stops wp_trainer_run (as the
+ * stop flag does) after a consistent step. */
+typedef int (*wp_train_step_fn)(const wp_train_report *r, void *user);
+
+/* A fresh trainer.  base (may be NULL) supplies the networks that are not
+ * trained (with o->only); without it they keep their initial weights. */
+wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_trainer **out,
+                            char *err);
+/* A trainer from a checkpoint: options, weights, Adam moments, running BN
+ * statistics, random states and step. */
+wp_status wp_trainer_resume(const char *ckpt, wp_trainer **out, char *err);
+/* The data (kept by reference; must outlive the trainer's runs).  val may
+ * be NULL: validation crops then come from train.  Crops and noise of the
+ * validation set are fixed by the seed. */
+wp_status wp_trainer_set_data(wp_trainer *t, const wp_dataset *train, const wp_dataset *val,
+                              char *err);
+void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user);
+/* Runs up to max_steps steps (0: to the end), or until *stop becomes
+ * non-zero or the callback asks to stop.  WP_ERR_NUMERIC on NaN/Inf or
+ * divergence: the trainer is then unusable (do not checkpoint it). */
+wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop, char *err);
+int wp_trainer_done(const wp_trainer *t);
+const wp_train_options *wp_trainer_options(const wp_trainer *t);
+/* A string the caller stored with wp_trainer_set_note (kept in checkpoints),
+ * or NULL. */
+const char *wp_trainer_note(const wp_trainer *t, const char *key);
+wp_status wp_trainer_set_note(wp_trainer *t, const char *key, const char *value, char *err);
+/* Written to a temporary file, fsync'ed, renamed: a crash at any moment
+ * leaves the previous checkpoint whole. */
+wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char *err);
+/* The prior as it stands (for evaluation); owned by the trainer. */
+wp_prior *wp_trainer_prior(wp_trainer *t);
+/* Saves the prior with wp_prior_save, training notes in its metadata. */
+wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err);
+/* Totals of this process: samples (crops), floating-point operations and
+ * seconds spent in steps, and the share of it spent preparing batches. */
+void wp_trainer_throughput(const wp_trainer *t, double *samples, double *flops,
+                           double *seconds, double *data_seconds);
+void wp_trainer_free(wp_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

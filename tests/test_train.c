@@ -1,0 +1,351 @@
+/* test_train.c: the trainer learns (a tiny prior overfits a few crops),
+ * resumes exactly, survives kill -9 while checkpointing, refuses bad
+ * options, stops on NaN, and exports a model that loads and denoises. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "wp_train_internal.h"
+#include "wp_util.h"
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/wprior-train-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* n synthetic SxS images: a smooth ramp, a disc and stripes, all different. */
+static wp_dataset *synthetic(int n, int S, int C)
+{
+    wp_dataset *d;
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_dataset_create(&d, C, err), WP_OK);
+    uint8_t *px = malloc((size_t)C * S * S);
+    for (int k = 0; k < n; k++) {
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < S; i++)
+                for (int j = 0; j < S; j++) {
+                    double v = 0.3 + 0.3 * (i + (k + c) * j) / (2.0 * S);
+                    double di = i - S * (0.3 + 0.1 * k), dj = j - S * 0.5;
+                    if (di * di + dj * dj < S * S / 12.0)
+                        v += 0.3;
+                    if (((j + 2 * k) / (2 + k % 3)) % 2)
+                        v -= 0.15;
+                    px[((size_t)c * S + i) * S + j] = (uint8_t)(255.0 * v);
+                }
+        ck_assert_int_eq(wp_dataset_add(d, px, S, S, err), WP_OK);
+    }
+    free(px);
+    return d;
+}
+
+static void tiny_options(wp_train_options *o, long steps)
+{
+    ck_assert_int_eq(wp_train_defaults(o, "tiny", 1), 0);
+    o->levels = 1;
+    o->low = (wp_arch){16, 6, 0};
+    o->cond = (wp_arch){16, 6, 9};
+    o->patch = 16;
+    o->batch = 4;
+    o->steps = steps;
+    o->lr = 3e-3f;
+    o->warmup = 0;
+    o->flips = 0;
+    o->noise = WP_NOISE_UNIFORM;
+    o->noise_min = 40.0f;
+    o->noise_max = 80.0f;
+    o->val_every = 0;
+    o->threads = 1;
+}
+
+/* Every step's loss, in order. */
+typedef struct {
+    double loss[4096];
+    int stage[4096];
+    long n;
+} loss_log;
+
+static int record(const wp_train_report *r, void *user)
+{
+    loss_log *l = user;
+    if (l->n < 4096) {
+        l->stage[l->n] = r->stage;
+        l->loss[l->n++] = r->loss;
+    }
+    return 0;
+}
+
+static double mean(const double *x, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    return s / n;
+}
+
+START_TEST(tiny_prior_overfits)
+{
+    char err[WP_ERRLEN];
+    wp_dataset *d = synthetic(4, 32, 1); /* one 32x32 crop each: the whole image */
+    wp_train_options o;
+    tiny_options(&o, 300);
+    wp_trainer *t;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    static loss_log l;
+    l.n = 0;
+    wp_trainer_set_callback(t, record, &l);
+    double t0 = wp_now();
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    double secs = wp_now() - t0;
+    ck_assert(wp_trainer_done(t));
+    ck_assert_int_eq(l.n, 600);
+    for (int s = 0; s < 2; s++) {
+        const double *x = l.loss + 300 * s;
+        double first = mean(x, 10), last = mean(x + 280, 20);
+        /* The noise alone (net output 0) scores E[sd^2]; sd ~ U(40,80)/255
+         * (halved on the detail bands). */
+        double zero = (40.0 * 40 + 40.0 * 80 + 80.0 * 80) / 3 / (255.0 * 255) * (s ? 0.25 : 1);
+        fprintf(stderr, "overfit stage %d: loss %.3g -> %.3g (zero output %.3g), %.2f s for both\n",
+                s, first, last, zero, secs);
+        ck_assert_msg(last < first / 5, "stage %d: loss %g -> %g, not 5x lower", s, first, last);
+        ck_assert_msg(last < zero / 5, "stage %d: loss %g vs %g for a zero output", s, last, zero);
+    }
+    wp_trainer_free(t);
+    wp_dataset_free(d);
+}
+END_TEST
+
+/* Runs o for total steps, stopping (checkpoint, free, resume) after
+ * `split` steps when split > 0. */
+static void run_split(const wp_train_options *o, wp_dataset *d, long split, loss_log *l)
+{
+    char err[WP_ERRLEN], path[300];
+    wp_trainer *t;
+    snprintf(path, sizeof path, "%s/run.ckpt", tmpdir);
+    l->n = 0;
+    ck_assert_msg(wp_trainer_create(o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_trainer_set_callback(t, record, l);
+    if (split > 0) {
+        ck_assert_int_eq(wp_trainer_run(t, split, NULL, err), WP_OK);
+        ck_assert_msg(wp_trainer_save_checkpoint(t, path, err) == WP_OK, "%s", err);
+        wp_trainer_free(t);
+        ck_assert_msg(wp_trainer_resume(path, &t, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+        wp_trainer_set_callback(t, record, l);
+    }
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert(wp_trainer_done(t));
+    wp_trainer_free(t);
+}
+
+START_TEST(resume_is_exact)
+{
+    make_tmpdir();
+    wp_dataset *d = synthetic(5, 40, 1);
+    wp_train_options o;
+    tiny_options(&o, 30);
+    o.flips = 1;
+    o.scale_aug = 2;
+    o.noise = WP_NOISE_QUADRATIC;
+    o.noise_min = 0.0f;
+    o.noise_max = 255.0f;
+    o.val_every = 7;
+    o.warmup = 5;
+    static loss_log a, b;
+    run_split(&o, d, 0, &a);
+    /* inside a stage, at the stage boundary, and in the second stage */
+    long splits[] = {17, 30, 41};
+    for (int k = 0; k < 3; k++) {
+        run_split(&o, d, splits[k], &b);
+        ck_assert_int_eq(a.n, 60);
+        ck_assert_int_eq(b.n, 60);
+        for (int i = 0; i < 60; i++)
+            ck_assert_msg(fabs(a.loss[i] - b.loss[i]) <= 1e-6 * fabs(a.loss[i]),
+                          "split %ld, step %d: %.9g vs %.9g", splits[k], i, a.loss[i], b.loss[i]);
+    }
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(kill_during_checkpoint_keeps_one)
+{
+    char err[WP_ERRLEN], path[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/crash.ckpt", tmpdir);
+    wp_dataset *d = synthetic(3, 32, 1);
+    wp_train_options o;
+    tiny_options(&o, 100000);
+    o.low = (wp_arch){32, 8, 0}; /* a few hundred KiB per checkpoint */
+    wp_trainer *t;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_save_checkpoint(t, path, err), WP_OK);
+    wp_rng r;
+    wp_rng_seed(&r, 11);
+    for (int k = 0; k < 25; k++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            for (;;) { /* train and checkpoint until killed */
+                wp_trainer_run(t, 1, NULL, err);
+                wp_trainer_save_checkpoint(t, path, err);
+            }
+        }
+        usleep(1000 + wp_rng_below(&r, 20000));
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert(WIFSIGNALED(status));
+        wp_trainer *u;
+        ck_assert_msg(wp_trainer_resume(path, &u, err) == WP_OK, "kill %d: %s", k, err);
+        wp_trainer_free(u);
+    }
+    wp_trainer_free(t);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(nan_stops_with_a_message)
+{
+    char err[WP_ERRLEN];
+    wp_dataset *d = synthetic(2, 32, 1);
+    wp_train_options o;
+    tiny_options(&o, 50);
+    wp_trainer *t;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_run(t, 3, NULL, err), WP_OK);
+    wp_trainer_net(t, -1)->params[5] = NAN;
+    ck_assert_int_eq(wp_trainer_run(t, 3, NULL, err), WP_ERR_NUMERIC);
+    ck_assert_msg(strstr(err, "NaN") != NULL, "%s", err);
+    wp_trainer_free(t);
+    wp_dataset_free(d);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused)
+{
+    char err[WP_ERRLEN];
+    wp_train_options o;
+    wp_trainer *t;
+    ck_assert_int_eq(wp_train_defaults(&o, "nonsense", 1), -1);
+    tiny_options(&o, 10);
+    o.cond.rf = 41; /* 5 layers reach at most 11 */
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "receptive field 41") != NULL, "%s", err);
+    tiny_options(&o, 10);
+    snprintf(o.only, sizeof o.only, "cond3");
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "cond3") != NULL, "%s", err);
+    tiny_options(&o, 10);
+    o.noise_min = 50.0f;
+    o.noise_max = 10.0f;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "noise range") != NULL, "%s", err);
+    tiny_options(&o, 10);
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_run(t, 1, NULL, err), WP_ERR_ARG); /* no data */
+    wp_dataset *rgb = synthetic(1, 16, 3);
+    ck_assert_int_eq(wp_trainer_set_data(t, rgb, NULL, err), WP_ERR_ARG);
+    wp_dataset_free(rgb);
+    wp_trainer_free(t);
+    ck_assert_int_eq(wp_trainer_resume("/nonexistent.ckpt", &t, err), WP_ERR_IO);
+}
+END_TEST
+
+START_TEST(export_loads_and_denoises)
+{
+    char err[WP_ERRLEN], path[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    wp_dataset *d = synthetic(3, 24, 3);
+    wp_train_options o;
+    tiny_options(&o, 20);
+    o.channels = 3;
+    o.levels = 2;
+    o.val_every = 5;
+    wp_trainer *t;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, d, err), WP_OK);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_prior *p;
+    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_channels(p), 3);
+    ck_assert_int_eq(wp_prior_levels(p), 2);
+    ck_assert_ptr_nonnull(wp_prior_meta(p, "training"));
+    float img[3 * 20 * 28];
+    for (size_t i = 0; i < sizeof img / sizeof *img; i++)
+        img[i] = (float)(i % 17) / 17.0f;
+    ck_assert_msg(wp_denoise(p, img, img, 3, 20, 28, NULL, NULL, NULL, err) == WP_OK, "%s", err);
+    for (size_t i = 0; i < sizeof img / sizeof *img; i++)
+        ck_assert(isfinite(img[i]));
+    /* --only with a base: the other networks are copied bit for bit */
+    wp_train_options o2 = o;
+    snprintf(o2.only, sizeof o2.only, "cond1");
+    wp_trainer *t2;
+    ck_assert_msg(wp_trainer_create(&o2, p, &t2, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(memcmp(wp_trainer_net(t2, 0)->params, p->cond[0].params,
+                            sizeof(float) * p->cond[0].nparams), 0);
+    ck_assert_int_eq(wp_trainer_set_data(t2, d, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_run(t2, 0, NULL, err), WP_OK);
+    ck_assert_int_eq(memcmp(wp_trainer_net(t2, -1)->params, p->low.params,
+                            sizeof(float) * p->low.nparams), 0);
+    ck_assert_int_ne(memcmp(wp_trainer_net(t2, 1)->params, p->cond[1].params,
+                            sizeof(float) * p->cond[1].nparams), 0);
+    wp_trainer_free(t2);
+    wp_prior_free(p);
+    wp_trainer_free(t);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(crops_are_deterministic)
+{
+    wp_dataset *d = synthetic(3, 20, 3);
+    wp_crop_aug aug = {1, 3, 1};
+    float a[3 * 48 * 48], b[3 * 48 * 48];
+    wp_rng r1, r2;
+    wp_rng_seed(&r1, 5);
+    wp_rng_seed(&r2, 5);
+    for (int k = 0; k < 20; k++) {
+        wp_dataset_crop(d, &r1, 48, &aug, a); /* wider than the image: wraps */
+        wp_dataset_crop(d, &r2, 48, &aug, b);
+        ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+        for (size_t i = 0; i < sizeof a / sizeof *a; i++)
+            ck_assert(a[i] >= 0.0f && a[i] <= 1.0f);
+    }
+    wp_dataset_free(d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, tiny_prior_overfits);
+    tcase_add_test(tc, resume_is_exact);
+    tcase_add_test(tc, kill_during_checkpoint_keeps_one);
+    tcase_add_test(tc, nan_stops_with_a_message);
+    tcase_add_test(tc, bad_options_are_refused);
+    tcase_add_test(tc, export_loads_and_denoises);
+    tcase_add_test(tc, crops_are_deterministic);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
