@@ -8,6 +8,28 @@
 int cmd_info(int argc, char **argv);
 int cmd_denoise(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_upscale(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+
+/* What every job shares: run options, seed, sampler knobs, progress. */
+typedef struct {
+    wp_run_options run;
+    wp_sampler_params sampler; /* zero fields: the engine's defaults */
+    unsigned long long seed;
+    const char *what;
+    int tty;
+    double start, last_draw;
+} cli_job;
+
+void cli_job_init(cli_job *j, const char *what);
+/* Consumes argv[*i] (and its value) when it is a shared option: returns 1,
+ * 0 when it is not one, -1 on a bad value (message printed). */
+int cli_job_option(cli_job *j, int argc, char **argv, int *i);
+const char *cli_job_usage(void);
+const char *cli_sampler_usage(void);
+void cli_job_start(cli_job *j);
+/* Clears the progress line; returns the elapsed seconds. */
+double cli_job_finish(cli_job *j);
 
 /* Prints "wprior: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -16,6 +38,19 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 wp_prior *cli_load_model(const char *path);
 /* Parses a whole decimal integer in [lo,hi]. */
 int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out);
+
+/* A model and an input image read and made planar, for denoise/upscale. */
+typedef struct {
+    wp_prior *prior;
+    wp_image img;
+    float *planar; /* [C,H,W] colour planes */
+    int C;
+} cli_input;
+
+/* Loads the model and the image (refusing sizes over the memory budget);
+ * prints why not and returns -1. */
+int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job);
+void cli_input_close(cli_input *in);
 
 /* Interleaved image <-> planar colour planes (alpha left out). */
 int cli_colour_channels(const wp_image *img);

@@ -1,4 +1,4 @@
-/* cmd_denoise.c: `wprior denoise [-m MODEL] INPUT OUTPUT`. */
+/* cmd_denoise.c: `wprior denoise [-m MODEL] [--strength S] INPUT OUTPUT`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,66 +7,74 @@
 
 static int denoise_usage(FILE *f)
 {
-    fprintf(f, "usage: wprior denoise [-m MODEL] INPUT OUTPUT\n"
+    fprintf(f, "usage: wprior denoise [-m MODEL] [--strength S] [options] INPUT OUTPUT\n"
                "Blind denoising of a PNG or JPEG image; OUTPUT is a PNG at the input's bit\n"
-               "depth (alpha kept as it is). A gray prior works on each colour channel.\n");
+               "depth (alpha kept as it is). A gray prior works on each colour channel.\n"
+               "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped one)\n"
+               "  --strength S       0..1, blend of input (0) and result (1); default 1\n%s",
+            cli_job_usage());
     return f == stdout ? 0 : 2;
 }
 
 int cmd_denoise(int argc, char **argv)
 {
-    const char *model = NULL, *in = NULL, *out = NULL;
+    const char *model = NULL, *pos[2] = {0};
+    int npos = 0;
+    wp_denoise_options dopt = {1.0f};
+    cli_job job;
+    cli_job_init(&job, "denoise");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r = cli_job_option(&job, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         if (!strcmp(a, "--help"))
             return denoise_usage(stdout);
+        if ((!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--strength")) &&
+            i + 1 >= argc)
+            return cli_error("%s needs a value", a) + 1;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (++i >= argc)
-                return cli_error("%s needs a value", a) + 1;
-            model = argv[i];
+            model = argv[++i];
+        } else if (!strcmp(a, "--strength")) {
+            char *end;
+            dopt.strength = strtof(argv[++i], &end);
+            if (*end || end == argv[i] || !(dopt.strength >= 0 && dopt.strength <= 1))
+                return cli_error("--strength must be a number in [0,1], not '%s'", argv[i]) + 1;
         } else if (a[0] == '-' && a[1]) {
             cli_error("unknown option '%s'", a);
             return denoise_usage(stderr);
-        } else if (!in) {
-            in = a;
-        } else if (!out) {
-            out = a;
+        } else if (npos < 2) {
+            pos[npos++] = a;
         } else {
             return denoise_usage(stderr);
         }
     }
-    if (!in || !out)
+    if (npos != 2)
         return denoise_usage(stderr);
-    wp_prior *p = cli_load_model(model);
-    if (!p)
+    cli_input in;
+    if (cli_input_open(&in, model, pos[0], &job))
         return 1;
     char err[WP_ERRLEN];
-    wp_image img = {0};
+    float sigma = 0;
+    cli_job_start(&job);
+    wp_status st = wp_denoise(in.prior, in.planar, in.planar, in.C, in.img.height, in.img.width,
+                              &dopt, &job.run, &sigma, err);
+    double t = cli_job_finish(&job);
     int rc = 1;
-    float *planar = NULL;
-    if (wp_image_read(in, 0, &img, err, sizeof err)) {
-        cli_error("%s", err);
-        goto done;
+    if (st) {
+        cli_error("%s: %s", pos[0], err);
+    } else {
+        cli_from_planar(&in.img, in.planar);
+        if (wp_image_write_png(pos[1], &in.img, err, sizeof err) == 0) {
+            fprintf(stderr, "denoised %dx%d in %.2f s; estimated noise sigma %.1f/255\n",
+                    in.img.width, in.img.height, t, 255.0 * sigma);
+            rc = 0;
+        } else {
+            cli_error("%s", err);
+        }
     }
-    planar = cli_to_planar(&img);
-    if (!planar) {
-        cli_error("out of memory");
-        goto done;
-    }
-    int C = cli_colour_channels(&img);
-    if (wp_denoise(p, planar, planar, C, img.height, img.width, NULL, NULL, NULL, err)) {
-        cli_error("%s: %s", in, err);
-        goto done;
-    }
-    cli_from_planar(&img, planar);
-    if (wp_image_write_png(out, &img, err, sizeof err)) {
-        cli_error("%s", err);
-        goto done;
-    }
-    rc = 0;
-done:
-    free(planar);
-    wp_image_free(&img);
-    wp_prior_free(p);
+    cli_input_close(&in);
     return rc;
 }

@@ -80,3 +80,36 @@ void cli_from_planar(wp_image *img, const float *planar)
             img->pixels[i * S + c] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
         }
 }
+
+int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job)
+{
+    char err[WP_ERRLEN];
+    memset(in, 0, sizeof *in);
+    /* Refuse, before decoding, images whose float copy alone would not fit
+     * the budget: 4 bytes per sample, channels unknown yet, so use 4. */
+    size_t budget = job->run.max_memory ? job->run.max_memory : ((size_t)1 << 30);
+    in->prior = cli_load_model(model);
+    if (!in->prior)
+        return -1;
+    if (wp_image_read(path, budget / 16, &in->img, err, sizeof err)) {
+        cli_error("%s", err);
+        cli_input_close(in);
+        return -1;
+    }
+    in->C = cli_colour_channels(&in->img);
+    in->planar = cli_to_planar(&in->img);
+    if (!in->planar) {
+        cli_error("out of memory");
+        cli_input_close(in);
+        return -1;
+    }
+    return 0;
+}
+
+void cli_input_close(cli_input *in)
+{
+    free(in->planar);
+    wp_image_free(&in->img);
+    wp_prior_free(in->prior);
+    memset(in, 0, sizeof *in);
+}

@@ -13,8 +13,12 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  info MODEL                 architecture, parameter counts, metadata\n"
-            "  denoise [-m MODEL] INPUT OUTPUT\n"
+            "  denoise [-m MODEL] [--strength S] INPUT OUTPUT\n"
             "                             blind multi-scale denoising of a PNG/JPEG\n"
+            "  upscale [-m MODEL] [-f 2|4|8] [--mode fast|sharp] [--seed N] INPUT OUTPUT\n"
+            "                             super-resolution drawn from the prior\n"
+            "  sample [-m MODEL] [--size WxH] [--seed N] OUTPUT\n"
+            "                             a new image drawn from the prior\n"
             "  import (--low FILE --cond J=FILE... | --flat FILE) [--channels 1|3]\n"
             "         [--name NAME] [--description TEXT] -o MODEL\n"
             "                             one model file from the paper's per-network files\n"
@@ -43,6 +47,10 @@ int main(int argc, char **argv)
         return cmd_denoise(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cmd_import(argc - 1, argv + 1);
+    if (!strcmp(cmd, "upscale"))
+        return cmd_upscale(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample"))
+        return cmd_sample(argc - 1, argv + 1);
     fprintf(stderr, "wprior: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

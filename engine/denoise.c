@@ -2,25 +2,13 @@
  * through the low-pass net; then, coarse to fine, each level's details are
  * denoised by its conditional net given the (already denoised) low-pass,
  * and the level is inverted to give the next finer low-pass. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wp_layers.h"
+#include "wp_job.h"
 #include "wp_prior_internal.h"
 #include "wp_util.h"
-
-/* Runs net on x [in,h,w] into y [out,h,w] with p's workspace. */
-static wp_status run_net(wp_prior *p, const wp_net *net, const float *x, float *y, int h, int w,
-                         const wp_run_options *opt, char *err)
-{
-    float *ws = wp_prior_workspace(p, wp_net_infer_floats(net, 1, h, w), err);
-    if (!ws)
-        return WP_ERR_NOMEM;
-    wp_status st = wp_net_forward(net, x, y, 1, h, w, ws, opt ? opt->cancel : NULL);
-    if (st == WP_ERR_CANCELLED)
-        return wp_fail(err, st, "cancelled");
-    return st;
-}
 
 static void subtract(float *a, const float *b, size_t n)
 {
@@ -28,71 +16,122 @@ static void subtract(float *a, const float *b, size_t n)
         a[i] -= b[i];
 }
 
-static void progress(const wp_run_options *opt, double f)
+/* Largest network of the prior (for the smallest-tile memory check). */
+const wp_net *wp_prior_largest_net(const wp_prior *p)
 {
-    if (opt && opt->progress)
-        opt->progress(f, opt->progress_data);
+    if (p->flat)
+        return &p->flatnet;
+    const wp_net *best = &p->low;
+    size_t most = 0;
+    for (int j = -1; j < p->levels; j++) {
+        const wp_net *n = j < 0 ? &p->low : &p->cond[j];
+        int h = (wp_net_receptive_field(n) - 1) / 2, s = WP_MIN_TILE + 2 * h;
+        size_t f = wp_net_infer_floats(n, 1, s, s) + (size_t)(n->in_ch + n->out_ch) * s * s;
+        if (f > most)
+            most = f, best = n;
+    }
+    return best;
+}
+
+/* Total work of one denoising of a C-channel plane set of H x W. */
+static double denoise_work(const wp_prior *p, int H, int W)
+{
+    if (p->flat)
+        return wp_net_work(&p->flatnet, H, W);
+    int J = p->levels, Hp = wp_pad_size(H, J), Wp = wp_pad_size(W, J);
+    double w = wp_net_work(&p->low, Hp >> J, Wp >> J);
+    for (int j = 0; j < J; j++)
+        w += wp_net_work(&p->cond[j], Hp >> (j + 1), Wp >> (j + 1));
+    return w;
 }
 
 /* x [C,H,W] with C = p->channels, denoised into out. */
-static wp_status denoise_multiscale(wp_prior *p, const float *x, float *out, int H, int W,
-                                    const wp_run_options *opt, char *err)
+static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int H, int W,
+                                    float *netout, char *err)
 {
+    wp_prior *p = job->prior;
     int C = p->channels, J = p->levels;
     wp_pyramid pyr;
     wp_status st = wp_pyramid_forward(&pyr, x, C, H, W, J, err);
     if (st)
         return st;
     int h = pyr.Hp >> J, w = pyr.Wp >> J;
-    size_t full = (size_t)C * pyr.Hp * pyr.Wp;
-    /* cond input [4C,h,w] and output [3C,h,w] at level 0 at most. */
-    float *buf = wp_alloc(sizeof(float) * 2 * full);
-    if (!buf) {
-        wp_pyramid_free(&pyr);
-        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
-    }
-    float *cin = buf, *cout = buf + full;
-    float *cur = pyr.tmp, *next = pyr.tmp + full;
-    st = run_net(p, &p->low, pyr.low, cout, h, w, opt, err);
-    if (!st) {
-        memcpy(cur, pyr.low, sizeof(float) * C * h * w);
-        subtract(cur, cout, (size_t)C * h * w);
-    }
+    wp_plane_src low_src = {pyr.low, C};
+    st = wp_net_forward_tiled(job, &p->low, &low_src, 1, netout, h, w, err);
+    if (!st)
+        subtract(pyr.low, netout, (size_t)C * h * w);
     for (int j = J - 1; j >= 0 && !st; j--) {
-        progress(opt, (double)(J - 1 - j + 1) / (J + 1));
-        size_t n = (size_t)h * w;
-        memcpy(cin, cur, sizeof(float) * C * n);
-        memcpy(cin + C * n, pyr.det[j], sizeof(float) * 3 * C * n);
-        st = run_net(p, &p->cond[j], cin, cout, h, w, opt, err);
+        wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C}, {pyr.det[j], 3 * C}};
+        st = wp_net_forward_tiled(job, &p->cond[j], src, 2, netout, h, w, err);
         if (st)
             break;
-        subtract(pyr.det[j], cout, 3 * C * n);
-        wp_haar_inverse(cur, pyr.det[j], C, h, w, next);
+        subtract(pyr.det[j], netout, (size_t)3 * C * h * w);
+        wp_haar_inverse(wp_pyramid_low_buffer(&pyr, j + 1), pyr.det[j], C, h, w,
+                        wp_pyramid_low_buffer(&pyr, j));
         h *= 2, w *= 2;
-        float *t = cur;
-        cur = next;
-        next = t;
     }
     if (!st)
-        wp_crop(cur, C, pyr.Hp, pyr.Wp, out, H, W);
-    free(buf);
+        wp_crop(pyr.big, C, pyr.Hp, pyr.Wp, out, H, W);
     wp_pyramid_free(&pyr);
     return st;
 }
 
-static wp_status denoise_flat(wp_prior *p, const float *x, float *out, int H, int W,
-                              const wp_run_options *opt, char *err)
+static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, int W,
+                              float *netout, char *err)
 {
+    wp_prior *p = job->prior;
     size_t n = (size_t)p->channels * H * W;
-    float *r = wp_alloc(sizeof(float) * n);
-    if (!r)
-        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
-    wp_status st = run_net(p, &p->flatnet, x, r, H, W, opt, err);
+    wp_plane_src src = {x, p->channels};
+    wp_status st = wp_net_forward_tiled(job, &p->flatnet, &src, 1, netout, H, W, err);
     if (!st)
         for (size_t i = 0; i < n; i++)
-            out[i] = x[i] - r[i];
-    free(r);
+            out[i] = x[i] - netout[i];
     return st;
+}
+
+/* Bytes a denoising holds besides the tiles: the pyramid, the network
+ * output plane and the result (kept apart so a cancel leaves out as it
+ * was). */
+static size_t denoise_fixed_bytes(const wp_prior *p, int H, int W)
+{
+    int C = p->channels, J = p->levels;
+    size_t plane = sizeof(float) * (size_t)C * wp_pad_size(H, J) * wp_pad_size(W, J);
+    size_t pyr = p->flat ? 0 : wp_pyramid_bytes(C, H, W, J);
+    /* netout: 3/4 plane at level 0 (a whole plane when flat); result. */
+    return pyr + plane + sizeof(float) * (size_t)C * H * W;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+float wp_estimate_noise(const float *img, int channels, int height, int width)
+{
+    /* sigma = median(|cD|) / 0.6745 for Gaussian noise; the reference's
+     * Haar divides by 4, so cD carries sigma/2. */
+    int h = height / 2, w = width / 2;
+    if (h < 1 || w < 1 || channels < 1)
+        return 0.0f;
+    size_t n = (size_t)h * w;
+    float *d = malloc(sizeof(float) * n);
+    if (!d)
+        return NAN;
+    double sum = 0.0;
+    for (int c = 0; c < channels; c++) {
+        const float *x = img + (size_t)c * height * width;
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                const float *a = x + (size_t)(2 * i) * width + 2 * j;
+                d[(size_t)i * w + j] = fabsf((a[0] - a[1] - a[width] + a[width + 1]) / 4);
+            }
+        qsort(d, n, sizeof(float), ptr_cmp);
+        double med = n % 2 ? d[n / 2] : 0.5 * ((double)d[n / 2 - 1] + d[n / 2]);
+        sum += 2.0 * med / 0.6745;
+    }
+    free(d);
+    return (float)(sum / channels);
 }
 
 wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
@@ -103,20 +142,62 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         return wp_fail(err, WP_ERR_ARG, "wp_denoise: NULL argument");
     if (height < 1 || width < 1)
         return wp_fail(err, WP_ERR_ARG, "image is %dx%d", width, height);
+    if (height > (1 << 20) || width > (1 << 20))
+        return wp_fail(err, WP_ERR_ARG, "image of %dx%d is too large", width, height);
+    float strength = dopt ? dopt->strength : 1.0f;
+    if (!(strength >= 0.0f && strength <= 1.0f))
+        return wp_fail(err, WP_ERR_ARG, "strength %g is outside [0,1]", (double)strength);
     int C = p->channels;
     if (channels != C && !(C == 1 && channels == 3))
         return wp_fail(err, WP_ERR_ARG, "a %s prior cannot denoise a %d-channel image",
                        C == 1 ? "gray" : "colour", channels);
-    /* A gray prior on RGB works one channel at a time (documented fallback). */
-    size_t plane = (size_t)C * height * width;
-    for (int c = 0; c < channels; c += C) {
-        wp_status st = p->flat ? denoise_flat(p, in + c * plane, out + c * plane, height, width, opt, err)
-                               : denoise_multiscale(p, in + c * plane, out + c * plane, height, width, opt, err);
-        if (st)
-            return st;
+    size_t plane = (size_t)C * height * width, total = (size_t)channels * height * width;
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(in[i]))
+            return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
+    wp_job job;
+    size_t fixed = denoise_fixed_bytes(p, height, width) +
+                   (channels != C ? sizeof(float) * total : 0);
+    wp_status st = wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), err);
+    if (st)
+        return st;
+    job.work_total = denoise_work(p, height, width) * (channels / C);
+    int Hp = p->flat ? height : wp_pad_size(height, p->levels);
+    int Wp = p->flat ? width : wp_pad_size(width, p->levels);
+    size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
+    float *netout = wp_alloc(sizeof(float) * (netout_n + (size_t)C * height * width));
+    if (!netout) {
+        wp_job_end(&job);
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
     }
-    (void)dopt;
-    (void)noise_sigma;
-    progress(opt, 1.0);
-    return WP_OK;
+    float *res = netout + netout_n;
+    /* A gray prior on RGB works one channel at a time (the documented
+     * fallback); results gather in `all` so that out changes only once
+     * every channel succeeded. */
+    float *all = NULL;
+    if (channels != C) {
+        all = wp_alloc(sizeof(float) * total);
+        if (!all)
+            st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    }
+    if (noise_sigma)
+        *noise_sigma = wp_estimate_noise(in, channels, height, width);
+    for (int c = 0; c < channels && !st; c += C) {
+        const float *x = in + (size_t)c * height * width;
+        st = p->flat ? denoise_flat(&job, x, res, height, width, netout, err)
+                     : denoise_multiscale(&job, x, res, height, width, netout, err);
+        if (!st && all)
+            memcpy(all + (size_t)c * height * width, res, sizeof(float) * plane);
+    }
+    if (!st) {
+        const float *r = all ? all : res;
+        for (size_t i = 0; i < total; i++)
+            out[i] = in[i] + strength * (r[i] - in[i]);
+        if (opt && opt->progress)
+            opt->progress(1.0, opt->progress_data);
+    }
+    free(all);
+    free(netout);
+    wp_job_end(&job);
+    return st;
 }

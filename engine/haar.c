@@ -84,56 +84,68 @@ void wp_crop(const float *in, int C, int Hp, int Wp, float *out, int H, int W)
                     sizeof(float) * (size_t)W);
 }
 
+size_t wp_pyramid_bytes(int C, int H, int W, int J)
+{
+    size_t plane, total;
+    if (C < 1 || H < 1 || W < 1 || J < 0 || J >= WP_MAX_LEVELS)
+        return 0;
+    if (!wp_mul_ok((size_t)C, (size_t)wp_pad_size(H, J), &plane) ||
+        !wp_mul_ok(plane, (size_t)wp_pad_size(W, J), &plane))
+        return 0;
+    /* details (< 1 plane) + big (1) + small (1/4) */
+    if (!wp_mul_ok(plane, 9, &total))
+        return 0;
+    return total / 4 * sizeof(float) + 64 * sizeof(float);
+}
+
+float *wp_pyramid_low_buffer(const wp_pyramid *p, int j)
+{
+    return j % 2 ? p->small : p->big;
+}
+
 wp_status wp_pyramid_forward(wp_pyramid *p, const float *img, int C, int H, int W, int J,
                              char *err)
 {
     memset(p, 0, sizeof *p);
     if (C < 1 || H < 1 || W < 1 || J < 0 || J >= WP_MAX_LEVELS)
         return wp_fail(err, WP_ERR_ARG, "pyramid of %dx%dx%d with %d levels", C, H, W, J);
+    if (H > (1 << 20) || W > (1 << 20))
+        return wp_fail(err, WP_ERR_ARG, "image of %dx%d is too large", W, H);
+    size_t bytes = wp_pyramid_bytes(C, H, W, J);
+    if (!bytes)
+        return wp_fail(err, WP_ERR_NOMEM, "image too large");
     p->C = C, p->J = J, p->H = H, p->W = W;
     p->Hp = wp_pad_size(H, J);
     p->Wp = wp_pad_size(W, J);
-    size_t plane = (size_t)C * p->Hp * p->Wp, need;
-    /* details take 3/4 of each level: at most plane in all; low is tiny;
-     * two planes for the padded image and the inverse's ping-pong. */
-    if (!wp_mul_ok(plane, 4, &need))
-        return wp_fail(err, WP_ERR_NOMEM, "image too large");
-    p->buf = wp_alloc(sizeof(float) * need);
+    size_t plane = (size_t)C * p->Hp * p->Wp;
+    p->buf = wp_alloc(bytes);
     if (!p->buf)
-        return wp_fail(err, WP_ERR_NOMEM, "out of memory for a %dx%d pyramid", p->Hp, p->Wp);
-    float *det = p->buf, *lowbuf = p->buf + plane;
-    p->tmp = p->buf + 2 * plane;
-    float *cur = p->tmp, *next = p->tmp + plane;
-    wp_pad_reflect(img, C, H, W, cur, p->Hp, p->Wp);
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory for a %dx%d pyramid", p->Wp, p->Hp);
+    p->big = p->buf;
+    p->small = p->buf + plane;
+    float *det = p->small + plane / 4 + 16;
+    wp_pad_reflect(img, C, H, W, p->big, p->Hp, p->Wp);
     int h = p->Hp, w = p->Wp;
     for (int j = 0; j < J; j++) {
         p->det[j] = det;
-        wp_haar_forward(cur, C, h, w, next, det);
+        wp_haar_forward(wp_pyramid_low_buffer(p, j), C, h, w, wp_pyramid_low_buffer(p, j + 1),
+                        det);
         h /= 2, w /= 2;
         det += (size_t)3 * C * h * w;
-        float *t = cur;
-        cur = next;
-        next = t;
     }
-    memcpy(lowbuf, cur, sizeof(float) * (size_t)C * h * w);
-    p->low = lowbuf;
+    p->low = wp_pyramid_low_buffer(p, J);
     return WP_OK;
 }
 
 void wp_pyramid_inverse(wp_pyramid *p, float *img)
 {
     int C = p->C, h = p->Hp >> p->J, w = p->Wp >> p->J;
-    size_t plane = (size_t)C * p->Hp * p->Wp;
-    float *cur = p->tmp, *next = p->tmp + plane;
-    memcpy(cur, p->low, sizeof(float) * (size_t)C * h * w);
     for (int j = p->J - 1; j >= 0; j--) {
-        wp_haar_inverse(cur, p->det[j], C, h, w, next);
+        wp_haar_inverse(wp_pyramid_low_buffer(p, j + 1), p->det[j], C, h, w,
+                        wp_pyramid_low_buffer(p, j));
         h *= 2, w *= 2;
-        float *t = cur;
-        cur = next;
-        next = t;
     }
-    wp_crop(cur, C, p->Hp, p->Wp, img, p->H, p->W);
+    wp_crop(p->big, C, p->Hp, p->Wp, img, p->H, p->W);
 }
 
 void wp_pyramid_free(wp_pyramid *p)

@@ -24,15 +24,20 @@ typedef struct {
     int C, J, H, W, Hp, Wp;
     float *low;                /* coarsest low-pass [C, Hp>>J, Wp>>J] */
     float *det[WP_MAX_LEVELS]; /* level j details [3C, Hp>>(j+1), Wp>>(j+1)] */
-    float *buf;                /* owns everything */
-    float *tmp;                /* two padded-size planes for the inverse */
+    float *big, *small;        /* low-pass ping-pong: levels 0,2,4.. in big (a padded
+                                  plane), 1,3,.. in small (a quarter plane) */
+    float *buf;                /* owns everything: about 2.25 padded planes */
 } wp_pyramid;
 
+/* Bytes wp_pyramid_forward allocates for such an image (0 on overflow). */
+size_t wp_pyramid_bytes(int C, int H, int W, int J);
 /* Pads img to multiples of 2^J and decomposes it (J >= 0). */
 wp_status wp_pyramid_forward(wp_pyramid *p, const float *img, int C, int H, int W, int J,
                              char *err);
+/* Low-pass buffer of level j (0 = the padded image). */
+float *wp_pyramid_low_buffer(const wp_pyramid *p, int j);
 /* Rebuilds the image [C,H,W] (cropped back) from p's (possibly modified)
- * low-pass and details. */
+ * low-pass and details; overwrites the low-pass buffers. */
 void wp_pyramid_inverse(wp_pyramid *p, float *img);
 void wp_pyramid_free(wp_pyramid *p);
 

@@ -23,6 +23,8 @@ struct wp_prior {
 
 /* A prior with networks allocated (zero weights) from a description. */
 wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, char *err);
+/* The network that needs the most memory for a tile (budget checks). */
+const wp_net *wp_prior_largest_net(const wp_prior *p);
 /* Grows p's workspace to n floats (never shrinks). */
 float *wp_prior_workspace(wp_prior *p, size_t n, char *err);
 /* Reads one network's tensors "<prefix>conv_layers.i.weight" and

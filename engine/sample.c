@@ -1,0 +1,439 @@
+/* sample.c: Kadkhodaie & Simoncelli's stochastic coarse-to-fine ascent,
+ * used to synthesise images (the low-pass net first, then each level's
+ * conditional net) and to upscale (conditional levels only, the input being
+ * the low-pass).  With r(y) = D(y) - y the denoiser's residual:
+ *   y <- y + h_t r(y) + gamma_t z,  h_t = h0 t / (1 + h0 (t-1)),
+ *   sigma_t = ||r(y)|| / sqrt(N),
+ *   gamma_t = sigma_t sqrt((1 - beta h_t)^2 - (1 - h_t)^2),
+ * until sigma_t <= sigma_L, then one last denoising step. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_job.h"
+#include "wp_prior_internal.h"
+#include "wp_rng.h"
+#include "wp_sample.h"
+#include "wp_util.h"
+
+void wp_sampler_defaults(wp_sampler_params *s)
+{
+    s->sigma0 = 1.0f;
+    s->sigma_l = 0.02f;
+    s->h0 = 0.01f;
+    s->beta = 0.1f;
+    s->max_iter = 1000;
+}
+
+/* Zero fields of s take their values from d. */
+static void fill_defaults(wp_sampler_params *s, const wp_sampler_params *d)
+{
+    if (s->sigma0 == 0) s->sigma0 = d->sigma0;
+    if (s->sigma_l == 0) s->sigma_l = d->sigma_l;
+    if (s->h0 == 0) s->h0 = d->h0;
+    if (s->beta == 0) s->beta = d->beta;
+    if (s->max_iter == 0) s->max_iter = d->max_iter;
+}
+
+static wp_status check_params(const wp_sampler_params *s, char *err)
+{
+    if (!(s->sigma0 > 0 && s->sigma0 <= 100))
+        return wp_fail(err, WP_ERR_ARG, "sigma0 %g is outside (0,100]", (double)s->sigma0);
+    if (!(s->sigma_l > 0 && s->sigma_l < 100))
+        return wp_fail(err, WP_ERR_ARG, "sigma_L %g is outside (0,100)", (double)s->sigma_l);
+    if (!(s->h0 > 0 && s->h0 <= 1))
+        return wp_fail(err, WP_ERR_ARG, "h0 %g is outside (0,1]", (double)s->h0);
+    if (!(s->beta > 0 && s->beta <= 1))
+        return wp_fail(err, WP_ERR_ARG, "beta %g is outside (0,1]", (double)s->beta);
+    if (s->max_iter < 1 || s->max_iter > 100000)
+        return wp_fail(err, WP_ERR_ARG, "max_iter %d is outside 1..100000", s->max_iter);
+    return WP_OK;
+}
+
+/* A trace for dev tools (bench/upscale_tune); NULL in normal use. */
+void (*wp_ascent_trace_hook)(const wp_ascent *, int, double, void *) = NULL;
+
+/* r = -net([cond, y]) = D(y) - y.  Returns sigma_t = ||r|| / sqrt(N). */
+static wp_status residual(wp_ascent *a, double *sigma, char *err)
+{
+    wp_plane_src src[2] = {{a->cond, a->cond_ch}, {a->y, a->ch}};
+    int nsrc = a->cond ? 2 : 1;
+    wp_status st = wp_net_forward_tiled(a->job, a->net, a->cond ? src : src + 1, nsrc, a->r, a->h,
+                                        a->w, err);
+    if (st)
+        return st;
+    size_t n = (size_t)a->ch * a->h * a->w;
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        a->r[i] = -a->r[i];
+        ss += (double)a->r[i] * a->r[i];
+    }
+    *sigma = sqrt(ss / (double)n);
+    if (!isfinite(*sigma))
+        return wp_fail(err, WP_ERR_NUMERIC, "the network output is not finite");
+    return WP_OK;
+}
+
+static double std_of(const float *y, size_t n)
+{
+    double s = 0.0, s2 = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += y[i];
+    double m = s / (double)n;
+    for (size_t i = 0; i < n; i++)
+        s2 += ((double)y[i] - m) * ((double)y[i] - m);
+    return sqrt(s2 / (double)n);
+}
+
+/* The net's work for one evaluation, in job units. */
+static double eval_work(const wp_ascent *a) { return wp_net_work(a->net, a->h, a->w); }
+
+wp_status wp_ascent_run(wp_ascent *a, char *err)
+{
+    const wp_sampler_params *sp = &a->sp;
+    size_t n = (size_t)a->ch * a->h * a->w;
+    wp_rng_fill_gauss(&a->rng, a->y, n, sp->sigma0);
+    for (size_t i = 0; i < n; i++)
+        a->y[i] += a->mean0;
+    double sigma = 0.0, first = 0.0, hist[WP_STALL_WINDOW + 1];
+    int t, r_current = 0;
+    a->stalled = 0;
+    for (t = 1; t <= sp->max_iter; t++) {
+        wp_status st = residual(a, &sigma, err);
+        if (st)
+            return st;
+        if (t == 1)
+            first = sigma;
+        double scale = a->relative ? std_of(a->y, n) : 1.0;
+        a->final_sigma = (float)(scale > 0 ? sigma / scale : sigma);
+        if (a->trace)
+            a->trace(a, t, sigma, a->trace_data);
+        else if (wp_ascent_trace_hook)
+            wp_ascent_trace_hook(a, t, sigma, NULL);
+        r_current = 1;
+        if (sigma <= sp->sigma_l * scale)
+            break;
+        if (sigma > 10.0 * first + 1e-3)
+            return wp_fail(err, WP_ERR_NUMERIC,
+                           "the sampler diverged at iteration %d (sigma %.3g from %.3g); try a "
+                           "smaller h0",
+                           t, sigma, first);
+        /* A denoiser has a residual floor: when sigma_t falls far slower
+         * than the schedule says it should (ideally by 1 - beta h_t per
+         * step), the ascent would only drift, so stop there.  Early steps
+         * expect little fall and are never judged. */
+        hist[t % WP_STALL_WINDOW] = log(sigma);
+        if (t > WP_STALL_WINDOW) {
+            double expect = 0.0;
+            for (int s = t - WP_STALL_WINDOW; s < t; s++) {
+                double hs = sp->h0 * s / (1.0 + sp->h0 * (s - 1));
+                expect += log(1.0 - sp->beta * hs + 1e-12);
+            }
+            double got = hist[t % WP_STALL_WINDOW] - hist[(t + 1) % WP_STALL_WINDOW];
+            if (expect < WP_STALL_MIN_EXPECT && got > WP_STALL_FRACTION * expect) {
+                a->stalled = 1;
+                break;
+            }
+        }
+        double h = sp->h0 * t / (1.0 + sp->h0 * (t - 1));
+        double g2 = (1.0 - sp->beta * h) * (1.0 - sp->beta * h) - (1.0 - h) * (1.0 - h);
+        double gamma = g2 > 0 ? sigma * sqrt(g2) : 0.0;
+        if (gamma > 0)
+            wp_rng_fill_gauss(&a->rng, a->z, n, (float)gamma);
+        for (size_t i = 0; i < n; i++)
+            a->y[i] += (float)h * a->r[i] + (gamma > 0 ? a->z[i] : 0.0f);
+        r_current = 0;
+    }
+    if (t > sp->max_iter)
+        t = sp->max_iter;
+    a->iterations = t;
+    if (getenv("WPRIOR_TRACE"))
+        fprintf(stderr, "ascent %dx%dx%d: %d iterations, sigma %.4g (%s %.4g)%s\n", a->ch, a->h,
+                a->w, t, sigma, a->relative ? "relative" : "absolute", (double)a->final_sigma,
+                a->stalled ? ", stalled" : "");
+    /* The units of the iterations not run count as done, so progress
+     * keeps rising. */
+    wp_job_advance(a->job, eval_work(a) * (double)(sp->max_iter - t));
+    /* one last denoising step: y <- D(y) (r is D(y) - y already when the
+     * loop stopped before moving y) */
+    if (!r_current) {
+        wp_status st = residual(a, &sigma, err);
+        if (st)
+            return st;
+    } else {
+        wp_job_advance(a->job, eval_work(a));
+    }
+    for (size_t i = 0; i < n; i++)
+        a->y[i] += a->r[i];
+    return WP_OK;
+}
+
+/* ---- levels ---- */
+
+typedef struct {
+    wp_job *job;
+    wp_prior *p;
+    wp_sampler_params sp;
+    int relative_details; /* relative stop rule at the conditional levels */
+    uint64_t seed;
+    float *big, *small;   /* low-pass ping-pong: final plane, quarter plane */
+    float *det, *r, *z;   /* 3C planes of the finest level */
+    int iterations;
+    float final_sigma;
+} gen;
+
+static float *low_buf(gen *g, int j) { return j % 2 ? g->small : g->big; }
+
+/* Draws the details of levels from-1 .. 0 given the low-pass in
+ * low_buf(from) of size h x w, inverting each level; the result ends in
+ * g->big at size (h << from) x (w << from). */
+static wp_status sample_details(gen *g, int from, int h, int w, char *err)
+{
+    int C = g->p->channels;
+    wp_rng root;
+    wp_rng_seed(&root, g->seed);
+    for (int j = from - 1; j >= 0; j--) {
+        wp_ascent a = {0};
+        a.job = g->job;
+        a.net = &g->p->cond[j];
+        a.cond = low_buf(g, j + 1);
+        a.cond_ch = C;
+        a.y = g->det, a.r = g->r, a.z = g->z;
+        a.ch = 3 * C, a.h = h, a.w = w;
+        a.relative = g->relative_details;
+        a.sp = g->sp;
+        wp_rng_split(&root, (uint64_t)j + 1, &a.rng);
+        wp_status st = wp_ascent_run(&a, err);
+        if (st)
+            return st;
+        g->iterations += a.iterations;
+        g->final_sigma = a.final_sigma;
+        wp_haar_inverse(a.cond, g->det, C, h, w, low_buf(g, j));
+        h *= 2, w *= 2;
+    }
+    return WP_OK;
+}
+
+/* Allocates the level buffers for a final image of C x H x W. */
+static wp_status gen_alloc(gen *g, int C, int H, int W, char *err)
+{
+    size_t plane = (size_t)C * H * W;
+    float *b = wp_alloc(sizeof(float) * (plane + plane / 4 + 3 * (plane / 4 * 3) + 64));
+    if (!b)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    g->big = b;
+    g->small = b + plane;
+    g->det = g->small + plane / 4 + 16;
+    g->r = g->det + plane / 4 * 3 + 16;
+    g->z = g->r + plane / 4 * 3 + 16;
+    return WP_OK;
+}
+
+static size_t gen_bytes(int C, int H, int W)
+{
+    size_t plane = (size_t)C * H * W;
+    return sizeof(float) * (plane + plane / 4 + 3 * (plane / 4 * 3) + 64);
+}
+
+/* Work of an ascent of max_iter (+1 final) evaluations per level. */
+static double levels_work(const wp_prior *p, int from, int h, int w, int max_iter)
+{
+    double work = 0.0;
+    for (int j = from - 1; j >= 0; j--, h *= 2, w *= 2)
+        work += wp_net_work(&p->cond[j], h, w) * (max_iter + 1);
+    return work;
+}
+
+static wp_status check_size(int H, int W, const char *what, char *err)
+{
+    if (H < 1 || W < 1)
+        return wp_fail(err, WP_ERR_ARG, "%s is %dx%d", what, W, H);
+    if (H > (1 << 20) || W > (1 << 20) || (size_t)H * W > ((size_t)1 << 34))
+        return wp_fail(err, WP_ERR_ARG, "%s of %dx%d is too large", what, W, H);
+    return WP_OK;
+}
+
+static void report_done(const wp_run_options *opt)
+{
+    if (opt && opt->progress)
+        opt->progress(1.0, opt->progress_data);
+}
+
+/* ---- upscaling ---- */
+
+static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
+{
+    wp_sampler_defaults(d);
+    if (mode == WP_UPSCALE_SHARP) {
+        d->h0 = WP_SHARP_H0;
+        d->beta = WP_SHARP_BETA;
+    }
+    if (mode == WP_UPSCALE_FAST) {
+        /* Tuned for PSNR on faces: stop the ascent early, while D(y) is
+         * still close to the posterior mean (bench/upscale-tuning). */
+        d->h0 = WP_FAST_H0;
+        d->beta = WP_FAST_BETA;
+        d->sigma_l = WP_FAST_SIGMA_L;
+        d->max_iter = WP_FAST_MAX_ITER;
+    }
+}
+
+wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
+                     float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
+                     char *err)
+{
+    if (!p || !in || !out || !uopt)
+        return wp_fail(err, WP_ERR_ARG, "wp_upscale: NULL argument");
+    int f = uopt->factor, k = f == 2 ? 1 : f == 4 ? 2 : f == 8 ? 3 : 0;
+    if (!k)
+        return wp_fail(err, WP_ERR_ARG, "upscaling factor %d (2, 4 or 8)", f);
+    if (p->flat)
+        return wp_fail(err, WP_ERR_ARG, "a flat (pixel-domain) prior cannot upscale");
+    if (p->levels < k)
+        return wp_fail(err, WP_ERR_ARG, "x%d needs a prior with %d levels; this one has %d", f, k,
+                       p->levels);
+    if (uopt->mode != WP_UPSCALE_FAST && uopt->mode != WP_UPSCALE_SHARP)
+        return wp_fail(err, WP_ERR_ARG, "unknown upscaling mode %d", (int)uopt->mode);
+    int C = p->channels;
+    if (channels != C && !(C == 1 && channels == 3))
+        return wp_fail(err, WP_ERR_ARG, "a %s prior cannot upscale a %d-channel image",
+                       C == 1 ? "gray" : "colour", channels);
+    wp_status st = check_size(height, width, "the image", err);
+    if (!st)
+        st = check_size(height * f, width * f, "the upscaled image", err);
+    if (st)
+        return st;
+    size_t n_in = (size_t)channels * height * width;
+    for (size_t i = 0; i < n_in; i++)
+        if (!isfinite(in[i]))
+            return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
+    gen g = {0};
+    upscale_defaults(uopt->mode, &g.sp);
+    wp_sampler_params sp = uopt->sampler;
+    fill_defaults(&sp, &g.sp);
+    if ((st = check_params(&sp, err)))
+        return st;
+    g.sp = sp;
+    g.p = p;
+    g.seed = uopt->seed;
+    g.relative_details = uopt->mode == WP_UPSCALE_SHARP;
+    size_t H = (size_t)height * f, W = (size_t)width * f, plane = (size_t)C * H * W;
+    size_t all = channels != C ? sizeof(float) * (size_t)channels * H * W : 0;
+    wp_job job;
+    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, (int)H, (int)W) + all,
+                           wp_prior_largest_net(p), err)))
+        return st;
+    g.job = &job;
+    job.work_total = levels_work(p, k, height, width, sp.max_iter) * (channels / C);
+    float *res = NULL;
+    if ((st = gen_alloc(&g, C, (int)H, (int)W, err)))
+        goto done;
+    if (all && !(res = wp_alloc(all))) {
+        st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* A gray prior on RGB: one channel at a time, the same seed for each
+     * so that a gray image in RGB stays gray. */
+    for (int c = 0; c < channels && !st; c += C) {
+        memcpy(low_buf(&g, k), in + (size_t)c * height * width,
+               sizeof(float) * (size_t)C * height * width);
+        st = sample_details(&g, k, height, width, err);
+        if (!st && res)
+            memcpy(res + (size_t)c * H * W, g.big, sizeof(float) * plane);
+    }
+    if (!st) {
+        memcpy(out, res ? res : g.big, res ? all : sizeof(float) * plane);
+        report_done(opt);
+    }
+done:
+    free(res);
+    free(g.big);
+    wp_job_end(&job);
+    return st;
+}
+
+/* ---- synthesis ---- */
+
+void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple)
+{
+    int w = 0, h = 0;
+    const char *s = wp_prior_meta(p, "image_size");
+    if (!s || sscanf(s, "%dx%d", &w, &h) != 2 || w < 1 || h < 1)
+        w = h = 0;
+    *width = w;
+    *height = h;
+    *multiple = p->flat ? 1 : 1 << p->levels;
+}
+
+wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+                    const wp_run_options *opt, char *err)
+{
+    if (!p || !out || !sopt)
+        return wp_fail(err, WP_ERR_ARG, "wp_sample: NULL argument");
+    if (p->flat)
+        return wp_fail(err, WP_ERR_ARG, "sampling needs a multi-scale prior, not a flat one");
+    int C = p->channels;
+    if (channels != C)
+        return wp_fail(err, WP_ERR_ARG, "a %s prior samples %d-channel images, not %d",
+                       C == 1 ? "gray" : "colour", C, channels);
+    int W = sopt->width, H = sopt->height, nw, nh, m;
+    wp_prior_sample_size(p, &nw, &nh, &m);
+    if (!W && !H) {
+        W = nw ? nw : 256;
+        H = nh ? nh : 256;
+    }
+    wp_status st = check_size(H, W, "the sample", err);
+    if (st)
+        return st;
+    if (H % m || W % m)
+        return wp_fail(err, WP_ERR_ARG,
+                       "this prior samples sizes that are multiples of %d; %dx%d is not", m, W,
+                       H);
+    gen g = {0};
+    wp_sampler_params d;
+    wp_sampler_defaults(&d);
+    g.sp = sopt->sampler;
+    fill_defaults(&g.sp, &d);
+    if ((st = check_params(&g.sp, err)))
+        return st;
+    g.p = p;
+    g.seed = sopt->seed;
+    g.relative_details = 1;
+    int J = p->levels, h = H >> J, w = W >> J;
+    wp_job job;
+    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p), err)))
+        return st;
+    g.job = &job;
+    job.work_total = wp_net_work(&p->low, h, w) * (g.sp.max_iter + 1) +
+                     levels_work(p, J, h, w, g.sp.max_iter);
+    if ((st = gen_alloc(&g, C, H, W, err)))
+        goto done;
+    /* the coarsest low-pass, from mid-gray plus noise, with the global net */
+    wp_ascent a = {0};
+    a.job = &job;
+    a.net = &p->low;
+    a.y = low_buf(&g, J), a.r = g.r, a.z = g.z;
+    a.ch = C, a.h = h, a.w = w;
+    a.mean0 = 0.5f;
+    a.sp = g.sp;
+    wp_rng root;
+    wp_rng_seed(&root, g.seed);
+    wp_rng_split(&root, 0x10f, &a.rng);
+    if ((st = wp_ascent_run(&a, err)))
+        goto done;
+    g.iterations = a.iterations;
+    g.final_sigma = a.final_sigma;
+    if ((st = sample_details(&g, J, h, w, err)))
+        goto done;
+    memcpy(out, g.big, sizeof(float) * (size_t)C * H * W);
+    sopt->final_sigma = g.final_sigma;
+    sopt->iterations = g.iterations;
+    sopt->width = W;
+    sopt->height = H;
+    report_done(opt);
+done:
+    free(g.big);
+    wp_job_end(&job);
+    return st;
+}

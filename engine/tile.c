@@ -1,0 +1,250 @@
+/* tile.c: jobs and tiled network evaluation.  Each tile carries a halo of
+ * the network's receptive-field radius; tiles that touch the image border
+ * stop there, so the network's zero padding falls where the untiled run
+ * puts it and the cropped core of every tile is exact. */
+#include "wp_job.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wp_prior_internal.h"
+#include "wp_util.h"
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* Floats one tile of side s (halo included) needs: input, output, network
+ * activations and scratch. */
+static size_t tile_floats(const wp_net *net, int eh, int ew)
+{
+    size_t A = (size_t)eh * ew;
+    return (size_t)(net->in_ch + net->out_ch) * A + wp_net_infer_floats(net, 1, eh, ew);
+}
+
+static int halo_of(const wp_net *net) { return (wp_net_receptive_field(net) - 1) / 2; }
+
+wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
+                       const wp_net *largest, char *err)
+{
+    memset(job, 0, sizeof *job);
+    job->prior = p;
+    job->opt = opt;
+    job->threads = opt && opt->threads > 0 ? opt->threads : online_cpus();
+    if (opt && opt->threads < 0)
+        return wp_fail(err, WP_ERR_ARG, "threads must be >= 0 (0: all cores), not %d",
+                       opt->threads);
+    if (opt && opt->tile_size < 0)
+        return wp_fail(err, WP_ERR_ARG, "tile size must be >= 0, not %d", opt->tile_size);
+    size_t max = opt && opt->max_memory ? opt->max_memory : WP_DEFAULT_MAX_MEMORY;
+    int h = halo_of(largest);
+    size_t need_tile = sizeof(float) * tile_floats(largest, WP_MIN_TILE + 2 * h,
+                                                   WP_MIN_TILE + 2 * h);
+    if (fixed_bytes > max || max - fixed_bytes < need_tile)
+        return wp_fail(err, WP_ERR_NOMEM,
+                       "this image needs at least %zu MiB, over the memory budget of %zu MiB",
+                       (fixed_bytes + need_tile + (1 << 20) - 1) >> 20, max >> 20);
+    job->budget = max - fixed_bytes;
+    pthread_mutex_init(&job->lock, NULL);
+    return WP_OK;
+}
+
+void wp_job_end(wp_job *job)
+{
+    pthread_mutex_destroy(&job->lock);
+}
+
+int wp_job_cancelled(const wp_job *job)
+{
+    return job->opt && job->opt->cancel && *job->opt->cancel;
+}
+
+double wp_net_work(const wp_net *net, int h, int w)
+{
+    double macs = 0.0;
+    for (int l = 0; l < net->nlayers; l++)
+        macs += (double)wp_net_layer_in(net, l) * wp_net_layer_out(net, l) * net->kernel[l] *
+                net->kernel[l];
+    return macs * h * w;
+}
+
+void wp_job_advance(wp_job *job, double work)
+{
+    pthread_mutex_lock(&job->lock);
+    job->work_done += work;
+    double f = job->work_total > 0 ? job->work_done / job->work_total : 0.0;
+    if (f > 1.0)
+        f = 1.0;
+    int report = f > job->last_reported && job->opt && job->opt->progress;
+    if (report)
+        job->last_reported = f;
+    /* Called under the lock so that reports arrive in rising order. */
+    if (report)
+        job->opt->progress(f, job->opt->progress_data);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* ---- tiling ---- */
+
+/* Largest core side whose tile fits `bytes`, at most the image. */
+static int side_for(const wp_net *net, size_t bytes, int H, int W)
+{
+    int h = halo_of(net), big = H > W ? H : W;
+    int lo = 1, hi = big;
+    while (lo < hi) { /* binary search on the core side */
+        int mid = lo + (hi - lo + 1) / 2;
+        int eh = (mid < H ? mid : H) + 2 * h, ew = (mid < W ? mid : W) + 2 * h;
+        if (sizeof(float) * tile_floats(net, eh, ew) <= bytes)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+int wp_job_tile_side(const wp_job *job, const wp_net *net, int H, int W)
+{
+    if (job->opt && job->opt->tile_size > 0) {
+        int t = job->opt->tile_size;
+        int fit = side_for(net, job->budget, H, W);
+        return t < fit ? t : fit;
+    }
+    /* Split the budget between threads only when there will be several
+     * tiles; a single tile runs with all threads inside OpenBLAS. */
+    int whole = side_for(net, job->budget, H, W);
+    if (whole >= H && whole >= W)
+        return whole;
+    return side_for(net, job->budget / (size_t)job->threads, H, W);
+}
+
+typedef struct {
+    wp_job *job;
+    const wp_net *net;
+    const wp_plane_src *src;
+    int nsrc, H, W, side, nx, ntiles;
+    float *y;
+    int next;          /* next tile to take, under job->lock */
+    wp_status status;  /* first failure */
+} tile_run;
+
+typedef struct {
+    tile_run *run;
+    float *ws;
+} worker_arg;
+
+static void run_tile(tile_run *r, int t, float *ws)
+{
+    const wp_net *net = r->net;
+    int h = halo_of(net), H = r->H, W = r->W;
+    int y0 = (t / r->nx) * r->side, x0 = (t % r->nx) * r->side;
+    int y1 = y0 + r->side < H ? y0 + r->side : H, x1 = x0 + r->side < W ? x0 + r->side : W;
+    int ey0 = y0 - h > 0 ? y0 - h : 0, ex0 = x0 - h > 0 ? x0 - h : 0;
+    int ey1 = y1 + h < H ? y1 + h : H, ex1 = x1 + h < W ? x1 + h : W;
+    int eh = ey1 - ey0, ew = ex1 - ex0;
+    size_t A = (size_t)eh * ew;
+    float *tin = ws, *tout = ws + (size_t)net->in_ch * A, *nws = tout + (size_t)net->out_ch * A;
+    /* gather [in, eh, ew] */
+    float *d = tin;
+    for (int s = 0; s < r->nsrc; s++)
+        for (int c = 0; c < r->src[s].channels; c++, d += A) {
+            const float *plane = r->src[s].data + (size_t)c * H * W;
+            for (int i = 0; i < eh; i++)
+                memcpy(d + (size_t)i * ew, plane + (size_t)(ey0 + i) * W + ex0,
+                       sizeof(float) * (size_t)ew);
+        }
+    const volatile int *cancel = r->job->opt ? r->job->opt->cancel : NULL;
+    wp_status st = wp_net_forward(net, tin, tout, 1, eh, ew, nws, cancel);
+    if (st) {
+        pthread_mutex_lock(&r->job->lock);
+        if (!r->status)
+            r->status = st;
+        pthread_mutex_unlock(&r->job->lock);
+        return;
+    }
+    /* scatter the core */
+    for (int c = 0; c < net->out_ch; c++)
+        for (int i = y0; i < y1; i++)
+            memcpy(r->y + ((size_t)c * H + i) * W + x0,
+                   tout + (size_t)c * A + (size_t)(i - ey0) * ew + (x0 - ex0),
+                   sizeof(float) * (size_t)(x1 - x0));
+    wp_job_advance(r->job, wp_net_work(net, y1 - y0, x1 - x0));
+}
+
+static int take_tile(tile_run *r)
+{
+    pthread_mutex_lock(&r->job->lock);
+    int t = (r->status || wp_job_cancelled(r->job) || r->next >= r->ntiles) ? -1 : r->next++;
+    pthread_mutex_unlock(&r->job->lock);
+    return t;
+}
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    for (int t; (t = take_tile(a->run)) >= 0;)
+        run_tile(a->run, t, a->ws);
+    return NULL;
+}
+
+wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_src *src,
+                               int nsrc, float *y, int H, int W, char *err)
+{
+    int cin = 0;
+    for (int s = 0; s < nsrc; s++)
+        cin += src[s].channels;
+    if (cin != net->in_ch)
+        return wp_fail(err, WP_ERR_ARG, "network takes %d channels, given %d", net->in_ch, cin);
+    if (wp_job_cancelled(job))
+        return wp_fail(err, WP_ERR_CANCELLED, "cancelled");
+    tile_run r = {job, net, src, nsrc, H, W, 0, 0, 0, y, 0, WP_OK};
+    r.side = wp_job_tile_side(job, net, H, W);
+    r.nx = (W + r.side - 1) / r.side;
+    r.ntiles = r.nx * ((H + r.side - 1) / r.side);
+    int h = halo_of(net);
+    int eh = (r.side < H ? r.side : H) + 2 * h, ew = (r.side < W ? r.side : W) + 2 * h;
+    if (eh > H) eh = H;
+    if (ew > W) ew = W;
+    size_t per = tile_floats(net, eh, ew);
+    per = (per + 15) & ~(size_t)15; /* keep each worker's slice 64-byte aligned */
+    int nthreads = r.ntiles > 1 ? (job->threads < r.ntiles ? job->threads : r.ntiles) : 1;
+    if (nthreads > 256)
+        nthreads = 256;
+    if ((size_t)nthreads * per * sizeof(float) > job->budget)
+        nthreads = 1;
+    float *ws = wp_prior_workspace(job->prior, per * (size_t)nthreads, err);
+    if (!ws)
+        return WP_ERR_NOMEM;
+    if (nthreads == 1) {
+        openblas_set_num_threads(job->threads);
+        worker_arg a = {&r, ws};
+        worker(&a);
+    } else {
+        /* Parallel across tiles: OpenBLAS inside each stays single-threaded
+         * so that the cores are not oversubscribed. */
+        openblas_set_num_threads(1);
+        pthread_t tid[256];
+        worker_arg args[256];
+        int created[256] = {0};
+        for (int i = 0; i < nthreads; i++) {
+            args[i] = (worker_arg){&r, ws + (size_t)i * per};
+            /* A thread that cannot start leaves its share to the others. */
+            if (i > 0)
+                created[i] = pthread_create(&tid[i], NULL, worker, &args[i]) == 0;
+        }
+        worker(&args[0]);
+        for (int i = 1; i < nthreads; i++)
+            if (created[i])
+                pthread_join(tid[i], NULL);
+        openblas_set_num_threads(job->threads);
+    }
+    if (r.status == WP_ERR_CANCELLED || (!r.status && wp_job_cancelled(job)))
+        return wp_fail(err, WP_ERR_CANCELLED, "cancelled");
+    if (r.status)
+        return wp_fail(err, r.status, "network evaluation failed");
+    return WP_OK;
+}
