@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "cli_train.h"
 
 static void usage(FILE *f)
 {
@@ -20,8 +21,12 @@ static void usage(FILE *f)
             "  sample [-m MODEL] [--size WxH] [--seed N] OUTPUT\n"
             "                             a new image drawn from the prior\n"
             "  import (--low FILE --cond J=FILE... | --flat FILE) [--channels 1|3]\n"
-            "         [--name NAME] [--description TEXT] -o MODEL\n"
+            "         [--name NAME] [--description TEXT] [--image-size WxH] -o MODEL\n"
             "                             one model file from the paper's per-network files\n"
+            "  train --data DIR|LIST -o MODEL [--preset small|paper] [options]\n"
+            "                             trains a prior on your images (resumable)\n"
+            "  eval -m MODEL --clean DIR|LIST [--sigma 5,15,25,50,75] [--flat MODEL] [--plot PNG]\n"
+            "                             denoising PSNR table (and plot) on clean images\n"
             "\n"
             "`wprior COMMAND --help` describes a command.\n");
 }
@@ -51,6 +56,10 @@ int main(int argc, char **argv)
         return cmd_upscale(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample"))
         return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "wprior: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -583,6 +583,13 @@ wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop
 /* ---- small accessors ---- */
 
 int wp_trainer_done(const wp_trainer *t) { return t->stage >= t->nstages; }
+
+void wp_trainer_progress(const wp_trainer *t, int *stage, int *stages, long *step)
+{
+    *stage = t->stage;
+    *stages = t->nstages;
+    *step = t->step;
+}
 const wp_train_options *wp_trainer_options(const wp_trainer *t) { return &t->o; }
 wp_prior *wp_trainer_prior(wp_trainer *t) { return t->prior; }
 
@@ -629,4 +636,20 @@ wp_status wp_trainer_set_note(wp_trainer *t, const char *key, const char *value,
         t->nnotes++;
     t->notes[i] = (wp_st_meta){k, v};
     return WP_OK;
+}
+
+/* ---- evaluation helpers ---- */
+
+void wp_add_noise(float *x, size_t n, float sigma, uint64_t seed)
+{
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] += (float)wp_rng_gauss(&r) * sigma;
+}
+
+double wp_psnr(const float *a, const float *b, size_t n)
+{
+    double mse = wp_mse_forward(a, b, n);
+    return mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
 }

@@ -36,9 +36,6 @@ typedef struct {
  * than its image wraps around (textures tile). */
 void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug,
                      float *out);
-/* FNV-1a over every image's size and bytes: tells a resumed run whether its
- * data changed. */
-uint64_t wp_dataset_hash(const wp_dataset *d);
 
 /* ---- noise (train.c) ---- */
 

@@ -48,6 +48,9 @@ size_t wp_dataset_pixels(const wp_dataset *d); /* summed height*width */
 /* The image i: its size, and a pointer to its planes (valid while d is). */
 const uint8_t *wp_dataset_image(const wp_dataset *d, int i, int *height, int *width);
 void wp_dataset_free(wp_dataset *d);
+/* FNV-1a over every image's size and bytes: tells a resumed run whether
+ * its data changed. */
+uint64_t wp_dataset_hash(const wp_dataset *d);
 
 /* ---- options ---- */
 
@@ -151,6 +154,8 @@ void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user);
  * divergence: the trainer is then unusable (do not checkpoint it). */
 wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop, char *err);
 int wp_trainer_done(const wp_trainer *t);
+/* Where the run stands: stage (network) index of stages, steps done in it. */
+void wp_trainer_progress(const wp_trainer *t, int *stage, int *stages, long *step);
 const wp_train_options *wp_trainer_options(const wp_trainer *t);
 /* A string the caller stored with wp_trainer_set_note (kept in checkpoints),
  * or NULL. */
@@ -168,6 +173,14 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err);
 void wp_trainer_throughput(const wp_trainer *t, double *samples, double *flops,
                            double *seconds, double *data_seconds);
 void wp_trainer_free(wp_trainer *t);
+
+/* ---- evaluation helpers ---- */
+
+/* Adds N(0, sigma^2) noise to x[n]: the same numbers for a seed on every
+ * machine (xoshiro256** and Box-Muller). */
+void wp_add_noise(float *x, size_t n, float sigma, uint64_t seed);
+/* PSNR in dB (peak 1) of a against b; INFINITY when they are equal. */
+double wp_psnr(const float *a, const float *b, size_t n);
 
 #ifdef __cplusplus
 }

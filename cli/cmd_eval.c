@@ -1,0 +1,377 @@
+/* cmd_eval.c: `wprior eval`: denoising PSNR of a prior (and optionally a
+ * flat one) on clean images at several noise levels, as a table and, with
+ * cairo, as the paper's plot of output against input PSNR. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef HAVE_CAIRO
+#include <cairo.h>
+#endif
+
+#include "cli_common.h"
+#include "cli_train.h"
+
+#define MAX_SIGMAS 16
+
+static int eval_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wprior eval -m MODEL --clean DIR|LIST [--sigma 5,15,25,50,75]\n"
+            "                   [--flat FLATMODEL] [--plot PNG] [options]\n"
+            "Adds Gaussian noise (seeded) to every clean image, denoises it and prints the mean\n"
+            "PSNR (peak 1) of the noisy and denoised images per sigma (0..255 units).  A gray\n"
+            "prior is evaluated on the mean of R, G and B.\n"
+            "  --flat FLATMODEL   also evaluate a flat model on the same noisy images\n"
+            "  --plot PNG         output against input PSNR, as in the paper%s\n"
+            "  --seed S           noise seed                                   [1]\n"
+            "  --crop N           centre crop of at most NxN pixels (faster)\n"
+            "  --clip             clip the noisy image to [0,1] and round it to 16 bits, as a\n"
+            "                     saved file would be\n"
+            "  --save-noisy DIR   write DIR/NNN_clean.png and DIR/NNN_noisyS.png (16-bit;\n"
+            "                     implies --clip) for other denoisers\n"
+            "  --per-image        one line per image and sigma\n",
+#ifdef HAVE_CAIRO
+            ""
+#else
+            " (this build has no cairo)"
+#endif
+    );
+    return f == stdout ? 0 : 2;
+}
+
+typedef struct {
+    const char *model, *flat, *clean, *plot, *save;
+    float sigma[MAX_SIGMAS];
+    int nsigma, crop, clip, per_image;
+    unsigned long long seed;
+} eval_args;
+
+static int parse_sigmas(const char *s, eval_args *a)
+{
+    a->nsigma = 0;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || !(v > 0 && v <= 1000) || (*end && *end != ',') || a->nsigma == MAX_SIGMAS)
+            return cli_error("--sigma takes up to %d comma-separated values in (0,1000]", MAX_SIGMAS);
+        a->sigma[a->nsigma++] = (float)v;
+        s = *end ? end + 1 : end;
+    }
+    return a->nsigma ? 0 : cli_error("--sigma is empty");
+}
+
+static int parse_eval(int argc, char **argv, eval_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->seed = 1;
+    parse_sigmas("5,15,25,50,75", a);
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i];
+        long n;
+        if (!strcmp(k, "--help") || !strcmp(k, "-h"))
+            return -1;
+        if (!strcmp(k, "--clip")) {
+            a->clip = 1;
+            continue;
+        }
+        if (!strcmp(k, "--per-image")) {
+            a->per_image = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return cli_error("unknown option or missing value: '%s'", k) + 1;
+        const char *v = argv[++i];
+        if (!strcmp(k, "-m") || !strcmp(k, "--model"))
+            a->model = v;
+        else if (!strcmp(k, "--flat"))
+            a->flat = v;
+        else if (!strcmp(k, "--clean"))
+            a->clean = v;
+        else if (!strcmp(k, "--plot"))
+            a->plot = v;
+        else if (!strcmp(k, "--save-noisy"))
+            a->save = v, a->clip = 1;
+        else if (!strcmp(k, "--sigma")) {
+            if (parse_sigmas(v, a))
+                return 2;
+        } else if (!strcmp(k, "--crop")) {
+            if (cli_parse_int(v, k, 8, 1 << 20, &n))
+                return 2;
+            a->crop = (int)n;
+        } else if (!strcmp(k, "--seed")) {
+            if (cli_parse_int(v, k, 0, 2147483647, &n))
+                return 2;
+            a->seed = (unsigned long long)n;
+        } else
+            return cli_error("unknown option '%s'", k) + 1;
+    }
+    if (!a->clean)
+        return cli_error("give --clean DIR|LIST") + 1;
+    return 0;
+}
+
+/* Centre crop of at most N x N, in place. */
+static void centre_crop(float *p, int C, int *H, int *W, int N)
+{
+    int h = *H < N ? *H : N, w = *W < N ? *W : N, y0 = (*H - h) / 2, x0 = (*W - w) / 2;
+    float *dst = p;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < h; i++) {
+            memmove(dst, p + ((size_t)c * *H + y0 + i) * *W + x0, sizeof(float) * w);
+            dst += w;
+        }
+    *H = h;
+    *W = w;
+}
+
+static int save_planar(const char *path, const float *p, int C, int H, int W)
+{
+    wp_image img;
+    char err[512];
+    if (wp_image_alloc(&img, W, H, C, 16, err, sizeof err))
+        return cli_error("%s", err);
+    cli_from_planar(&img, p);
+    int rc = wp_image_write_png(path, &img, err, sizeof err) ? cli_error("%s", err) : 0;
+    wp_image_free(&img);
+    return rc;
+}
+
+/* ---- the plot ---- */
+
+#ifdef HAVE_CAIRO
+static void plot_line(cairo_t *cr, const double *x, const double *y, int n, double r, double g,
+                      double b, double (*tx)(double), double (*ty)(double))
+{
+    cairo_set_source_rgb(cr, r, g, b);
+    cairo_set_line_width(cr, 2.0);
+    for (int i = 0; i < n; i++)
+        (i ? cairo_line_to : cairo_move_to)(cr, tx(x[i]), ty(y[i]));
+    cairo_stroke(cr);
+    for (int i = 0; i < n; i++) {
+        cairo_arc(cr, tx(x[i]), ty(y[i]), 4.0, 0, 2 * M_PI);
+        cairo_fill(cr);
+    }
+}
+
+static double lo_, hi_; /* axis range (dB), shared by both axes */
+#define PW 640
+#define PH 520
+#define ML 70
+#define MB 60
+#define MT 40
+#define MR 20
+static double tx(double v) { return ML + (v - lo_) / (hi_ - lo_) * (PW - ML - MR); }
+static double ty(double v) { return PH - MB - (v - lo_) / (hi_ - lo_) * (PH - MB - MT); }
+
+static int draw_plot(const char *path, const char *title, const double *in, const double *out,
+                     const double *flat, int n)
+{
+    lo_ = INFINITY, hi_ = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double v[3] = {in[i], out[i], flat ? flat[i] : in[i]};
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k]))
+                lo_ = fmin(lo_, v[k]), hi_ = fmax(hi_, v[k]);
+    }
+    lo_ = floor(lo_ / 5) * 5, hi_ = ceil(hi_ / 5) * 5;
+    if (hi_ <= lo_)
+        hi_ = lo_ + 5;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, PW, PH);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 13);
+    char buf[64];
+    for (double v = lo_; v <= hi_ + 1e-9; v += 5) { /* grid and tick labels */
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_set_line_width(cr, 1);
+        cairo_move_to(cr, tx(v), ty(lo_));
+        cairo_line_to(cr, tx(v), ty(hi_));
+        cairo_move_to(cr, tx(lo_), ty(v));
+        cairo_line_to(cr, tx(hi_), ty(v));
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        snprintf(buf, sizeof buf, "%.0f", v);
+        cairo_move_to(cr, tx(v) - 8, ty(lo_) + 18);
+        cairo_show_text(cr, buf);
+        cairo_move_to(cr, tx(lo_) - 28, ty(v) + 4);
+        cairo_show_text(cr, buf);
+    }
+    cairo_set_source_rgb(cr, 0.5, 0.5, 0.5); /* identity: no denoising */
+    double dash = 5;
+    cairo_set_dash(cr, &dash, 1, 0);
+    cairo_move_to(cr, tx(lo_), ty(lo_));
+    cairo_line_to(cr, tx(hi_), ty(hi_));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    plot_line(cr, in, out, n, 0.12, 0.47, 0.71, tx, ty);
+    if (flat)
+        plot_line(cr, in, flat, n, 1.0, 0.5, 0.05, tx, ty);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, (PW - ML) / 2.0, PH - 18);
+    cairo_show_text(cr, "input PSNR (dB)");
+    cairo_save(cr);
+    cairo_move_to(cr, 20, PH / 2.0 + 50);
+    cairo_rotate(cr, -M_PI / 2);
+    cairo_show_text(cr, "output PSNR (dB)");
+    cairo_restore(cr);
+    cairo_move_to(cr, ML, 24);
+    cairo_show_text(cr, title);
+    const char *names[2] = {"multi-scale", "flat"};
+    double cols[2][3] = {{0.12, 0.47, 0.71}, {1.0, 0.5, 0.05}};
+    for (int k = 0; k < (flat ? 2 : 1); k++) { /* legend */
+        cairo_set_source_rgb(cr, cols[k][0], cols[k][1], cols[k][2]);
+        cairo_rectangle(cr, tx(hi_) - 130, ty(lo_) - 50 + 20 * k, 14, 10);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_move_to(cr, tx(hi_) - 110, ty(lo_) - 40 + 20 * k);
+        cairo_show_text(cr, names[k]);
+    }
+    cairo_destroy(cr);
+    /* Written beside the target, then renamed: no half-written PNG. */
+    size_t len = strlen(path) + 16;
+    char *tmp = malloc(len);
+    int rc = 1;
+    if (tmp) {
+        snprintf(tmp, len, "%s.tmp-%d", path, (int)getpid());
+        if (cairo_surface_write_to_png(s, tmp) == CAIRO_STATUS_SUCCESS && rename(tmp, path) == 0)
+            rc = 0;
+        else
+            cli_error("%s: cannot write the plot", path), unlink(tmp);
+    }
+    free(tmp);
+    cairo_surface_destroy(s);
+    return rc;
+}
+#endif
+
+/* ---- evaluation ---- */
+
+typedef struct {
+    wp_prior *p, *flat;
+    const eval_args *a;
+    double in[MAX_SIGMAS], out[MAX_SIGMAS], fout[MAX_SIGMAS];
+    int n;
+} eval_sums;
+
+static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, float *work, int C,
+                        int H, int W, const char *name, double *psnr)
+{
+    char err[WP_ERRLEN];
+    size_t n = (size_t)C * H * W;
+    if (wp_denoise(p, noisy, work, C, H, W, NULL, NULL, NULL, err))
+        return cli_error("%s: %s", name, err);
+    *psnr = wp_psnr(work, clean, n);
+    return 0;
+}
+
+static int eval_image(eval_sums *E, const char *path, int idx)
+{
+    const eval_args *a = E->a;
+    int C = wp_prior_channels(E->p), H, W, rc = 1;
+    float *clean = cli_read_planar(path, C, &H, &W), *noisy = NULL, *work = NULL;
+    if (!clean)
+        return 1;
+    if (a->crop)
+        centre_crop(clean, C, &H, &W, a->crop);
+    size_t n = (size_t)C * H * W;
+    char out[4200];
+    if (!(noisy = malloc(sizeof(float) * n)) || !(work = malloc(sizeof(float) * n))) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (a->save) {
+        snprintf(out, sizeof out, "%s/%03d_clean.png", a->save, idx);
+        if (save_planar(out, clean, C, H, W))
+            goto done;
+    }
+    for (int k = 0; k < a->nsigma; k++) {
+        memcpy(noisy, clean, sizeof(float) * n);
+        wp_add_noise(noisy, n, a->sigma[k] / 255.0f, a->seed * 1000003ULL + (unsigned)idx * 101ULL + (unsigned)k);
+        if (a->clip)
+            for (size_t i = 0; i < n; i++)
+                noisy[i] = roundf((noisy[i] < 0 ? 0 : noisy[i] > 1 ? 1 : noisy[i]) * 65535.0f) / 65535.0f;
+        if (a->save) {
+            snprintf(out, sizeof out, "%s/%03d_noisy%g.png", a->save, idx, (double)a->sigma[k]);
+            if (save_planar(out, noisy, C, H, W))
+                goto done;
+        }
+        double pin = wp_psnr(noisy, clean, n), pout, pflat = NAN;
+        if (denoise_psnr(E->p, noisy, clean, work, C, H, W, path, &pout) ||
+            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, path, &pflat)))
+            goto done;
+        E->in[k] += pin;
+        E->out[k] += pout;
+        E->fout[k] += pflat;
+        if (a->per_image)
+            printf("%-50s %6g %8.3f %8.3f %8.3f\n", path, (double)a->sigma[k], pin, pout, pflat);
+    }
+    E->n++;
+    rc = 0;
+done:
+    free(clean);
+    free(noisy);
+    free(work);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a;
+    int r = parse_eval(argc, argv, &a);
+    if (r)
+        return r < 0 ? eval_usage(stdout) : (eval_usage(stderr), 2);
+#ifndef HAVE_CAIRO
+    if (a.plot)
+        return cli_error("--plot needs cairo, which this build lacks") + 1;
+#endif
+    eval_sums E = {.a = &a};
+    cli_filelist l = {0};
+    int rc = 1;
+    if (!(E.p = cli_load_model(a.model)) || (a.flat && !(E.flat = cli_load_model(a.flat))))
+        goto done;
+    if (E.flat && wp_prior_channels(E.flat) != wp_prior_channels(E.p)) {
+        cli_error("the two models differ in colour channels");
+        goto done;
+    }
+    if (a.save && mkdir(a.save, 0777) != 0 && errno != EEXIST) {
+        cli_error("%s: %s", a.save, strerror(errno));
+        goto done;
+    }
+    if (cli_list_images(a.clean, &l))
+        goto done;
+    if (a.per_image)
+        printf("%-50s %6s %8s %8s %8s\n", "image", "sigma", "noisy", "denoised", "flat");
+    for (int i = 0; i < l.n; i++)
+        if (eval_image(&E, l.path[i], i))
+            goto done;
+    printf("%d images, mean PSNR (dB, peak 1)%s\n", E.n, a.clip ? ", noisy input clipped" : "");
+    printf("%6s %10s %12s%s\n", "sigma", "noisy", "multi-scale", E.flat ? "         flat" : "");
+    double in[MAX_SIGMAS], out[MAX_SIGMAS], fl[MAX_SIGMAS];
+    for (int k = 0; k < a.nsigma; k++) {
+        in[k] = E.in[k] / E.n, out[k] = E.out[k] / E.n, fl[k] = E.fout[k] / E.n;
+        printf("%6g %10.3f %12.3f", (double)a.sigma[k], in[k], out[k]);
+        if (E.flat)
+            printf(" %12.3f", fl[k]);
+        printf("\n");
+    }
+    rc = 0;
+#ifdef HAVE_CAIRO
+    if (a.plot) {
+        const char *name = wp_prior_meta(E.p, "name");
+        char title[200];
+        snprintf(title, sizeof title, "%s: %d images", name ? name : a.model, E.n);
+        rc = draw_plot(a.plot, title, in, out, E.flat ? fl : NULL, a.nsigma);
+    }
+#endif
+done:
+    cli_filelist_free(&l);
+    wp_prior_free(E.p);
+    wp_prior_free(E.flat);
+    return rc;
+}
