@@ -13,7 +13,8 @@ static int import_usage(FILE *f)
     fprintf(f, "usage: wprior import --low LOW.safetensors --cond 0=SCALE0.safetensors "
                "[--cond 1=SCALE1.safetensors ...] -o MODEL.safetensors\n"
                "       wprior import --flat FLAT.safetensors -o MODEL.safetensors\n"
-               "options: --channels 1|3 (default 1), --name NAME, --description TEXT\n"
+               "options: --channels 1|3 (default 1), --name NAME, --description TEXT,\n"
+               "         --image-size WxH (the size a non-stationary prior, e.g. faces, samples)\n"
                "Levels are numbered from 0, the finest; every level below the highest given\n"
                "must be present.\n");
     return f == stdout ? 0 : 2;
@@ -22,6 +23,7 @@ static int import_usage(FILE *f)
 int cmd_import(int argc, char **argv)
 {
     const char *low = NULL, *flat = NULL, *outp = NULL, *name = NULL, *desc = NULL;
+    const char *size = NULL;
     const char *cond[MAX_COND] = {0};
     long channels = 1;
     int levels = 0;
@@ -42,6 +44,13 @@ int cmd_import(int argc, char **argv)
             name = v;
         else if (!strcmp(a, "--description"))
             desc = v;
+        else if (!strcmp(a, "--image-size")) {
+            int w, h;
+            char tail;
+            if (sscanf(v, "%dx%d%c", &w, &h, &tail) != 2 || w < 1 || h < 1)
+                return cli_error("--image-size takes WxH, not '%s'", v) + 1;
+            size = v;
+        }
         else if (!strcmp(a, "--channels")) {
             if (cli_parse_int(v, "--channels", 1, 3, &channels) || channels == 2)
                 return cli_error("--channels is 1 or 3") + 1;
@@ -78,6 +87,8 @@ int cmd_import(int argc, char **argv)
         st = wp_prior_set_meta(p, "name", name, err);
     if (!st && desc)
         st = wp_prior_set_meta(p, "description", desc, err);
+    if (!st && size)
+        st = wp_prior_set_meta(p, "image_size", size, err);
     if (!st)
         st = wp_prior_set_meta(p, "source", "imported with wprior import", err);
     if (!st)

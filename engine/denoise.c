@@ -98,7 +98,7 @@ static size_t denoise_fixed_bytes(const wp_prior *p, int H, int W)
     size_t plane = sizeof(float) * (size_t)C * wp_pad_size(H, J) * wp_pad_size(W, J);
     size_t pyr = p->flat ? 0 : wp_pyramid_bytes(C, H, W, J);
     /* netout: 3/4 plane at level 0 (a whole plane when flat); result. */
-    return pyr + plane + sizeof(float) * (size_t)C * H * W;
+    return pyr + plane / (p->flat ? 1 : 4) * (p->flat ? 1 : 3) + sizeof(float) * (size_t)C * H * W;
 }
 
 static int ptr_cmp(const void *a, const void *b)
@@ -156,8 +156,9 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         if (!isfinite(in[i]))
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     wp_job job;
+    /* The per-channel fallback gathers all channels in one result. */
     size_t fixed = denoise_fixed_bytes(p, height, width) +
-                   (channels != C ? sizeof(float) * total : 0);
+                   (channels != C ? sizeof(float) * (total - plane) : 0);
     wp_status st = wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), err);
     if (st)
         return st;
@@ -165,38 +166,29 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
     int Hp = p->flat ? height : wp_pad_size(height, p->levels);
     int Wp = p->flat ? width : wp_pad_size(width, p->levels);
     size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
-    float *netout = wp_alloc(sizeof(float) * (netout_n + (size_t)C * height * width));
+    /* The result goes to its own buffer so that out changes only once
+     * every channel succeeded (a gray prior on RGB works one channel at a
+     * time, the documented fallback). */
+    float *netout = wp_alloc(sizeof(float) * (netout_n + total));
     if (!netout) {
         wp_job_end(&job);
         return wp_fail(err, WP_ERR_NOMEM, "out of memory");
     }
     float *res = netout + netout_n;
-    /* A gray prior on RGB works one channel at a time (the documented
-     * fallback); results gather in `all` so that out changes only once
-     * every channel succeeded. */
-    float *all = NULL;
-    if (channels != C) {
-        all = wp_alloc(sizeof(float) * total);
-        if (!all)
-            st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
-    }
     if (noise_sigma)
         *noise_sigma = wp_estimate_noise(in, channels, height, width);
     for (int c = 0; c < channels && !st; c += C) {
         const float *x = in + (size_t)c * height * width;
-        st = p->flat ? denoise_flat(&job, x, res, height, width, netout, err)
-                     : denoise_multiscale(&job, x, res, height, width, netout, err);
-        if (!st && all)
-            memcpy(all + (size_t)c * height * width, res, sizeof(float) * plane);
+        float *r = res + (size_t)c * height * width;
+        st = p->flat ? denoise_flat(&job, x, r, height, width, netout, err)
+                     : denoise_multiscale(&job, x, r, height, width, netout, err);
     }
     if (!st) {
-        const float *r = all ? all : res;
         for (size_t i = 0; i < total; i++)
-            out[i] = in[i] + strength * (r[i] - in[i]);
+            out[i] = in[i] + strength * (res[i] - in[i]);
         if (opt && opt->progress)
             opt->progress(1.0, opt->progress_data);
     }
-    free(all);
     free(netout);
     wp_job_end(&job);
     return st;

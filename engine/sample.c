@@ -262,6 +262,50 @@ static void report_done(const wp_run_options *opt)
 
 /* ---- upscaling ---- */
 
+/* Makes x [C, h*f, w*f] lie in [0,1] with its f x f block means equal to
+ * low [C,h,w] (itself in [0,1]): alternate clipping and spreading each
+ * block's mean error over the pixels that can still move (a projection
+ * onto the intersection of two convex sets).  Samples can overshoot
+ * [0,1]; clipping alone would shift the block means of bright and dark
+ * areas. */
+static void project_block_means(float *x, const float *low, int C, int h, int w, int f)
+{
+    int W = w * f;
+    size_t plane = (size_t)h * f * W;
+    for (int c = 0; c < C; c++)
+        for (int bi = 0; bi < h; bi++)
+            for (int bj = 0; bj < w; bj++) {
+                float *b = x + c * plane + (size_t)bi * f * W + (size_t)bj * f;
+                float target = low[((size_t)c * h + bi) * w + bj];
+                target = target < 0 ? 0 : target > 1 ? 1 : target;
+                for (int iter = 0; iter < 32; iter++) {
+                    double sum = 0;
+                    int free_up = 0, free_down = 0;
+                    for (int i = 0; i < f; i++)
+                        for (int j = 0; j < f; j++) {
+                            float *v = b + (size_t)i * W + j;
+                            *v = *v < 0 ? 0 : *v > 1 ? 1 : *v;
+                            sum += *v;
+                            free_up += *v < 1;
+                            free_down += *v > 0;
+                        }
+                    double err = target * f * f - sum;
+                    if (fabs(err) < 1e-7 * f * f)
+                        break;
+                    int nfree = err > 0 ? free_up : free_down;
+                    if (!nfree)
+                        break;
+                    float step = (float)(err / nfree);
+                    for (int i = 0; i < f; i++)
+                        for (int j = 0; j < f; j++) {
+                            float *v = b + (size_t)i * W + j;
+                            if ((err > 0 && *v < 1) || (err < 0 && *v > 0))
+                                *v += step;
+                        }
+                }
+            }
+}
+
 static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
 {
     wp_sampler_defaults(d);
@@ -339,6 +383,8 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
         memcpy(low_buf(&g, k), in + (size_t)c * height * width,
                sizeof(float) * (size_t)C * height * width);
         st = sample_details(&g, k, height, width, err);
+        if (!st)
+            project_block_means(g.big, in + (size_t)c * height * width, C, height, width, f);
         if (!st && res)
             memcpy(res + (size_t)c * H * W, g.big, sizeof(float) * plane);
     }

@@ -126,8 +126,8 @@ typedef struct {
 /* Super-resolution: in [channels, height, width] is taken as the low-pass
  * of level log2(factor)-1 and the details of each finer level are drawn
  * from the prior's conditional networks.  out is
- * [channels, height*factor, width*factor]; its factor x factor block means
- * equal the input. */
+ * [channels, height*factor, width*factor], in [0,1], and its
+ * factor x factor block means equal the input (clipped to [0,1]). */
 wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
                      float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
                      char *err);

@@ -79,6 +79,41 @@ else
     bad "denoise: $(cat "$T/stderr")"
 fi
 
+# --- upscale and sample ---
+if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$REF/vectors/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
+    grep -q "upscaled 160x160 to 320x320" "$T/stderr" && [ -s "$T/up.png" ]; then
+    ok "upscale x2 writes 320x320"
+else
+    bad "upscale: $(cat "$T/stderr")"
+fi
+"$WPRIOR" import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
+    --cond "1=$M/rf13_scale1.safetensors" --image-size 160x160 -o "$T/face160s.safetensors" 2>"$T/stderr"
+if "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 3 --max-iter 40 "$T/s1.png" 2>"$T/stderr" &&
+    grep -q "sampled 160x160 (seed 3)" "$T/stderr" &&
+    "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 3 --max-iter 40 "$T/s2.png" 2>/dev/null &&
+    cmp -s "$T/s1.png" "$T/s2.png"; then
+    ok "sample: native size, same seed gives the same image"
+else
+    bad "sample: $(cat "$T/stderr")"
+fi
+expect_fail "sample of a size the prior cannot make" "multiples of 4" "$T/s3.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size 161x160 "$T/s3.png"
+expect_fail "x8 with a J=2 prior" "3 levels" "$T/u8.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 8 "$REF/astronaut_face160.png" "$T/u8.png"
+expect_fail "bad factor" "2, 4 or 8" "$T/u3.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 3 "$REF/astronaut_face160.png" "$T/u3.png"
+expect_fail "bad mode" "fast or sharp" "$T/u4.png" "$WPRIOR" upscale -m "$T/face160.safetensors" --mode blurry "$REF/astronaut_face160.png" "$T/u4.png"
+expect_fail "--threads 0" "--threads" "$T/o6.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --threads 0 "$REF/astronaut_face160.png" "$T/o6.png"
+expect_fail "negative size" "--size" "$T/s4.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size -4x8 "$T/s4.png"
+expect_fail "seed out of range" "--seed" "$T/s5.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 99999999999999999999999 "$T/s5.png"
+expect_fail "negative seed" "--seed" "$T/s6.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --seed -1 "$T/s6.png"
+expect_fail "strength out of range" "--strength" "$T/o7.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 2 "$REF/astronaut_face160.png" "$T/o7.png"
+expect_fail "image over the memory budget" "memory budget" "$T/o8.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory 2M "$REF/astronaut_face160.png" "$T/o8.png"
+expect_fail "bad --max-memory" "--max-memory" "$T/o9.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory lots "$REF/astronaut_face160.png" "$T/o9.png"
+if "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 0 "$REF/astronaut_face160.png" "$T/same.png" 2>/dev/null &&
+    [ "$("$PSNR" "$T/same.png" "$REF/astronaut_face160.png")" = "inf" ]; then
+    ok "strength 0 gives the input back"
+else
+    bad "strength 0 changed the image"
+fi
+
 # --- bad input with a good model ---
 head -c 100 "$REF/astronaut_face160.png" >"$T/trunc.png"
 expect_fail "truncated PNG" "truncated" "$T/o1.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/trunc.png" "$T/o1.png"

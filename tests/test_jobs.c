@@ -1,0 +1,457 @@
+/* test_jobs.c: the engine's three jobs: tiling equals the untiled result,
+ * the memory budget holds, cancel and progress work, upscaling keeps block
+ * means and beats bicubic, sampling is reproducible. */
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image_io.h"
+#include "testutil.h"
+#include "wp_job.h"
+#include "wp_prior_internal.h"
+
+/* A random prior with the reference architectures (low: 20 layers 3x3,
+ * cond: RF 13 over 21 layers) but a narrow width, so tests run fast. */
+static wp_prior *random_prior(int C, int J, int width, uint64_t seed)
+{
+    wp_prior *p;
+    ck_assert_int_eq(wp_prior_create(&p, C, J, 0, NULL), WP_OK);
+    uint8_t k3[20], k13[21];
+    memset(k3, 3, sizeof k3);
+    ck_assert_int_eq(wp_rf_kernels(13, 21, k13), 0);
+    ck_assert_int_eq(wp_net_init(&p->low, C, C, width, 20, k3, NULL), WP_OK);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    for (int j = -1; j < J; j++) {
+        wp_net *n = j < 0 ? &p->low : &p->cond[j];
+        if (j >= 0)
+            ck_assert_int_eq(wp_net_init(n, 4 * C, 3 * C, width, 21, k13, NULL), WP_OK);
+        for (int l = 0; l < n->nlayers; l++) {
+            int k = n->kernel[l];
+            float sd = sqrtf(2.0f / (wp_net_layer_in(n, l) * k * k));
+            wp_rng_fill_gauss(&r, n->conv_w[l], (size_t)wp_net_layer_out(n, l) * wp_net_layer_in(n, l) * k * k, sd * 0.5f);
+        }
+    }
+    return p;
+}
+
+static float *smooth_image(int C, int H, int W, uint64_t seed)
+{
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    float *x = malloc(sizeof(float) * (size_t)C * H * W);
+    double a = wp_rng_uniform(&r) * 0.05 + 0.01, b = wp_rng_uniform(&r) * 0.05 + 0.01;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                x[((size_t)c * H + i) * W + j] =
+                    (float)(0.5 + 0.3 * sin(a * i + c) * cos(b * j) + 0.05 * wp_rng_gauss(&r));
+    return x;
+}
+
+static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles)
+{
+    wp_prior *p = random_prior(1, 2, 8, 3);
+    float *x = smooth_image(1, H, W, 9), *ref = malloc(sizeof(float) * H * W),
+          *y = malloc(sizeof(float) * H * W);
+    char err[WP_ERRLEN];
+    wp_run_options big = {0};
+    big.max_memory = (size_t)8 << 30; /* one tile: the untiled computation */
+    ck_assert_msg(wp_denoise(p, x, ref, 1, H, W, NULL, &big, NULL, err) == WP_OK, "%s", err);
+    for (int t = 0; t < ntiles; t++) {
+        wp_run_options o = {0};
+        o.tile_size = tiles[t];
+        o.threads = t % 2 + 1;
+        ck_assert_msg(wp_denoise(p, x, y, 1, H, W, NULL, &o, NULL, err) == WP_OK, "%s", err);
+        double d = max_abs_diff(y, ref, (size_t)H * W);
+        ck_assert_msg(d <= 1e-4, "%dx%d tile %d: max abs diff %g", W, H, tiles[t], d);
+    }
+    wp_prior_free(p);
+    free(x), free(ref), free(y);
+}
+
+START_TEST(tiled_denoise_1024)
+{
+    int tiles[] = {64, 100, 333};
+    tiled_equals_untiled(1024, 1024, tiles, 3);
+}
+END_TEST
+
+START_TEST(tiled_denoise_2000x1500)
+{
+    int tiles[] = {128, 500};
+    tiled_equals_untiled(1500, 2000, tiles, 2);
+}
+END_TEST
+
+START_TEST(tile_side_follows_the_budget)
+{
+    wp_prior *p = random_prior(1, 2, 64, 1);
+    wp_job job;
+    wp_run_options o = {0};
+    o.max_memory = 64 << 20;
+    o.threads = 2;
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, &p->low, NULL), WP_OK);
+    int s = wp_job_tile_side(&job, &p->low, 4000, 3000);
+    /* the tile of one thread fits half of 64 MiB */
+    int e = s + 40;
+    size_t need = sizeof(float) * ((size_t)2 * e * e + wp_net_infer_floats(&p->low, 1, e, e));
+    ck_assert_uint_le(need, (size_t)32 << 20);
+    ck_assert_int_ge(s, WP_MIN_TILE);
+    wp_job_end(&job);
+    o.max_memory = 1 << 20; /* not even the smallest tile */
+    char err[WP_ERRLEN];
+    float x[64] = {0};
+    ck_assert_int_eq(wp_denoise(p, x, x, 1, 8, 8, NULL, &o, NULL, err), WP_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(err, "memory budget"));
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(peak_memory_stays_in_budget)
+{
+    /* 12 MP RGB with a gray prior, 384 MiB budget: the child's peak RSS
+     * is the image (in and out share a buffer) plus at most the budget. */
+    const int H = 3000, W = 4000;
+    size_t img_bytes = sizeof(float) * 3 * (size_t)H * W;
+    pid_t pid = fork();
+    if (pid == 0) {
+        wp_prior *p = random_prior(1, 2, 8, 2);
+        float *x = malloc(img_bytes);
+        for (size_t i = 0; i < img_bytes / 4; i++)
+            x[i] = (float)(i % 255) / 255.0f;
+        wp_run_options o = {0};
+        o.max_memory = 384 << 20;
+        char err[WP_ERRLEN];
+        _exit(wp_denoise(p, x, x, 3, H, W, NULL, &o, NULL, err) == WP_OK ? 0 : 1);
+    }
+    int status;
+    struct rusage ru;
+    ck_assert_int_eq(wait4(pid, &status, 0, &ru), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    size_t peak = (size_t)ru.ru_maxrss * 1024, limit = img_bytes + ((size_t)384 << 20) + (40 << 20);
+    fprintf(stderr, "12 MP RGB denoise, 384 MiB budget: peak RSS %zu MiB (image %zu MiB)\n",
+            peak >> 20, img_bytes >> 20);
+    ck_assert_msg(peak <= limit, "peak RSS %zu MiB over %zu MiB", peak >> 20, limit >> 20);
+}
+END_TEST
+
+/* ---- cancel and progress ---- */
+
+typedef struct {
+    volatile int flag;
+    double set_at, last_fraction;
+    int monotonic, reports;
+} watch;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void on_progress(double f, void *data)
+{
+    watch *w = data;
+    if (f < w->last_fraction || f > 1.0)
+        w->monotonic = 0;
+    w->last_fraction = f;
+    w->reports++;
+}
+
+static void *cancel_later(void *data)
+{
+    watch *w = data;
+    usleep(150 * 1000);
+    w->set_at = now_s();
+    w->flag = 1;
+    return NULL;
+}
+
+/* Runs job 0 (denoise), 1 (upscale) or 2 (sample) on a prior wide enough
+ * to take seconds, cancels it after 150 ms. */
+static void check_cancel(int which)
+{
+    wp_prior *p = random_prior(1, 2, 64, 5);
+    int H = 512, W = 512;
+    float *x = smooth_image(1, H, W, 4), *out = malloc(sizeof(float) * 4 * H * W);
+    for (int i = 0; i < 4 * H * W; i++)
+        out[i] = -7.0f;
+    watch w = {0, 0, 0, 1, 0};
+    wp_run_options o = {0};
+    o.cancel = &w.flag;
+    o.progress = on_progress;
+    o.progress_data = &w;
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, &w);
+    char err[WP_ERRLEN];
+    wp_status st;
+    if (which == 0) {
+        st = wp_denoise(p, x, out, 1, H, W, NULL, &o, NULL, err);
+    } else if (which == 1) {
+        wp_upscale_options u = {0};
+        u.factor = 2;
+        u.mode = WP_UPSCALE_SHARP;
+        st = wp_upscale(p, x, 1, H / 2, W / 2, out, &u, &o, err);
+    } else {
+        wp_sample_options s = {0};
+        s.width = W, s.height = H;
+        st = wp_sample(p, out, 1, &s, &o, err);
+    }
+    double stopped = now_s();
+    pthread_join(t, NULL);
+    ck_assert_int_eq(st, WP_ERR_CANCELLED);
+    ck_assert_msg(stopped - w.set_at < 0.5, "job %d stopped %.3f s after the cancel", which,
+                  stopped - w.set_at);
+    for (int i = 0; i < 4 * H * W; i++)
+        ck_assert(out[i] == -7.0f); /* nothing written */
+    ck_assert(w.monotonic);
+    wp_prior_free(p);
+    free(x), free(out);
+}
+
+START_TEST(cancel_denoise) { check_cancel(0); }
+END_TEST
+START_TEST(cancel_upscale) { check_cancel(1); }
+END_TEST
+START_TEST(cancel_sample) { check_cancel(2); }
+END_TEST
+
+START_TEST(progress_rises_to_one)
+{
+    wp_prior *p = random_prior(1, 2, 8, 6);
+    int H = 300, W = 200;
+    float *x = smooth_image(1, H, W, 1), *y = malloc(sizeof(float) * 16 * H * W);
+    char err[WP_ERRLEN];
+    for (int which = 0; which < 3; which++) {
+        watch w = {0, 0, 0, 1, 0};
+        wp_run_options o = {0};
+        o.tile_size = 64;
+        o.progress = on_progress;
+        o.progress_data = &w;
+        wp_status st;
+        if (which == 0) {
+            st = wp_denoise(p, x, y, 1, H, W, NULL, &o, NULL, err);
+        } else if (which == 1) {
+            wp_upscale_options u = {0};
+            u.factor = 4;
+            st = wp_upscale(p, x, 1, H, W, y, &u, &o, err);
+        } else {
+            wp_sample_options s = {0};
+            s.width = 64, s.height = 64;
+            s.sampler.max_iter = 30;
+            st = wp_sample(p, y, 1, &s, &o, err);
+        }
+        ck_assert_msg(st == WP_OK, "%s", err);
+        ck_assert(w.monotonic);
+        ck_assert_int_ge(w.reports, 3);
+        ck_assert_double_eq(w.last_fraction, 1.0);
+    }
+    wp_prior_free(p);
+    free(x), free(y);
+}
+END_TEST
+
+/* ---- denoise options ---- */
+
+START_TEST(strength_noise_estimate_and_colour_fallback)
+{
+    wp_prior *p = random_prior(1, 2, 8, 7);
+    int H = 128, W = 96;
+    size_t n = (size_t)H * W;
+    float *x = smooth_image(3, H, W, 2), *y = malloc(sizeof(float) * 3 * n),
+          *g = malloc(sizeof(float) * n);
+    char err[WP_ERRLEN];
+    wp_denoise_options d = {0.0f};
+    ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(x, y, 3 * n), 0.0);
+    /* a gray prior on RGB = each channel on its own */
+    d.strength = 1.0f;
+    ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
+    for (int c = 0; c < 3; c++) {
+        ck_assert_int_eq(wp_denoise(p, x + c * n, g, 1, H, W, NULL, NULL, NULL, err), WP_OK);
+        ck_assert_double_le(max_abs_diff(g, y + c * n, n), 1e-6);
+    }
+    float *half = malloc(sizeof(float) * 3 * n);
+    d.strength = 0.5f;
+    ck_assert_int_eq(wp_denoise(p, x, half, 3, H, W, &d, NULL, NULL, err), WP_OK);
+    for (size_t i = 0; i < 3 * n; i++)
+        ck_assert_float_eq_tol(half[i], 0.5f * (x[i] + y[i]), 1e-6);
+    /* the noise estimate of a smooth image plus sigma 25/255 */
+    wp_rng r;
+    wp_rng_seed(&r, 4);
+    float *clean = malloc(sizeof(float) * 4 * n);
+    for (int i = 0; i < 2 * H; i++)
+        for (int j = 0; j < 2 * W; j++)
+            clean[(size_t)i * 2 * W + j] = (float)(0.5 + 0.3 * sin(0.01 * i) + wp_rng_gauss(&r) * 25 / 255);
+    float est = wp_estimate_noise(clean, 1, 2 * H, 2 * W);
+    ck_assert_msg(fabsf(est * 255 - 25) < 1.5f, "estimated %g/255 for 25/255", est * 255);
+    float sig;
+    ck_assert_int_eq(wp_denoise(p, clean, clean, 1, 2 * H, 2 * W, NULL, NULL, &sig, err), WP_OK);
+    ck_assert_float_eq(sig, est);
+    /* bad input */
+    x[5] = NAN;
+    ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, NULL, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "NaN"));
+    d.strength = 1.5f;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_int_eq(wp_denoise(p, x, y, 2, H, W, NULL, NULL, NULL, err), WP_ERR_ARG);
+    wp_run_options o = {0};
+    o.threads = -1;
+    x[5] = 0.5f;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, NULL, &o, NULL, err), WP_ERR_ARG);
+    wp_prior_free(p);
+    free(x), free(y), free(g), free(half), free(clean);
+}
+END_TEST
+
+/* ---- with the paper's face models ---- */
+
+static wp_prior *face_prior(int size, int J)
+{
+    const char *r = ref_dir();
+    char low[1200], conds[4][1200], err[WP_ERRLEN];
+    const char *cp[4];
+    snprintf(low, sizeof low, "%s/models/multi_scale/celebA_%dx%d_gray/low.safetensors", r, size, size);
+    for (int j = 0; j < J; j++) {
+        snprintf(conds[j], sizeof conds[j], "%s/models/multi_scale/celebA_%dx%d_gray/rf13_scale%d.safetensors",
+                 r, size, size, j);
+        cp[j] = conds[j];
+    }
+    wp_prior *p;
+    ck_assert_msg(wp_prior_import(low, cp, J, NULL, 1, &p, err) == WP_OK, "%s", err);
+    return p;
+}
+
+static double psnr8(const float *a, const float *b, size_t n)
+{
+    double se = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = roundf(fminf(fmaxf(a[i], 0), 1) * 255) / 255, d = x - b[i];
+        se += d * d;
+    }
+    return 10 * log10((double)n / se);
+}
+
+START_TEST(upscale_face_keeps_block_means_and_beats_bicubic)
+{
+    if (!ref_dir())
+        return;
+    char path[1200], err[WP_ERRLEN];
+    snprintf(path, sizeof path, "%s/astronaut_face320.png", ref_dir());
+    wp_image img;
+    ck_assert_int_eq(wp_image_read(path, 0, &img, err, sizeof err), 0);
+    int H = img.height, W = img.width;
+    wp_prior *p = face_prior(320, 3);
+    /* Catrom bicubic from the same 8-bit block means (ImageMagick, issue #3) */
+    const double bicubic[2] = {31.27, 26.34};
+    for (int k = 1; k <= 2; k++) {
+        int f = 1 << k, h = H / f, w = W / f;
+        float *low = calloc((size_t)h * w, sizeof(float)), *out = malloc(sizeof(float) * H * W);
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                low[(i / f) * w + j / f] += img.pixels[(size_t)i * W + j] / (f * f);
+        for (int i = 0; i < h * w; i++)
+            low[i] = roundf(low[i] * 255) / 255; /* an 8-bit input */
+        for (int mode = 0; mode < 2; mode++) {
+            wp_upscale_options u = {0};
+            u.factor = f;
+            u.mode = mode ? WP_UPSCALE_SHARP : WP_UPSCALE_FAST;
+            u.seed = 1;
+            double t0 = now_s();
+            ck_assert_msg(wp_upscale(p, low, 1, h, w, out, &u, NULL, err) == WP_OK, "%s", err);
+            double ps = psnr8(out, img.pixels, (size_t)H * W), dt = now_s() - t0;
+            /* block means of the 8-bit output vs the input, in grey levels */
+            int good = 0;
+            for (int bi = 0; bi < h; bi++)
+                for (int bj = 0; bj < w; bj++) {
+                    double m = 0;
+                    for (int i = 0; i < f; i++)
+                        for (int j = 0; j < f; j++)
+                            m += roundf(fminf(fmaxf(out[(size_t)(bi * f + i) * W + bj * f + j], 0), 1) * 255);
+                    good += fabs(m / (f * f) - low[bi * w + bj] * 255) <= 1.0;
+                }
+            fprintf(stderr, "x%d %s: PSNR %.2f dB (bicubic %.2f), %.2f s, block means within 1 level: %.2f%%\n",
+                    f, mode ? "sharp" : "fast", ps, bicubic[k - 1], dt, 100.0 * good / (h * w));
+            ck_assert_msg(good >= 0.99 * h * w, "x%d: %d of %d block means within 1 level", f,
+                          good, h * w);
+            if (mode == 0)
+                ck_assert_msg(ps >= bicubic[k - 1] + (k == 1 ? 0.5 : 0.0),
+                              "x%d fast: %.2f dB vs bicubic %.2f", f, ps, bicubic[k - 1]);
+        }
+        free(low), free(out);
+    }
+    wp_prior_free(p);
+    wp_image_free(&img);
+}
+END_TEST
+
+START_TEST(sample_face_is_reproducible)
+{
+    if (!ref_dir())
+        return;
+    wp_prior *p = face_prior(160, 2);
+    size_t n = 160 * 160;
+    float *a = malloc(4 * n), *b = malloc(4 * n), *c = malloc(4 * n);
+    char err[WP_ERRLEN];
+    wp_sample_options s = {0};
+    s.width = s.height = 160;
+    s.seed = 7;
+    ck_assert_msg(wp_sample(p, a, 1, &s, NULL, err) == WP_OK, "%s", err);
+    wp_sampler_params d;
+    wp_sampler_defaults(&d);
+    ck_assert_msg(s.final_sigma < d.sigma_l, "final sigma %g >= sigma_L %g", s.final_sigma, d.sigma_l);
+    ck_assert_int_gt(s.iterations, 10);
+    /* same seed, small tiles and one thread: the same image */
+    wp_run_options o = {0};
+    o.tile_size = 48;
+    o.threads = 1;
+    wp_sample_options s2 = {0};
+    s2.width = s2.height = 160;
+    s2.seed = 7;
+    ck_assert_int_eq(wp_sample(p, b, 1, &s2, &o, err), WP_OK);
+    ck_assert_msg(max_abs_diff(a, b, n) < 1e-3, "tiles changed the sample by %g", max_abs_diff(a, b, n));
+    s2.seed = 8;
+    ck_assert_int_eq(wp_sample(p, c, 1, &s2, NULL, err), WP_OK);
+    ck_assert_double_gt(max_abs_diff(a, c, n), 0.2);
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += a[i];
+    mean /= n;
+    ck_assert(mean > 0.05 && mean < 0.95);
+    /* sizes the prior cannot make */
+    s2.width = 161;
+    ck_assert_int_eq(wp_sample(p, c, 1, &s2, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "multiples of 4"));
+    ck_assert_int_eq(wp_sample(p, c, 3, &s, NULL, err), WP_ERR_ARG);
+    wp_upscale_options u = {0};
+    u.factor = 8; /* J=2 cannot do x8 */
+    ck_assert_int_eq(wp_upscale(p, a, 1, 20, 20, c, &u, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "3 levels"));
+    wp_prior_free(p);
+    free(a), free(b), free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("jobs");
+    TCase *tc = tcase_create("jobs");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, tiled_denoise_1024);
+    tcase_add_test(tc, tiled_denoise_2000x1500);
+    tcase_add_test(tc, tile_side_follows_the_budget);
+    tcase_add_test(tc, peak_memory_stays_in_budget);
+    tcase_add_test(tc, cancel_denoise);
+    tcase_add_test(tc, cancel_upscale);
+    tcase_add_test(tc, cancel_sample);
+    tcase_add_test(tc, progress_rises_to_one);
+    tcase_add_test(tc, strength_noise_estimate_and_colour_fallback);
+    tcase_add_test(tc, upscale_face_keeps_block_means_and_beats_bicubic);
+    tcase_add_test(tc, sample_face_is_reproducible);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
