@@ -1,0 +1,373 @@
+/* jobs.c: settings, pixel layout and the worker thread around the engine. */
+#include "jobs.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_i18n.h"
+
+#define DEFAULT_SAMPLE_SIDE 256
+
+void wpj_settings_defaults(wpj_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->strength = 1.0;
+    s->factor = 2;
+    s->target = WPJ_TARGET_LAYER;
+    s->quality = WPJ_QUALITY_NORMAL;
+}
+
+int wpj_settings_check(wpj_kind kind, const wpj_settings *s, char *err, int errlen)
+{
+    if (kind == WPJ_DENOISE && !(s->strength >= 0.0 && s->strength <= 1.0)) {
+        g_snprintf(err, errlen, _("Strength must be between 0 and 1."));
+        return -1;
+    }
+    if (kind == WPJ_UPSCALE && s->factor != 2 && s->factor != 4 && s->factor != 8) {
+        g_snprintf(err, errlen, _("The upscale factor must be 2, 4 or 8."));
+        return -1;
+    }
+    if (kind == WPJ_UPSCALE && (s->target < WPJ_TARGET_LAYER || s->target > WPJ_TARGET_NEW_IMAGE)) {
+        g_snprintf(err, errlen, _("The upscale target must be 0 (layer), 1 (image) or 2 (new image)."));
+        return -1;
+    }
+    if (kind != WPJ_DENOISE && s->seed < 0) {
+        g_snprintf(err, errlen, _("The seed must not be negative."));
+        return -1;
+    }
+    if (kind == WPJ_SAMPLE && (s->width < 0 || s->height < 0 || s->width > 16384 ||
+                               s->height > 16384 || (s->width == 0) != (s->height == 0))) {
+        g_snprintf(err, errlen, _("The sample size must be 0x0 (the model's own) or at most 16384x16384."));
+        return -1;
+    }
+    if (kind == WPJ_SAMPLE && (s->quality < WPJ_QUALITY_DRAFT || s->quality > WPJ_QUALITY_FINE)) {
+        g_snprintf(err, errlen, _("The sampler quality must be 0 (draft), 1 (normal) or 2 (fine)."));
+        return -1;
+    }
+    return 0;
+}
+
+int wpj_image_alloc(wpj_image *im, int c, int h, int w)
+{
+    im->px = g_try_malloc(sizeof(float) * (size_t)c * h * w + 1);
+    im->c = c;
+    im->h = h;
+    im->w = w;
+    return im->px ? 0 : -1;
+}
+
+void wpj_image_free(wpj_image *im)
+{
+    g_free(im->px);
+    im->px = NULL;
+}
+
+static float clamp01(float v)
+{
+    return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN becomes 0 */
+}
+
+void wpj_from_interleaved(wpj_image *im, const float *px, int n)
+{
+    size_t np = (size_t)im->h * im->w;
+    for (int c = 0; c < im->c; c++)
+        for (size_t i = 0; i < np; i++)
+            im->px[c * np + i] = clamp01(px[i * n + c]);
+}
+
+void wpj_to_interleaved(const wpj_image *im, float *px, int n)
+{
+    size_t np = (size_t)im->h * im->w;
+    for (int c = 0; c < im->c; c++)
+        for (size_t i = 0; i < np; i++)
+            px[i * n + c] = clamp01(im->px[c * np + i]);
+}
+
+int wpj_convert_channels(const wpj_image *in, int c, wpj_image *out)
+{
+    if (wpj_image_alloc(out, c, in->h, in->w))
+        return -1;
+    size_t np = (size_t)in->h * in->w;
+    for (size_t i = 0; i < np; i++) {
+        float v = 0.0f;
+        for (int k = 0; k < in->c; k++)
+            v += in->px[k * np + i];
+        v /= (float)in->c;
+        for (int k = 0; k < c; k++)
+            out->px[k * np + i] = c == in->c ? in->px[k * np + i] : v;
+    }
+    return 0;
+}
+
+/* The sample size: the settings', else the prior's fixed size, else a
+ * default square rounded to the prior's multiple. */
+static void sample_size(const wpj_settings *s, const wp_prior *p, int *w, int *h)
+{
+    int fw = 0, fh = 0, mult = 1;
+    if (s->width > 0 && s->height > 0) {
+        *w = s->width;
+        *h = s->height;
+        return;
+    }
+    if (p)
+        wp_prior_sample_size(p, &fw, &fh, &mult);
+    if (fw > 0 && fh > 0) {
+        *w = fw;
+        *h = fh;
+        return;
+    }
+    if (mult < 1)
+        mult = 1;
+    *w = *h = DEFAULT_SAMPLE_SIDE / mult * mult;
+}
+
+void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
+                     int *ow, int *oh)
+{
+    if (kind == WPJ_SAMPLE) {
+        sample_size(s, p, ow, oh);
+    } else if (kind == WPJ_UPSCALE) {
+        *ow = w * s->factor;
+        *oh = h * s->factor;
+    } else {
+        *ow = w;
+        *oh = h;
+    }
+}
+
+size_t wpj_max_memory(void)
+{
+    const char *v = g_getenv("WPRIOR_MAX_MEMORY");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    guint64 n = g_ascii_strtoull(v, &end, 10);
+    switch (g_ascii_toupper(*end)) {
+    case 'G': n <<= 10; /* fall through */
+    case 'M': n <<= 10; /* fall through */
+    case 'K': n <<= 10; break;
+    default: break;
+    }
+    return (size_t)n;
+}
+
+/* Draft and fine move the default step size and stopping level by 2x. */
+static void sampler_for_quality(int quality, wp_sampler_params *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    if (quality == WPJ_QUALITY_NORMAL)
+        return;
+    wp_sampler_defaults(sp);
+    if (quality == WPJ_QUALITY_DRAFT) {
+        sp->h0 = sp->h0 * 2.0f < 0.5f ? sp->h0 * 2.0f : 0.5f;
+        sp->sigma_l *= 2.0f;
+    } else {
+        sp->h0 *= 0.5f;
+        sp->sigma_l *= 0.5f;
+        sp->max_iter *= 2;
+    }
+}
+
+struct wpj_job {
+    wpj_kind kind;
+    wpj_settings s;
+    wp_prior *prior;
+    const wpj_image *in;
+    wpj_image out;
+    GThread *thread;
+    volatile int cancel;
+    gint progress_ppm; /* progress in millionths, atomic */
+    gint done;         /* atomic */
+    wp_status status;
+    char err[WP_ERRLEN];
+    gint64 t0, t1;
+};
+
+static void on_progress(double fraction, void *data)
+{
+    wpj_job *j = data;
+    g_atomic_int_set(&j->progress_ppm, (gint)(fraction * 1e6));
+}
+
+static wp_status run_denoise(wpj_job *j, const wpj_image *in, wpj_image *out,
+                             const wp_run_options *ro)
+{
+    wp_denoise_options d = {.strength = (float)j->s.strength};
+    memcpy(out->px, in->px, sizeof(float) * (size_t)in->c * in->h * in->w);
+    return wp_denoise(j->prior, out->px, out->px, in->c, in->h, in->w, &d, ro, NULL, j->err);
+}
+
+static wp_status run_upscale(wpj_job *j, const wpj_image *in, wpj_image *out,
+                             const wp_run_options *ro)
+{
+    wp_upscale_options u = {.factor = j->s.factor,
+                            .mode = j->s.sharp ? WP_UPSCALE_SHARP : WP_UPSCALE_FAST,
+                            .seed = (uint64_t)j->s.seed};
+    return wp_upscale(j->prior, in->px, in->c, in->h, in->w, out->px, &u, ro, j->err);
+}
+
+/* A colour prior on gray pixels works on R=G=B and gives their mean. */
+static wp_status run_filter(wpj_job *j, const wp_run_options *ro)
+{
+    int pc = wp_prior_channels(j->prior);
+    wpj_image in = *j->in, tmp = {0}, out3 = {0};
+    int widen = pc == 3 && in.c == 1;
+    wp_status st = WP_ERR_NOMEM;
+    if (widen && wpj_convert_channels(j->in, 3, &tmp))
+        goto nomem;
+    if (widen)
+        in = tmp;
+    int ow, oh;
+    wpj_output_size(j->kind, &j->s, j->prior, in.w, in.h, &ow, &oh);
+    if (wpj_image_alloc(&out3, in.c, oh, ow))
+        goto nomem;
+    st = j->kind == WPJ_DENOISE ? run_denoise(j, &in, &out3, ro) : run_upscale(j, &in, &out3, ro);
+    if (st == WP_OK && widen) {
+        if (wpj_convert_channels(&out3, 1, &j->out))
+            goto nomem;
+        wpj_image_free(&out3);
+    } else if (st == WP_OK) {
+        j->out = out3;
+        out3.px = NULL;
+    }
+    wpj_image_free(&out3);
+    wpj_image_free(&tmp);
+    return st;
+nomem:
+    wpj_image_free(&out3);
+    wpj_image_free(&tmp);
+    g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
+    return WP_ERR_NOMEM;
+}
+
+static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
+{
+    wp_sample_options so = {.seed = (uint64_t)j->s.seed};
+    sample_size(&j->s, j->prior, &so.width, &so.height);
+    sampler_for_quality(j->s.quality, &so.sampler);
+    if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {
+        g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
+        return WP_ERR_NOMEM;
+    }
+    return wp_sample(j->prior, j->out.px, j->out.c, &so, ro, j->err);
+}
+
+static gpointer worker(gpointer data)
+{
+    wpj_job *j = data;
+    wp_run_options ro = {.max_memory = wpj_max_memory(),
+                         .progress = on_progress,
+                         .progress_data = j,
+                         .cancel = &j->cancel};
+    j->t0 = g_get_monotonic_time();
+    j->status = j->kind == WPJ_SAMPLE ? run_sample(j, &ro) : run_filter(j, &ro);
+    if (j->status != WP_OK)
+        wpj_image_free(&j->out);
+    j->t1 = g_get_monotonic_time();
+    g_atomic_int_set(&j->done, 1);
+    return NULL;
+}
+
+wpj_job *wpj_start(wpj_kind kind, const wpj_settings *s, wp_prior *p, const wpj_image *in,
+                   char *err, int errlen)
+{
+    wpj_job *j = g_new0(wpj_job, 1);
+    j->kind = kind;
+    j->s = *s;
+    j->prior = p;
+    j->in = in;
+    GError *gerr = NULL;
+    j->thread = g_thread_try_new("wprior-job", worker, j, &gerr);
+    if (!j->thread) {
+        g_snprintf(err, errlen, _("Cannot start a worker thread: %s"), gerr->message);
+        g_error_free(gerr);
+        g_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+double wpj_progress(const wpj_job *j)
+{
+    return g_atomic_int_get(&j->progress_ppm) / 1e6;
+}
+
+int wpj_done(const wpj_job *j)
+{
+    return g_atomic_int_get(&j->done);
+}
+
+void wpj_cancel(wpj_job *j)
+{
+    j->cancel = 1;
+}
+
+wp_status wpj_finish(wpj_job *j, wpj_image *out, double *seconds, char *err, int errlen)
+{
+    g_thread_join(j->thread);
+    wp_status st = j->status;
+    if (st == WP_ERR_CANCELLED)
+        g_snprintf(err, errlen, _("Cancelled."));
+    else if (st != WP_OK)
+        g_snprintf(err, errlen, "%s", j->err);
+    if (out)
+        *out = j->out;
+    else
+        wpj_image_free(&j->out);
+    if (seconds)
+        *seconds = (j->t1 - j->t0) / 1e6;
+    g_free(j);
+    return st;
+}
+
+/* Starts job b->i; a thread that cannot start fails the batch. */
+static void batch_start(wpj_batch *b)
+{
+    b->job = wpj_start(b->kind, b->s, b->prior, &b->in[b->i], b->err, sizeof b->err);
+    if (!b->job)
+        b->status = WP_ERR_NOMEM;
+}
+
+double wpj_batch_poll(wpj_batch *b, int *done)
+{
+    if (b->job && wpj_done(b->job)) {
+        b->status = wpj_finish(b->job, &b->out[b->i], NULL, b->err, sizeof b->err);
+        b->job = NULL;
+        b->i++;
+    }
+    if (!b->job && b->status == WP_OK && b->i < b->n) {
+        if (b->cancelled) {
+            b->status = WP_ERR_CANCELLED;
+            g_snprintf(b->err, sizeof b->err, _("Cancelled."));
+        } else {
+            batch_start(b);
+        }
+    }
+    double f = (b->i + (b->job ? wpj_progress(b->job) : 0.0)) / b->n;
+    if (b->on_progress)
+        b->on_progress(f, b->progress_data);
+    *done = !b->job;
+    return f;
+}
+
+void wpj_batch_cancel(wpj_batch *b)
+{
+    b->cancelled = 1;
+    if (b->job)
+        wpj_cancel(b->job);
+}
+
+wp_status wpj_batch_wait(wpj_batch *b)
+{
+    int done = 0;
+    for (wpj_batch_poll(b, &done); !done; wpj_batch_poll(b, &done))
+        g_usleep(50000);
+    return b->status;
+}
+
+void wpj_batch_free(wpj_batch *b)
+{
+    for (int i = 0; b->out && i < b->n; i++)
+        wpj_image_free(&b->out[i]);
+}

@@ -1,0 +1,165 @@
+/* models.c: the model folders and what each prior file holds. */
+#include "models.h"
+
+#include <glib.h>
+#include <locale.h>
+#include <string.h>
+
+#include "wp_i18n.h"
+#include "wprior.h"
+
+#ifndef WPRIOR_MODELDIR
+#define WPRIOR_MODELDIR "/usr/local/share/wavelet-prior/models"
+#endif
+
+#define MODEL_EXT ".safetensors"
+
+char **wpm_search_dirs(void)
+{
+    GPtrArray *dirs = g_ptr_array_new();
+    const char *env = g_getenv("WPRIOR_MODEL_PATH");
+    if (env) {
+        char **parts = g_strsplit(env, G_SEARCHPATH_SEPARATOR_S, -1);
+        for (char **p = parts; *p; p++)
+            if (**p)
+                g_ptr_array_add(dirs, g_strdup(*p));
+        g_strfreev(parts);
+    }
+    g_ptr_array_add(dirs, g_build_filename(g_get_user_config_dir(), "wavelet-prior", "models", NULL));
+    g_ptr_array_add(dirs, g_strdup(WPRIOR_MODELDIR));
+    g_ptr_array_add(dirs, NULL);
+    return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+static char *kind_text(const wp_prior *p)
+{
+    const char *colour = wp_prior_channels(p) == 3 ? _("colour") : _("gray");
+    if (wp_prior_is_flat(p))
+        return g_strdup_printf(_("single-scale, %s"), colour);
+    int J = wp_prior_levels(p);
+    return g_strdup_printf(ngettext("multi-scale, %d level, %s", "multi-scale, %d levels, %s", J),
+                           J, colour);
+}
+
+/* Fills m from the file at path; -1 when it does not load. */
+static int describe_model(const char *path, wpm_model *m)
+{
+    wp_prior *p;
+    if (wp_prior_load(path, &p, NULL) != WP_OK)
+        return -1;
+    const char *name = wp_prior_meta(p, "name");
+    const char *desc = wp_prior_meta(p, "description");
+    m->path = g_strdup(path);
+    if (name && *name) {
+        m->name = g_strdup(name);
+    } else {
+        char *base = g_path_get_basename(path);
+        if (g_str_has_suffix(base, MODEL_EXT))
+            base[strlen(base) - strlen(MODEL_EXT)] = '\0';
+        m->name = base;
+    }
+    m->description = g_strdup(desc ? desc : "");
+    m->kind = kind_text(p);
+    m->channels = wp_prior_channels(p);
+    m->levels = wp_prior_levels(p);
+    wp_prior_free(p);
+    return 0;
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the models of one folder, in file name order. */
+static void scan_dir(const char *dir, GArray *out)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return;
+    GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+    const char *f;
+    while ((f = g_dir_read_name(d)))
+        if (g_str_has_suffix(f, MODEL_EXT))
+            g_ptr_array_add(files, g_build_filename(dir, f, NULL));
+    g_dir_close(d);
+    g_ptr_array_sort(files, compare_names);
+    for (guint i = 0; i < files->len; i++) {
+        wpm_model m = {0};
+        if (describe_model(files->pdata[i], &m) == 0)
+            g_array_append_val(out, m);
+    }
+    g_ptr_array_free(files, TRUE);
+}
+
+void wpm_scan(wpm_list *out)
+{
+    GArray *arr = g_array_new(FALSE, TRUE, sizeof(wpm_model));
+    char **dirs = wpm_search_dirs();
+    for (char **d = dirs; *d; d++)
+        scan_dir(*d, arr);
+    g_strfreev(dirs);
+    out->n = (int)arr->len;
+    out->items = (wpm_model *)(void *)g_array_free(arr, FALSE);
+}
+
+void wpm_list_free(wpm_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        g_free(l->items[i].path);
+        g_free(l->items[i].name);
+        g_free(l->items[i].kind);
+        g_free(l->items[i].description);
+    }
+    g_free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static int names_file(const char *path, const char *model)
+{
+    char *base = g_path_get_basename(path);
+    size_t n = strlen(model);
+    int hit = !strcmp(base, model) ||
+              (!strncmp(base, model, n) && !strcmp(base + n, MODEL_EXT));
+    g_free(base);
+    return hit;
+}
+
+int wpm_find(const wpm_list *l, const char *model)
+{
+    if (!model || !*model)
+        return l->n > 0 ? 0 : -1;
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i].path, model) || names_file(l->items[i].path, model))
+            return i;
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i].name, model))
+            return i;
+    return -1;
+}
+
+char *wpm_resolve(const char *model, char *err, int errlen)
+{
+    if (model && *model && g_file_test(model, G_FILE_TEST_EXISTS))
+        return g_strdup(model);
+    wpm_list l;
+    wpm_scan(&l);
+    int i = wpm_find(&l, model);
+    char *path = i >= 0 ? g_strdup(l.items[i].path) : NULL;
+    wpm_list_free(&l);
+    if (!path && (!model || !*model))
+        g_snprintf(err, errlen, _("No model found. Put model files (*.safetensors) into %s."),
+                   "~/.config/wavelet-prior/models");
+    else if (!path)
+        g_snprintf(err, errlen, _("Model \"%s\" not found."), model);
+    return path;
+}
+
+void wp_i18n_init(void)
+{
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+}

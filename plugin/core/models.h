@@ -1,0 +1,36 @@
+/* models.h: finding prior files for the plug-in (no GIMP, no GTK).
+ *
+ * Models are *.safetensors files in, in this order: every folder of
+ * $WPRIOR_MODEL_PATH (colon-separated), ~/.config/wavelet-prior/models and
+ * the installed data folder. */
+#ifndef WP_MODELS_H
+#define WP_MODELS_H
+
+typedef struct {
+    char *path;
+    char *name;        /* metadata "name", else the file name without extension */
+    char *kind;        /* e.g. "multi-scale, 2 levels, gray" (translated) */
+    char *description; /* metadata "description" or "" */
+    int channels;
+    int levels;        /* 0: flat */
+} wpm_model;
+
+typedef struct {
+    wpm_model *items;
+    int n;
+} wpm_list;
+
+/* The folders searched, NULL-terminated; free with g_strfreev. */
+char **wpm_search_dirs(void);
+/* Lists every model that loads; files that do not load are left out. */
+void wpm_scan(wpm_list *out);
+void wpm_list_free(wpm_list *l);
+/* Index of the model a user string names: an exact path, a file name with
+ * or without ".safetensors", or a metadata name.  An empty string picks the
+ * first model.  -1 when none matches. */
+int wpm_find(const wpm_list *l, const char *model);
+/* The file a PDB "model" argument names: an existing path as it is, else
+ * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
+char *wpm_resolve(const char *model, char *err, int errlen);
+
+#endif

@@ -1,0 +1,167 @@
+#!/bin/bash
+# Headless tests of the GIMP plug-in in gimp-console-2.10: every procedure
+# on RGB, RGBA, gray and 16-bit images, selections, sizes and offsets,
+# agreement with the CLI, and failing runs that must leave the image as it was.
+# Usage: gimp_headless.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
+set -u
+PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
+. "$(dirname "$0")/lib.sh"
+need_program gimp-console-2.10
+need_program convert
+setup_gimp
+import_models j3
+make_images
+KINDS="rgb rgba gray rgb16"
+ONE=0.00393 # 1/255
+
+# ---- denoise ----
+gimp_batch denoise '
+(for-each (lambda (kind)
+  (let* ((img (open kind)) (d (active img)))
+    (save img d (string-append kind "-orig.png"))
+    (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0)
+    (save img d (string-append kind "-den.png"))
+    (gimp-image-delete img)))
+  (list "rgb" "rgba" "gray" "rgb16"))
+(let* ((img (open "rgb")) (d (active img)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 24 16 40 32)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0)
+  (save img d "sel-den.png")
+  (gimp-image-delete img))
+(let* ((img (open "rgb")) (d (active img)))
+  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0)
+  (save img d "lastvals-den.png")
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 0.0)
+  (save img d "strength0.png")
+  (gimp-image-delete img))'
+for k in $KINDS; do
+    [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
+    "$WPRIOR" denoise -m "$MODEL" "$T/$k-orig.png" "$T/$k-cli.png" >/dev/null 2>&1
+    expect_cmp "denoise $k equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-den.png"
+    expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
+done
+expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
+expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
+    --outside 24 16 40 32
+expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
+    --inside 24 16 40 32
+expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
+    "$T/rgb-cli.png" "$T/lastvals-den.png"
+expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
+
+# ---- upscale ----
+gimp_batch upscale '
+(for-each (lambda (kind)
+  (let* ((img (open kind)) (d (active img)))
+    (gimp-layer-set-offsets d 3 4)
+    (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0)
+    (check (string-append kind " layer x2: size 192x160") (size-is d 192 160))
+    (check (string-append kind " layer x2: offsets stay 3,4") (offsets-are d 3 4))
+    (check (string-append kind " layer x2: canvas stays 96x80")
+           (and (= (car (gimp-image-width img)) 96) (= (car (gimp-image-height img)) 80)))
+    (save img d (string-append kind "-up.png"))
+    (gimp-image-delete img)))
+  (list "rgb" "rgba" "gray" "rgb16"))
+(let* ((img (open "rgba")) (d (active img)) (l2 (car (gimp-layer-copy d TRUE))))
+  (gimp-image-insert-layer img l2 0 -1)
+  (gimp-layer-scale l2 48 40 FALSE)
+  (gimp-layer-set-offsets l2 10 6)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img l2 MODEL 2 1 9 1)
+  (check "image x2: canvas 192x160"
+         (and (= (car (gimp-image-width img)) 192) (= (car (gimp-image-height img)) 160)))
+  (check "image x2: bottom layer 192x160 at 0,0" (and (size-is d 192 160) (offsets-are d 0 0)))
+  (check "image x2: top layer 96x80 at 20,12" (and (size-is l2 96 80) (offsets-are l2 20 12)))
+  (check "image x2: still two layers" (= (nlayers img) 2))
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img))
+       (new (car (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 2))))
+  (check "new image x2: a new image" (and (> new 0) (not (= new img))))
+  (check "new image x2: 192x160, one layer"
+         (and (= (car (gimp-image-width new)) 192) (= (car (gimp-image-height new)) 160)
+              (= (nlayers new) 1) (size-is (active new) 192 160)))
+  (check "new image x2: the source stays 96x80" (size-is d 96 80))
+  (save new (active new) "newimg-up.png")
+  (gimp-image-delete new)
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (gimp-image-scale img 48 40)
+  (save img d "small.png")
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL3 4 0 1 0)
+  (check "gray layer x4 (J=3 prior): size 192x160" (size-is d 192 160))
+  (save img d "up4.png")
+  (gimp-image-delete img))'
+for k in rgb rgba gray rgb16; do
+    [ -f "$T/$k-up.png" ] || { bad "upscale $k: no output"; continue; }
+    expect_cmp "upscale $k: 2x2 block means keep the input" 1 0.004 "$T/$k-orig.png" "$T/$k-up.png" --scale 2
+done
+expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-up.png" --scale 2 --channel 3
+"$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
+expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
+expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
+expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
+
+# ---- sample ----
+gimp_batch sample '
+(for-each (lambda (kind)
+  (let* ((img (open kind)) (d (active img))
+         (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0))))
+    (check (string-append kind " sample: a 64x48 layer") (size-is l 64 48))
+    (check (string-append kind " sample: one layer more") (= (nlayers img) 2))
+    (check (string-append kind " sample: layer type follows the image")
+           (= (car (gimp-drawable-type l)) (if (equal? kind "gray") GRAYA-IMAGE RGBA-IMAGE)))
+    (save img l (string-append kind "-sample.png"))
+    (save img d (string-append kind "-aftersample.png"))
+    (gimp-image-delete img)))
+  (list "rgb" "rgba" "gray" "rgb16"))
+(let* ((img (open "gray")) (d (active img))
+       (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0)))
+       (l2 (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 1))))
+  (save img l "gray-sample2.png")
+  (save img l2 "gray-sample-normal.png")
+  (gimp-image-delete img))'
+for k in rgb rgba gray rgb16; do
+    [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
+    expect_cmp "sample $k: the layer below is unchanged" 0 0 "$T/$k-orig.png" "$T/$k-aftersample.png"
+    sd=$(convert "$T/$k-sample.png" -alpha off -format '%[fx:standard_deviation]' info:)
+    if awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }'; then ok "sample $k: not flat (std $sd)"; else bad "sample $k: flat (std $sd)"; fi
+done
+expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png" "$T/gray-sample2.png"
+"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
+convert "$T/gray-sample-normal.png" -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
+expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
+
+# ---- failing runs: a clear message, the image unchanged ----
+head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
+gimp_batch corrupt '
+(let* ((img (open "rgb")) (d (active img)))
+  (check "a corrupt model fails"
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0) #t)))
+  (check "a missing model fails"
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0) #t)))
+  (check "a bad factor fails"
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0) #t)))
+  (check "the layer keeps its size" (size-is d 96 80))
+  (save img d "corrupt-after.png"))'
+grep -q "Cannot use the model .*corrupt.safetensors" "$T/corrupt.log" &&
+    ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/corrupt.log"; }
+grep -q 'Model "no-such-model" not found' "$T/corrupt.log" &&
+    ok "missing model: GIMP shows why" || bad "missing model: no clear message"
+expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
+
+export WPRIOR_MAX_MEMORY=20K
+gimp_batch budget '
+(let* ((img (open "rgb")) (d (active img)))
+  (check "denoise over the memory budget fails"
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0) #t)))
+  (check "upscale over the memory budget fails"
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1) #t)))
+  (check "the canvas keeps its size" (= (car (gimp-image-width img)) 96))
+  (save img d "budget-after.png"))'
+unset WPRIOR_MAX_MEMORY
+grep -q "Not enough memory" "$T/budget.log" &&
+    ok "memory budget: GIMP shows why" || { bad "memory budget: no clear message"; cat "$T/budget.log"; }
+expect_cmp "runs over the budget leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/budget-after.png"
+
+finish

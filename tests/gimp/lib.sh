@@ -1,0 +1,131 @@
+# lib.sh: shared set-up of the GIMP tests (sourced).
+# Needs: PLUGIN (built plug-in), WPRIOR (CLI), WPRIOR_REFERENCE (paper files).
+# Everything happens in a temporary folder: GIMP's profile, HOME, models.
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
+
+need_program() {
+    command -v "$1" >/dev/null || { echo "SKIP: $1 not installed"; exit 77; }
+}
+
+# A fresh GIMP profile, initialised by one run before the plug-in goes in.
+setup_gimp() {
+    T=$(mktemp -d /tmp/wprior-gimp-XXXXXX)
+    [ -n "${KEEP_T:-}" ] || trap 'rm -rf "$T"' EXIT
+    export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_CACHE_HOME=$T/cache XDG_DATA_HOME=$T/data
+    export GIMP2_DIRECTORY=$T/gimp
+    mkdir -p "$HOME"
+    if ! timeout 120 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$T/init.log" 2>&1; then
+        echo "GIMP does not start:"; cat "$T/init.log"; exit 1
+    fi
+    mkdir -p "$GIMP2_DIRECTORY/plug-ins/wavelet-prior"
+    cp "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/wavelet-prior"
+}
+
+# The paper's J=2 face prior (and, with "j3", the J=3 one) in $T/models.
+import_models() {
+    local R=${WPRIOR_REFERENCE:-}/models/multi_scale
+    [ -d "$R/celebA_160x160_gray" ] || { echo "SKIP: no reference models in '$R'"; exit 77; }
+    mkdir -p "$T/models"
+    export WPRIOR_MODEL_PATH=$T/models
+    MODEL=$T/models/face160.safetensors
+    "$WPRIOR" import --low "$R/celebA_160x160_gray/low.safetensors" \
+        --cond "0=$R/celebA_160x160_gray/rf13_scale0.safetensors" \
+        --cond "1=$R/celebA_160x160_gray/rf13_scale1.safetensors" \
+        --name "Faces 160 (gray, J=2)" --description "The paper's CelebA face prior." \
+        -o "$MODEL" >/dev/null || exit 1
+    if [ "${1:-}" = j3 ]; then
+        MODEL3=$T/models/face320.safetensors
+        "$WPRIOR" import --low "$R/celebA_320x320_gray/low.safetensors" \
+            --cond "0=$R/celebA_320x320_gray/rf13_scale0.safetensors" \
+            --cond "1=$R/celebA_320x320_gray/rf13_scale1.safetensors" \
+            --cond "2=$R/celebA_320x320_gray/rf13_scale2.safetensors" \
+            --name "Faces 320 (gray, J=3)" -o "$MODEL3" >/dev/null || exit 1
+    fi
+}
+
+# Small noisy test images from the reference face: RGB, RGBA, gray (8-bit).
+make_images() {
+    local R=$WPRIOR_REFERENCE
+    convert "$R/astronaut_face160.png" +repage -crop 96x80+30+40 +repage -colorspace sRGB \
+        -type TrueColor -channel R -evaluate multiply 0.85 -channel B -evaluate add 8% +channel \
+        -seed 7 -attenuate 1.5 +noise Gaussian -define png:color-type=2 "$T/rgb.png"
+    convert "$T/rgb.png" \( -size 80x96 gradient:white-gray40 -rotate 90 \) \
+        -compose CopyOpacity -composite -define png:color-type=6 "$T/rgba.png"
+    convert "$R/vectors/astronaut_face160_noisy25.png" +repage -crop 96x80+30+40 +repage \
+        -define png:color-type=0 "$T/gray.png"
+}
+
+# Script-Fu helpers put in front of every batch command.
+SF_PRELUDE='
+(define (check what ok) (gimp-message (string-append (if ok "CHECK-OK " "CHECK-FAIL ") what)))
+(define (path name) (string-append TDIR "/" name))
+(define (load name) (car (file-png-load RUN-NONINTERACTIVE (path name) name)))
+(define (save img d name) (file-png-save2 RUN-NONINTERACTIVE img d (path name) name 0 1 0 0 0 0 0 0 0))
+(define (active img) (car (gimp-image-get-active-drawable img)))
+(define (open kind)
+  (let ((img (load (if (equal? kind "rgb16") "rgb.png" (string-append kind ".png")))))
+    (if (equal? kind "rgb16") (gimp-image-convert-precision img PRECISION-U16-GAMMA))
+    img))
+(define (size-is d w h) (and (= (car (gimp-drawable-width d)) w) (= (car (gimp-drawable-height d)) h)))
+(define (offsets-are d x y) (equal? (gimp-drawable-offsets d) (list x y)))
+(define (nlayers img) (car (gimp-image-get-layers img)))
+'
+
+# gimp_batch NAME SCHEME: runs SCHEME (one command; the prelude is put in
+# front) in gimp-console, log in $T/NAME.log.  Reports GIMP's own failure,
+# an execution error and every CHECK line.
+gimp_batch() {
+    local name=$1 body=$2 log=$T/$1.log
+    local prelude="(define TDIR \"$T\") (define MODEL \"${MODEL:-}\") (define MODEL3 \"${MODEL3:-}\") $SF_PRELUDE"
+    if ! timeout "${GIMP_TIMEOUT:-300}" gimp-console-2.10 -i -d -f \
+        -b "(begin $prelude $body)" -b '(gimp-quit 0)' >"$log" 2>&1; then
+        bad "$name: gimp-console failed or timed out"; tail -20 "$log"; return
+    fi
+    if grep -q "execution error" "$log"; then
+        bad "$name: execution error"; grep -A3 "execution error" "$log"
+    fi
+    while read -r line; do
+        case $line in
+        *CHECK-OK*) ok "$name: ${line#*CHECK-OK }" ;;
+        *CHECK-FAIL*) bad "$name: ${line#*CHECK-FAIL }" ;;
+        esac
+    done < <(grep -a "CHECK-" "$log")
+}
+
+# expect_cmp NAME MAXLIMIT MEANLIMIT A B [imgcmp options]: the difference
+# of two PNGs is at most the limits.
+expect_cmp() {
+    local name=$1 maxlim=$2 meanlim=$3 a=$4 b=$5
+    shift 5
+    local r
+    if ! r=$("$IMGCMP" "$a" "$b" "$@" 2>&1); then
+        bad "$name: $r"; return
+    fi
+    if awk -v r="$r" -v M="$maxlim" -v m="$meanlim" 'BEGIN {
+        split(r, f, /[ =]/); exit !(f[2] + 0 <= M + 0 && f[4] + 0 <= m + 0) }'; then
+        ok "$name ($r)"
+    else
+        bad "$name: $r (limits max $maxlim, mean $meanlim)"
+    fi
+}
+
+# expect_changed NAME A B [options]: the mean difference is above 1/255.
+expect_changed() {
+    local name=$1 a=$2 b=$3
+    shift 3
+    local r
+    r=$("$IMGCMP" "$a" "$b" "$@" 2>&1)
+    if awk -v r="$r" 'BEGIN { split(r, f, /[ =]/); exit !(f[4] + 0 > 1 / 255) }'; then
+        ok "$name ($r)"
+    else
+        bad "$name: $r"
+    fi
+}

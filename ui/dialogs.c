@@ -1,0 +1,495 @@
+/* dialogs.c: the denoise, upscale and sample dialogs around one live
+ * preview.  The preview runs the engine in the background on a region of
+ * the layer; a change of any setting cancels it and starts it again. */
+#include <gtk/gtk.h>
+#include <string.h>
+
+#include "preview.h"
+#include "ui_common.h"
+#include "wp_i18n.h"
+#include "wp_ui.h"
+
+#define PREVIEW_SIDE 256
+#define TICK_MS 50
+
+typedef struct {
+    wpj_kind kind;
+    wpj_settings cur;
+    const wpm_list *models;
+    const wp_ui_source *src;
+    GtkWidget *dialog, *ok, *model_info, *estimate, *size_w, *size_h;
+    wp_preview *pv;
+    wp_prior *prior;
+    char prior_path[WPJ_MODEL_LEN];
+    char prior_err[WP_ERRLEN];
+    wpj_job *job;
+    wpj_image job_in;
+    int region_x, region_y; /* top-left of the previewed region, layer pixels */
+    int dirty;              /* settings changed since the running job started */
+    guint timer;
+} dialog_state;
+
+static void sync_sample_size(dialog_state *d);
+
+/* ---- the previewed region and the background job ---- */
+
+static int region_side(const dialog_state *d)
+{
+    return d->kind == WPJ_UPSCALE ? PREVIEW_SIDE / d->cur.factor : PREVIEW_SIDE;
+}
+
+/* Clamps the region to the layer and reads it; -1 when it cannot. */
+static int fetch_region(dialog_state *d)
+{
+    const wp_ui_source *src = d->src;
+    int side = region_side(d);
+    int w = MIN(side, src->width), h = MIN(side, src->height);
+    d->region_x = CLAMP(d->region_x, 0, src->width - w);
+    d->region_y = CLAMP(d->region_y, 0, src->height - h);
+    wpj_image_free(&d->job_in);
+    if (wpj_image_alloc(&d->job_in, src->channels, h, w))
+        return -1;
+    if (src->fetch(src->data, d->region_x, d->region_y, w, h, d->job_in.px)) {
+        wpj_image_free(&d->job_in);
+        return -1;
+    }
+    wp_preview_set_before(d->pv, &d->job_in, d->kind == WPJ_UPSCALE ? d->cur.factor : 1);
+    return 0;
+}
+
+/* Loads the chosen model when it changed; -1 (message kept) when it fails. */
+static int ensure_prior(dialog_state *d)
+{
+    if (d->prior && !strcmp(d->prior_path, d->cur.model))
+        return 0;
+    wp_prior_free(d->prior);
+    d->prior = NULL;
+    g_strlcpy(d->prior_path, d->cur.model, sizeof d->prior_path);
+    if (wp_prior_load(d->cur.model, &d->prior, d->prior_err) != WP_OK) {
+        d->prior = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void show_message(dialog_state *d, const char *msg)
+{
+    wp_preview_set_message(d->pv, msg);
+}
+
+static void start_preview(dialog_state *d)
+{
+    char err[WP_ERRLEN];
+    d->dirty = 0;
+    wp_preview_set_after(d->pv, NULL);
+    gtk_label_set_text(GTK_LABEL(d->estimate), "");
+    if (!d->cur.model[0]) {
+        show_message(d, _("No model"));
+        return;
+    }
+    if (ensure_prior(d)) {
+        show_message(d, d->prior_err);
+        gtk_widget_set_sensitive(d->ok, FALSE);
+        return;
+    }
+    gtk_widget_set_sensitive(d->ok, TRUE);
+    if (d->kind != WPJ_SAMPLE && fetch_region(d)) {
+        show_message(d, _("Cannot read the layer."));
+        return;
+    }
+    d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, err, sizeof err);
+    show_message(d, d->job ? _("Computing...") : err);
+}
+
+/* Seconds the whole job would take, from the preview's time. */
+static double estimate_seconds(const dialog_state *d, double secs)
+{
+    if (d->kind == WPJ_SAMPLE)
+        return secs;
+    double region = (double)d->job_in.w * d->job_in.h;
+    return secs * ((double)d->src->width * d->src->height) / region;
+}
+
+static void show_result(dialog_state *d, const wpj_image *out, double secs)
+{
+    wp_preview_set_after(d->pv, out);
+    show_message(d, NULL);
+    char *t = wp_ui_format_duration(estimate_seconds(d, secs));
+    char *msg = d->kind == WPJ_SAMPLE ? g_strdup_printf(_("Time for this sample: %s"), t)
+                                      : g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
+    gtk_label_set_text(GTK_LABEL(d->estimate), msg);
+    g_free(msg);
+    g_free(t);
+}
+
+/* Collects a finished job: shows it unless the settings moved on. */
+static void collect_job(dialog_state *d)
+{
+    char err[WP_ERRLEN];
+    wpj_image out = {0};
+    double secs;
+    wp_status st = wpj_finish(d->job, &out, &secs, err, sizeof err);
+    d->job = NULL;
+    if (d->dirty)
+        ; /* a newer request follows */
+    else if (st == WP_OK)
+        show_result(d, &out, secs);
+    else
+        show_message(d, err);
+    wpj_image_free(&out);
+}
+
+static gboolean on_tick(gpointer data)
+{
+    dialog_state *d = data;
+    if (d->job && wpj_done(d->job))
+        collect_job(d);
+    if (!d->job && d->dirty)
+        start_preview(d);
+    if (d->job && !d->dirty) {
+        char *msg = g_strdup_printf(_("Computing... %d%%"), (int)(wpj_progress(d->job) * 100));
+        show_message(d, msg);
+        g_free(msg);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* Something changed: stop the running preview; the tick starts anew. */
+static void settings_changed(dialog_state *d)
+{
+    d->dirty = 1;
+    if (d->job)
+        wpj_cancel(d->job);
+}
+
+static void on_pan(void *data, int dx, int dy)
+{
+    dialog_state *d = data;
+    int f = d->kind == WPJ_UPSCALE ? d->cur.factor : 1;
+    d->region_x -= dx / f;
+    d->region_y -= dy / f;
+    settings_changed(d);
+}
+
+/* ---- widgets shared by the three dialogs ---- */
+
+static void update_model_info(dialog_state *d, const wpm_model *m)
+{
+    char *text = m->description[0] ? g_strdup_printf("%s\n%s", m->kind, m->description)
+                                   : g_strdup(m->kind);
+    gtk_label_set_text(GTK_LABEL(d->model_info), text);
+    gtk_widget_set_tooltip_text(d->model_info, m->path);
+    g_free(text);
+}
+
+static void on_model(GtkComboBox *cb, gpointer data)
+{
+    dialog_state *d = data;
+    int i = gtk_combo_box_get_active(cb);
+    if (i < 0 || i >= d->models->n)
+        return;
+    g_strlcpy(d->cur.model, d->models->items[i].path, sizeof d->cur.model);
+    update_model_info(d, &d->models->items[i]);
+    if (d->kind == WPJ_SAMPLE)
+        sync_sample_size(d); /* the size follows the chosen model */
+    settings_changed(d);
+}
+
+static GtkWidget *model_chooser(dialog_state *d)
+{
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
+    GtkWidget *label = gtk_label_new_with_mnemonic(_("_Model:"));
+    gtk_widget_set_halign(label, GTK_ALIGN_START);
+    gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
+    d->model_info = gtk_label_new("");
+    gtk_label_set_line_wrap(GTK_LABEL(d->model_info), TRUE);
+    gtk_label_set_max_width_chars(GTK_LABEL(d->model_info), 36);
+    gtk_label_set_xalign(GTK_LABEL(d->model_info), 0.0f);
+    if (d->models->n == 0) {
+        gtk_label_set_text(GTK_LABEL(d->model_info),
+                           _("No model found. Put model files (*.safetensors) into "
+                             "~/.config/wavelet-prior/models or a folder of $WPRIOR_MODEL_PATH."));
+        d->cur.model[0] = '\0';
+        gtk_box_pack_start(GTK_BOX(box), d->model_info, FALSE, FALSE, 0);
+        return box;
+    }
+    GtkWidget *combo = gtk_combo_box_text_new();
+    for (int i = 0; i < d->models->n; i++)
+        gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(combo), d->models->items[i].name);
+    gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
+    int sel = MAX(0, wpm_find(d->models, d->cur.model));
+    g_strlcpy(d->cur.model, d->models->items[sel].path, sizeof d->cur.model);
+    update_model_info(d, &d->models->items[sel]);
+    gtk_combo_box_set_active(GTK_COMBO_BOX(combo), sel);
+    g_signal_connect(combo, "changed", G_CALLBACK(on_model), d);
+    gtk_box_pack_start(GTK_BOX(box), combo, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(box), d->model_info, FALSE, FALSE, 0);
+    return box;
+}
+
+/* A labelled row of the parameter grid. */
+static void grid_row(GtkWidget *grid, int row, const char *mnemonic, GtkWidget *w)
+{
+    GtkWidget *label = gtk_label_new_with_mnemonic(mnemonic);
+    gtk_widget_set_halign(label, GTK_ALIGN_START);
+    gtk_label_set_mnemonic_widget(GTK_LABEL(label), w);
+    gtk_grid_attach(GTK_GRID(grid), label, 0, row, 1, 1);
+    gtk_widget_set_hexpand(w, TRUE);
+    gtk_grid_attach(GTK_GRID(grid), w, 1, row, 1, 1);
+}
+
+static void on_int_spin(GtkSpinButton *sb, gpointer data)
+{
+    dialog_state *d = g_object_get_data(G_OBJECT(sb), "dialog");
+    *(int *)data = gtk_spin_button_get_value_as_int(sb);
+    settings_changed(d);
+}
+
+static GtkWidget *int_spin(dialog_state *d, int *value, int lo, int hi, int step)
+{
+    GtkWidget *sb = gtk_spin_button_new_with_range(lo, hi, step);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(sb), *value);
+    gtk_entry_set_activates_default(GTK_ENTRY(sb), TRUE);
+    g_object_set_data(G_OBJECT(sb), "dialog", d);
+    g_signal_connect(sb, "value-changed", G_CALLBACK(on_int_spin), value);
+    return sb;
+}
+
+static void on_new_seed(GtkButton *b, gpointer data)
+{
+    (void)b;
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(data), g_random_int_range(0, G_MAXINT32));
+}
+
+static GtkWidget *seed_row(dialog_state *d)
+{
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 4);
+    GtkWidget *spin = int_spin(d, &d->cur.seed, 0, G_MAXINT32, 1);
+    GtkWidget *button = gtk_button_new_with_mnemonic(_("_New seed"));
+    g_signal_connect(button, "clicked", G_CALLBACK(on_new_seed), spin);
+    gtk_box_pack_start(GTK_BOX(box), spin, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(box), button, FALSE, FALSE, 0);
+    g_object_set_data(G_OBJECT(box), "spin", spin);
+    return box;
+}
+
+/* A combo box whose i-th entry sets *value to values[i]. */
+static void on_choice(GtkComboBox *cb, gpointer data)
+{
+    dialog_state *d = g_object_get_data(G_OBJECT(cb), "dialog");
+    const int *values = g_object_get_data(G_OBJECT(cb), "values");
+    int i = gtk_combo_box_get_active(cb);
+    if (i >= 0)
+        *(int *)data = values[i];
+    settings_changed(d);
+}
+
+static GtkWidget *choice(dialog_state *d, int *value, const char *const *labels,
+                         const int *values, int n)
+{
+    GtkWidget *cb = gtk_combo_box_text_new();
+    int active = 0;
+    for (int i = 0; i < n; i++) {
+        gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(cb), _(labels[i]));
+        if (values[i] == *value)
+            active = i;
+    }
+    *value = values[active];
+    gtk_combo_box_set_active(GTK_COMBO_BOX(cb), active);
+    g_object_set_data(G_OBJECT(cb), "dialog", d);
+    g_object_set_data(G_OBJECT(cb), "values", (gpointer)values);
+    g_signal_connect(cb, "changed", G_CALLBACK(on_choice), value);
+    return cb;
+}
+
+/* ---- the job-specific parameters ---- */
+
+static void on_strength(GtkRange *r, gpointer data)
+{
+    dialog_state *d = data;
+    d->cur.strength = gtk_range_get_value(r);
+    settings_changed(d);
+}
+
+static void denoise_params(dialog_state *d, GtkWidget *grid)
+{
+    GtkWidget *scale = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0.0, 1.0, 0.05);
+    gtk_scale_set_digits(GTK_SCALE(scale), 2);
+    gtk_range_set_value(GTK_RANGE(scale), d->cur.strength);
+    gtk_widget_set_size_request(scale, 160, -1);
+    g_signal_connect(scale, "value-changed", G_CALLBACK(on_strength), d);
+    grid_row(grid, 0, _("_Strength:"), scale);
+}
+
+static const char *const factor_labels[] = {N_("2x"), N_("4x"), N_("8x")};
+static const int factor_values[] = {2, 4, 8};
+static const char *const mode_labels[] = {N_("Fast (faithful)"), N_("Sharp (a sample)")};
+static const int mode_values[] = {0, 1};
+static const char *const target_labels[] = {N_("Active layer"), N_("Whole image"),
+                                            N_("New image")};
+static const int target_values[] = {WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE};
+static const char *const quality_labels[] = {N_("Draft"), N_("Normal"), N_("Fine")};
+static const int quality_values[] = {WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE};
+
+static void upscale_params(dialog_state *d, GtkWidget *grid)
+{
+    grid_row(grid, 0, _("_Factor:"), choice(d, &d->cur.factor, factor_labels, factor_values, 3));
+    grid_row(grid, 1, _("M_ode:"), choice(d, &d->cur.sharp, mode_labels, mode_values, 2));
+    GtkWidget *seed = seed_row(d);
+    grid_row(grid, 2, _("S_eed:"), seed);
+    gtk_label_set_mnemonic_widget(
+        GTK_LABEL(gtk_grid_get_child_at(GTK_GRID(grid), 0, 2)),
+        g_object_get_data(G_OBJECT(seed), "spin"));
+    grid_row(grid, 3, _("_Upscale:"), choice(d, &d->cur.target, target_labels, target_values, 3));
+}
+
+/* Fixed-size priors sample their own size only; others any multiple. */
+static void sync_sample_size(dialog_state *d)
+{
+    int fw = 0, fh = 0, mult = 1;
+    if (!d->cur.model[0] || ensure_prior(d))
+        return;
+    wp_prior_sample_size(d->prior, &fw, &fh, &mult);
+    int fixed = fw > 0 && fh > 0;
+    gtk_widget_set_sensitive(d->size_w, !fixed);
+    gtk_widget_set_sensitive(d->size_h, !fixed);
+    if (fixed) {
+        gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_w), fw);
+        gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_h), fh);
+        d->cur.width = d->cur.height = 0;
+        return;
+    }
+    mult = MAX(mult, 1);
+    gtk_spin_button_set_increments(GTK_SPIN_BUTTON(d->size_w), mult, mult * 4);
+    gtk_spin_button_set_increments(GTK_SPIN_BUTTON(d->size_h), mult, mult * 4);
+    int w, h;
+    wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, 0, 0, &w, &h);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_w), w);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_h), h);
+}
+
+static void sample_params(dialog_state *d, GtkWidget *grid)
+{
+    d->size_w = int_spin(d, &d->cur.width, 0, 16384, 1);
+    d->size_h = int_spin(d, &d->cur.height, 0, 16384, 1);
+    grid_row(grid, 0, _("_Width:"), d->size_w);
+    grid_row(grid, 1, _("_Height:"), d->size_h);
+    GtkWidget *seed = seed_row(d);
+    grid_row(grid, 2, _("S_eed:"), seed);
+    grid_row(grid, 3, _("_Quality:"),
+             choice(d, &d->cur.quality, quality_labels, quality_values, 3));
+}
+
+/* ---- the dialog ---- */
+
+static const char *dialog_title(wpj_kind kind)
+{
+    switch (kind) {
+    case WPJ_DENOISE: return _("Denoise (Wavelet Prior)");
+    case WPJ_UPSCALE: return _("Upscale (Wavelet Prior)");
+    default: return _("Sample from prior (Wavelet Prior)");
+    }
+}
+
+static GtkWidget *side_panel(dialog_state *d)
+{
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+    gtk_box_pack_start(GTK_BOX(box), model_chooser(d), FALSE, FALSE, 0);
+    GtkWidget *grid = gtk_grid_new();
+    gtk_grid_set_row_spacing(GTK_GRID(grid), 6);
+    gtk_grid_set_column_spacing(GTK_GRID(grid), 8);
+    if (d->kind == WPJ_DENOISE)
+        denoise_params(d, grid);
+    else if (d->kind == WPJ_UPSCALE)
+        upscale_params(d, grid);
+    else
+        sample_params(d, grid);
+    gtk_box_pack_start(GTK_BOX(box), grid, FALSE, FALSE, 0);
+    d->estimate = gtk_label_new("");
+    gtk_label_set_line_wrap(GTK_LABEL(d->estimate), TRUE);
+    gtk_label_set_xalign(GTK_LABEL(d->estimate), 0.0f);
+    gtk_box_pack_end(GTK_BOX(box), d->estimate, FALSE, FALSE, 0);
+    return box;
+}
+
+static void build_dialog(dialog_state *d)
+{
+    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Cancel"),
+                                            GTK_RESPONSE_CANCEL, _("_OK"), GTK_RESPONSE_OK, NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
+    d->ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
+    GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
+    gtk_container_set_border_width(GTK_CONTAINER(hbox), 12);
+    d->pv = wp_preview_new(PREVIEW_SIDE, d->kind == WPJ_DENOISE   ? "denoise"
+                                         : d->kind == WPJ_UPSCALE ? "upscale"
+                                                                  : "sample");
+    if (d->kind != WPJ_SAMPLE)
+        wp_preview_set_pan(d->pv, on_pan, d);
+    GtkWidget *frame = gtk_frame_new(NULL);
+    gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
+    gtk_widget_set_valign(frame, GTK_ALIGN_START);
+    gtk_box_pack_start(GTK_BOX(hbox), frame, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(hbox), side_panel(d), TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(d->dialog))), hbox, TRUE,
+                       TRUE, 0);
+    gtk_widget_set_sensitive(d->ok, d->models->n > 0);
+}
+
+/* Centres the region on the layer's middle at first. */
+static void initial_region(dialog_state *d)
+{
+    if (d->kind == WPJ_SAMPLE)
+        return;
+    int side = region_side(d);
+    d->region_x = (d->src->width - side) / 2;
+    d->region_y = (d->src->height - side) / 2;
+}
+
+static void stop_job(dialog_state *d)
+{
+    char err[WP_ERRLEN];
+    if (d->job) {
+        wpj_cancel(d->job);
+        wpj_finish(d->job, NULL, NULL, err, sizeof err);
+        d->job = NULL;
+    }
+}
+
+static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
+                      const wp_ui_source *src)
+{
+    dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src};
+    build_dialog(&d);
+    if (kind == WPJ_SAMPLE)
+        sync_sample_size(&d);
+    initial_region(&d);
+    d.dirty = 1;
+    d.timer = g_timeout_add(TICK_MS, on_tick, &d);
+    gtk_widget_show_all(d.dialog);
+    wp_ui_set_parent(d.dialog, src ? src->parent : 0);
+    gtk_widget_grab_focus(d.ok);
+    int ok = gtk_dialog_run(GTK_DIALOG(d.dialog)) == GTK_RESPONSE_OK;
+    g_source_remove(d.timer);
+    stop_job(&d);
+    gtk_widget_destroy(d.dialog);
+    wp_prior_free(d.prior);
+    wpj_image_free(&d.job_in);
+    if (ok)
+        *s = d.cur;
+    return ok;
+}
+
+int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
+{
+    return run_dialog(WPJ_DENOISE, s, models, src);
+}
+
+int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
+{
+    return run_dialog(WPJ_UPSCALE, s, models, src);
+}
+
+int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
+{
+    return run_dialog(WPJ_SAMPLE, s, models, src);
+}

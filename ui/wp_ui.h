@@ -1,0 +1,44 @@
+/* wp_ui.h: the plug-in's GTK 3 dialogs.  Nothing here calls GIMP: the
+ * front-end hands in the layer through wp_ui_source and gets settings back,
+ * so another host (GIMP 3) can reuse the dialogs as they are. */
+#ifndef WP_UI_H
+#define WP_UI_H
+
+#include "jobs.h"
+#include "models.h"
+
+/* The layer a dialog previews. */
+typedef struct {
+    /* Reads the layer's colour planes [channels,h,w] at (x,y) into out,
+     * values in [0,1]; returns 0, or -1 when the pixels cannot be read. */
+    int (*fetch)(void *data, int x, int y, int w, int h, float *out);
+    void *data;
+    int width, height;   /* layer size */
+    int channels;        /* 1 or 3 */
+    unsigned long parent; /* X11 window of the host's progress/display, 0 if none */
+} wp_ui_source;
+
+/* Sets up GTK (once); -1 with a message on stderr when there is no display. */
+int wp_ui_init(void);
+
+/* Each dialog edits s in place and returns 1 for OK, 0 for Cancel/Escape.
+ * The sample dialog uses src only for its parent window (fetch may be NULL). */
+int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
+int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
+int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
+
+/* A small window with a progress bar and a Cancel button, shown while
+ * the full job runs.  poll() is called about every 50 ms; it returns the
+ * progress and sets *done when the job has finished. */
+typedef struct {
+    double (*poll)(void *data, int *done);
+    void (*cancel)(void *data);
+    void *data;
+    const char *title;
+    unsigned long parent;
+} wp_ui_progress;
+
+/* Shows the window until poll() reports done; returns then. */
+void wp_ui_progress_run(const wp_ui_progress *p);
+
+#endif
