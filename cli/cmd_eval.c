@@ -33,6 +33,9 @@ static int eval_usage(FILE *f)
             "                     saved file would be\n"
             "  --save-noisy DIR   write DIR/NNN_clean.png and DIR/NNN_noisyS.png (16-bit;\n"
             "                     implies --clip) for other denoisers\n"
+            "  --external CMD     also run another denoiser on the same (clipped) noisy files:\n"
+            "                     CMD is a shell command with {in}, {out} and {sigma}, e.g.\n"
+            "                     'gegl -i {in} -o {out} -- denoise-dct sigma={sigma}'\n"
             "  --per-image        one line per image and sigma\n",
 #ifdef HAVE_CAIRO
             ""
@@ -44,7 +47,7 @@ static int eval_usage(FILE *f)
 }
 
 typedef struct {
-    const char *model, *flat, *clean, *plot, *save;
+    const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS];
     int nsigma, crop, clip, per_image;
     unsigned long long seed;
@@ -95,6 +98,8 @@ static int parse_eval(int argc, char **argv, eval_args *a)
             a->plot = v;
         else if (!strcmp(k, "--save-noisy"))
             a->save = v, a->clip = 1;
+        else if (!strcmp(k, "--external"))
+            a->external = v, a->clip = 1;
         else if (!strcmp(k, "--sigma")) {
             if (parse_sigmas(v, a))
                 return 2;
@@ -255,9 +260,66 @@ static int draw_plot(const char *path, const char *title, const double *in, cons
 typedef struct {
     wp_prior *p, *flat;
     const eval_args *a;
-    double in[MAX_SIGMAS], out[MAX_SIGMAS], fout[MAX_SIGMAS];
+    double in[MAX_SIGMAS], out[MAX_SIGMAS], fout[MAX_SIGMAS], xout[MAX_SIGMAS];
     int n;
+    const char *dir; /* where noisy files go (--save-noisy or a temporary folder) */
 } eval_sums;
+
+/* Appends s to buf single-quoted for the shell. */
+static void shell_quote(char *buf, size_t len, const char *s)
+{
+    size_t k = strlen(buf);
+    if (k + 1 < len)
+        buf[k++] = '\'';
+    for (; *s && k + 5 < len; s++) {
+        if (*s == '\'') {
+            memcpy(buf + k, "'\\''", 4);
+            k += 4;
+        } else {
+            buf[k++] = *s;
+        }
+    }
+    if (k + 1 < len)
+        buf[k++] = '\'';
+    buf[k] = '\0';
+}
+
+/* Runs the --external command on the noisy file and scores its output. */
+static int run_external(const eval_args *a, const char *noisy, float sigma, const float *clean,
+                        int C, int H, int W, double *psnr)
+{
+    char out[4300], cmd[16384] = "", num[32];
+    snprintf(out, sizeof out, "%s.external.png", noisy);
+    snprintf(num, sizeof num, "%g", (double)sigma);
+    for (const char *t = a->external; *t && strlen(cmd) + 4300 < sizeof cmd;) {
+        if (!strncmp(t, "{in}", 4)) {
+            shell_quote(cmd, sizeof cmd, noisy);
+            t += 4;
+        } else if (!strncmp(t, "{out}", 5)) {
+            shell_quote(cmd, sizeof cmd, out);
+            t += 5;
+        } else if (!strncmp(t, "{sigma}", 7)) {
+            strcat(cmd, num);
+            t += 7;
+        } else {
+            size_t k = strlen(cmd);
+            cmd[k] = *t++;
+            cmd[k + 1] = '\0';
+        }
+    }
+    if (system(cmd) != 0)
+        return cli_error("--external failed: %s", cmd);
+    int h, w;
+    float *x = cli_read_planar(out, C, &h, &w);
+    if (!x)
+        return 1;
+    int rc = h != H || w != W ? cli_error("%s: the external output is %dx%d, not %dx%d", out, w, h, W, H) : 0;
+    if (!rc)
+        *psnr = wp_psnr(x, clean, (size_t)C * H * W);
+    free(x);
+    unlink(out);
+    return rc;
+}
 
 static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, float *work, int C,
                         int H, int W, const char *name, double *psnr)
@@ -286,7 +348,7 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         goto done;
     }
     if (a->save) {
-        snprintf(out, sizeof out, "%s/%03d_clean.png", a->save, idx);
+        snprintf(out, sizeof out, "%s/%03d_clean.png", E->dir, idx);
         if (save_planar(out, clean, C, H, W))
             goto done;
     }
@@ -296,20 +358,26 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         if (a->clip)
             for (size_t i = 0; i < n; i++)
                 noisy[i] = roundf((noisy[i] < 0 ? 0 : noisy[i] > 1 ? 1 : noisy[i]) * 65535.0f) / 65535.0f;
-        if (a->save) {
-            snprintf(out, sizeof out, "%s/%03d_noisy%g.png", a->save, idx, (double)a->sigma[k]);
+        if (E->dir) {
+            snprintf(out, sizeof out, "%s/%03d_noisy%g.png", E->dir, idx, (double)a->sigma[k]);
             if (save_planar(out, noisy, C, H, W))
                 goto done;
         }
-        double pin = wp_psnr(noisy, clean, n), pout, pflat = NAN;
+        double pin = wp_psnr(noisy, clean, n), pout, pflat = NAN, pext = NAN;
+        if (a->external && run_external(a, out, a->sigma[k], clean, C, H, W, &pext))
+            goto done;
+        if (a->external && !a->save)
+            unlink(out);
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, path, &pout) ||
             (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, path, &pflat)))
             goto done;
         E->in[k] += pin;
         E->out[k] += pout;
         E->fout[k] += pflat;
+        E->xout[k] += pext;
         if (a->per_image)
-            printf("%-50s %6g %8.3f %8.3f %8.3f\n", path, (double)a->sigma[k], pin, pout, pflat);
+            printf("%-50s %6g %8.3f %8.3f %8.3f %8.3f\n", path, (double)a->sigma[k], pin, pout,
+                   pflat, pext);
     }
     E->n++;
     rc = 0;
@@ -339,25 +407,38 @@ int cmd_eval(int argc, char **argv)
         cli_error("the two models differ in colour channels");
         goto done;
     }
+    char tmpdir[] = "/tmp/wprior-eval-XXXXXX";
     if (a.save && mkdir(a.save, 0777) != 0 && errno != EEXIST) {
         cli_error("%s: %s", a.save, strerror(errno));
         goto done;
     }
+    E.dir = a.save;
+    if (!a.save && a.external) {
+        if (!mkdtemp(tmpdir)) {
+            cli_error("cannot make a temporary folder: %s", strerror(errno));
+            goto done;
+        }
+        E.dir = tmpdir;
+    }
     if (cli_list_images(a.clean, &l))
         goto done;
     if (a.per_image)
-        printf("%-50s %6s %8s %8s %8s\n", "image", "sigma", "noisy", "denoised", "flat");
+        printf("%-50s %6s %8s %8s %8s %8s\n", "image", "sigma", "noisy", "denoised", "flat",
+               "external");
     for (int i = 0; i < l.n; i++)
         if (eval_image(&E, l.path[i], i))
             goto done;
     printf("%d images, mean PSNR (dB, peak 1)%s\n", E.n, a.clip ? ", noisy input clipped" : "");
-    printf("%6s %10s %12s%s\n", "sigma", "noisy", "multi-scale", E.flat ? "         flat" : "");
+    printf("%6s %10s %12s%s%s\n", "sigma", "noisy", wp_prior_is_flat(E.p) ? "model" : "multi-scale",
+           E.flat ? "         flat" : "", a.external ? "     external" : "");
     double in[MAX_SIGMAS], out[MAX_SIGMAS], fl[MAX_SIGMAS];
     for (int k = 0; k < a.nsigma; k++) {
         in[k] = E.in[k] / E.n, out[k] = E.out[k] / E.n, fl[k] = E.fout[k] / E.n;
         printf("%6g %10.3f %12.3f", (double)a.sigma[k], in[k], out[k]);
         if (E.flat)
             printf(" %12.3f", fl[k]);
+        if (a.external)
+            printf(" %12.3f", E.xout[k] / E.n);
         printf("\n");
     }
     rc = 0;
@@ -370,6 +451,8 @@ int cmd_eval(int argc, char **argv)
     }
 #endif
 done:
+    if (E.dir == tmpdir)
+        rmdir(tmpdir);
     cli_filelist_free(&l);
     wp_prior_free(E.p);
     wp_prior_free(E.flat);

@@ -1,0 +1,23 @@
+#!/bin/bash
+# PSNR of a prior against GEGL's gegl:denoise-dct on the validation split:
+# the same seeded noisy images (clipped, 16-bit PNG) go to both; GEGL is told
+# the true sigma, our denoiser is blind.  Gray priors are scored on the mean
+# of R, G and B.  Writes bench/results/denoise-vs-gegl-SIGMA.txt.
+# Usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]   (WPRIOR: the wprior to use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:?usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]}
+sigma=${2:-25}
+seed=${3:-1}
+command -v gegl >/dev/null || { echo "gegl is not installed (apt-get install gegl)" >&2; exit 1; }
+[ -f data/val.txt ] || { echo "no data/val.txt: run scripts/fetch-training-data.sh" >&2; exit 1; }
+mkdir -p bench/results
+res=bench/results/denoise-vs-gegl-$sigma.txt
+{
+    echo "# $(date -u +%F) model $model, sigma $sigma, seed $seed, data/val.txt"
+    echo "# gegl:denoise-dct sigma=$sigma (0..255 units, the true value); ours blind"
+    "${WPRIOR:-build/cli/wprior}" eval -m "$model" --clean data/val.txt --sigma "$sigma" --seed "$seed" --per-image \
+        --external "gegl -i {in} -o {out} -- denoise-dct sigma={sigma} >/dev/null 2>&1"
+} | tee "$res.tmp"
+mv "$res.tmp" "$res"
+awk -v s="$sigma" '$1 == s && NF == 4 { printf "ours - gegl: %+.3f dB\n", $3 - $4 }' "$res" | tee -a "$res"

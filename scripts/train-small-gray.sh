@@ -1,0 +1,20 @@
+#!/bin/bash
+# Trains the `small`-preset gray prior on the fetched data (run
+# scripts/fetch-training-data.sh first): the low-pass net, then cond1 and
+# cond0, about 1.5 h on 2 cores, stopped (checkpointed) at 2 h at the most.
+# Run it again to continue an interrupted run.  Then compare it with GEGL:
+#     bench/denoise-vs-gegl.sh build/small-gray.safetensors
+# Usage: scripts/train-small-gray.sh [MODEL]   (default build/small-gray.safetensors)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-build/small-gray.safetensors}
+[ -f data/train.txt ] || { echo "no data/train.txt: run scripts/fetch-training-data.sh" >&2; exit 1; }
+[ -x build/cli/wprior ] || { echo "build first (scripts/test.sh or ninja -C build)" >&2; exit 1; }
+mkdir -p "$(dirname "$out")"
+if [ -f "$out.ckpt" ]; then
+    exec build/cli/wprior train --resume "$out.ckpt" --time-limit 7000
+fi
+exec build/cli/wprior train --preset small --channels 1 \
+    --data data/train.txt --val data/val.txt -o "$out" \
+    --name small-gray --description "Gray multi-scale prior (J=2), small preset, trained on the photos and textures of data/ (Debian packages, see data/manifest.tsv)" \
+    --time-limit 7000
