@@ -1,15 +1,48 @@
-/* conv.c: convolutions on OpenBLAS sgemm.  A 1x1 convolution is one GEMM
- * per image; a 3x3 one unfolds the input (im2col, 9*Cin rows of HW) and
- * then is one GEMM.  conv_ref.c holds the oracle. */
+/* conv.c: convolutions for inference and training.
+ * - 3x3 forward and backward-data: Winograd F(2x2,3x3) (conv_wino.c);
+ * - 1x1: one GEMM, at inference in spatial chunks over the engine's
+ *   threads with BN scale folded into the weights and ReLU applied while
+ *   the chunk is in cache;
+ * - backward-weights: im2col and one GEMM per image.
+ * conv_ref.c holds the plain-loop oracle of each. */
 #include "wp_layers.h"
 
 #include <cblas.h>
 #include <string.h>
 
+#include "wp_conv.h"
+#include "wp_parallel.h"
+
+#define CHUNK_PIXELS 4096
+
+static size_t wino_floats(int Cin, int Cout, int W)
+{
+    return wp_wino_weight_floats(Cin, Cout) + 16 +
+           (size_t)wp_threads() * wp_wino_chunk_floats(Cin, Cout, W);
+}
+
+/* Per thread, for the training ops: im2col of one image or a Winograd
+ * chunk, and a private weight-gradient accumulator. */
+static size_t per_thread_floats(int Cin, int Cout, int H, int W, int k)
+{
+    size_t col = k == 3 ? (size_t)Cin * 9 * H * W : 0;
+    size_t wf = k == 3 ? wp_wino_chunk_floats(Cin, Cout, W) : 0;
+    size_t wb = k == 3 ? wp_wino_chunk_floats(Cout, Cin, W) : 0;
+    size_t m = col > wf ? col : wf;
+    m = m > wb ? m : wb;
+    return ((m + (size_t)Cout * Cin * k * k + 15) & ~(size_t)15);
+}
+
 size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
 {
-    (void)Cout;
-    return k == 1 ? 0 : (size_t)Cin * k * k * H * W;
+    size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
+    return U + (size_t)wp_threads() * per_thread_floats(Cin, Cout, H, W, k);
+}
+
+size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k)
+{
+    (void)H;
+    return k == 3 ? wino_floats(Cin, Cout, W) : (size_t)Cin * Cout + 16;
 }
 
 /* col[(ci*9 + a*3 + b), i*W + j] = x[ci, i+a-1, j+b-1] (0 outside). */
@@ -42,75 +75,142 @@ static void im2col3(float *col, const float *x, int C, int H, int W)
             }
 }
 
-/* The adjoint of im2col3: dx[ci, i+a-1, j+b-1] += col[...]; dx zeroed first. */
-static void col2im3(float *x, const float *col, int C, int H, int W)
+/* ---- 1x1 in chunks ---- */
+
+typedef struct {
+    float *y;
+    const float *x, *w;
+    int Cin, Cout, HW, relu;
+} gemm_ctx;
+
+static void gemm_chunk(int i, int tid, void *p)
 {
-    size_t HW = (size_t)H * W;
-    memset(x, 0, sizeof(float) * C * HW);
-    for (int c = 0; c < C; c++)
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++) {
-                const float *src = col + ((size_t)c * 9 + a * 3 + b) * HW;
-                float *dst = x + (size_t)c * HW;
-                for (int i = 0; i < H; i++) {
-                    int si = i + a - 1;
-                    if (si < 0 || si >= H)
-                        continue;
-                    const float *s = src + (size_t)i * W;
-                    float *d = dst + (size_t)si * W;
-                    int j0 = b == 0 ? 1 : 0, j1 = b == 2 ? W - 1 : W;
-                    int off = b - 1;
-                    for (int j = j0; j < j1; j++)
-                        d[j + off] += s[j];
-                }
-            }
+    (void)tid;
+    const gemm_ctx *c = p;
+    int j0 = i * CHUNK_PIXELS, n = c->HW - j0 < CHUNK_PIXELS ? c->HW - j0 : CHUNK_PIXELS;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, n, c->Cin, 1.0f, c->w,
+                c->Cin, c->x + j0, c->HW, 0.0f, c->y + j0, c->HW);
+    if (c->relu)
+        for (int o = 0; o < c->Cout; o++) {
+            float *r = c->y + (size_t)o * c->HW + j0;
+            for (int k = 0; k < n; k++)
+                r[k] = r[k] > 0.0f ? r[k] : 0.0f;
+        }
 }
 
-void wp_conv2d_forward(float *y, const float *x, const float *w, int N, int Cin,
-                       int Cout, int H, int W, int k, float *scratch)
+void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
+                             int relu, int Cin, int Cout, int H, int W, int k, float *scratch)
 {
-    int HW = H * W, K = Cin * k * k;
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * Cin * HW;
-        const float *b = xn;
-        if (k == 3) {
-            im2col3(scratch, xn, Cin, H, W);
-            b = scratch;
-        }
-        /* y[Cout,HW] = w[Cout,K] * b[K,HW] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, HW, K, 1.0f, w, K,
-                    b, HW, 0.0f, y + (size_t)n * Cout * HW, HW);
+    if (k == 3) {
+        float *U = scratch, *rest = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
+        wp_wino_weights(U, w, Cin, Cout, scale, 0);
+        wp_wino_conv3x3(y, x, U, Cin, Cout, H, W, relu, rest);
+        return;
+    }
+    const float *wk = w;
+    if (scale) { /* fold the BN scale into the rows of the weights */
+        for (int o = 0; o < Cout; o++)
+            for (int i = 0; i < Cin; i++)
+                scratch[(size_t)o * Cin + i] = w[(size_t)o * Cin + i] * scale[o];
+        wk = scratch;
+    }
+    gemm_ctx c = {y, x, wk, Cin, Cout, H * W, relu};
+    wp_parallel_for((H * W + CHUNK_PIXELS - 1) / CHUNK_PIXELS, gemm_chunk, &c);
+}
+
+/* ---- the wp_layers.h API (N images): parallel over the images ---- */
+
+typedef struct {
+    float *out;        /* y, dx or (per thread) dw */
+    const float *in;   /* x or dy */
+    const float *x;    /* backward-weights: the forward input */
+    const float *w;    /* weights, or U for 3x3 */
+    float *dw;
+    int Cin, Cout, H, W, k, adjoint;
+    float *scratch;    /* after U: per-thread slices */
+    size_t per;
+} batch_ctx;
+
+static float *slice(const batch_ctx *c, int tid) { return c->scratch + (size_t)tid * c->per; }
+
+/* forward (adjoint = 0) or backward-data (adjoint = 1) of image n */
+static void conv_image(int n, int tid, void *p)
+{
+    const batch_ctx *c = p;
+    size_t HW = (size_t)c->H * c->W;
+    int ci = c->adjoint ? c->Cout : c->Cin, co = c->adjoint ? c->Cin : c->Cout;
+    const float *in = c->in + (size_t)n * ci * HW;
+    float *out = c->out + (size_t)n * co * HW;
+    if (c->k == 3) {
+        wp_wino_conv3x3(out, in, c->w, ci, co, c->H, c->W, 0, slice(c, tid));
+    } else if (!c->adjoint) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, ci,
+                    in, (int)HW, 0.0f, out, (int)HW);
+    } else { /* dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, co, in,
+                    (int)HW, 0.0f, out, (int)HW);
     }
 }
 
-void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N,
-                             int Cin, int Cout, int H, int W, int k, float *scratch)
+static void conv_batch(float *out, const float *in, const float *w, int N, int Cin, int Cout,
+                       int H, int W, int k, float *scratch, int adjoint)
 {
-    int HW = H * W, K = Cin * k * k;
-    for (int n = 0; n < N; n++) {
-        float *dxn = dx + (size_t)n * Cin * HW;
-        float *c = k == 3 ? scratch : dxn;
-        /* c[K,HW] = w^T[K,Cout] * dy[Cout,HW] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, HW, Cout, 1.0f, w, K,
-                    dy + (size_t)n * Cout * HW, HW, 0.0f, c, HW);
-        if (k == 3)
-            col2im3(dxn, scratch, Cin, H, W);
+    batch_ctx c = {out, in, NULL, w, NULL, Cin, Cout, H, W, k, adjoint, scratch,
+                   per_thread_floats(Cin, Cout, H, W, k)};
+    if (k == 3) {
+        /* one Winograd transform of the weights for the whole batch */
+        wp_wino_weights(scratch, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
+        c.w = scratch;
+        c.scratch = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
     }
+    wp_parallel_for(N, conv_image, &c);
 }
 
-void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int N,
-                                int Cin, int Cout, int H, int W, int k, float *scratch)
+void wp_conv2d_forward(float *y, const float *x, const float *w, int N, int Cin, int Cout,
+                       int H, int W, int k, float *scratch)
 {
-    int HW = H * W, K = Cin * k * k;
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * Cin * HW;
-        const float *b = xn;
-        if (k == 3) {
-            im2col3(scratch, xn, Cin, H, W);
-            b = scratch;
-        }
-        /* dw[Cout,K] += dy[Cout,HW] * b^T[HW,K] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, K, HW, 1.0f,
-                    dy + (size_t)n * Cout * HW, HW, b, HW, 1.0f, dw, K);
+    conv_batch(y, x, w, N, Cin, Cout, H, W, k, scratch, 0);
+}
+
+void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, int Cin,
+                             int Cout, int H, int W, int k, float *scratch)
+{
+    conv_batch(dx, dy, w, N, Cin, Cout, H, W, k, scratch, 1);
+}
+
+static void weights_image(int n, int tid, void *p)
+{
+    const batch_ctx *c = p;
+    int HW = c->H * c->W, K = c->Cin * c->k * c->k;
+    float *mine = slice(c, tid), *col = mine + (size_t)c->Cout * K;
+    const float *xn = c->x + (size_t)n * c->Cin * HW, *b = xn;
+    if (c->k == 3) {
+        im2col3(col, xn, c->Cin, c->H, c->W);
+        b = col;
+    }
+    /* dw_t[Cout,K] += dy[Cout,HW] * b^T[HW,K] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->Cout, K, HW, 1.0f,
+                c->in + (size_t)n * c->Cout * HW, HW, b, HW, 1.0f, mine, K);
+}
+
+void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int N, int Cin,
+                                int Cout, int H, int W, int k, float *scratch)
+{
+    /* Each thread sums its images into its own accumulator; then they add
+     * up into dw in thread order (deterministic for a thread count). */
+    size_t K = (size_t)Cin * k * k, nw = (size_t)Cout * K;
+    size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
+    batch_ctx c = {NULL, dy, x, NULL, dw, Cin, Cout, H, W, k, 0, scratch + U,
+                   per_thread_floats(Cin, Cout, H, W, k)};
+    int T = wp_threads() < N ? wp_threads() : N;
+    if (T < 1)
+        T = 1;
+    for (int t = 0; t < T; t++)
+        memset(slice(&c, t), 0, sizeof(float) * nw);
+    wp_parallel_for(N, weights_image, &c);
+    for (int t = 0; t < T; t++) {
+        const float *mine = slice(&c, t);
+        for (size_t i = 0; i < nw; i++)
+            dw[i] += mine[i];
     }
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wp_conv.h"
 #include "wp_layers.h"
 #include "wp_util.h"
 
@@ -119,8 +120,8 @@ size_t wp_net_infer_floats(const wp_net *net, int N, int H, int W)
 {
     size_t HW = (size_t)H * W, scratch = 0;
     for (int l = 0; l < net->nlayers; l++) {
-        size_t s = wp_conv2d_scratch_floats(wp_net_layer_in(net, l), wp_net_layer_out(net, l),
-                                            H, W, net->kernel[l]);
+        size_t s = wp_conv_fused_scratch_floats(wp_net_layer_in(net, l),
+                                                wp_net_layer_out(net, l), H, W, net->kernel[l]);
         if (s > scratch)
             scratch = s;
     }
@@ -130,25 +131,36 @@ size_t wp_net_infer_floats(const wp_net *net, int N, int H, int W)
 wp_status wp_net_forward(const wp_net *net, const float *x, float *y, int N, int H, int W,
                          float *ws, const volatile int *cancel)
 {
-    size_t act = (size_t)N * net->width * H * W;
+    size_t act = (size_t)N * net->width * H * W, HW = (size_t)H * W;
     float *a = ws, *b = ws + act, *scratch = ws + 2 * act;
     int L = net->nlayers;
-    wp_conv2d_forward(L == 1 ? y : a, x, net->conv_w[0], N, net->in_ch,
-                      wp_net_layer_out(net, 0), H, W, net->kernel[0], scratch);
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * net->in_ch * HW;
+        float *an = a + (size_t)n * net->width * HW;
+        wp_conv2d_forward_fused(an, xn, net->conv_w[0], NULL, 0, net->in_ch, net->width, H, W,
+                                net->kernel[0], scratch);
+    }
     for (int l = 1; l < L - 1; l++) {
         if (cancel && *cancel)
             return WP_ERR_CANCELLED;
-        wp_conv2d_forward(b, a, net->conv_w[l], N, net->width, net->width, H, W,
-                          net->kernel[l], scratch);
-        wp_bn_forward_eval(b, b, net->rsd[l], net->gamma[l], N, net->width, H * W, 1);
+        /* conv -> x / sd * gamma -> ReLU, as one fused layer */
+        float scale[WP_MAX_WIDTH];
+        for (int c = 0; c < net->width; c++)
+            scale[c] = net->gamma[l][c] / net->rsd[l][c];
+        for (int n = 0; n < N; n++)
+            wp_conv2d_forward_fused(b + (size_t)n * net->width * HW, a + (size_t)n * net->width * HW,
+                                    net->conv_w[l], scale, 1, net->width, net->width, H, W,
+                                    net->kernel[l], scratch);
         float *t = a;
         a = b;
         b = t;
     }
     if (cancel && *cancel)
         return WP_ERR_CANCELLED;
-    wp_conv2d_forward(y, a, net->conv_w[L - 1], N, net->width, net->out_ch, H, W,
-                      net->kernel[L - 1], scratch);
+    for (int n = 0; n < N; n++)
+        wp_conv2d_forward_fused(y + (size_t)n * net->out_ch * HW, a + (size_t)n * net->width * HW,
+                                net->conv_w[L - 1], NULL, 0, net->width, net->out_ch, H, W,
+                                net->kernel[L - 1], scratch);
     return WP_OK;
 }
 
@@ -170,7 +182,15 @@ void wp_net_cache_free(wp_net_cache *c)
 static wp_status cache_reserve(const wp_net *net, wp_net_cache *c, int N, int H, int W,
                                char *err)
 {
-    if (c->a && (size_t)N * H * W <= (size_t)c->cap_N * c->cap_H * c->cap_W) {
+    size_t need_scratch = 0;
+    for (int l = 0; l < net->nlayers; l++) {
+        size_t s = wp_conv2d_scratch_floats(wp_net_layer_in(net, l), wp_net_layer_out(net, l), H,
+                                            W, net->kernel[l]);
+        if (s > need_scratch)
+            need_scratch = s;
+    }
+    if (c->a && (size_t)N * H * W <= (size_t)c->cap_N * c->cap_H * c->cap_W &&
+        need_scratch <= c->cap_scratch) {
         c->N = N, c->H = H, c->W = W;
         return WP_OK;
     }
@@ -181,7 +201,8 @@ static wp_status cache_reserve(const wp_net *net, wp_net_cache *c, int N, int H,
     c->z = wp_alloc(sizeof(float) * act * (size_t)(L > 2 ? L - 2 : 1));
     c->a = wp_alloc(sizeof(float) * act * (size_t)(L - 1));
     c->batch_sd = wp_alloc(sizeof(float) * (size_t)net->width * (size_t)L);
-    c->scratch = wp_alloc(sizeof(float) * maxc * 9 * H * W);
+    c->scratch = wp_alloc(sizeof(float) * need_scratch);
+    c->cap_scratch = need_scratch;
     size_t dmax = (size_t)N * (maxc > (size_t)net->out_ch ? maxc : (size_t)net->out_ch) * H * W;
     c->d0 = wp_alloc(sizeof(float) * dmax);
     c->d1 = wp_alloc(sizeof(float) * dmax);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wp_parallel.h"
 #include "wp_prior_internal.h"
 #include "wp_util.h"
 
@@ -21,10 +22,15 @@ static int online_cpus(void)
 
 /* Floats one tile of side s (halo included) needs: input, output, network
  * activations and scratch. */
-static size_t tile_floats(const wp_net *net, int eh, int ew)
+static size_t tile_floats(const wp_net *net, int eh, int ew, int threads)
 {
+    /* the convolution scratch grows with the threads that share a tile */
+    int saved = wp_threads();
+    wp_set_threads(threads);
     size_t A = (size_t)eh * ew;
-    return (size_t)(net->in_ch + net->out_ch) * A + wp_net_infer_floats(net, 1, eh, ew);
+    size_t f = (size_t)(net->in_ch + net->out_ch) * A + wp_net_infer_floats(net, 1, eh, ew);
+    wp_set_threads(saved);
+    return f;
 }
 
 static int halo_of(const wp_net *net) { return (wp_net_receptive_field(net) - 1) / 2; }
@@ -44,7 +50,7 @@ wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size
     size_t max = opt && opt->max_memory ? opt->max_memory : WP_DEFAULT_MAX_MEMORY;
     int h = halo_of(largest);
     size_t need_tile = sizeof(float) * tile_floats(largest, WP_MIN_TILE + 2 * h,
-                                                   WP_MIN_TILE + 2 * h);
+                                                   WP_MIN_TILE + 2 * h, 1);
     if (fixed_bytes > max || max - fixed_bytes < need_tile)
         return wp_fail(err, WP_ERR_NOMEM,
                        "this image needs at least %zu MiB, over the memory budget of %zu MiB",
@@ -92,14 +98,14 @@ void wp_job_advance(wp_job *job, double work)
 /* ---- tiling ---- */
 
 /* Largest core side whose tile fits `bytes`, at most the image. */
-static int side_for(const wp_net *net, size_t bytes, int H, int W)
+static int side_for(const wp_net *net, size_t bytes, int H, int W, int threads)
 {
     int h = halo_of(net), big = H > W ? H : W;
     int lo = 1, hi = big;
     while (lo < hi) { /* binary search on the core side */
         int mid = lo + (hi - lo + 1) / 2;
         int eh = (mid < H ? mid : H) + 2 * h, ew = (mid < W ? mid : W) + 2 * h;
-        if (sizeof(float) * tile_floats(net, eh, ew) <= bytes)
+        if (sizeof(float) * tile_floats(net, eh, ew, threads) <= bytes)
             lo = mid;
         else
             hi = mid - 1;
@@ -111,22 +117,22 @@ int wp_job_tile_side(const wp_job *job, const wp_net *net, int H, int W)
 {
     if (job->opt && job->opt->tile_size > 0) {
         int t = job->opt->tile_size;
-        int fit = side_for(net, job->budget, H, W);
+        int fit = side_for(net, job->budget / (size_t)job->threads, H, W, 1);
         return t < fit ? t : fit;
     }
     /* Split the budget between threads only when there will be several
-     * tiles; a single tile runs with all threads inside OpenBLAS. */
-    int whole = side_for(net, job->budget, H, W);
+     * tiles; a single tile shares all threads. */
+    int whole = side_for(net, job->budget, H, W, job->threads);
     if (whole >= H && whole >= W)
         return whole;
-    return side_for(net, job->budget / (size_t)job->threads, H, W);
+    return side_for(net, job->budget / (size_t)job->threads, H, W, 1);
 }
 
 typedef struct {
     wp_job *job;
     const wp_net *net;
     const wp_plane_src *src;
-    int nsrc, H, W, side, nx, ntiles;
+    int nsrc, H, W, side, nx, ntiles, nthreads;
     float *y;
     int next;          /* next tile to take, under job->lock */
     wp_status status;  /* first failure */
@@ -186,6 +192,8 @@ static int take_tile(tile_run *r)
 static void *worker(void *p)
 {
     worker_arg *a = p;
+    if (a->run->nthreads > 1)
+        wp_set_threads(1); /* one tile per thread */
     for (int t; (t = take_tile(a->run)) >= 0;)
         run_tile(a->run, t, a->ws);
     return NULL;
@@ -201,7 +209,7 @@ wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_sr
         return wp_fail(err, WP_ERR_ARG, "network takes %d channels, given %d", net->in_ch, cin);
     if (wp_job_cancelled(job))
         return wp_fail(err, WP_ERR_CANCELLED, "cancelled");
-    tile_run r = {job, net, src, nsrc, H, W, 0, 0, 0, y, 0, WP_OK};
+    tile_run r = {job, net, src, nsrc, H, W, 0, 0, 0, 1, y, 0, WP_OK};
     r.side = wp_job_tile_side(job, net, H, W);
     r.nx = (W + r.side - 1) / r.side;
     r.ntiles = r.nx * ((H + r.side - 1) / r.side);
@@ -209,24 +217,36 @@ wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_sr
     int eh = (r.side < H ? r.side : H) + 2 * h, ew = (r.side < W ? r.side : W) + 2 * h;
     if (eh > H) eh = H;
     if (ew > W) ew = W;
-    size_t per = tile_floats(net, eh, ew);
-    per = (per + 15) & ~(size_t)15; /* keep each worker's slice 64-byte aligned */
+    /* Several tiles: one per thread.  One tile (or tiles that cannot fit
+     * twice): the threads share it, chunk by chunk, when the budget holds
+     * their scratch, else one thread. */
     int nthreads = r.ntiles > 1 ? (job->threads < r.ntiles ? job->threads : r.ntiles) : 1;
     if (nthreads > 256)
         nthreads = 256;
-    if ((size_t)nthreads * per * sizeof(float) > job->budget)
+    int inner = 1;
+    size_t per = (tile_floats(net, eh, ew, 1) + 15) & ~(size_t)15; /* 64-byte aligned slices */
+    if (nthreads > 1 && (size_t)nthreads * per * sizeof(float) > job->budget)
         nthreads = 1;
+    if (nthreads == 1 && job->threads > 1) {
+        size_t shared = tile_floats(net, eh, ew, job->threads);
+        if (shared * sizeof(float) <= job->budget)
+            inner = job->threads, per = shared;
+    }
+    r.nthreads = nthreads;
     float *ws = wp_prior_workspace(job->prior, per * (size_t)nthreads, err);
     if (!ws)
         return WP_ERR_NOMEM;
+    /* OpenBLAS stays single-threaded: the engine's threads split the work
+     * (chunks inside one tile, or whole tiles), so cores are never
+     * oversubscribed. */
+    int saved = wp_threads();
+    openblas_set_num_threads(1);
     if (nthreads == 1) {
-        openblas_set_num_threads(job->threads);
+        wp_set_threads(inner);
         worker_arg a = {&r, ws};
         worker(&a);
+        wp_set_threads(saved);
     } else {
-        /* Parallel across tiles: OpenBLAS inside each stays single-threaded
-         * so that the cores are not oversubscribed. */
-        openblas_set_num_threads(1);
         pthread_t tid[256];
         worker_arg args[256];
         int created[256] = {0};
@@ -240,7 +260,6 @@ wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_sr
         for (int i = 1; i < nthreads; i++)
             if (created[i])
                 pthread_join(tid[i], NULL);
-        openblas_set_num_threads(job->threads);
     }
     if (r.status == WP_ERR_CANCELLED || (!r.status && wp_job_cancelled(job)))
         return wp_fail(err, WP_ERR_CANCELLED, "cancelled");

@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-/* Floats of scratch the fast convolution needs for one image. */
+/* Floats of scratch the fast convolutions need (any of the three, one
+ * image at a time, at the calling thread's wp_threads()). */
 size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k);
 
 /* y[N,Cout,H,W] = conv(x[N,Cin,H,W], w) */

@@ -57,7 +57,8 @@ typedef struct {
     float *z;        /* conv outputs of middle layers: (nlayers-2) x N*width*HW */
     float *a;        /* post-ReLU (layer 0: conv output) : (nlayers-1) x N*width*HW */
     float *batch_sd; /* (nlayers-2) x width */
-    float *scratch;  /* im2col */
+    float *scratch;  /* convolution scratch (im2col, Winograd) */
+    size_t cap_scratch;
     float *d0, *d1;  /* gradient ping-pong */
 } wp_net_cache;
 

@@ -2,7 +2,9 @@
  * convolutions must match the plain ones; every backward must match
  * central finite differences (computed in double on the float code). */
 #include "testutil.h"
+#include "wp_conv.h"
 #include "wp_layers.h"
+#include "wp_parallel.h"
 #include "wp_net.h"
 
 /* ---- fast vs reference convolution ---- */
@@ -38,9 +40,45 @@ START_TEST(conv_fast_matches_reference)
     int shapes[][6] = {{1, 1, 1, 1, 1, 3}, {1, 3, 5, 1, 7, 3}, {2, 4, 6, 5, 3, 3},
                        {2, 4, 6, 5, 3, 1}, {1, 8, 3, 9, 11, 3}, {3, 2, 2, 1, 1, 3},
                        {1, 16, 16, 12, 10, 1}, {2, 5, 7, 8, 8, 3}};
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        conv_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
-                  shapes[i][5]);
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            conv_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
+                      shapes[i][5]);
+        conv_case(1, 6, 5, 45, 61, 3); /* several Winograd chunks */
+    }
+    wp_set_threads(1);
+}
+END_TEST
+
+/* The fused inference layer (BN scale + ReLU) on 1 and 2 threads, with
+ * images big enough to make several chunks. */
+START_TEST(fused_layer_matches_reference)
+{
+    int shapes[][5] = {{5, 7, 40, 50, 3}, {3, 4, 1, 9, 3}, {6, 5, 70, 80, 1}, {4, 8, 33, 2, 3}};
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int Cin = shapes[s][0], Cout = shapes[s][1], H = shapes[s][2], W = shapes[s][3],
+                k = shapes[s][4];
+            wp_rng r;
+            wp_rng_seed(&r, 77 + s);
+            size_t nx = (size_t)Cin * H * W, ny = (size_t)Cout * H * W, nw = (size_t)Cout * Cin * k * k;
+            float *x = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *sc = rand_buf(&r, Cout, 1);
+            float *y1 = malloc(4 * ny), *y2 = malloc(4 * ny);
+            float *scratch = malloc(4 * wp_conv_fused_scratch_floats(Cin, Cout, H, W, k));
+            wp_conv2d_forward_fused(y1, x, w, sc, 1, Cin, Cout, H, W, k, scratch);
+            wp_conv2d_forward_ref(y2, x, w, 1, Cin, Cout, H, W, k);
+            for (size_t i = 0; i < ny; i++) {
+                float v = y2[i] * sc[i / ((size_t)H * W)];
+                y2[i] = v > 0 ? v : 0;
+            }
+            ck_assert_msg(max_abs_diff(y1, y2, ny) <= 1e-4, "shape %zu threads %d: %g", s, t,
+                          max_abs_diff(y1, y2, ny));
+            free(x), free(w), free(sc), free(y1), free(y2), free(scratch);
+        }
+    }
+    wp_set_threads(1);
 }
 END_TEST
 
@@ -433,6 +471,7 @@ int main(void)
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conv_fast_matches_reference);
+    tcase_add_test(tc, fused_layer_matches_reference);
     tcase_add_test(tc, conv_gradients);
     tcase_add_test(tc, bn_gradients);
     tcase_add_test(tc, bn_statistics_and_eval);
