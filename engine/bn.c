@@ -1,6 +1,7 @@
 /* bn.c: bias-free batch norm (no mean subtraction in the output, no bias),
  * ReLU and the MSE loss, forward and backward. */
 #include "wp_layers.h"
+#include "wp_parallel.h"
 
 #include <math.h>
 
@@ -125,4 +126,75 @@ void wp_mse_backward(float *da, const float *a, const float *b, size_t n)
     float k = n ? 2.0f / (float)n : 0.0f;
     for (size_t i = 0; i < n; i++)
         da[i] = k * (a[i] - b[i]);
+}
+
+/* ---- fused and parallel over channels (training) ---- */
+
+typedef struct {
+    float *out, *dgamma, *running_sd, *batch_sd;
+    const float *a, *z, *dout, *gamma;
+    int N, C, HW;
+} bnr_ctx;
+
+static void bnr_forward_channel(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    double m, v;
+    channel_stats(k->z, k->N, k->C, k->HW, c, &m, &v);
+    float sd = (float)sqrt(v + BN_EPS), g = k->gamma[c];
+    k->batch_sd[c] = sd;
+    if (k->running_sd)
+        k->running_sd[c] = 0.9f * k->running_sd[c] + 0.1f * sd;
+    for (int n = 0; n < k->N; n++) {
+        const float *zs = k->z + ((size_t)n * k->C + c) * k->HW;
+        float *as = k->out + ((size_t)n * k->C + c) * k->HW;
+        for (int i = 0; i < k->HW; i++) {
+            float y = zs[i] / sd * g;
+            as[i] = y > 0.0f ? y : 0.0f;
+        }
+    }
+}
+
+void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, float *running_sd,
+                              float *batch_sd, int N, int C, int HW)
+{
+    bnr_ctx k = {a, NULL, running_sd, batch_sd, NULL, z, NULL, gamma, N, C, HW};
+    wp_parallel_for(C, bnr_forward_channel, &k);
+}
+
+static void bnr_backward_channel(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    double M = (double)k->N * k->HW, s = k->batch_sd[c], g = k->gamma[c], S = 0.0, sum = 0.0;
+    for (int n = 0; n < k->N; n++) {
+        size_t o = ((size_t)n * k->C + c) * k->HW;
+        const float *zs = k->z + o, *as = k->a + o, *ds = k->dout + o;
+        for (int i = 0; i < k->HW; i++) {
+            float dy = as[i] > 0.0f ? ds[i] : 0.0f; /* through the ReLU */
+            S += (double)dy * zs[i];
+            sum += zs[i];
+        }
+    }
+    double m = sum / M;
+    k->dgamma[c] += (float)(S / s);
+    float A = (float)(g / s), B = (float)(g * S / (M * s * s * s));
+    for (int n = 0; n < k->N; n++) {
+        size_t o = ((size_t)n * k->C + c) * k->HW;
+        const float *zs = k->z + o, *as = k->a + o, *ds = k->dout + o;
+        float *dz = k->out + o;
+        for (int i = 0; i < k->HW; i++) {
+            float dy = as[i] > 0.0f ? ds[i] : 0.0f;
+            dz[i] = A * dy - B * (float)(zs[i] - m);
+        }
+    }
+}
+
+void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *a,
+                               const float *z, const float *gamma, const float *batch_sd, int N,
+                               int C, int HW)
+{
+    bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, a, z, da, gamma, N, C, HW};
+    wp_parallel_for(C, bnr_backward_channel, &k);
 }

@@ -230,9 +230,8 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
         float *sd = c->batch_sd + (size_t)(l - 1) * net->width;
         wp_conv2d_forward(z, c->a + (size_t)(l - 1) * act, net->conv_w[l], N, net->width,
                           net->width, H, W, net->kernel[l], c->scratch);
-        wp_bn_forward_train(a, z, net->gamma[l], update_running ? net->rsd[l] : NULL, sd, N,
-                            net->width, HW);
-        wp_relu_forward(a, a, act);
+        wp_bn_relu_forward_train(a, z, net->gamma[l], update_running ? net->rsd[l] : NULL, sd, N,
+                                 net->width, HW);
     }
     wp_conv2d_forward(y, c->a + (size_t)(L - 2) * act, net->conv_w[L - 1], N, net->width,
                       net->out_ch, H, W, net->kernel[L - 1], c->scratch);
@@ -254,11 +253,9 @@ void wp_net_backward(const wp_net *net, wp_net_cache *c, const float *x, const f
                             net->kernel[L - 1], c->scratch);
     for (int l = L - 2; l >= 1; l--) {
         const float *a = c->a + (size_t)l * act, *z = c->z + (size_t)(l - 1) * act;
-        /* ReLU, then BN: dz overwrites its buffer, so mask into dz first. */
-        wp_relu_backward(dz, da, a, act);
-        wp_bn_backward_train(dz, grad + gamma_off + (size_t)(l - 1) * net->width, dz, z,
-                             net->gamma[l], c->batch_sd + (size_t)(l - 1) * net->width, N,
-                             net->width, HW);
+        wp_bn_relu_backward_train(dz, grad + gamma_off + (size_t)(l - 1) * net->width, da, a, z,
+                                  net->gamma[l], c->batch_sd + (size_t)(l - 1) * net->width, N,
+                                  net->width, HW);
         wp_conv2d_backward_weights(grad + wp_net_conv_offset(net, l), dz,
                                    c->a + (size_t)(l - 1) * act, N, net->width, net->width,
                                    H, W, net->kernel[l], c->scratch);

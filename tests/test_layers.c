@@ -237,6 +237,35 @@ START_TEST(bn_statistics_and_eval)
 }
 END_TEST
 
+/* The fused, parallel BN+ReLU against the separate oracles. */
+START_TEST(bn_relu_fused_matches_separate)
+{
+    int N = 3, C = 5, HW = 37;
+    size_t n = (size_t)N * C * HW;
+    wp_rng r;
+    wp_rng_seed(&r, 12);
+    float *z = rand_buf(&r, n, 1.5f), *g = rand_buf(&r, C, 1), *da = rand_buf(&r, n, 1);
+    float *a1 = malloc(4 * n), *a2 = malloc(4 * n), *d1 = malloc(4 * n), *d2 = malloc(4 * n);
+    float rs1[5] = {1, 1, 1, 1, 1}, rs2[5] = {1, 1, 1, 1, 1}, sd1[5], sd2[5];
+    float dg1[5] = {0}, dg2[5] = {0};
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        wp_bn_relu_forward_train(a1, z, g, rs1, sd1, N, C, HW);
+        wp_bn_forward_train(a2, z, g, rs2, sd2, N, C, HW);
+        wp_relu_forward(a2, a2, n);
+        ck_assert_double_le(max_abs_diff(a1, a2, n), 1e-6);
+        ck_assert_double_le(max_abs_diff(rs1, rs2, C), 1e-7);
+        wp_bn_relu_backward_train(d1, dg1, da, a1, z, g, sd1, N, C, HW);
+        wp_relu_backward(d2, da, a2, n);
+        wp_bn_backward_train(d2, dg2, d2, z, g, sd2, N, C, HW);
+        ck_assert_double_le(max_abs_diff(d1, d2, n), 1e-5);
+        ck_assert_double_le(max_abs_diff(dg1, dg2, C), 1e-4);
+    }
+    wp_set_threads(1);
+    free(z), free(g), free(da), free(a1), free(a2), free(d1), free(d2);
+}
+END_TEST
+
 START_TEST(relu_and_mse)
 {
     float x[4] = {-1, 0, 2, -3}, y[4], dy[4] = {1, 1, 1, 1}, dx[4];
@@ -476,6 +505,7 @@ int main(void)
     tcase_add_test(tc, bn_gradients);
     tcase_add_test(tc, bn_statistics_and_eval);
     tcase_add_test(tc, relu_and_mse);
+    tcase_add_test(tc, bn_relu_fused_matches_separate);
     tcase_add_loop_test(tc, net_gradients, 0, 4);
     tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
     tcase_add_test(tc, rf_rule_matches_reference_files);
