@@ -126,7 +126,7 @@ typedef struct {
     const float *x;    /* backward-weights: the forward input */
     const float *w;    /* weights, or U for 3x3 */
     float *dw;
-    int Cin, Cout, H, W, k, adjoint;
+    int Cin, Cout, H, W, k, adjoint, N;
     float *scratch;    /* after U: per-thread slices */
     size_t per;
 } batch_ctx;
@@ -155,7 +155,7 @@ static void conv_image(int n, int tid, void *p)
 static void conv_batch(float *out, const float *in, const float *w, int N, int Cin, int Cout,
                        int H, int W, int k, float *scratch, int adjoint)
 {
-    batch_ctx c = {out, in, NULL, w, NULL, Cin, Cout, H, W, k, adjoint, scratch,
+    batch_ctx c = {out, in, NULL, w, NULL, Cin, Cout, H, W, k, adjoint, N, scratch,
                    per_thread_floats(Cin, Cout, H, W, k)};
     if (k == 3) {
         /* one Winograd transform of the weights for the whole batch */
@@ -178,11 +178,10 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
     conv_batch(dx, dy, w, N, Cin, Cout, H, W, k, scratch, 1);
 }
 
-static void weights_image(int n, int tid, void *p)
+static void weights_image(int n, float *mine, const batch_ctx *c)
 {
-    const batch_ctx *c = p;
     int HW = c->H * c->W, K = c->Cin * c->k * c->k;
-    float *mine = slice(c, tid), *col = mine + (size_t)c->Cout * K;
+    float *col = mine + (size_t)c->Cout * K;
     const float *xn = c->x + (size_t)n * c->Cin * HW, *b = xn;
     if (c->k == 3) {
         im2col3(col, xn, c->Cin, c->H, c->W);
@@ -193,6 +192,17 @@ static void weights_image(int n, int tid, void *p)
                 c->in + (size_t)n * c->Cout * HW, HW, b, HW, 1.0f, mine, K);
 }
 
+/* Block b of T takes images [b N / T, (b+1) N / T) into accumulator b: a
+ * fixed split, so the sums do not depend on thread timing. */
+static void weights_block(int b, int tid, void *p)
+{
+    (void)tid;
+    const batch_ctx *c = p;
+    int T = c->adjoint; /* (the block count travels in this field) */
+    for (int n = (int)((long)b * c->N / T); n < (int)((long)(b + 1) * c->N / T); n++)
+        weights_image(n, slice(c, b), c);
+}
+
 void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int N, int Cin,
                                 int Cout, int H, int W, int k, float *scratch)
 {
@@ -200,14 +210,14 @@ void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int 
      * up into dw in thread order (deterministic for a thread count). */
     size_t K = (size_t)Cin * k * k, nw = (size_t)Cout * K;
     size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
-    batch_ctx c = {NULL, dy, x, NULL, dw, Cin, Cout, H, W, k, 0, scratch + U,
-                   per_thread_floats(Cin, Cout, H, W, k)};
     int T = wp_threads() < N ? wp_threads() : N;
     if (T < 1)
         T = 1;
+    batch_ctx c = {NULL, dy, x, NULL, dw, Cin, Cout, H, W, k, T, N, scratch + U,
+                   per_thread_floats(Cin, Cout, H, W, k)};
     for (int t = 0; t < T; t++)
         memset(slice(&c, t), 0, sizeof(float) * nw);
-    wp_parallel_for(N, weights_image, &c);
+    wp_parallel_for(T, weights_block, &c);
     for (int t = 0; t < T; t++) {
         const float *mine = slice(&c, t);
         for (size_t i = 0; i < nw; i++)

@@ -5,12 +5,22 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #define MAX_THREADS 256
 
-static _Thread_local int tls_threads = 1;
+/* 0: not set yet, then all online cores (a program's main thread trains
+ * or runs with every core unless told otherwise). */
+static _Thread_local int tls_threads = 0;
 
-int wp_threads(void) { return tls_threads; }
+int wp_threads(void)
+{
+    if (!tls_threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        tls_threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+    }
+    return tls_threads;
+}
 
 void wp_set_threads(int n) { tls_threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n; }
 
@@ -38,7 +48,7 @@ static void *run(void *p)
 
 void wp_parallel_for(int n, void (*fn)(int, int, void *), void *ctx)
 {
-    int T = tls_threads < n ? tls_threads : n;
+    int T = wp_threads() < n ? wp_threads() : n;
     if (T <= 1) {
         for (int i = 0; i < n; i++)
             fn(i, 0, ctx);

@@ -4,8 +4,9 @@
 #ifndef WP_PARALLEL_H
 #define WP_PARALLEL_H
 
-/* Threads the calling thread's convolutions may use (default 1).  Per
- * thread: tile workers each run with 1, a single big tile with all. */
+/* Threads the calling thread's convolutions may use (default: all online
+ * cores).  Per thread: tile workers each run with 1, a single big tile
+ * with all. */
 int wp_threads(void);
 void wp_set_threads(int n);
 
