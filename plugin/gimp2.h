@@ -39,6 +39,7 @@ typedef struct {
     wpj_settings s;
     wp_prior *prior;
     unsigned long parent;   /* X11 window of GIMP's progress, for dialogs */
+    wpj_image ready;        /* a sample the dialog already drew, or px NULL */
     gint32 result;          /* new image (upscale) or layer (sample), or -1 */
     char err[WP_ERRLEN];
 } wg_run;

@@ -136,7 +136,7 @@ static int show_dialog(const wg_proc *p, wg_run *run)
     src.parent = run->parent;
     int ok = p->kind == WPJ_DENOISE   ? wp_ui_denoise_dialog(&run->s, &models, &src)
              : p->kind == WPJ_UPSCALE ? wp_ui_upscale_dialog(&run->s, &models, &src)
-                                      : wp_ui_sample_dialog(&run->s, &models, &src);
+                                      : wp_ui_sample_dialog(&run->s, &models, &src, &run->ready);
     wpm_list_free(&models);
     return ok;
 }
@@ -231,6 +231,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         if (r.mode == GIMP_RUN_INTERACTIVE)
             gimp_displays_flush();
     }
+    wpj_image_free(&r.ready);
     values[0].data.d_status = status;
     if (status == GIMP_PDB_SUCCESS && p->nrets > 0) {
         /* IMAGE and LAYER ids share the int32 slot. */

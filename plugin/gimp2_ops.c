@@ -315,7 +315,13 @@ wp_status wg_sample(wg_run *run)
 {
     wpj_image none = {0}, out = {0};
     wpj_batch b = {.kind = WPJ_SAMPLE, .n = 1, .in = &none, .out = &out};
-    wp_status st = run_batch(run, &b, _("Sampling (Wavelet Prior)"));
+    wp_status st = WP_OK;
+    if (run->ready.px) { /* the dialog's preview is this very sample */
+        out = run->ready;
+        run->ready.px = NULL;
+    } else {
+        st = run_batch(run, &b, _("Sampling (Wavelet Prior)"));
+    }
     int colour = gimp_image_base_type(run->image) == GIMP_GRAY ? 1 : 3;
     float *px = st == WP_OK ? sample_pixels(&out, colour) : NULL;
     if (st == WP_OK && !px)

@@ -24,6 +24,8 @@ typedef struct {
     char prior_err[WP_ERRLEN];
     wpj_job *job;
     wpj_image job_in;
+    wpj_image sample;       /* the last finished sample and its settings */
+    wpj_settings sample_s;
     int region_x, region_y; /* top-left of the previewed region, layer pixels */
     int dirty;              /* settings changed since the running job started */
     guint timer;
@@ -136,7 +138,22 @@ static void collect_job(dialog_state *d)
         show_result(d, &out, secs);
     else
         show_message(d, err);
+    if (st == WP_OK && d->kind == WPJ_SAMPLE && !d->dirty) {
+        wpj_image_free(&d->sample);
+        d->sample = out; /* OK takes it instead of sampling again */
+        d->sample_s = d->cur;
+        return;
+    }
     wpj_image_free(&out);
+}
+
+/* The previewed sample when it was drawn with the final settings. */
+static int sample_is_current(const dialog_state *d)
+{
+    const wpj_settings *a = &d->sample_s, *b = &d->cur;
+    return d->sample.px && !d->job && !d->dirty && !strcmp(a->model, b->model) &&
+           a->width == b->width && a->height == b->height && a->seed == b->seed &&
+           a->quality == b->quality;
 }
 
 static gboolean on_tick(gpointer data)
@@ -190,8 +207,10 @@ static void on_model(GtkComboBox *cb, gpointer data)
         return;
     g_strlcpy(d->cur.model, d->models->items[i].path, sizeof d->cur.model);
     update_model_info(d, &d->models->items[i]);
-    if (d->kind == WPJ_SAMPLE)
-        sync_sample_size(d); /* the size follows the chosen model */
+    if (d->kind == WPJ_SAMPLE) {
+        d->cur.width = d->cur.height = 0; /* the new model's own size */
+        sync_sample_size(d);
+    }
     settings_changed(d);
 }
 
@@ -343,29 +362,24 @@ static void upscale_params(dialog_state *d, GtkWidget *grid)
     grid_row(grid, 3, _("_Upscale:"), choice(d, &d->cur.target, target_labels, target_values, 3));
 }
 
-/* Fixed-size priors sample their own size only; others any multiple. */
+/* Sizes step by the prior's multiple; the default is its own size. */
 static void sync_sample_size(dialog_state *d)
 {
-    int fw = 0, fh = 0, mult = 1;
+    int fw, fh, mult = 1, w, h;
     if (!d->cur.model[0] || ensure_prior(d))
         return;
     wp_prior_sample_size(d->prior, &fw, &fh, &mult);
-    int fixed = fw > 0 && fh > 0;
-    gtk_widget_set_sensitive(d->size_w, !fixed);
-    gtk_widget_set_sensitive(d->size_h, !fixed);
-    if (fixed) {
-        gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_w), fw);
-        gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_h), fh);
-        d->cur.width = d->cur.height = 0;
-        return;
-    }
     mult = MAX(mult, 1);
-    gtk_spin_button_set_increments(GTK_SPIN_BUTTON(d->size_w), mult, mult * 4);
-    gtk_spin_button_set_increments(GTK_SPIN_BUTTON(d->size_h), mult, mult * 4);
-    int w, h;
     wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, 0, 0, &w, &h);
-    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_w), w);
-    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->size_h), h);
+    GtkWidget *spins[2] = {d->size_w, d->size_h};
+    int values[2] = {w, h};
+    for (int i = 0; i < 2; i++) {
+        GtkSpinButton *sb = GTK_SPIN_BUTTON(spins[i]);
+        gtk_spin_button_set_range(sb, mult, 16384 / mult * mult);
+        gtk_spin_button_set_increments(sb, mult, mult * 4);
+        gtk_spin_button_set_snap_to_ticks(sb, TRUE);
+        gtk_spin_button_set_value(sb, values[i] / mult * mult);
+    }
 }
 
 static void sample_params(dialog_state *d, GtkWidget *grid)
@@ -456,7 +470,7 @@ static void stop_job(dialog_state *d)
 }
 
 static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
-                      const wp_ui_source *src)
+                      const wp_ui_source *src, wpj_image *sample)
 {
     dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src};
     build_dialog(&d);
@@ -476,20 +490,26 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     wpj_image_free(&d.job_in);
     if (ok)
         *s = d.cur;
+    if (ok && sample && sample_is_current(&d)) {
+        *sample = d.sample;
+        d.sample.px = NULL;
+    }
+    wpj_image_free(&d.sample);
     return ok;
 }
 
 int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
 {
-    return run_dialog(WPJ_DENOISE, s, models, src);
+    return run_dialog(WPJ_DENOISE, s, models, src, NULL);
 }
 
 int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
 {
-    return run_dialog(WPJ_UPSCALE, s, models, src);
+    return run_dialog(WPJ_UPSCALE, s, models, src, NULL);
 }
 
-int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)
+int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
+                        wpj_image *sample)
 {
-    return run_dialog(WPJ_SAMPLE, s, models, src);
+    return run_dialog(WPJ_SAMPLE, s, models, src, sample);
 }

@@ -25,7 +25,10 @@ int wp_ui_init(void);
  * The sample dialog uses src only for its parent window (fetch may be NULL). */
 int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
 int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
-int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
+/* sample receives the previewed sample when it was drawn with the chosen
+ * settings (px NULL otherwise), so that OK need not draw it again. */
+int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
+                        wpj_image *sample);
 
 /* A small window with a progress bar and a Cancel button, shown while
  * the full job runs.  poll() is called about every 50 ms; it returns the

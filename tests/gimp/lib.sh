@@ -29,9 +29,11 @@ setup_gimp() {
     cp "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/wavelet-prior"
 }
 
-# The paper's J=2 face prior (and, with "j3", the J=3 one) in $T/models.
+# The paper's J=2 face prior (and, with "j3", the J=3 one) in $T/models;
+# with "sized" the face prior samples 160x160 by default.
 import_models() {
-    local R=${WPRIOR_REFERENCE:-}/models/multi_scale
+    local R=${WPRIOR_REFERENCE:-}/models/multi_scale sized=
+    [ "${1:-}" = sized ] && sized=1
     [ -d "$R/celebA_160x160_gray" ] || { echo "SKIP: no reference models in '$R'"; exit 77; }
     mkdir -p "$T/models"
     export WPRIOR_MODEL_PATH=$T/models
@@ -40,7 +42,7 @@ import_models() {
         --cond "0=$R/celebA_160x160_gray/rf13_scale0.safetensors" \
         --cond "1=$R/celebA_160x160_gray/rf13_scale1.safetensors" \
         --name "Faces 160 (gray, J=2)" --description "The paper's CelebA face prior." \
-        -o "$MODEL" >/dev/null || exit 1
+        ${sized:+--image-size 160x160} -o "$MODEL" >/dev/null || exit 1
     if [ "${1:-}" = j3 ]; then
         MODEL3=$T/models/face320.safetensors
         "$WPRIOR" import --low "$R/celebA_320x320_gray/low.safetensors" \

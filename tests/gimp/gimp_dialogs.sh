@@ -1,0 +1,192 @@
+#!/bin/bash
+# Dialog tests under xvfb-run: each dialog opens and draws its preview (the
+# preview's pixels are not flat), Return runs the job, Escape cancels and
+# leaves the image as it was, and Ctrl+Z undoes a run in one step.
+# Screenshots of the dialogs go to $WPRIOR_SCREENSHOTS when it is set.
+# Usage: gimp_dialogs.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
+set -u
+PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
+. "$(dirname "$0")/lib.sh"
+need_program gimp-2.10
+need_program gimp-console-2.10
+need_program xvfb-run
+need_program xdotool
+need_program import
+need_program convert
+
+if [ "${4:-}" != --inside-xvfb ]; then
+    setup_gimp
+    import_models sized
+    make_images
+    export T MODEL
+    timeout 600 xvfb-run -a -s "-screen 0 1280x900x24" "$0" "$@" --inside-xvfb
+    exit $?
+fi
+
+# ---- from here on, inside the X server ----
+export WPRIOR_UI_REPORT=$T/report.txt
+mkfifo "$T/cmd"
+timeout 500 gimp-2.10 -d -f -s -b - <"$T/cmd" >"$T/gui.log" 2>&1 &
+gimp_pid=$!
+exec 3>"$T/cmd"
+trap 'exec 3>&-; kill $gimp_pid 2>/dev/null; rm -rf "$T"' EXIT
+
+# sf SCHEME: one Script-Fu command for the running GIMP (prelude in front).
+sf() {
+    echo "(begin (define TDIR \"$T\") $(echo "$SF_PRELUDE" | tr '\n' ' ') $1)" >&3
+}
+IMG='(vector-ref (cadr (gimp-image-list)) 0)'
+
+# wait_file FILE: waits up to 60 s for GIMP to write FILE.
+wait_file() {
+    for _ in $(seq 300); do [ -s "$1" ] && { sleep 0.3; return 0; }; sleep 0.2; done
+    return 1
+}
+
+# save_now NAME: saves the active drawable of the image to $T/NAME.png, waits.
+save_now() {
+    rm -f "$T/$1.png"
+    sf "(let ((img $IMG)) (save img (active img) \"$1.png\"))"
+    wait_file "$T/$1.png" || bad "saving $1.png: GIMP did not answer"
+}
+
+# open_dialog PROC NAME TITLE: starts PROC interactively, waits for the
+# window and its finished preview; checks the preview pixels, saves a screenshot.
+open_dialog() {
+    local proc=$1 name=$2 title=$3
+    : >"$T/report.txt"
+    sf "(let ((img $IMG)) ($proc RUN-INTERACTIVE img (active img) $4))"
+    WID=$(timeout 60 xdotool search --sync --name "$title" | head -1)
+    [ -n "$WID" ] || { bad "$name dialog: did not open"; return 1; }
+    ok "$name dialog opens"
+    xdotool mousemove 1279 899 # no tooltip over the screenshot
+    local line=
+    for _ in $(seq 600); do
+        line=$(grep "^preview $name " "$T/report.txt" | tail -1)
+        [ -n "$line" ] && break
+        sleep 0.2
+    done
+    [ -n "$line" ] || { bad "$name dialog: the preview never finished"; return 0; }
+    sleep 0.5
+    import -window "$WID" "$T/$name-dialog.png"
+    set -- $line
+    local sd
+    sd=$(convert "$T/$name-dialog.png" -crop "$5x$6+$3+$4" +repage -colorspace Gray \
+        -format '%[fx:standard_deviation]' info:)
+    if awk -v s="$sd" 'BEGIN { exit !(s > 0.03) }'; then
+        ok "$name dialog: the preview is drawn (std of its pixels $sd)"
+    else
+        bad "$name dialog: the preview looks blank (std $sd)"
+    fi
+    if [ -n "${WPRIOR_SCREENSHOTS:-}" ]; then
+        cp "$T/$name-dialog.png" "$WPRIOR_SCREENSHOTS/$name.png"
+    fi
+}
+
+# focus WINDOW: keyboard focus (there is no window manager; the pointer
+# goes there too, as X gives focus to the window under it).
+focus() {
+    xdotool mousemove --window "$1" 40 40
+    xdotool windowfocus "$1" 2>/dev/null
+}
+
+# press KEY TITLE: sends KEY to the dialog and waits until it is gone.
+press() {
+    focus "$WID"
+    xdotool key "$1"
+    for _ in $(seq 100); do
+        xdotool search --name "$2" >/dev/null 2>&1 || return 0
+        sleep 0.2
+    done
+    bad "$1 did not close the dialog"
+}
+
+# undo: Ctrl+Z in the image window (titled "rgb.png-1.0 (...)").
+undo() {
+    focus "$(xdotool search --name 'rgb\.png-[0-9]' | head -1)"
+    xdotool key ctrl+z
+    sleep 1
+}
+
+# escape_check NAME PROC TITLE ARGS REF: Escape closes the dialog; the
+# image is still REF.
+escape_check() {
+    open_dialog "$2" "$1" "$3" "$4" || return
+    press Escape "$3"
+    save_now "$1-esc"
+    expect_cmp "$1: Escape leaves the image unchanged" 0 0 "$5" "$T/$1-esc.png"
+}
+
+# undo_check NAME REF: Ctrl+Z after a run brings back REF.
+undo_check() {
+    undo
+    save_now "$1-undo"
+    expect_cmp "$1: Ctrl+Z restores the image in one step" 0 0 "$2" "$T/$1-undo.png"
+}
+
+sf "(let ((img (load \"rgb.png\"))) (gimp-display-new img))"
+save_now orig
+
+# ---- denoise ----
+escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0' "$T/orig.png"
+if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0'; then
+    press Return '^Denoise \(Wavelet'
+    save_now denoise-ok
+    "$WPRIOR" denoise -m "$MODEL" "$T/orig.png" "$T/denoise-cli.png" >/dev/null 2>&1
+    expect_cmp "denoise: OK runs the job (equals wprior denoise)" 0.00393 1 "$T/denoise-cli.png" "$T/denoise-ok.png"
+    undo_check denoise "$T/orig.png"
+fi
+
+# ---- upscale (of the denoised face: a cleaner screenshot) ----
+sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0))"
+save_now clean
+escape_check upscale plug-in-wprior-upscale '^Upscale \(Wavelet' '"" 2 0 1 0' "$T/clean.png"
+if open_dialog plug-in-wprior-upscale upscale '^Upscale \(Wavelet' '"" 2 0 1 0'; then
+    press Return '^Upscale \(Wavelet'
+    save_now upscale-ok
+    expect_cmp "upscale: OK runs the job (2x, block means kept)" 1 0.004 "$T/clean.png" "$T/upscale-ok.png" --scale 2
+    undo_check upscale "$T/clean.png"
+fi
+
+# ---- sample (quick: a first call leaves draft quality as the last values) ----
+sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-NONINTERACTIVE img (active img) \"\" 0 0 3 0) (gimp-image-remove-layer img (active img)))"
+save_now sample-pre
+escape_check sample plug-in-wprior-sample '^Sample from prior' '"" 0 0 3 0' "$T/clean.png"
+if open_dialog plug-in-wprior-sample sample '^Sample from prior' '"" 0 0 3 0'; then
+    cp "$T/sample-dialog.png" "$T/sample-dialog-ok.png"
+    press Return '^Sample from prior'
+    save_now sample-ok
+    size=$(identify -format '%wx%h' "$T/sample-ok.png" 2>/dev/null)
+    [ "$size" = 160x160 ] && ok "sample: OK adds the model's 160x160 sample as a layer" ||
+        bad "sample: the active layer is $size"
+    "$WPRIOR" sample -m "$MODEL" --seed 3 --h0 0.02 --sigma-l 0.04 "$T/sample-cli.png" >/dev/null 2>&1
+    convert "$T/sample-ok.png" -strip -alpha off -define png:color-type=0 "$T/sample-ok-gray.png"
+    expect_cmp "sample: the layer is the previewed draft sample (equals wprior sample)" 0.00393 1 \
+        "$T/sample-cli.png" "$T/sample-ok-gray.png"
+    undo_check sample "$T/clean.png"
+fi
+
+# ---- cancel in the progress window: OK at once (the preview is not done,
+# so the full run starts), then Escape in the progress window ----
+sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-INTERACTIVE img (active img) \"\" 0 0 4 1))"
+WID=$(timeout 60 xdotool search --sync --name '^Sample from prior' | head -1)
+if [ -n "$WID" ]; then
+    press Return '^Sample from prior'
+    PW=$(timeout 30 xdotool search --sync --name '^Sampling \(Wavelet' | head -1)
+    sleep 0.5
+    t0=$(date +%s%N)
+    WID=$PW
+    press Escape '^Sampling \(Wavelet'
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ "$ms" -lt 1500 ] && ok "cancel in the progress window stops the run in $ms ms" ||
+        bad "cancel took $ms ms"
+    save_now sample-cancel
+    expect_cmp "a cancelled run adds no layer" 0 0 "$T/clean.png" "$T/sample-cancel.png"
+else
+    bad "the sample dialog did not open for the cancel test"
+fi
+
+sf "(gimp-quit 1)"
+exec 3>&-
+timeout 30 tail --pid=$gimp_pid -f /dev/null || kill $gimp_pid
+finish
