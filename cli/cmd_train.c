@@ -19,7 +19,7 @@ static int train_usage(FILE *f)
     fprintf(f,
         "usage: wprior train --data DIR|LIST -o MODEL [options]\n"
         "       wprior train --resume CKPT [-o MODEL] [--data DIR|LIST] [run options]\n"
-        "Trains a multi-scale prior (the low-pass net, then cond{J-1} .. cond0) on random\n"
+        "Trains a multi-scale prior (cond0 .. cond{J-1}, then the low-pass net) on random\n"
         "crops of the images in DIR (recursive, PNG/JPEG) or listed in LIST (one path a\n"
         "line, relative to LIST's folder).  Gray priors see the mean of R, G and B.\n"
         "\n"
@@ -39,6 +39,9 @@ static int train_usage(FILE *f)
         "  --lr LR --schedule cosine|step|const --halve-every N --warmup N\n"
         "  --noise MIN,MAX        noise sigma range in 0..255 units       [0,255]\n"
         "  --noise-dist quadratic|uniform                                  [quadratic]\n"
+        "  --band-noise projected|full   each band gets its share of the pixel noise\n"
+        "                         (sigma/2^J low-pass, sigma/2^(j+1) level j), or the\n"
+        "                         reference's ranges (sigma low-pass, sigma/2 details)\n"
         "  --no-rescale-low       no random intensity scaling of low-pass crops\n"
         "  --no-flips             no random flips/rotations\n"
         "  --scale-aug F          random box downscaling by 1..F\n"
@@ -156,6 +159,10 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
         if (strcmp(v, "quadratic") && strcmp(v, "uniform"))
             FAIL("--noise-dist is quadratic or uniform");
         o->noise = !strcmp(v, "uniform") ? WP_NOISE_UNIFORM : WP_NOISE_QUADRATIC;
+    } else if (!strcmp(k, "--band-noise")) {
+        if (strcmp(v, "projected") && strcmp(v, "full"))
+            FAIL("--band-noise is projected or full");
+        o->projected_noise = !strcmp(v, "projected");
     } else if (!strcmp(k, "--schedule")) {
         if (!strcmp(v, "cosine"))
             o->schedule = WP_LR_COSINE;

@@ -83,7 +83,7 @@ typedef struct {
     int flat;         /* 1: one pixel-domain network with the conditional nets' shape */
     wp_arch low;      /* the low-pass network */
     wp_arch cond;     /* every conditional network (and the flat one) */
-    char only[16];    /* "" every network in turn (low, cond{J-1} .. cond0), or one name */
+    char only[16];    /* "" every network in turn (cond0 .. cond{J-1}, low), or one name */
     int patch;        /* crop side in band pixels (every network sees patch x patch) */
     int batch;        /* crops per step */
     long steps;       /* per network */
@@ -93,6 +93,9 @@ typedef struct {
     long warmup;      /* linear warm-up steps */
     float noise_min, noise_max; /* sigma range in 0..255 pixel units (see below) */
     wp_noise_dist noise;
+    int projected_noise; /* 1: each band gets exactly the share of pixel noise it sees
+                            when denoising (sigma/2^J on the low-pass, sigma/2^(j+1) on
+                            level j); 0: the reference's per-band ranges (below) */
     int rescale_low;  /* multiply each low-pass crop by u ~ U(0,1) (the reference does) */
     int flips;        /* random flips and 90-degree rotations (the 8 symmetries) */
     int scale_aug;    /* > 1: crops are box-downscaled by a random integer 1..scale_aug */
@@ -104,9 +107,10 @@ typedef struct {
     int threads;      /* OpenBLAS threads; 0: leave as it is */
     uint64_t seed;
 } wp_train_options;
-/* Noise: the low-pass (an image in [0,1]) and the flat net get sigma/255,
- * detail bands sigma/255/2 (the part of pixel noise that lands in the
- * finest band; detail coefficients spread about equally at every level). */
+/* Noise (projected_noise 0): the low-pass (an image in [0,1]) and the flat
+ * net get sigma/255, detail bands sigma/255/2 (the part of pixel noise that
+ * lands in the finest band; detail coefficients spread about equally at
+ * every level), like the reference's ranges that suit sampling. */
 
 /* Fills o for a preset ("small": ~1.5 h for all networks on 2 cores;
  * "paper": the reference sizes; "tiny": seconds, for tests).  Returns -1

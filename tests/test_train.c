@@ -114,8 +114,8 @@ START_TEST(tiny_prior_overfits)
         const double *x = l.loss + 300 * s;
         double first = mean(x, 10), last = mean(x + 280, 20);
         /* The noise alone (net output 0) scores E[sd^2]; sd ~ U(40,80)/255
-         * (halved on the detail bands). */
-        double zero = (40.0 * 40 + 40.0 * 80 + 80.0 * 80) / 3 / (255.0 * 255) * (s ? 0.25 : 1);
+         * (halved on the detail bands: stage 0 is cond0, stage 1 the low-pass). */
+        double zero = (40.0 * 40 + 40.0 * 80 + 80.0 * 80) / 3 / (255.0 * 255) * (s ? 1 : 0.25);
         fprintf(stderr, "overfit stage %d: loss %.3g -> %.3g (zero output %.3g), %.2f s for both\n",
                 s, first, last, zero, secs);
         ck_assert_msg(last < first / 5, "stage %d: loss %g -> %g, not 5x lower", s, first, last);
@@ -229,7 +229,7 @@ START_TEST(nan_stops_with_a_message)
     ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
     ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
     ck_assert_int_eq(wp_trainer_run(t, 3, NULL, err), WP_OK);
-    wp_trainer_net(t, -1)->params[5] = NAN;
+    wp_trainer_net(t, 0)->params[5] = NAN; /* stage 0: cond0 */
     ck_assert_int_eq(wp_trainer_run(t, 3, NULL, err), WP_ERR_NUMERIC);
     ck_assert_msg(strstr(err, "NaN") != NULL, "%s", err);
     wp_trainer_free(t);
