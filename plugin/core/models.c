@@ -160,6 +160,7 @@ void wp_i18n_init(void)
 {
     setlocale(LC_ALL, "");
     setlocale(LC_NUMERIC, "C");
-    bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+    const char *dir = g_getenv("WPRIOR_LOCALEDIR"); /* an uninstalled build's po/ */
+    bindtextdomain(GETTEXT_PACKAGE, dir ? dir : LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 }
