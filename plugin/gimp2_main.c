@@ -130,9 +130,11 @@ static int show_dialog(const wg_proc *p, wg_run *run)
     wpm_list models;
     wpm_scan(&models);
     wg_drawable d;
-    wp_ui_source src;
-    wg_drawable_open(&d, run->drawable);
-    wg_ui_source(&d, &src);
+    wp_ui_source src = {0};
+    if (p->kind != WPJ_SAMPLE) { /* a sample needs no pixels (nor a drawable) */
+        wg_drawable_open(&d, run->drawable);
+        wg_ui_source(&d, &src);
+    }
     src.parent = run->parent;
     int ok = p->kind == WPJ_DENOISE   ? wp_ui_denoise_dialog(&run->s, &models, &src)
              : p->kind == WPJ_UPSCALE ? wp_ui_upscale_dialog(&run->s, &models, &src)
@@ -182,7 +184,7 @@ static GimpPDBStatusType load_prior(wg_run *run)
 
 static GimpPDBStatusType execute(const wg_proc *p, wg_run *run)
 {
-    if (gimp_drawable_is_indexed(run->drawable)) {
+    if (gimp_image_base_type(run->image) == GIMP_INDEXED) {
         g_snprintf(run->err, sizeof run->err,
                    _("Indexed images are not supported: convert the image to RGB or grayscale."));
         return GIMP_PDB_EXECUTION_ERROR;

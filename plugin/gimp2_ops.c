@@ -60,6 +60,11 @@ wp_status wg_denoise(wg_run *run)
 {
     wg_drawable d;
     int x, y, w, h;
+    if (gimp_item_is_group(run->drawable)) {
+        g_snprintf(run->err, sizeof run->err,
+                   _("Denoise works on layers, masks and channels, not on layer groups."));
+        return WP_ERR_ARG;
+    }
     wg_drawable_open(&d, run->drawable);
     if (!gimp_drawable_mask_intersect(d.id, &x, &y, &w, &h))
         return WP_OK; /* the selection misses this layer: nothing to do */

@@ -11,7 +11,7 @@ need_program convert
 setup_gimp
 import_models j3
 make_images
-KINDS="rgb rgba gray rgb16"
+KINDS="rgb rgba gray graya rgb16"
 ONE=0.00393 # 1/255
 
 # ---- denoise ----
@@ -22,7 +22,7 @@ gimp_batch denoise '
     (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0)
     (save img d (string-append kind "-den.png"))
     (gimp-image-delete img)))
-  (list "rgb" "rgba" "gray" "rgb16"))
+  (list "rgb" "rgba" "gray" "graya" "rgb16"))
 (let* ((img (open "rgb")) (d (active img)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 24 16 40 32)
   (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0)
@@ -43,6 +43,7 @@ for k in $KINDS; do
     expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
 done
 expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
+expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-den.png" --channel 1
 expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
     --outside 24 16 40 32
 expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
@@ -142,12 +143,18 @@ gimp_batch corrupt '
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0) #t)))
   (check "a bad factor fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0) #t)))
+  (let ((group (car (gimp-layer-group-new img))))
+    (gimp-image-insert-layer img group 0 -1)
+    (check "denoising a layer group fails"
+           (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0) #t))))
   (check "the layer keeps its size" (size-is d 96 80))
   (save img d "corrupt-after.png"))'
 grep -q "Cannot use the model .*corrupt.safetensors" "$T/corrupt.log" &&
     ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/corrupt.log"; }
 grep -q 'Model "no-such-model" not found' "$T/corrupt.log" &&
     ok "missing model: GIMP shows why" || bad "missing model: no clear message"
+grep -q 'not on layer groups' "$T/corrupt.log" &&
+    ok "layer group: GIMP shows why" || bad "layer group: no clear message"
 expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
 
 export WPRIOR_MAX_MEMORY=20K

@@ -53,7 +53,7 @@ import_models() {
     fi
 }
 
-# Small noisy test images from the reference face: RGB, RGBA, gray (8-bit).
+# Small noisy test images from the reference face: RGB, RGBA, gray, gray+alpha.
 make_images() {
     local R=$WPRIOR_REFERENCE
     convert "$R/astronaut_face160.png" +repage -crop 96x80+30+40 +repage -colorspace sRGB \
@@ -63,6 +63,8 @@ make_images() {
         -compose CopyOpacity -composite -define png:color-type=6 "$T/rgba.png"
     convert "$R/vectors/astronaut_face160_noisy25.png" +repage -crop 96x80+30+40 +repage \
         -define png:color-type=0 "$T/gray.png"
+    convert "$T/gray.png" \( -size 80x96 gradient:white-gray40 -rotate 90 \) \
+        -compose CopyOpacity -composite -define png:color-type=4 "$T/graya.png"
 }
 
 # Script-Fu helpers put in front of every batch command.
