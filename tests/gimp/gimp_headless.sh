@@ -157,6 +157,17 @@ grep -q 'not on layer groups' "$T/corrupt.log" &&
     ok "layer group: GIMP shows why" || bad "layer group: no clear message"
 expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
 
+# A tight budget that still fits: the engine works in tiles, same pixels.
+convert "$WPRIOR_REFERENCE/astronaut_face320.png" +repage -seed 3 -attenuate 1.0 +noise Gaussian \
+    -colorspace Gray -define png:color-type=0 "$T/big.png"
+export WPRIOR_MAX_MEMORY=12M
+gimp_batch tiled '
+(let* ((img (load "big.png")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0)
+  (save img d "big-den.png"))'
+"$WPRIOR" denoise -m "$MODEL" "$T/big.png" "$T/big-cli.png" >/dev/null 2>&1
+expect_cmp "denoise 320x320 within a 12 MiB budget equals wprior denoise" $ONE 1 "$T/big-cli.png" "$T/big-den.png"
+
 export WPRIOR_MAX_MEMORY=20K
 gimp_batch budget '
 (let* ((img (open "rgb")) (d (active img)))

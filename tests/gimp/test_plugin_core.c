@@ -1,0 +1,240 @@
+/* test_plugin_core.c: the plug-in's GIMP-free core: settings checks, pixel
+ * layout, model folders and names, and job batches with cancel. */
+#include <check.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs.h"
+#include "models.h"
+
+static char *tmpdir;     /* WPRIOR_MODEL_PATH of these tests */
+static char *model_path; /* a J=2 face prior in it, or NULL without the reference files */
+
+/* Imports the paper's J=2 face prior into dir (NULL when the files are absent). */
+static char *import_face_prior(const char *dir)
+{
+    const char *ref = g_getenv("WPRIOR_REFERENCE");
+    if (!ref)
+        return NULL;
+    char *base = g_build_filename(ref, "models", "multi_scale", "celebA_160x160_gray", NULL);
+    char *low = g_build_filename(base, "low.safetensors", NULL);
+    char *c0 = g_build_filename(base, "rf13_scale0.safetensors", NULL);
+    char *c1 = g_build_filename(base, "rf13_scale1.safetensors", NULL);
+    const char *conds[2] = {c0, c1};
+    char *out = NULL;
+    wp_prior *p;
+    if (g_file_test(low, G_FILE_TEST_EXISTS) &&
+        wp_prior_import(low, conds, 2, NULL, 1, &p, NULL) == WP_OK) {
+        wp_prior_set_meta(p, "name", "Faces", NULL);
+        out = g_build_filename(dir, "faces.safetensors", NULL);
+        if (wp_prior_save(p, out, NULL) != WP_OK)
+            g_clear_pointer(&out, g_free);
+        wp_prior_free(p);
+    }
+    g_free(base);
+    g_free(low);
+    g_free(c0);
+    g_free(c1);
+    return out;
+}
+
+static void setup_dirs(void)
+{
+    tmpdir = g_dir_make_tmp("wprior-core-XXXXXX", NULL);
+    char *cfg = g_build_filename(tmpdir, "config", NULL);
+    g_setenv("XDG_CONFIG_HOME", cfg, TRUE); /* keep the real ~/.config out */
+    g_setenv("WPRIOR_MODEL_PATH", tmpdir, TRUE);
+    g_free(cfg);
+    model_path = import_face_prior(tmpdir);
+    char *junk = g_build_filename(tmpdir, "broken.safetensors", NULL);
+    char *other = g_build_filename(tmpdir, "notes.txt", NULL);
+    g_file_set_contents(junk, "not a model", -1, NULL);
+    g_file_set_contents(other, "hello", -1, NULL);
+    g_free(junk);
+    g_free(other);
+}
+
+START_TEST(settings_ranges)
+{
+    wpj_settings s;
+    char err[256];
+    wpj_settings_defaults(&s);
+    ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), 0);
+    ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), 0);
+    ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), 0);
+    s.strength = 1.5;
+    ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), -1);
+    ck_assert(strstr(err, "Strength"));
+    wpj_settings_defaults(&s);
+    s.factor = 3;
+    ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
+    wpj_settings_defaults(&s);
+    s.seed = -1;
+    ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
+    wpj_settings_defaults(&s);
+    s.width = 64; /* a width without a height */
+    ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
+}
+END_TEST
+
+START_TEST(interleaved_round_trip)
+{
+    /* 2 pixels RGBA: out-of-range and NaN colour is clamped, alpha kept. */
+    float px[8] = {0.25f, 2.0f, -1.0f, 0.5f, NAN, 0.75f, 1.0f, 0.125f};
+    wpj_image im;
+    ck_assert_int_eq(wpj_image_alloc(&im, 3, 1, 2), 0);
+    wpj_from_interleaved(&im, px, 4);
+    ck_assert_float_eq(im.px[0], 0.25f);
+    ck_assert_float_eq(im.px[1], 0.0f);
+    ck_assert_float_eq(im.px[2], 1.0f);
+    ck_assert_float_eq(im.px[4], 0.0f);
+    im.px[0] = 0.5f;
+    wpj_to_interleaved(&im, px, 4);
+    ck_assert_float_eq(px[0], 0.5f);
+    ck_assert_float_eq(px[3], 0.5f);
+    ck_assert_float_eq(px[7], 0.125f);
+    wpj_image_free(&im);
+}
+END_TEST
+
+START_TEST(channel_conversion)
+{
+    wpj_image rgb = {0}, gray = {0}, back = {0};
+    ck_assert_int_eq(wpj_image_alloc(&rgb, 3, 1, 1), 0);
+    rgb.px[0] = 0.1f, rgb.px[1] = 0.2f, rgb.px[2] = 0.6f;
+    ck_assert_int_eq(wpj_convert_channels(&rgb, 1, &gray), 0);
+    ck_assert_float_eq_tol(gray.px[0], 0.3f, 1e-6);
+    ck_assert_int_eq(wpj_convert_channels(&gray, 3, &back), 0);
+    for (int c = 0; c < 3; c++)
+        ck_assert_float_eq_tol(back.px[c], 0.3f, 1e-6);
+    wpj_image_free(&rgb);
+    wpj_image_free(&gray);
+    wpj_image_free(&back);
+}
+END_TEST
+
+START_TEST(output_sizes_and_budget)
+{
+    wpj_settings s;
+    int w, h;
+    wpj_settings_defaults(&s);
+    s.factor = 4;
+    wpj_output_size(WPJ_UPSCALE, &s, NULL, 30, 20, &w, &h);
+    ck_assert(w == 120 && h == 80);
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 30, 20, &w, &h);
+    ck_assert(w == 256 && h == 256);
+    s.width = 64, s.height = 48;
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 0, 0, &w, &h);
+    ck_assert(w == 64 && h == 48);
+    g_setenv("WPRIOR_MAX_MEMORY", "12M", TRUE);
+    ck_assert_uint_eq(wpj_max_memory(), (size_t)12 << 20);
+    g_setenv("WPRIOR_MAX_MEMORY", "20k", TRUE);
+    ck_assert_uint_eq(wpj_max_memory(), (size_t)20 << 10);
+    g_unsetenv("WPRIOR_MAX_MEMORY");
+    ck_assert_uint_eq(wpj_max_memory(), 0);
+}
+END_TEST
+
+START_TEST(model_folders)
+{
+    char err[512];
+    char **dirs = wpm_search_dirs();
+    ck_assert_str_eq(dirs[0], tmpdir);
+    ck_assert(strstr(dirs[1], "config/wavelet-prior/models"));
+    g_strfreev(dirs);
+    char *none = wpm_resolve("no-such-model", err, sizeof err);
+    ck_assert_ptr_null(none);
+    ck_assert(strstr(err, "no-such-model"));
+    if (!model_path)
+        return; /* no reference files: the rest needs a real model */
+    wpm_list l;
+    wpm_scan(&l);
+    ck_assert_int_eq(l.n, 1); /* the broken file and notes.txt are left out */
+    ck_assert_str_eq(l.items[0].name, "Faces");
+    ck_assert_int_eq(l.items[0].levels, 2);
+    ck_assert(strstr(l.items[0].kind, "2"));
+    ck_assert_int_eq(wpm_find(&l, ""), 0);
+    ck_assert_int_eq(wpm_find(&l, "Faces"), 0);
+    ck_assert_int_eq(wpm_find(&l, "faces"), 0);
+    ck_assert_int_eq(wpm_find(&l, "faces.safetensors"), 0);
+    ck_assert_int_eq(wpm_find(&l, model_path), 0);
+    ck_assert_int_eq(wpm_find(&l, "face"), -1);
+    wpm_list_free(&l);
+    char *p = wpm_resolve("faces", err, sizeof err);
+    ck_assert_str_eq(p, model_path);
+    g_free(p);
+}
+END_TEST
+
+/* A batch of two denoise jobs runs to the end; progress reaches 1. */
+START_TEST(batch_runs_and_cancels)
+{
+    if (!model_path)
+        return;
+    wp_prior *p;
+    ck_assert_int_eq(wp_prior_load(model_path, &p, NULL), WP_OK);
+    wpj_settings s;
+    wpj_settings_defaults(&s);
+    wpj_image in[2] = {{0}}, out[2] = {{0}};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(wpj_image_alloc(&in[i], 1, 24, 32), 0);
+        for (int k = 0; k < 24 * 32; k++)
+            in[i].px[k] = (float)((k * 7919 + i) % 256) / 255.0f;
+    }
+    wpj_batch b = {.kind = WPJ_DENOISE, .s = &s, .prior = p, .n = 2, .in = in, .out = out};
+    ck_assert_int_eq(wpj_batch_wait(&b), WP_OK);
+    ck_assert(out[0].px && out[1].px && out[1].w == 32 && out[1].h == 24);
+    int done;
+    ck_assert_float_eq(wpj_batch_poll(&b, &done), 1.0);
+    wpj_batch_free(&b);
+
+    /* Cancelled before it starts: nothing runs, the status says so. */
+    wpj_batch c = {.kind = WPJ_DENOISE, .s = &s, .prior = p, .n = 2, .in = in, .out = out};
+    wpj_batch_cancel(&c);
+    ck_assert_int_eq(wpj_batch_wait(&c), WP_ERR_CANCELLED);
+    ck_assert_ptr_null(out[0].px);
+
+    /* A long sample stops within a second of the cancel. */
+    s.width = s.height = 256;
+    wpj_image none = {0}, sample = {0};
+    wpj_batch d = {.kind = WPJ_SAMPLE, .s = &s, .prior = p, .n = 1, .in = &none, .out = &sample};
+    wpj_batch_poll(&d, &done);
+    g_usleep(200000);
+    gint64 t0 = g_get_monotonic_time();
+    wpj_batch_cancel(&d);
+    ck_assert_int_eq(wpj_batch_wait(&d), WP_ERR_CANCELLED);
+    ck_assert_int_lt(g_get_monotonic_time() - t0, 1000000);
+    ck_assert_ptr_null(sample.px);
+    for (int i = 0; i < 2; i++)
+        wpj_image_free(&in[i]);
+    wp_prior_free(p);
+}
+END_TEST
+
+int main(void)
+{
+    setup_dirs();
+    Suite *s = suite_create("plugin_core");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, settings_ranges);
+    tcase_add_test(tc, interleaved_round_trip);
+    tcase_add_test(tc, channel_conversion);
+    tcase_add_test(tc, output_sizes_and_budget);
+    tcase_add_test(tc, model_folders);
+    tcase_add_test(tc, batch_runs_and_cancels);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK); /* the folder set-up is shared */
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        failed++;
+    g_free(cmd);
+    return failed ? 1 : 0;
+}
