@@ -230,7 +230,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         status = execute(p, &r);
     if (status == GIMP_PDB_SUCCESS) {
         gimp_set_data(p->name, &r.s, sizeof r.s);
-        if (r.mode == GIMP_RUN_INTERACTIVE)
+        if (r.mode != GIMP_RUN_NONINTERACTIVE)
             gimp_displays_flush();
     }
     wpj_image_free(&r.ready);

@@ -195,7 +195,7 @@ static gint32 new_image_with(wg_run *run, const up_layer *l, int f)
     wg_drawable_open(&nd, layer);
     wg_write(&nd, 0, 0, 0, W, H, l->px, W);
     gimp_image_undo_enable(img);
-    if (run->mode == GIMP_RUN_INTERACTIVE)
+    if (run->mode != GIMP_RUN_NONINTERACTIVE) /* also "Repeat" from the menu */
         gimp_display_new(img);
     return img;
 }
