@@ -10,9 +10,9 @@ PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
 need_program gimp-2.10
 need_program gimp-console-2.10
 need_program xvfb-run
-need_program xdotool
-need_program import
-need_program convert
+require_program xdotool
+require_program import
+require_program convert
 
 if [ "${4:-}" != --inside-xvfb ]; then
     setup_gimp

@@ -7,7 +7,7 @@ set -u
 PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
 . "$(dirname "$0")/lib.sh"
 need_program gimp-console-2.10
-need_program convert
+require_program convert
 setup_gimp
 import_models j3
 make_images

@@ -11,8 +11,13 @@ finish() {
     [ "$fail" -eq 0 ]
 }
 
+# Without GIMP (or an X server for the dialogs) the tests skip; the other
+# tools come with scripts/install-deps.sh, so missing them is a failure.
 need_program() {
     command -v "$1" >/dev/null || { echo "SKIP: $1 not installed"; exit 77; }
+}
+require_program() {
+    command -v "$1" >/dev/null || { echo "FAIL: $1 not installed (scripts/install-deps.sh)"; exit 1; }
 }
 
 # A fresh GIMP profile, initialised by one run before the plug-in goes in.
