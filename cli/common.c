@@ -85,13 +85,13 @@ int cli_input_open(cli_input *in, const char *model, const char *path, const cli
 {
     char err[WP_ERRLEN];
     memset(in, 0, sizeof *in);
-    /* Refuse, before decoding, images whose float copy alone would not fit
-     * the budget: 4 bytes per sample, channels unknown yet, so use 4. */
+    /* Refuse, before decoding, images that could not fit the budget even
+     * as one float per pixel; the engine checks the whole job after. */
     size_t budget = job->run.max_memory ? job->run.max_memory : ((size_t)1 << 30);
     in->prior = cli_load_model(model);
     if (!in->prior)
         return -1;
-    if (wp_image_read(path, budget / 16, &in->img, err, sizeof err)) {
+    if (wp_image_read(path, budget / sizeof(float), &in->img, err, sizeof err)) {
         cli_error("%s", err);
         cli_input_close(in);
         return -1;
