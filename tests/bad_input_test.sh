@@ -40,7 +40,7 @@ head -c 200 "$GRAY" >"$T/trunc.safetensors"
 expect_fail "truncated model" "larger than the file" "$T/o1.png" "$WPRIOR" denoise -m "$T/trunc.safetensors" "$HERE/fuzz/corpus/image/gray8.png" "$T/o1.png"
 cp "$GRAY" "$T/flip.safetensors"
 printf '\x7f' | dd of="$T/flip.safetensors" bs=1 seek=20 conv=notrunc 2>/dev/null
-expect_fail "bit-flipped model header" "flip.safetensors: tensor \"__metadata_" "$T/o2.png" "$WPRIOR" denoise -m "$T/flip.safetensors" "$HERE/fuzz/corpus/image/gray8.png" "$T/o2.png"
+expect_fail "bit-flipped model header" "flip.safetensors: tensor" "$T/o2.png" "$WPRIOR" denoise -m "$T/flip.safetensors" "$HERE/fuzz/corpus/image/gray8.png" "$T/o2.png"
 # NaN in the first weight: the data start right after the header
 hl=$(od -An -t u8 -N 8 "$GRAY" | tr -d ' ')
 cp "$GRAY" "$T/nan.safetensors"
