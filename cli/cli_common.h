@@ -5,6 +5,9 @@
 #include "image_io.h"
 #include "wprior.h"
 
+/* The whole command line (main() calls it; so does the fuzz target). */
+int wprior_main(int argc, char **argv);
+
 int cmd_info(int argc, char **argv);
 int cmd_denoise(int argc, char **argv);
 int cmd_import(int argc, char **argv);

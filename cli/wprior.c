@@ -31,7 +31,7 @@ static void usage(FILE *f)
             "`wprior COMMAND --help` describes a command.\n");
 }
 
-int main(int argc, char **argv)
+int wprior_main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

@@ -235,6 +235,34 @@ static wp_json *parse_container(parser *p, int depth, int is_obj)
     return NULL;
 }
 
+/* The value of an already validated JSON number, without strtod: strtod
+ * follows the locale (a German one reads "1.5" as 1), and model headers
+ * must read the same everywhere.  Integers up to 2^53 are exact. */
+static double decimal_value(const char *s, size_t n)
+{
+    size_t i = 0;
+    int neg = 0, exp10 = 0, eneg = 0, e = 0;
+    double v = 0.0;
+    if (i < n && s[i] == '-')
+        neg = 1, i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        v = v * 10.0 + (s[i] - '0');
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            v = v * 10.0 + (s[i] - '0'), exp10--;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 10000)
+                e = e * 10 + (s[i] - '0');
+    }
+    exp10 += eneg ? -e : e;
+    v *= pow(10.0, exp10);
+    return neg ? -v : v;
+}
+
 static wp_json *parse_number(parser *p)
 {
     size_t st = p->i;
@@ -277,13 +305,10 @@ static wp_json *parse_number(parser *p)
         fail(p, "number too long");
         return NULL;
     }
-    char buf[80];
-    memcpy(buf, p->s + st, len);
-    buf[len] = '\0';
     wp_json *j = node(p, WP_JSON_NUM);
     if (!j)
         return NULL;
-    j->num = strtod(buf, NULL);
+    j->num = decimal_value(p->s + st, len);
     j->is_int = is_int;
     return j;
 }
