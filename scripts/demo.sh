@@ -12,6 +12,7 @@ ninja -C build
 # The GIMP plug-in goes into the user's GIMP 2.10 plug-in folder, and the
 # imported face prior into the user's model folder, where it finds it.
 meson install -C build --quiet
+[ "$(id -u)" -ne 0 ] || ldconfig
 M=$ref/models/multi_scale/celebA_160x160_gray
 build/cli/wprior import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
     --cond "1=$M/rf13_scale1.safetensors" --name "celebA 160 gray (paper)" \
