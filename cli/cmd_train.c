@@ -479,6 +479,10 @@ static int setup(train_run *R, const wp_train_options *o, char *err)
             return 1;
         if (wp_trainer_create(o, R->base, &R->t, err))
             return cli_error("%s", err);
+        if (o->only[0] && !R->base)
+            fprintf(stderr, "wprior: warning: --only %s without --base: the other networks of "
+                            "%s keep their initial weights (they pass their bands through)\n",
+                    o->only, a->out);
         const char *keys[] = {"data", "val", "output", "log"};
         const char *vals[] = {a->data, a->val, a->out, a->log};
         for (int i = 0; i < 4; i++)
