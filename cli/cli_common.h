@@ -16,6 +16,7 @@ int cmd_sample(int argc, char **argv);
 
 /* What every job shares: run options, seed, sampler knobs, progress. */
 typedef struct {
+    const char *model;         /* -m / --model */
     wp_run_options run;
     wp_sampler_params sampler; /* zero fields: the engine's defaults */
     unsigned long long seed;
@@ -25,9 +26,14 @@ typedef struct {
 } cli_job;
 
 void cli_job_init(cli_job *j, const char *what);
-/* Consumes argv[*i] (and its value) when it is a shared option: returns 1,
- * 0 when it is not one, -1 on a bad value (message printed). */
+enum { CLI_OPT_NONE = 0, CLI_OPT_TAKEN = 1, CLI_OPT_HELP = 2, CLI_OPT_ERROR = -1 };
+/* Consumes argv[*i] (and its value) when it is a shared option (-m, the
+ * run options, the sampler knobs): CLI_OPT_TAKEN; --help: CLI_OPT_HELP;
+ * not a shared one: CLI_OPT_NONE; a bad value: CLI_OPT_ERROR (message
+ * printed). */
 int cli_job_option(cli_job *j, int argc, char **argv, int *i);
+/* The value after option argv[*i] (advancing *i), or NULL with a message. */
+const char *cli_value(int argc, char **argv, int *i);
 const char *cli_job_usage(void);
 const char *cli_sampler_usage(void);
 void cli_job_start(cli_job *j);

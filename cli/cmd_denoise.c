@@ -18,7 +18,7 @@ static int denoise_usage(FILE *f)
 
 int cmd_denoise(int argc, char **argv)
 {
-    const char *model = NULL, *pos[2] = {0};
+    const char *pos[2] = {0};
     int npos = 0;
     wp_denoise_options dopt = {1.0f};
     cli_job job;
@@ -26,22 +26,20 @@ int cmd_denoise(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_job_option(&job, argc, argv, &i);
-        if (r < 0)
+        if (r == CLI_OPT_ERROR)
             return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help"))
+        if (r == CLI_OPT_HELP)
             return denoise_usage(stdout);
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--strength")) &&
-            i + 1 >= argc)
-            return cli_error("%s needs a value", a) + 1;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--strength")) {
+        if (r == CLI_OPT_TAKEN)
+            continue;
+        if (!strcmp(a, "--strength")) {
+            const char *v = cli_value(argc, argv, &i);
             char *end;
-            dopt.strength = strtof(argv[++i], &end);
-            if (*end || end == argv[i] || !(dopt.strength >= 0 && dopt.strength <= 1))
-                return cli_error("--strength must be a number in [0,1], not '%s'", argv[i]) + 1;
+            if (!v)
+                return 2;
+            dopt.strength = strtof(v, &end);
+            if (*end || end == v || !(dopt.strength >= 0 && dopt.strength <= 1))
+                return cli_error("--strength must be a number in [0,1], not '%s'", v) + 1;
         } else if (a[0] == '-' && a[1]) {
             cli_error("unknown option '%s'", a);
             return denoise_usage(stderr);
@@ -54,7 +52,7 @@ int cmd_denoise(int argc, char **argv)
     if (npos != 2)
         return denoise_usage(stderr);
     cli_input in;
-    if (cli_input_open(&in, model, pos[0], &job))
+    if (cli_input_open(&in, job.model, pos[0], &job))
         return 1;
     char err[WP_ERRLEN];
     float sigma = 0;

@@ -19,7 +19,7 @@ static int sample_usage(FILE *f)
 
 int cmd_sample(int argc, char **argv)
 {
-    const char *model = NULL, *outp = NULL;
+    const char *outp = NULL;
     int W = 0, H = 0;
     long depth = 8;
     cli_job job;
@@ -27,26 +27,25 @@ int cmd_sample(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_job_option(&job, argc, argv, &i);
-        if (r < 0)
+        if (r == CLI_OPT_ERROR)
             return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help"))
+        if (r == CLI_OPT_HELP)
             return sample_usage(stdout);
-        int takes = !strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--size") ||
-                    !strcmp(a, "--depth");
-        if (takes && i + 1 >= argc)
-            return cli_error("%s needs a value", a) + 1;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--size")) {
-            const char *v = argv[++i];
+        if (r == CLI_OPT_TAKEN)
+            continue;
+        if (!strcmp(a, "--size")) {
+            const char *v = cli_value(argc, argv, &i);
             char tail;
+            if (!v)
+                return 2;
             if (sscanf(v, "%dx%d%c", &W, &H, &tail) != 2 || W < 1 || H < 1 || W > (1 << 16) ||
                 H > (1 << 16))
                 return cli_error("--size takes WxH with 1..65536 each, not '%s'", v) + 1;
         } else if (!strcmp(a, "--depth")) {
-            if (cli_parse_int(argv[++i], "--depth", 8, 16, &depth) || (depth != 8 && depth != 16))
+            const char *v = cli_value(argc, argv, &i);
+            if (!v)
+                return 2;
+            if (cli_parse_int(v, "--depth", 8, 16, &depth) || (depth != 8 && depth != 16))
                 return cli_error("--depth is 8 or 16") + 1;
         } else if (a[0] == '-' && a[1]) {
             cli_error("unknown option '%s'", a);
@@ -59,7 +58,7 @@ int cmd_sample(int argc, char **argv)
     }
     if (!outp)
         return sample_usage(stderr);
-    wp_prior *p = cli_load_model(model);
+    wp_prior *p = cli_load_model(job.model);
     if (!p)
         return 1;
     char err[WP_ERRLEN];

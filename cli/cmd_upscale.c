@@ -32,7 +32,7 @@ static void copy_alpha(const wp_image *src, wp_image *dst, int f)
 
 int cmd_upscale(int argc, char **argv)
 {
-    const char *model = NULL, *pos[2] = {0};
+    const char *pos[2] = {0};
     int npos = 0;
     wp_upscale_options u = {0};
     u.factor = 2;
@@ -42,25 +42,24 @@ int cmd_upscale(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_job_option(&job, argc, argv, &i);
-        if (r < 0)
+        if (r == CLI_OPT_ERROR)
             return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help"))
+        if (r == CLI_OPT_HELP)
             return upscale_usage(stdout);
-        int takes = !strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "-f") ||
-                    !strcmp(a, "--factor") || !strcmp(a, "--mode");
-        if (takes && i + 1 >= argc)
-            return cli_error("%s needs a value", a) + 1;
-        if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            model = argv[++i];
-        } else if (!strcmp(a, "-f") || !strcmp(a, "--factor")) {
+        if (r == CLI_OPT_TAKEN)
+            continue;
+        if (!strcmp(a, "-f") || !strcmp(a, "--factor")) {
+            const char *v = cli_value(argc, argv, &i);
             long f;
-            if (cli_parse_int(argv[++i], "--factor", 2, 8, &f) || (f != 2 && f != 4 && f != 8))
+            if (!v)
+                return 2;
+            if (cli_parse_int(v, "--factor", 2, 8, &f) || (f != 2 && f != 4 && f != 8))
                 return cli_error("--factor is 2, 4 or 8") + 1;
             u.factor = (int)f;
         } else if (!strcmp(a, "--mode")) {
-            const char *m = argv[++i];
+            const char *m = cli_value(argc, argv, &i);
+            if (!m)
+                return 2;
             if (!strcmp(m, "fast"))
                 u.mode = WP_UPSCALE_FAST;
             else if (!strcmp(m, "sharp"))
@@ -81,7 +80,7 @@ int cmd_upscale(int argc, char **argv)
     u.seed = job.seed;
     u.sampler = job.sampler;
     cli_input in;
-    if (cli_input_open(&in, model, pos[0], &job))
+    if (cli_input_open(&in, job.model, pos[0], &job))
         return 1;
     char err[WP_ERRLEN];
     int rc = 1, f = u.factor;

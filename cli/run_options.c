@@ -48,9 +48,25 @@ static int parse_float(const char *s, const char *what, float *out)
     return 0;
 }
 
+const char *cli_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
 int cli_job_option(cli_job *j, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
+    if (!strcmp(a, "--help"))
+        return CLI_OPT_HELP;
+    if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+        if (!(j->model = cli_value(argc, argv, i)))
+            return CLI_OPT_ERROR;
+        return CLI_OPT_TAKEN;
+    }
     static const char *const with_value[] = {"--threads", "--max-memory", "--tile", "--seed",
                                              "--sigma0", "--sigma-l", "--h0", "--beta",
                                              "--max-iter", NULL};
@@ -58,25 +74,23 @@ int cli_job_option(cli_job *j, int argc, char **argv, int *i)
     for (int k = 0; with_value[k]; k++)
         known |= !strcmp(a, with_value[k]);
     if (!known)
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", a);
-        return -1;
-    }
-    const char *v = argv[++*i];
+        return CLI_OPT_NONE;
+    const char *v = cli_value(argc, argv, i);
+    if (!v)
+        return CLI_OPT_ERROR;
     long n;
     if (!strcmp(a, "--threads")) {
         if (cli_parse_int(v, "--threads", 1, 256, &n))
-            return -1;
+            return CLI_OPT_ERROR;
         j->run.threads = (int)n;
     } else if (!strcmp(a, "--max-memory")) {
         if (parse_size(v, &j->run.max_memory)) {
             cli_error("--max-memory takes a size such as 512M or 2G, not '%s'", v);
-            return -1;
+            return CLI_OPT_ERROR;
         }
     } else if (!strcmp(a, "--tile")) {
         if (cli_parse_int(v, "--tile", 16, 1 << 20, &n))
-            return -1;
+            return CLI_OPT_ERROR;
         j->run.tile_size = (int)n;
     } else if (!strcmp(a, "--seed")) {
         char *end;
@@ -84,25 +98,25 @@ int cli_job_option(cli_job *j, int argc, char **argv, int *i)
         unsigned long long s = strtoull(v, &end, 10);
         if (end == v || *end || errno || v[0] == '-') {
             cli_error("--seed must be an integer in 0..%llu, not '%s'", ~0ULL, v);
-            return -1;
+            return CLI_OPT_ERROR;
         }
         j->seed = s;
     } else if (!strcmp(a, "--max-iter")) {
         if (cli_parse_int(v, "--max-iter", 1, 100000, &n))
-            return -1;
+            return CLI_OPT_ERROR;
         j->sampler.max_iter = (int)n;
     } else {
         float *dst = !strcmp(a, "--sigma0") ? &j->sampler.sigma0
                      : !strcmp(a, "--sigma-l") ? &j->sampler.sigma_l
                      : !strcmp(a, "--h0") ? &j->sampler.h0 : &j->sampler.beta;
         if (parse_float(v, a, dst))
-            return -1;
+            return CLI_OPT_ERROR;
         if (!(*dst > 0)) {
             cli_error("%s must be > 0", a);
-            return -1;
+            return CLI_OPT_ERROR;
         }
     }
-    return 1;
+    return CLI_OPT_TAKEN;
 }
 
 const char *cli_job_usage(void)

@@ -12,28 +12,7 @@ GRAY=$HERE/fuzz/corpus/model/tiny_gray.safetensors     # J=1 gray
 FLATRGB=$HERE/fuzz/corpus/model/tiny_flat_rgb.safetensors
 T=$(mktemp -d /tmp/wprior-bad-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-
-expect_fail() { # NAME NEEDLE OUTFILE CMD...
-    local name=$1 needle=$2 out=$3
-    shift 3
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    local rc=$?
-    if [ $rc -eq 0 ]; then
-        bad "$name: exited 0"
-    elif [ $rc -gt 2 ]; then
-        bad "$name: exit status $rc (a crash?): $(tail -3 "$T/stderr")"
-    elif ! grep -qF -- "$needle" "$T/stderr"; then
-        bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"
-    elif [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then
-        bad "$name: left $(ls "$out"*)"
-    else
-        ok "$name"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # --- model files ---
 head -c 200 "$GRAY" >"$T/trunc.safetensors"
@@ -100,5 +79,4 @@ expect_fail "h0 above 1" "h0" "$T/p9.png" "$WPRIOR" sample -m "$GRAY" --h0 5 "$T
 expect_fail "missing option value" "needs a value" "$T/p10.png" "$WPRIOR" sample -m "$GRAY" "$T/p10.png" --seed
 expect_fail "--tile 3" "--tile" "$T/p11.png" "$WPRIOR" denoise -m "$GRAY" --tile 3 "$HERE/fuzz/corpus/image/gray8.png" "$T/p11.png"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,26 +8,7 @@ PSNR=$2
 REF=${WPRIOR_REFERENCE:-}
 T=$(mktemp -d /tmp/wprior-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-
-# expect_fail NAME NEEDLE OUTFILE CMD...: non-zero exit, NEEDLE on stderr,
-# OUTFILE absent afterwards.
-expect_fail() {
-    local name=$1 needle=$2 out=$3
-    shift 3
-    if "$@" >"$T/stdout" 2>"$T/stderr"; then
-        bad "$name: exited 0"
-    elif ! grep -qF -- "$needle" "$T/stderr"; then
-        bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"
-    elif [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then
-        bad "$name: left $(ls "$out"*)"
-    else
-        ok "$name"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # --- errors that need no model ---
 expect_fail "no arguments" "usage" "" "$WPRIOR"
@@ -42,8 +23,7 @@ expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import
 
 if [ -z "$REF" ] || [ ! -d "$REF" ]; then
     echo "reference folder not found: skipping the model tests"
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
+    finish
     exit $?
 fi
 
@@ -129,5 +109,4 @@ cp "$REF/astronaut_face160.png" "$T/keep.png"
 "$WPRIOR" denoise -m "$T/trunc.safetensors" "$REF/astronaut_face160.png" "$T/keep.png" 2>/dev/null
 if cmp -s "$T/keep.png" "$REF/astronaut_face160.png"; then ok "failed run keeps the old output"; else bad "failed run changed the old output"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
