@@ -1,7 +1,7 @@
 #!/bin/bash
 # Trains the `small`-preset gray prior on the fetched data (run
-# scripts/fetch-training-data.sh first): cond0, cond1, then the low-pass net,
-# about 1.5 h on 2 cores, stopped (checkpointed) at 2 h at the most.
+# scripts/fetch-training-data.sh first): cond0, then the low-pass net (J=1),
+# about 1-1.5 h on 2 cores, stopped (checkpointed) at 2 h at the most.
 # Run it again to continue an interrupted run.  Then compare it with GEGL:
 #     bench/denoise-vs-gegl.sh build/small-gray.safetensors
 # Usage: scripts/train-small-gray.sh [MODEL]   (default build/small-gray.safetensors)
@@ -16,5 +16,5 @@ if [ -f "$out.ckpt" ]; then
 fi
 exec build/cli/wprior train --preset small --channels 1 \
     --data data/train.txt --val data/val.txt -o "$out" \
-    --name small-gray --description "Gray multi-scale prior (J=2), small preset, trained on the photos and textures of data/ (Debian packages, see data/manifest.tsv)" \
+    --name small-gray --description "Gray multi-scale prior (J=1), small preset, trained on the photos and textures of data/ (Debian packages, see data/manifest.tsv)" \
     --time-limit 7000
