@@ -91,7 +91,7 @@ int cli_list_images(const char *src, cli_filelist *out)
         rc = nftw(src, walk_one, 16, FTW_PHYS) == 0 ? 0 : -1;
         if (rc)
             cli_error("%s: cannot read the folder", src);
-        else
+        else if (out->n > 1) /* (qsort of an empty, NULL list is undefined) */
             qsort(out->path, (size_t)out->n, sizeof *out->path, cmp_str);
     } else {
         rc = read_list_file(src, out);
