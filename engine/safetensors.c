@@ -336,6 +336,12 @@ static wp_status write_file_atomic(const char *path, const sbuf *hdr, const wp_s
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp-XXXXXX", 12);
     int fd = mkstemp(tmp);
+    if (fd >= 0) {
+        /* mkstemp makes the file private; give it the mode the file it
+         * replaces had, or the usual 0644 for a new one. */
+        struct stat old;
+        fchmod(fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644);
+    }
     if (fd < 0) {
         wp_status st = wp_fail(err, WP_ERR_IO, "%s: cannot create a temporary file: %s", path,
                                strerror(errno));
