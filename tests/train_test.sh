@@ -108,7 +108,7 @@ KILLRUN=(--steps 100000 --low-width 64 --width 64 --checkpoint-every 1)
 pid=$!
 for _ in $(seq 100); do [ -f "$T/k.safetensors.ckpt" ] && break; sleep 0.05; done
 good=0
-for i in $(seq 6); do
+for i in $(seq 20); do
     sleep 0.$((RANDOM % 4 + 1))$((RANDOM % 10))
     kill -9 $pid
     wait $pid 2>/dev/null
@@ -119,8 +119,8 @@ for i in $(seq 6); do
 done
 kill -9 $pid
 wait $pid 2>/dev/null
-[ $good -eq 6 ] && ok "kill -9 while checkpointing, 6 times: the checkpoint always loads" ||
-    bad "kill -9: $good/6 checkpoints loadable: $(tail -3 "$T/err")"
+[ $good -eq 20 ] && ok "kill -9 while checkpointing, 20 times at random moments: the checkpoint always loads and resumes" ||
+    bad "kill -9: $good/20 checkpoints loadable: $(tail -3 "$T/err")"
 
 # --- bad input: a message and a non-zero exit ---
 expect_fail() {
