@@ -10,13 +10,14 @@ model=${1:?usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]}
 sigma=${2:-25}
 seed=${3:-1}
 command -v gegl >/dev/null || { echo "gegl is not installed (apt-get install gegl)" >&2; exit 1; }
-[ -f data/val.txt ] || { echo "no data/val.txt: run scripts/fetch-training-data.sh" >&2; exit 1; }
+val=${VAL:-data/val.txt} # VAL: another list of clean images, e.g. data/photos-val.txt
+[ -f "$val" ] || { echo "no $val: run scripts/fetch-training-data.sh" >&2; exit 1; }
 mkdir -p bench/results
-res=bench/results/denoise-vs-gegl-$sigma.txt
+res=bench/results/denoise-vs-gegl-$(basename "$val" .txt)-$sigma.txt
 {
-    echo "# $(date -u +%F) model $model, sigma $sigma, seed $seed, data/val.txt"
+    echo "# $(date -u +%F) model $model, sigma $sigma, seed $seed, $val"
     echo "# gegl:denoise-dct sigma=$sigma (0..255 units, the true value); ours blind"
-    "${WPRIOR:-build/cli/wprior}" eval -m "$model" --clean data/val.txt --sigma "$sigma" --seed "$seed" --per-image \
+    "${WPRIOR:-build/cli/wprior}" eval -m "$model" --clean "$val" --sigma "$sigma" --seed "$seed" --per-image \
         --external "gegl -i {in} -o {out} -- denoise-dct sigma={sigma} >/dev/null 2>&1"
 } | tee "$res.tmp"
 mv "$res.tmp" "$res"
