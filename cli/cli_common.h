@@ -42,8 +42,11 @@ double cli_job_finish(cli_job *j);
 
 /* Prints "wprior: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define WPRIOR_DEFAULT_MODEL_NAME "photo-color.safetensors"
+
 /* The model to use: the -m value, else $WPRIOR_MODEL, else the shipped
- * default.  Loads it or prints why not. */
+ * default (installed, or in the source tree's models/).  Loads it or
+ * prints why not. */
 wp_prior *cli_load_model(const char *path);
 /* Parses a whole decimal integer in [lo,hi]. */
 int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_error(const char *fmt, ...)
 {
@@ -31,16 +32,28 @@ int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out)
     return 0;
 }
 
+/* The shipped default model: the installed one, else the source tree's. */
+static const char *default_model(void)
+{
+    static char path[4096];
+    const char *dirs[] = {WPRIOR_MODEL_DIR, WPRIOR_SOURCE_MODEL_DIR};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], WPRIOR_DEFAULT_MODEL_NAME);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
 wp_prior *cli_load_model(const char *path)
 {
     if (!path)
         path = getenv("WPRIOR_MODEL");
-#ifdef WPRIOR_DEFAULT_MODEL
-    if (!path)
-        path = WPRIOR_DEFAULT_MODEL;
-#endif
+    if (!path || !*path)
+        path = default_model();
     if (!path) {
-        cli_error("no model given: use -m MODEL (or set WPRIOR_MODEL)");
+        cli_error("no model given: use -m MODEL or set WPRIOR_MODEL (no shipped %s in %s)",
+                  WPRIOR_DEFAULT_MODEL_NAME, WPRIOR_MODEL_DIR);
         return NULL;
     }
     char err[WP_ERRLEN];
