@@ -7,6 +7,16 @@
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
  *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
  *   A^T = [1 1 1 0; 0 1 -1 -1] */
+/* The transforms are simple loops over contiguous arrays: let GCC
+ * vectorise them fully (the project builds at -O2), and build AVX2 and
+ * AVX-512 versions chosen at run time (target_clones). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 #include "wp_conv.h"
 
 #include <cblas.h>
@@ -28,8 +38,8 @@ static int chunk_rows(int W)
 size_t wp_wino_chunk_floats(int Cin, int Cout, int W)
 {
     size_t tiles = (size_t)chunk_rows(W) * tiles_w(W);
-    /* V [16][Cin][tiles], M [16][Cout][tiles], 4 row buffers of W + 4 */
-    return 16 * (size_t)(Cin + Cout) * tiles + 8 * ((size_t)W + 4) + 32;
+    /* V [16][Cin][tiles], M [16][Cout][tiles], 16 half-row buffers */
+    return 16 * (size_t)(Cin + Cout) * tiles + 16 * ((size_t)tiles_w(W) + 1) + 32;
 }
 
 size_t wp_wino_weight_floats(int Cin, int Cout) { return 16 * (size_t)Cin * Cout; }
@@ -71,97 +81,138 @@ typedef struct {
     size_t per_thread;
 } wino_ctx;
 
-/* Input rows 2ti-1 .. 2ti+2 of channel c, zero padded: rows[r][1 + col]. */
-static void load_rows(const float *xc, int H, int W, int ti, float *rows, int rw)
+/* Row r of the 4x4 patches of tile row ti, split into even and odd
+ * columns of the zero-padded row (pad column 0 = input column -1):
+ * E[k] = x[2k-1], O[k] = x[2k], k = 0..tw, so that every later step reads
+ * contiguous memory and vectorises. */
+static void load_row_eo(const float *xc, int H, int W, int src, float *restrict E,
+                        float *restrict O, int tw)
 {
-    for (int r = 0; r < 4; r++) {
-        float *d = rows + (size_t)r * rw;
-        int src = 2 * ti - 1 + r;
-        if (src < 0 || src >= H) {
-            memset(d, 0, sizeof(float) * rw);
-            continue;
-        }
-        d[0] = 0.0f;
-        memcpy(d + 1, xc + (size_t)src * W, sizeof(float) * W);
-        for (int k = W + 1; k < rw; k++)
-            d[k] = 0.0f;
+    if (src < 0 || src >= H) {
+        memset(E, 0, sizeof(float) * (tw + 1));
+        memset(O, 0, sizeof(float) * (tw + 1));
+        return;
+    }
+    const float *x = xc + (size_t)src * W;
+    E[0] = 0.0f;
+    int k = 0;
+    for (; 2 * k + 1 < W && k < tw; k++) { /* both columns inside */
+        O[k] = x[2 * k];
+        E[k + 1] = x[2 * k + 1];
+    }
+    for (; k <= tw; k++) {
+        O[k] = 2 * k < W ? x[2 * k] : 0.0f;
+        if (k + 1 <= tw)
+            E[k + 1] = 2 * k + 1 < W ? x[2 * k + 1] : 0.0f;
+    }
+}
+
+/* B^T down the four rows (elementwise over k) */
+VECTOR_CLONES static void rows_bt(float *restrict r0, float *restrict r1, float *restrict r2,
+                    float *restrict r3, const float *d0, const float *d1, const float *d2,
+                    const float *d3, int n)
+{
+    for (int k = 0; k < n; k++) {
+        r0[k] = d0[k] - d2[k];
+        r1[k] = d1[k] + d2[k];
+        r2[k] = d2[k] - d1[k];
+        r3[k] = d1[k] - d3[k];
+    }
+}
+
+/* B^T along the row: patch columns (E[j], O[j], E[j+1], O[j+1]) */
+VECTOR_CLONES static void cols_bt(float *restrict v0, float *restrict v1, float *restrict v2,
+                    float *restrict v3, const float *E, const float *O, int tw)
+{
+    for (int j = 0; j < tw; j++) {
+        v0[j] = E[j] - E[j + 1];
+        v1[j] = O[j] + E[j + 1];
+        v2[j] = E[j + 1] - O[j];
+        v3[j] = O[j] - O[j + 1];
     }
 }
 
 /* V[xi][c][p] for the tiles of rows [t0, t1) */
 static void input_transform(const wino_ctx *c, int t0, int t1, float *V, float *rows)
 {
-    int tw = tiles_w(c->W), rw = 2 * tw + 2, T = (t1 - t0) * tw;
-    float *b0 = rows + 4 * (size_t)rw; /* B^T applied down the rows: 4 rows */
+    int tw = tiles_w(c->W), n = tw + 1, Tn = (t1 - t0) * tw;
+    /* d: 4 rows x (E, O); r: 4 rows x (E, O) after B^T down the rows */
+    float *d = rows, *r = rows + 8 * (size_t)n;
     for (int ch = 0; ch < c->Cin; ch++) {
         const float *xc = c->x + (size_t)ch * c->H * c->W;
         for (int ti = t0; ti < t1; ti++) {
-            load_rows(xc, c->H, c->W, ti, rows, rw);
-            const float *d0 = rows, *d1 = rows + rw, *d2 = rows + 2 * rw, *d3 = rows + 3 * rw;
-            float *r0 = b0, *r1 = b0 + rw, *r2 = b0 + 2 * rw, *r3 = b0 + 3 * rw;
-            for (int k = 0; k < rw; k++) {
-                r0[k] = d0[k] - d2[k];
-                r1[k] = d1[k] + d2[k];
-                r2[k] = d2[k] - d1[k];
-                r3[k] = d1[k] - d3[k];
-            }
+            for (int a = 0; a < 4; a++)
+                load_row_eo(xc, c->H, c->W, 2 * ti - 1 + a, d + (size_t)(2 * a) * n,
+                            d + (size_t)(2 * a + 1) * n, tw);
+            for (int eo = 0; eo < 2; eo++)
+                rows_bt(r + (size_t)eo * n, r + (size_t)(2 + eo) * n, r + (size_t)(4 + eo) * n,
+                        r + (size_t)(6 + eo) * n, d + (size_t)eo * n, d + (size_t)(2 + eo) * n,
+                        d + (size_t)(4 + eo) * n, d + (size_t)(6 + eo) * n, n);
             size_t p0 = (size_t)(ti - t0) * tw;
-            const float *rr[4] = {r0, r1, r2, r3};
             for (int a = 0; a < 4; a++) {
-                const float *r = rr[a];
-                float *v0 = V + ((size_t)(a * 4 + 0) * c->Cin + ch) * T + p0;
-                float *v1 = V + ((size_t)(a * 4 + 1) * c->Cin + ch) * T + p0;
-                float *v2 = V + ((size_t)(a * 4 + 2) * c->Cin + ch) * T + p0;
-                float *v3 = V + ((size_t)(a * 4 + 3) * c->Cin + ch) * T + p0;
-                for (int j = 0; j < tw; j++) {
-                    const float *q = r + 2 * j;
-                    v0[j] = q[0] - q[2];
-                    v1[j] = q[1] + q[2];
-                    v2[j] = q[2] - q[1];
-                    v3[j] = q[1] - q[3];
-                }
+                float *v[4];
+                for (int b = 0; b < 4; b++)
+                    v[b] = V + ((size_t)(a * 4 + b) * c->Cin + ch) * Tn + p0;
+                cols_bt(v[0], v[1], v[2], v[3], r + (size_t)(2 * a) * n,
+                        r + (size_t)(2 * a + 1) * n, tw);
             }
         }
     }
 }
 
+/* The four outputs of each tile of one tile row, as contiguous arrays:
+ * o[0] (row 0, even column), o[1] (row 0, odd), o[2], o[3] (row 1). */
+VECTOR_CLONES static void tiles_at(float *restrict o0, float *restrict o1, float *restrict o2,
+                     float *restrict o3, const float *const *m, size_t p0, int tw, int relu)
+{
+    for (int j = 0; j < tw; j++) {
+        size_t p = p0 + j;
+        /* s = A^T m: two rows of four */
+        float s00 = m[0][p] + m[4][p] + m[8][p], s01 = m[1][p] + m[5][p] + m[9][p];
+        float s02 = m[2][p] + m[6][p] + m[10][p], s03 = m[3][p] + m[7][p] + m[11][p];
+        float s10 = m[4][p] - m[8][p] - m[12][p], s11 = m[5][p] - m[9][p] - m[13][p];
+        float s12 = m[6][p] - m[10][p] - m[14][p], s13 = m[7][p] - m[11][p] - m[15][p];
+        float v00 = s00 + s01 + s02, v01 = s01 - s02 - s03;
+        float v10 = s10 + s11 + s12, v11 = s11 - s12 - s13;
+        if (relu) {
+            v00 = v00 > 0 ? v00 : 0;
+            v01 = v01 > 0 ? v01 : 0;
+            v10 = v10 > 0 ? v10 : 0;
+            v11 = v11 > 0 ? v11 : 0;
+        }
+        o0[j] = v00, o1[j] = v01, o2[j] = v10, o3[j] = v11;
+    }
+}
+
 /* y from M[xi][o][p] for the tiles of rows [t0, t1) */
-static void output_transform(const wino_ctx *c, int t0, int t1, const float *M)
+static void output_transform(const wino_ctx *c, int t0, int t1, const float *M, float *tmp)
 {
     int tw = tiles_w(c->W), T = (t1 - t0) * tw, H = c->H, W = c->W;
+    float *o0 = tmp, *o1 = tmp + tw, *o2 = tmp + 2 * tw, *o3 = tmp + 3 * tw;
     for (int o = 0; o < c->Cout; o++) {
         float *yo = c->y + (size_t)o * H * W;
         const float *m[16];
         for (int xi = 0; xi < 16; xi++)
             m[xi] = M + ((size_t)xi * c->Cout + o) * T;
         for (int ti = t0; ti < t1; ti++) {
-            size_t p0 = (size_t)(ti - t0) * tw;
+            tiles_at(o0, o1, o2, o3, m, (size_t)(ti - t0) * tw, tw, c->relu);
             int row = 2 * ti;
-            float *y0 = yo + (size_t)row * W, *y1 = row + 1 < H ? y0 + W : NULL;
-            for (int j = 0; j < tw; j++) {
-                size_t p = p0 + j;
-                /* s = A^T m: two rows of four */
-                float s00 = m[0][p] + m[4][p] + m[8][p], s01 = m[1][p] + m[5][p] + m[9][p];
-                float s02 = m[2][p] + m[6][p] + m[10][p], s03 = m[3][p] + m[7][p] + m[11][p];
-                float s10 = m[4][p] - m[8][p] - m[12][p], s11 = m[5][p] - m[9][p] - m[13][p];
-                float s12 = m[6][p] - m[10][p] - m[14][p], s13 = m[7][p] - m[11][p] - m[15][p];
-                float v00 = s00 + s01 + s02, v01 = s01 - s02 - s03;
-                float v10 = s10 + s11 + s12, v11 = s11 - s12 - s13;
-                if (c->relu) {
-                    v00 = v00 > 0 ? v00 : 0;
-                    v01 = v01 > 0 ? v01 : 0;
-                    v10 = v10 > 0 ? v10 : 0;
-                    v11 = v11 > 0 ? v11 : 0;
+            float *y0 = yo + (size_t)row * W;
+            int pairs = W / 2; /* tiles whose two columns are inside */
+            for (int j = 0; j < pairs; j++) {
+                y0[2 * j] = o0[j];
+                y0[2 * j + 1] = o1[j];
+            }
+            if (W % 2)
+                y0[W - 1] = o0[pairs];
+            if (row + 1 < H) {
+                float *y1 = y0 + W;
+                for (int j = 0; j < pairs; j++) {
+                    y1[2 * j] = o2[j];
+                    y1[2 * j + 1] = o3[j];
                 }
-                int col = 2 * j;
-                y0[col] = v00;
-                if (col + 1 < W)
-                    y0[col + 1] = v01;
-                if (y1) {
-                    y1[col] = v10;
-                    if (col + 1 < W)
-                        y1[col + 1] = v11;
-                }
+                if (W % 2)
+                    y1[W - 1] = o2[pairs];
             }
         }
     }
@@ -180,7 +231,7 @@ static void wino_chunk(int i, int tid, void *p)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, T, c->Cin, 1.0f,
                     c->U + (size_t)xi * c->Cout * c->Cin, c->Cin, V + (size_t)xi * c->Cin * T, T,
                     0.0f, M + (size_t)xi * c->Cout * T, T);
-    output_transform(c, t0, t1, M);
+    output_transform(c, t0, t1, M, rows);
 }
 
 void wp_wino_conv3x3(float *y, const float *x, const float *U, int Cin, int Cout, int H, int W,
