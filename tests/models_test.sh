@@ -1,0 +1,38 @@
+#!/bin/bash
+# Every shipped model (models/*.safetensors) loads and runs each job on a
+# small image: denoise, upscale x2 (x4/x8 when it has the levels), sample.
+# usage: models_test.sh WPRIOR WP_SYNTH MODELS_DIR
+set -u
+WPRIOR=$1
+SYNTH=$2
+DIR=$3
+T=$(mktemp -d /tmp/wprior-models-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
+shopt -s nullglob
+models=("$DIR"/*.safetensors)
+if [ ${#models[@]} -eq 0 ]; then
+    echo "no shipped models yet in $DIR"
+    exit 77
+fi
+"$SYNTH" "$T/gray.png" 48 40 1 1
+"$SYNTH" "$T/rgb.png" 48 40 3 2
+for m in "${models[@]}"; do
+    name=$(basename "$m" .safetensors)
+    if ! "$WPRIOR" info "$m" >"$T/info" 2>"$T/stderr"; then
+        bad "$name: info: $(cat "$T/stderr")"
+        continue
+    fi
+    levels=$(sed -n 's/^levels: //p' "$T/info")
+    if grep -q "channels: 3" "$T/info"; then img=$T/rgb.png; else img=$T/gray.png; fi
+    "$WPRIOR" denoise -m "$m" "$img" "$T/d.png" 2>"$T/stderr" && ok "$name: denoise" ||
+        bad "$name: denoise: $(cat "$T/stderr")"
+    for f in 2 4 8; do
+        [ $((1 << levels)) -ge $f ] || continue
+        "$WPRIOR" upscale -m "$m" -f $f "$img" "$T/u.png" 2>"$T/stderr" && ok "$name: upscale x$f" ||
+            bad "$name: upscale x$f: $(cat "$T/stderr")"
+    done
+    "$WPRIOR" sample -m "$m" --size 32x32 --max-iter 20 "$T/s.png" 2>"$T/stderr" && ok "$name: sample" ||
+        bad "$name: sample: $(cat "$T/stderr")"
+done
+finish
