@@ -32,6 +32,9 @@ enum { CLI_OPT_NONE = 0, CLI_OPT_TAKEN = 1, CLI_OPT_HELP = 2, CLI_OPT_ERROR = -1
  * not a shared one: CLI_OPT_NONE; a bad value: CLI_OPT_ERROR (message
  * printed). */
 int cli_job_option(cli_job *j, int argc, char **argv, int *i);
+/* Keeps a as the next of at most max positional arguments; an unknown
+ * option or one argument too many: -1, message printed. */
+int cli_positional(const char *a, const char **pos, int *npos, int max);
 /* The value after option argv[*i] (advancing *i), or NULL with a message. */
 const char *cli_value(int argc, char **argv, int *i);
 const char *cli_job_usage(void);

@@ -40,12 +40,7 @@ int cmd_denoise(int argc, char **argv)
             dopt.strength = strtof(v, &end);
             if (*end || end == v || !(dopt.strength >= 0 && dopt.strength <= 1))
                 return cli_error("--strength must be a number in [0,1], not '%s'", v) + 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'", a);
-            return denoise_usage(stderr);
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
+        } else if (cli_positional(a, pos, &npos, 2)) {
             return denoise_usage(stderr);
         }
     }

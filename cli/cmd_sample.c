@@ -20,7 +20,7 @@ static int sample_usage(FILE *f)
 int cmd_sample(int argc, char **argv)
 {
     const char *outp = NULL;
-    int W = 0, H = 0;
+    int W = 0, H = 0, npos = 0;
     long depth = 8;
     cli_job job;
     cli_job_init(&job, "sample");
@@ -47,16 +47,11 @@ int cmd_sample(int argc, char **argv)
                 return 2;
             if (cli_parse_int(v, "--depth", 8, 16, &depth) || (depth != 8 && depth != 16))
                 return cli_error("--depth is 8 or 16") + 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'", a);
-            return sample_usage(stderr);
-        } else if (!outp) {
-            outp = a;
-        } else {
+        } else if (cli_positional(a, &outp, &npos, 1)) {
             return sample_usage(stderr);
         }
     }
-    if (!outp)
+    if (npos != 1)
         return sample_usage(stderr);
     wp_prior *p = cli_load_model(job.model);
     if (!p)

@@ -66,12 +66,7 @@ int cmd_upscale(int argc, char **argv)
                 u.mode = WP_UPSCALE_SHARP;
             else
                 return cli_error("--mode is fast or sharp, not '%s'", m) + 1;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error("unknown option '%s'", a);
-            return upscale_usage(stderr);
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
+        } else if (cli_positional(a, pos, &npos, 2)) {
             return upscale_usage(stderr);
         }
     }

@@ -57,6 +57,20 @@ const char *cli_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+int cli_positional(const char *a, const char **pos, int *npos, int max)
+{
+    if (a[0] == '-' && a[1]) {
+        cli_error("unknown option '%s'", a);
+        return -1;
+    }
+    if (*npos >= max) {
+        cli_error("unexpected argument '%s'", a);
+        return -1;
+    }
+    pos[(*npos)++] = a;
+    return 0;
+}
+
 int cli_job_option(cli_job *j, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
