@@ -12,6 +12,7 @@ int cmd_info(int argc, char **argv);
 int cmd_denoise(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_upscale(int argc, char **argv);
+int cmd_meta(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 
 /* What every job shares: run options, seed, sampler knobs, progress. */

@@ -14,6 +14,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  info MODEL                 architecture, parameter counts, metadata\n"
+            "  meta MODEL KEY=VALUE... [-o OUT]\n"
+            "                             set metadata (name, description, sampler defaults)\n"
             "  denoise [-m MODEL] [--strength S] INPUT OUTPUT\n"
             "                             blind multi-scale denoising of a PNG/JPEG\n"
             "  upscale [-m MODEL] [-f 2|4|8] [--mode fast|sharp] [--seed N] INPUT OUTPUT\n"
@@ -58,6 +60,8 @@ int wprior_main(int argc, char **argv)
         return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "train"))
         return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "meta"))
+        return cmd_meta(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "wprior: unknown command '%s'\n", cmd);

@@ -306,6 +306,28 @@ static void project_block_means(float *x, const float *low, int C, int h, int w,
             }
 }
 
+/* A model may carry its own sampler defaults in its metadata
+ * ("upscale.fast.sigma0", "upscale.sharp.h0", "sample.beta", ...): a prior
+ * trained on a narrow noise range must not start its ascent far outside
+ * it (its conditional nets never saw sigma 1). */
+static void meta_defaults(const wp_prior *p, const char *prefix, wp_sampler_params *d)
+{
+    const char *names[] = {"sigma0", "sigma_l", "h0", "beta", "max_iter"};
+    for (int k = 0; k < 5; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s.%s", prefix, names[k]);
+        const char *v = wp_prior_meta(p, key);
+        double x;
+        if (!v || wp_parse_double(v, &x) || !(x > 0) || x > 1e5)
+            continue;
+        if (k == 0) d->sigma0 = (float)x;
+        else if (k == 1) d->sigma_l = (float)x;
+        else if (k == 2) d->h0 = (float)x;
+        else if (k == 3) d->beta = (float)x;
+        else d->max_iter = (int)x;
+    }
+}
+
 static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
 {
     wp_sampler_defaults(d);
@@ -354,6 +376,7 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     gen g = {0};
     upscale_defaults(uopt->mode, &g.sp);
+    meta_defaults(p, uopt->mode == WP_UPSCALE_FAST ? "upscale.fast" : "upscale.sharp", &g.sp);
     wp_sampler_params sp = uopt->sampler;
     fill_defaults(&sp, &g.sp);
     if ((st = check_params(&sp, err)))
@@ -439,6 +462,7 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     gen g = {0};
     wp_sampler_params d;
     wp_sampler_defaults(&d);
+    meta_defaults(p, "sample", &d);
     g.sp = sopt->sampler;
     fill_defaults(&g.sp, &d);
     if ((st = check_params(&g.sp, err)))

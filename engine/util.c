@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 wp_status wp_fail(char *err, wp_status status, const char *fmt, ...)
@@ -58,4 +59,37 @@ double wp_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int wp_parse_double(const char *s, double *out)
+{
+    /* Locale-free (strtod reads "0.1" as 0 under a German locale). */
+    const char *p = s;
+    int neg = 0, digits = 0, exp10 = 0;
+    double v = 0.0;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    for (; *p >= '0' && *p <= '9'; p++, digits++)
+        v = v * 10.0 + (*p - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++, exp10--)
+            v = v * 10.0 + (*p - '0');
+    if (!digits)
+        return -1;
+    if (*p == 'e' || *p == 'E') {
+        int eneg = 0, e = 0, ed = 0;
+        p++;
+        if (*p == '-' || *p == '+')
+            eneg = *p++ == '-';
+        for (; *p >= '0' && *p <= '9'; p++, ed++)
+            if (e < 10000)
+                e = e * 10 + (*p - '0');
+        if (!ed)
+            return -1;
+        exp10 += eneg ? -e : e;
+    }
+    if (*p)
+        return -1;
+    *out = (neg ? -v : v) * pow(10.0, exp10);
+    return 0;
 }

@@ -17,5 +17,7 @@ int wp_mul_ok(size_t a, size_t b, size_t *out);
 void *wp_alloc(size_t bytes);
 
 double wp_now(void); /* monotonic seconds */
+/* A whole decimal number ("0.1", "-2e3"), whatever the locale: 0 / -1. */
+int wp_parse_double(const char *s, double *out);
 
 #endif
