@@ -26,9 +26,8 @@ static double psnr(const float *a, const float *b, size_t n)
     return 10 * log10((double)n / se);
 }
 
-static void trace(const wp_ascent *a, int t, double sigma, void *data)
+static void trace(const wp_ascent *a, int t, double sigma)
 {
-    (void)data;
     if (a->h * 2 != g_H)
         return; /* finest level only */
     size_t n = (size_t)3 * a->h * a->w;
@@ -69,7 +68,6 @@ int main(int argc, char **argv)
     u.sampler.sigma_l = atof(argv[6]);
     u.sampler.max_iter = atoi(argv[7]);
     float *out = malloc(4 * (size_t)H * W);
-    extern void (*wp_ascent_trace_hook)(const wp_ascent *, int, double, void *);
     wp_ascent_trace_hook = trace;
     if (wp_upscale(p, low, 1, h, w, out, &u, NULL, err)) { fprintf(stderr, "%s\n", err); return 1; }
     printf("final PSNR %.3f\n", psnr(out, img.pixels, (size_t)H * W));

@@ -51,8 +51,7 @@ static wp_status check_params(const wp_sampler_params *s, char *err)
     return WP_OK;
 }
 
-/* A trace for dev tools (bench/upscale_tune); NULL in normal use. */
-void (*wp_ascent_trace_hook)(const wp_ascent *, int, double, void *) = NULL;
+void (*wp_ascent_trace_hook)(const wp_ascent *, int, double) = NULL;
 
 /* r = -net([cond, y]) = D(y) - y.  Returns sigma_t = ||r|| / sqrt(N). */
 static wp_status residual(wp_ascent *a, double *sigma, char *err)
@@ -107,10 +106,8 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
             first = sigma;
         double scale = a->relative ? std_of(a->y, n) : 1.0;
         a->final_sigma = (float)(scale > 0 ? sigma / scale : sigma);
-        if (a->trace)
-            a->trace(a, t, sigma, a->trace_data);
-        else if (wp_ascent_trace_hook)
-            wp_ascent_trace_hook(a, t, sigma, NULL);
+        if (wp_ascent_trace_hook)
+            wp_ascent_trace_hook(a, t, sigma);
         r_current = 1;
         if (sigma <= sp->sigma_l * scale)
             break;

@@ -17,14 +17,16 @@ struct wp_ascent {
     int relative;      /* stop when sigma_t <= sigma_l * std(y) */
     wp_sampler_params sp;
     wp_rng rng;
-    void (*trace)(const wp_ascent *a, int t, double sigma, void *data); /* may be NULL */
-    void *trace_data;
     /* results */
     int iterations, stalled;
     float final_sigma; /* sigma_t at the stop, relative when `relative` */
 };
 
 wp_status wp_ascent_run(wp_ascent *a, char *err);
+
+/* Called at every step of every ascent when set (dev tools such as
+ * bench/upscale_tune); NULL in normal use. */
+extern void (*wp_ascent_trace_hook)(const wp_ascent *a, int t, double sigma);
 
 /* The fast upscaling mode's defaults: a deterministic ascent with big
  * steps, stopped while D(y) is still close to the posterior mean
