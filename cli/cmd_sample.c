@@ -1,4 +1,4 @@
-/* cmd_sample.c: `wprior sample [-m MODEL] [--size WxH] [--seed N] OUTPUT`. */
+/* cmd_sample.c: `wprior sample [-m MODEL] [--size WxH] [--seed N] [--tileable] OUTPUT`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,10 @@ static int sample_usage(FILE *f)
                "or 16-bit with --depth 16.\n"
                "  --size WxH         output size (default: the model's own, else 256x256);\n"
                "                     a multiple of 2^levels\n"
-               "  --depth 8|16       PNG bit depth (default 8)\n%s%s",
+               "  --depth 8|16       PNG bit depth (default 8)\n"
+               "  --tileable, --no-tileable\n"
+               "                     the sample wraps around seamlessly, or not (default:\n"
+               "                     the model's choice; texture priors tile)\n%s%s",
             cli_job_usage(), cli_sampler_usage());
     return f == stdout ? 0 : 2;
 }
@@ -20,7 +23,7 @@ static int sample_usage(FILE *f)
 int cmd_sample(int argc, char **argv)
 {
     const char *outp = NULL;
-    int W = 0, H = 0, npos = 0;
+    int W = 0, H = 0, npos = 0, tileable = 0;
     long depth = 8;
     cli_job job;
     cli_job_init(&job, "sample");
@@ -41,6 +44,10 @@ int cmd_sample(int argc, char **argv)
             if (sscanf(v, "%dx%d%c", &W, &H, &tail) != 2 || W < 1 || H < 1 || W > (1 << 16) ||
                 H > (1 << 16))
                 return cli_error("--size takes WxH with 1..65536 each, not '%s'", v) + 1;
+        } else if (!strcmp(a, "--tileable")) {
+            tileable = 1;
+        } else if (!strcmp(a, "--no-tileable")) {
+            tileable = -1;
         } else if (!strcmp(a, "--depth")) {
             const char *v = cli_value(argc, argv, &i);
             if (!v)
@@ -64,6 +71,7 @@ int cmd_sample(int argc, char **argv)
     so.height = H ? H : (nh ? nh : 256);
     so.seed = job.seed;
     so.sampler = job.sampler;
+    so.tileable = tileable;
     wp_image out = {0};
     float *planar = malloc(sizeof(float) * (size_t)C * so.width * so.height);
     if (!planar) {

@@ -432,6 +432,13 @@ void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multi
     *multiple = p->flat ? 1 : 1 << p->levels;
 }
 
+/* Texture priors ask for tileable samples in their metadata. */
+static int tileable_default(const wp_prior *p)
+{
+    const char *s = wp_prior_meta(p, "sample.tileable");
+    return s && !strcmp(s, "1");
+}
+
 wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err)
 {
@@ -464,6 +471,8 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     fill_defaults(&g.sp, &d);
     if ((st = check_params(&g.sp, err)))
         return st;
+    if (sopt->tileable < -1 || sopt->tileable > 1)
+        return wp_fail(err, WP_ERR_ARG, "tileable is -1, 0 or 1, not %d", sopt->tileable);
     g.p = p;
     g.seed = sopt->seed;
     g.relative_details = 1;
@@ -472,6 +481,7 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p), err)))
         return st;
     g.job = &job;
+    job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));
     job.work_total = wp_net_work(&p->low, h, w) * (g.sp.max_iter + 1) +
                      levels_work(p, J, h, w, g.sp.max_iter);
     if ((st = gen_alloc(&g, C, H, W, err)))

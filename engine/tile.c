@@ -1,7 +1,8 @@
 /* tile.c: jobs and tiled network evaluation.  Each tile carries a halo of
  * the network's receptive-field radius; tiles that touch the image border
  * stop there, so the network's zero padding falls where the untiled run
- * puts it and the cropped core of every tile is exact. */
+ * puts it and the cropped core of every tile is exact.  In periodic jobs
+ * the halo is always whole and wraps around the image instead. */
 #include "wp_job.h"
 
 #include <cblas.h>
@@ -143,14 +144,32 @@ typedef struct {
     float *ws;
 } worker_arg;
 
+static int wrap_index(int i, int n) { return ((i % n) + n) % n; }
+
+/* d[eh,ew] = plane[(ey0+i) mod H, (ex0+j) mod W]; the halo may exceed the
+ * image (a 4x4 coarse band under a halo of 8), hence a modulo per pixel. */
+static void gather_wrapped(float *d, const float *plane, int H, int W, int ey0, int ex0, int eh,
+                           int ew)
+{
+    for (int i = 0; i < eh; i++) {
+        const float *row = plane + (size_t)wrap_index(ey0 + i, H) * W;
+        for (int j = 0; j < ew; j++)
+            d[(size_t)i * ew + j] = row[wrap_index(ex0 + j, W)];
+    }
+}
+
 static void run_tile(tile_run *r, int t, float *ws)
 {
     const wp_net *net = r->net;
     int h = halo_of(net), H = r->H, W = r->W;
     int y0 = (t / r->nx) * r->side, x0 = (t % r->nx) * r->side;
     int y1 = y0 + r->side < H ? y0 + r->side : H, x1 = x0 + r->side < W ? x0 + r->side : W;
-    int ey0 = y0 - h > 0 ? y0 - h : 0, ex0 = x0 - h > 0 ? x0 - h : 0;
-    int ey1 = y1 + h < H ? y1 + h : H, ex1 = x1 + h < W ? x1 + h : W;
+    int wrap = r->job->periodic;
+    int ey0 = y0 - h, ex0 = x0 - h, ey1 = y1 + h, ex1 = x1 + h;
+    if (!wrap) {
+        ey0 = ey0 > 0 ? ey0 : 0, ex0 = ex0 > 0 ? ex0 : 0;
+        ey1 = ey1 < H ? ey1 : H, ex1 = ex1 < W ? ex1 : W;
+    }
     int eh = ey1 - ey0, ew = ex1 - ex0;
     size_t A = (size_t)eh * ew;
     float *tin = ws, *tout = ws + (size_t)net->in_ch * A, *nws = tout + (size_t)net->out_ch * A;
@@ -159,9 +178,12 @@ static void run_tile(tile_run *r, int t, float *ws)
     for (int s = 0; s < r->nsrc; s++)
         for (int c = 0; c < r->src[s].channels; c++, d += A) {
             const float *plane = r->src[s].data + (size_t)c * H * W;
-            for (int i = 0; i < eh; i++)
-                memcpy(d + (size_t)i * ew, plane + (size_t)(ey0 + i) * W + ex0,
-                       sizeof(float) * (size_t)ew);
+            if (wrap)
+                gather_wrapped(d, plane, H, W, ey0, ex0, eh, ew);
+            else
+                for (int i = 0; i < eh; i++)
+                    memcpy(d + (size_t)i * ew, plane + (size_t)(ey0 + i) * W + ex0,
+                           sizeof(float) * (size_t)ew);
         }
     const volatile int *cancel = r->job->opt ? r->job->opt->cancel : NULL;
     wp_status st = wp_net_forward(net, tin, tout, 1, eh, ew, nws, cancel);
@@ -215,8 +237,8 @@ wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_sr
     r.ntiles = r.nx * ((H + r.side - 1) / r.side);
     int h = halo_of(net);
     int eh = (r.side < H ? r.side : H) + 2 * h, ew = (r.side < W ? r.side : W) + 2 * h;
-    if (eh > H) eh = H;
-    if (ew > W) ew = W;
+    if (!job->periodic && eh > H) eh = H;
+    if (!job->periodic && ew > W) ew = W;
     /* Several tiles: one per thread.  One tile (or tiles that cannot fit
      * twice): the threads share it, chunk by chunk, when the budget holds
      * their scratch, else one thread. */

@@ -20,6 +20,7 @@ typedef struct {
     double work_total;        /* progress units: pixel-MACs of all network runs */
     double work_done;
     double last_reported;
+    int periodic;             /* nets see the planes as periodic (tileable sampling) */
     pthread_mutex_t lock;
 } wp_job;
 
@@ -44,7 +45,9 @@ typedef struct {
 /* y[out,H,W] = net(concat(src[0..nsrc-1])) evaluated over tiles with a halo
  * of (RF-1)/2 pixels, so the result equals the untiled one.  Tiles run on
  * the job's threads (OpenBLAS single-threaded inside) when there are
- * several, else one tile uses all threads inside OpenBLAS. */
+ * several, else one tile uses all threads inside OpenBLAS.  With
+ * job->periodic the planes wrap around: every tile gathers its full halo
+ * modulo H and W, so the result is the net's circular convolution. */
 wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_src *src,
                                int nsrc, float *y, int H, int W, char *err);
 /* The tile side the job would use for net (for tests and reports). */

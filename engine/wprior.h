@@ -136,6 +136,10 @@ typedef struct {
     int width, height;        /* 0: the prior's native size (wp_prior_sample_size) */
     uint64_t seed;
     wp_sampler_params sampler;
+    /* 1: the sample wraps around (a seamless tile: the networks see the
+     * image as periodic); -1: plain borders; 0: the prior's default
+     * (metadata "sample.tileable" = 1 or 0, else plain). */
+    int tileable;
     /* filled in by wp_sample: */
     float final_sigma;        /* sigma_t reached at the finest level */
     int iterations;           /* summed over levels */

@@ -76,6 +76,16 @@ if "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 3 --max-iter 40 "$T/s1.p
 else
     bad "sample: $(cat "$T/stderr")"
 fi
+# tileable: wrap-around differs from plain borders; the metadata sets the default
+"$WPRIOR" meta "$T/face160s.safetensors" sample.tileable=1 -o "$T/face160t.safetensors" 2>"$T/stderr"
+if "$WPRIOR" sample -m "$T/face160s.safetensors" --size 32x32 --max-iter 20 --tileable "$T/t1.png" 2>"$T/stderr" &&
+    "$WPRIOR" sample -m "$T/face160s.safetensors" --size 32x32 --max-iter 20 --no-tileable "$T/t2.png" 2>>"$T/stderr" &&
+    "$WPRIOR" sample -m "$T/face160t.safetensors" --size 32x32 --max-iter 20 "$T/t3.png" 2>>"$T/stderr" &&
+    ! cmp -s "$T/t1.png" "$T/t2.png" && cmp -s "$T/t1.png" "$T/t3.png"; then
+    ok "sample --tileable / --no-tileable / metadata sample.tileable=1"
+else
+    bad "tileable sample: $(cat "$T/stderr")"
+fi
 expect_fail "sample of a size the prior cannot make" "multiples of 4" "$T/s3.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size 161x160 "$T/s3.png"
 expect_fail "x8 with a J=2 prior" "3 levels" "$T/u8.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 8 "$REF/astronaut_face160.png" "$T/u8.png"
 expect_fail "bad factor" "2, 4 or 8" "$T/u3.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 3 "$REF/astronaut_face160.png" "$T/u3.png"

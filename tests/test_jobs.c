@@ -440,6 +440,95 @@ START_TEST(sample_face_is_reproducible)
 }
 END_TEST
 
+/* Periodic evaluation = the plain one on enough tiled copies of the image,
+ * centre copy cropped (the oracle of circular convolution). */
+static void periodic_matches_copies(wp_prior *p, const wp_net *net, int H, int W, int tile)
+{
+    int C = net->in_ch, O = net->out_ch, halo = (wp_net_receptive_field(net) - 1) / 2;
+    int ky = 2 * ((halo + H - 1) / H) + 1, kx = 2 * ((halo + W - 1) / W) + 1;
+    int BH = ky * H, BW = kx * W;
+    float *x = smooth_image(C, H, W, 5), *big = malloc(sizeof(float) * C * BH * BW);
+    float *ybig = malloc(sizeof(float) * O * BH * BW), *y = malloc(sizeof(float) * O * H * W);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < BH; i++)
+            for (int j = 0; j < BW; j++)
+                big[((size_t)c * BH + i) * BW + j] = x[((size_t)c * H + i % H) * W + j % W];
+    char err[WP_ERRLEN];
+    wp_run_options o = {0};
+    o.max_memory = (size_t)1 << 30;
+    wp_job job;
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
+    wp_plane_src src = {big, C};
+    ck_assert_msg(wp_net_forward_tiled(&job, net, &src, 1, ybig, BH, BW, err) == WP_OK, "%s", err);
+    wp_job_end(&job);
+    o.tile_size = tile;
+    o.threads = 2;
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
+    job.periodic = 1;
+    src.data = x;
+    ck_assert_msg(wp_net_forward_tiled(&job, net, &src, 1, y, H, W, err) == WP_OK, "%s", err);
+    wp_job_end(&job);
+    double d = 0;
+    int cy = ky / 2 * H, cx = kx / 2 * W;
+    for (int c = 0; c < O; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                double e = fabs(y[((size_t)c * H + i) * W + j] -
+                                ybig[((size_t)c * BH + cy + i) * BW + cx + j]);
+                d = e > d ? e : d;
+            }
+    ck_assert_msg(d <= 1e-4, "%dx%d (halo %d, tile %d): periodic vs tiled copies %g", W, H, halo,
+                  tile, d);
+    free(x), free(big), free(ybig), free(y);
+}
+
+START_TEST(periodic_nets_are_circular)
+{
+    wp_prior *p = random_prior(1, 1, 8, 4);
+    periodic_matches_copies(p, &p->low, 40, 36, 0);     /* one tile, halo 20 */
+    periodic_matches_copies(p, &p->low, 4, 6, 0);       /* wraps five times */
+    periodic_matches_copies(p, &p->cond[0], 70, 90, 32); /* several tiles */
+    periodic_matches_copies(p, &p->cond[0], 33, 35, 0);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(tileable_sample_follows_metadata)
+{
+    wp_prior *p = random_prior(1, 1, 8, 6);
+    for (int j = -1; j < 1; j++) { /* He gain, so that the outputs are not vanishing */
+        wp_net *net = j < 0 ? &p->low : &p->cond[j];
+        for (int l = 0; l < net->nlayers; l++) {
+            size_t m = (size_t)wp_net_layer_out(net, l) * wp_net_layer_in(net, l) *
+                       net->kernel[l] * net->kernel[l];
+            for (size_t i = 0; i < m; i++)
+                net->conv_w[l][i] *= 2.0f;
+        }
+    }
+    size_t n = 32 * 32;
+    float *a = malloc(4 * n), *b = malloc(4 * n), *c = malloc(4 * n);
+    char err[WP_ERRLEN];
+    wp_sample_options s = {0};
+    s.width = s.height = 32;
+    s.seed = 3;
+    s.sampler.max_iter = 4;
+    s.sampler.sigma0 = 0.2f;
+    s.tileable = 1;
+    ck_assert_msg(wp_sample(p, a, 1, &s, NULL, err) == WP_OK, "%s", err);
+    s.tileable = -1;
+    ck_assert_int_eq(wp_sample(p, b, 1, &s, NULL, err), WP_OK);
+    ck_assert_double_gt(max_abs_diff(a, b, n), 1e-3); /* the borders differ */
+    ck_assert_int_eq(wp_prior_set_meta(p, "sample.tileable", "1", err), WP_OK);
+    s.tileable = 0;
+    ck_assert_int_eq(wp_sample(p, c, 1, &s, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(a, c, n), 1e-6);
+    s.tileable = 2;
+    ck_assert_int_eq(wp_sample(p, c, 1, &s, NULL, err), WP_ERR_ARG);
+    wp_prior_free(p);
+    free(a), free(b), free(c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jobs");
@@ -456,6 +545,8 @@ int main(void)
     tcase_add_test(tc, strength_noise_estimate_and_colour_fallback);
     tcase_add_test(tc, upscale_face_keeps_block_means_and_beats_bicubic);
     tcase_add_test(tc, sample_face_is_reproducible);
+    tcase_add_test(tc, periodic_nets_are_circular);
+    tcase_add_test(tc, tileable_sample_follows_metadata);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
