@@ -561,7 +561,7 @@ START_TEST(test_truncated_png)
     write_bytes(p, bytes, 100);
     wp_image img;
     ck_assert_int_eq(wp_image_read(p, 0, &img, errbuf, sizeof errbuf), -1);
-    ASSERT_ERR_CONTAINS("truncated PNG data (libpng:");
+    ASSERT_ERR_CONTAINS("truncated PNG data (");
     ck_assert_ptr_null(img.pixels);
     free(bytes);
 }
@@ -620,6 +620,25 @@ START_TEST(test_huge_header_refused)
 
     ck_assert_int_eq(wp_image_read(p, 0, &img, errbuf, sizeof errbuf), -1);
     ASSERT_ERR_CONTAINS("100000x100000 pixels is more than the 1073741824-pixel limit");
+}
+END_TEST
+
+/* A chunk claiming more bytes than the file holds is refused before libpng
+ * allocates its length (fuzz_image: a 2 GB tEXt in a 184-byte file). */
+START_TEST(test_chunk_longer_than_file_refused)
+{
+    unsigned char buf[160];
+    size_t n = crafted_png(buf, 3, 2);
+    size_t at = 8 + 12 + 13; /* the IDAT chunk follows IHDR */
+    memmove(buf + at + 12 + 4, buf + at, n - at);
+    put_be32(buf + at, 0x79000025u); /* a tEXt header claiming 2 GB */
+    memcpy(buf + at + 4, "tEXt", 4);
+    memcpy(buf + at + 8, "date", 4);
+    n += 16;
+    wp_image img;
+    ck_assert_int_eq(wp_image_read_memory(buf, n, 0, &img, errbuf, sizeof errbuf), -1);
+    ASSERT_ERR_CONTAINS("chunk 'tEXt' claims 2030043173 bytes");
+    ck_assert_ptr_null(img.pixels);
 }
 END_TEST
 
@@ -869,6 +888,7 @@ static Suite *image_io_suite(void)
     tcase_add_test(re, test_truncated_jpeg);
     tcase_add_test(re, test_empty_missing_and_directory);
     tcase_add_test(re, test_huge_header_refused);
+    tcase_add_test(re, test_chunk_longer_than_file_refused);
     tcase_add_test(re, test_limit_checked_before_decoding);
     tcase_add_test(re, test_corrupt_inputs_never_crash);
     suite_add_tcase(s, re);
