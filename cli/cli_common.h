@@ -47,11 +47,16 @@ double cli_job_finish(cli_job *j);
 /* Prints "wprior: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define WPRIOR_DEFAULT_MODEL_NAME "photo-color.safetensors"
+#define WPRIOR_GRAY_MODEL_NAME "photo-gray.safetensors"    /* gray images */
+#define WPRIOR_SAMPLE_MODEL_NAME "stone.safetensors"       /* wprior sample */
 
 /* The model to use: the -m value, else $WPRIOR_MODEL, else the shipped
  * default (installed, or in the source tree's models/).  Loads it or
  * prints why not. */
 wp_prior *cli_load_model(const char *path);
+/* The same, trying the shipped model `preferred` (a file name, or NULL)
+ * before the default. */
+wp_prior *cli_load_model_or(const char *path, const char *preferred);
 /* Parses a whole decimal integer in [lo,hi]. */
 int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out);
 

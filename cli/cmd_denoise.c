@@ -10,7 +10,8 @@ static int denoise_usage(FILE *f)
     fprintf(f, "usage: wprior denoise [-m MODEL] [--strength S] [options] INPUT OUTPUT\n"
                "Blind denoising of a PNG or JPEG image; OUTPUT is a PNG at the input's bit\n"
                "depth (alpha kept as it is). A gray prior works on each colour channel.\n"
-               "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped one)\n"
+               "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
+               "                     photo-color, or photo-gray for gray images)\n"
                "  --strength S       0..1, blend of input (0) and result (1); default 1\n%s",
             cli_job_usage());
     return f == stdout ? 0 : 2;

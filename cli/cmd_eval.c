@@ -446,7 +446,7 @@ int cmd_eval(int argc, char **argv)
     if (a.plot) {
         const char *name = wp_prior_meta(E.p, "name");
         char title[200];
-        snprintf(title, sizeof title, "%s: %d images", name ? name : a.model, E.n);
+        snprintf(title, sizeof title, "%s: %d images", name ? name : a.model ? a.model : "default model", E.n);
         rc = draw_plot(a.plot, title, in, out, E.flat ? fl : NULL, a.nsigma);
     }
 #endif

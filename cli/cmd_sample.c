@@ -10,6 +10,8 @@ static int sample_usage(FILE *f)
     fprintf(f, "usage: wprior sample [-m MODEL] [--size WxH] [--seed N] [options] OUTPUT\n"
                "Draws a new image from the prior (coarse to fine); OUTPUT is an 8-bit PNG,\n"
                "or 16-bit with --depth 16.\n"
+               "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
+               "                     texture prior stone)\n"
                "  --size WxH         output size (default: the model's own, else 256x256);\n"
                "                     a multiple of 2^levels\n"
                "  --depth 8|16       PNG bit depth (default 8)\n"
@@ -60,7 +62,7 @@ int cmd_sample(int argc, char **argv)
     }
     if (npos != 1)
         return sample_usage(stderr);
-    wp_prior *p = cli_load_model(job.model);
+    wp_prior *p = cli_load_model_or(job.model, WPRIOR_SAMPLE_MODEL_NAME);
     if (!p)
         return 1;
     char err[WP_ERRLEN];

@@ -32,25 +32,29 @@ int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out)
     return 0;
 }
 
-/* The shipped default model: the installed one, else the source tree's. */
-static const char *default_model(void)
+/* A shipped model: the installed one, else the source tree's. */
+static const char *shipped_model(const char *name)
 {
     static char path[4096];
     const char *dirs[] = {WPRIOR_MODEL_DIR, WPRIOR_SOURCE_MODEL_DIR};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dirs[i], WPRIOR_DEFAULT_MODEL_NAME);
+    for (size_t i = 0; name && i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
         if (access(path, R_OK) == 0)
             return path;
     }
     return NULL;
 }
 
-wp_prior *cli_load_model(const char *path)
+wp_prior *cli_load_model(const char *path) { return cli_load_model_or(path, NULL); }
+
+wp_prior *cli_load_model_or(const char *path, const char *preferred)
 {
     if (!path)
         path = getenv("WPRIOR_MODEL");
     if (!path || !*path)
-        path = default_model();
+        path = shipped_model(preferred);
+    if (!path)
+        path = shipped_model(WPRIOR_DEFAULT_MODEL_NAME);
     if (!path) {
         cli_error("no model given: use -m MODEL or set WPRIOR_MODEL (no shipped %s in %s)",
                   WPRIOR_DEFAULT_MODEL_NAME, WPRIOR_MODEL_DIR);
@@ -101,15 +105,18 @@ int cli_input_open(cli_input *in, const char *model, const char *path, const cli
     /* Refuse, before decoding, images that could not fit the budget even
      * as one float per pixel; the engine checks the whole job after. */
     size_t budget = job->run.max_memory ? job->run.max_memory : ((size_t)1 << 30);
-    in->prior = cli_load_model(model);
-    if (!in->prior)
-        return -1;
     if (wp_image_read(path, budget / sizeof(float), &in->img, err, sizeof err)) {
         cli_error("%s", err);
         cli_input_close(in);
         return -1;
     }
     in->C = cli_colour_channels(&in->img);
+    /* With no model named, gray images get the shipped gray prior. */
+    in->prior = cli_load_model_or(model, in->C == 1 ? WPRIOR_GRAY_MODEL_NAME : NULL);
+    if (!in->prior) {
+        cli_input_close(in);
+        return -1;
+    }
     in->planar = cli_to_planar(&in->img);
     if (!in->planar) {
         cli_error("out of memory");

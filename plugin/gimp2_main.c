@@ -143,6 +143,27 @@ static int show_dialog(const wg_proc *p, wg_run *run)
     return ok;
 }
 
+/* No model chosen yet: $WPRIOR_MODEL (as in the CLI), else the shipped one
+ * for the job (photo-color, photo-gray on gray layers, the stone texture
+ * for samples) when it is installed, else wpm_find's first model. */
+static void prefer_shipped(const wg_proc *p, wg_run *run)
+{
+    if (run->s.model[0])
+        return;
+    const char *env = g_getenv("WPRIOR_MODEL");
+    if (env && *env) {
+        g_strlcpy(run->s.model, env, sizeof run->s.model);
+        return;
+    }
+    int gray = p->kind != WPJ_SAMPLE && gimp_drawable_is_gray(run->drawable);
+    const char *name = wpm_preferred(p->kind == WPJ_SAMPLE, gray);
+    wpm_list l;
+    wpm_scan(&l);
+    if (wpm_find(&l, name) >= 0)
+        g_strlcpy(run->s.model, name, sizeof run->s.model);
+    wpm_list_free(&l);
+}
+
 /* Fills run->s for the run mode; a GIMP status. */
 static GimpPDBStatusType get_settings(const wg_proc *p, gint nparams, const GimpParam *param,
                                       wg_run *run)
@@ -155,7 +176,9 @@ static GimpPDBStatusType get_settings(const wg_proc *p, gint nparams, const Gimp
             return GIMP_PDB_CALLING_ERROR;
         }
         settings_from_params(p, param, &run->s);
+        prefer_shipped(p, run);
     } else if (run->mode == GIMP_RUN_INTERACTIVE) {
+        prefer_shipped(p, run);
         int ok = show_dialog(p, run);
         if (ok < 0)
             g_snprintf(run->err, sizeof run->err, _("Cannot open the display."));

@@ -16,8 +16,8 @@ expect_fail "unknown command" "unknown command" "" "$WPRIOR" frobnicate
 expect_fail "info of a missing model" "No such file" "" "$WPRIOR" info "$T/none.safetensors"
 echo "not a model" >"$T/junk.safetensors"
 expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.safetensors"
-expect_fail "denoise without a model" "no model given" "$T/out.png" \
-    env -u WPRIOR_MODEL "$WPRIOR" denoise "$T/in.png" "$T/out.png"
+expect_fail "\$WPRIOR_MODEL names a missing model" "none.safetensors" "$T/out.png" \
+    env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$REF/vectors/astronaut_face160_noisy25.png" "$T/out.png"
 expect_fail "import without inputs" "give --low" "$T/m.safetensors" "$WPRIOR" import -o "$T/m.safetensors"
 expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import --low x --cond x -o "$T/m.safetensors"
 

@@ -35,4 +35,23 @@ for m in "${models[@]}"; do
     "$WPRIOR" sample -m "$m" --size 32x32 --max-iter 20 "$T/s.png" 2>"$T/stderr" && ok "$name: sample" ||
         bad "$name: sample: $(cat "$T/stderr")"
 done
+# No -m (and no $WPRIOR_MODEL): colour images get photo-color, gray ones
+# photo-gray, samples come from stone; the same results as naming them.
+unset WPRIOR_MODEL
+nom() { # NAME JOB ARGS... : runs JOB with and without -m DIR/NAME, compares
+    local name=$1 job=$2
+    shift 2
+    [ -f "$DIR/$name.safetensors" ] || { echo "skip: no $name"; return; }
+    if "$WPRIOR" "$job" -m "$DIR/$name.safetensors" "$@" "$T/with.png" 2>"$T/stderr" &&
+        "$WPRIOR" "$job" "$@" "$T/without.png" 2>>"$T/stderr" && cmp -s "$T/with.png" "$T/without.png"; then
+        ok "$job $* with no -m uses $name"
+    else
+        bad "$job $* with no -m: not $name's result: $(cat "$T/stderr")"
+    fi
+}
+nom photo-color denoise "$T/rgb.png"
+nom photo-gray denoise "$T/gray.png"
+nom photo-color upscale -f 2 "$T/rgb.png"
+nom photo-gray upscale -f 2 "$T/gray.png"
+nom stone sample --size 32x32 --max-iter 20
 finish

@@ -139,6 +139,11 @@ int wpm_find(const wpm_list *l, const char *model)
     return -1;
 }
 
+const char *wpm_preferred(int sample, int gray)
+{
+    return sample ? "stone" : gray ? "photo-gray" : "photo-color";
+}
+
 char *wpm_resolve(const char *model, char *err, int errlen)
 {
     if (model && *model && g_file_test(model, G_FILE_TEST_EXISTS))

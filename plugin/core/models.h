@@ -29,6 +29,9 @@ void wpm_list_free(wpm_list *l);
  * or without ".safetensors", or a metadata name.  An empty string picks the
  * first model.  -1 when none matches. */
 int wpm_find(const wpm_list *l, const char *model);
+/* The shipped model a job uses when none is named: "stone" for samples,
+ * else "photo-gray" for gray images and "photo-color" for colour ones. */
+const char *wpm_preferred(int sample, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);

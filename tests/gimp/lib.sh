@@ -43,6 +43,7 @@ import_models() {
     mkdir -p "$T/models"
     export WPRIOR_MODEL_PATH=$T/models
     MODEL=$T/models/face160.safetensors
+    export WPRIOR_MODEL=$MODEL # the default when no model is named (else the shipped ones)
     "$WPRIOR" import --low "$R/celebA_160x160_gray/low.safetensors" \
         --cond "0=$R/celebA_160x160_gray/rf13_scale0.safetensors" \
         --cond "1=$R/celebA_160x160_gray/rf13_scale1.safetensors" \
