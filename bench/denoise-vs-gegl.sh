@@ -2,7 +2,7 @@
 # PSNR of a prior against GEGL's gegl:denoise-dct on the validation split:
 # the same seeded noisy images (clipped, 16-bit PNG) go to both; GEGL is told
 # the true sigma, our denoiser is blind.  Gray priors are scored on the mean
-# of R, G and B.  Writes bench/results/denoise-vs-gegl-SIGMA.txt.
+# of R, G and B.  Writes bench/results/denoise-vs-gegl-MODEL-LIST-SIGMA.txt.
 # Usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]   (WPRIOR: the wprior to use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ command -v gegl >/dev/null || { echo "gegl is not installed (apt-get install geg
 val=${VAL:-data/val.txt} # VAL: another list of clean images, e.g. data/photos-val.txt
 [ -f "$val" ] || { echo "no $val: run scripts/fetch-training-data.sh" >&2; exit 1; }
 mkdir -p bench/results
-res=bench/results/denoise-vs-gegl-$(basename "$val" .txt)-$sigma.txt
+res=bench/results/denoise-vs-gegl-$(basename "$model" .safetensors)-$(basename "$val" .txt)-$sigma.txt
 {
     echo "# $(date -u +%F) model $model, sigma $sigma, seed $seed, $val"
     echo "# gegl:denoise-dct sigma=$sigma (0..255 units, the true value); ours blind"

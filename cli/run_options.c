@@ -81,7 +81,7 @@ int cli_job_option(cli_job *j, int argc, char **argv, int *i)
             return CLI_OPT_ERROR;
         return CLI_OPT_TAKEN;
     }
-    static const char *const with_value[] = {"--threads", "--max-memory", "--tile", "--seed",
+    static const char *const with_value[] = {"--threads", "--max-memory", "--tile", "--border", "--seed",
                                              "--sigma0", "--sigma-l", "--h0", "--beta",
                                              "--max-iter", NULL};
     int known = 0;
@@ -100,6 +100,15 @@ int cli_job_option(cli_job *j, int argc, char **argv, int *i)
     } else if (!strcmp(a, "--max-memory")) {
         if (parse_size(v, &j->run.max_memory)) {
             cli_error("--max-memory takes a size such as 512M or 2G, not '%s'", v);
+            return CLI_OPT_ERROR;
+        }
+    } else if (!strcmp(a, "--border")) {
+        if (!strcmp(v, "zero"))
+            j->run.border = WP_BORDER_ZERO;
+        else if (!strcmp(v, "mirror"))
+            j->run.border = WP_BORDER_MIRROR;
+        else {
+            cli_error("--border is zero or mirror, not '%s'", v);
             return CLI_OPT_ERROR;
         }
     } else if (!strcmp(a, "--tile")) {
@@ -137,7 +146,10 @@ const char *cli_job_usage(void)
 {
     return "  --threads N        threads (default: all cores)\n"
            "  --max-memory SIZE  budget for the engine's buffers, e.g. 512M, 2G (default 1G)\n"
-           "  --tile N           tile side in pixels (default: the largest that fits)\n";
+           "  --tile N           tile side in pixels (default: the largest that fits)\n"
+           "  --border zero|mirror  what the networks see beyond the image border: their\n"
+           "                     zero padding or the mirrored image (default: the model's\n"
+           "                     choice; mirror for trained priors, zero for imported ones)\n";
 }
 
 const char *cli_sampler_usage(void)

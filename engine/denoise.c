@@ -56,12 +56,13 @@ static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int
     if (st)
         return st;
     int h = pyr.Hp >> J, w = pyr.Wp >> J;
-    wp_plane_src low_src = {pyr.low, C};
+    wp_plane_src low_src = {pyr.low, C, 0};
     st = wp_net_forward_tiled(job, &p->low, &low_src, 1, netout, h, w, err);
     if (!st)
         subtract(pyr.low, netout, (size_t)C * h * w);
     for (int j = J - 1; j >= 0 && !st; j--) {
-        wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C}, {pyr.det[j], 3 * C}};
+        wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C, 0},
+                               {pyr.det[j], 3 * C, 1}};
         st = wp_net_forward_tiled(job, &p->cond[j], src, 2, netout, h, w, err);
         if (st)
             break;
@@ -81,7 +82,7 @@ static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, in
 {
     wp_prior *p = job->prior;
     size_t n = (size_t)p->channels * H * W;
-    wp_plane_src src = {x, p->channels};
+    wp_plane_src src = {x, p->channels, 0};
     wp_status st = wp_net_forward_tiled(job, &p->flatnet, &src, 1, netout, H, W, err);
     if (!st)
         for (size_t i = 0; i < n; i++)

@@ -493,6 +493,9 @@ wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, i
             st = import_one(&p->cond[j], cond_paths[j], "conditional", 4 * C, 3 * C, err);
         }
     }
+    /* the reference nets were trained on whole images, zero-padded */
+    if (!st)
+        st = wp_prior_set_meta(p, "border", "zero", err);
     if (st) {
         wp_prior_free(p);
         return st;

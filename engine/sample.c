@@ -56,7 +56,8 @@ void (*wp_ascent_trace_hook)(const wp_ascent *, int, double) = NULL;
 /* r = -net([cond, y]) = D(y) - y.  Returns sigma_t = ||r|| / sqrt(N). */
 static wp_status residual(wp_ascent *a, double *sigma, char *err)
 {
-    wp_plane_src src[2] = {{a->cond, a->cond_ch}, {a->y, a->ch}};
+    /* with a conditioning low-pass, y holds detail bands */
+    wp_plane_src src[2] = {{a->cond, a->cond_ch, 0}, {a->y, a->ch, a->cond != NULL}};
     int nsrc = a->cond ? 2 : 1;
     wp_status st = wp_net_forward_tiled(a->job, a->net, a->cond ? src : src + 1, nsrc, a->r, a->h,
                                         a->w, err);

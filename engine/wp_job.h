@@ -21,6 +21,7 @@ typedef struct {
     double work_done;
     double last_reported;
     int periodic;             /* nets see the planes as periodic (tileable sampling) */
+    int zero_border;          /* else mirrored context at the border (wp_border) */
     pthread_mutex_t lock;
 } wp_job;
 
@@ -36,18 +37,23 @@ void wp_job_advance(wp_job *job, double work);
 /* Work units of one run of net over h x w pixels. */
 double wp_net_work(const wp_net *net, int h, int w);
 
-/* One input of a tiled net: `channels` full-size planes [channels,H,W]. */
+/* One input of a tiled net: `channels` full-size planes [channels,H,W].
+ * details: the planes are Haar detail bands [cH(C), cV(C), cD(C)], so a
+ * mirrored border flips their signs as mirroring the image would. */
 typedef struct {
     const float *data;
     int channels;
+    int details;
 } wp_plane_src;
 
 /* y[out,H,W] = net(concat(src[0..nsrc-1])) evaluated over tiles with a halo
  * of (RF-1)/2 pixels, so the result equals the untiled one.  Tiles run on
  * the job's threads (OpenBLAS single-threaded inside) when there are
- * several, else one tile uses all threads inside OpenBLAS.  With
- * job->periodic the planes wrap around: every tile gathers its full halo
- * modulo H and W, so the result is the net's circular convolution. */
+ * several, else one tile uses all threads inside OpenBLAS.  Every tile
+ * gathers its full halo: beyond the border the planes are mirrored
+ * (half-sample symmetric, detail signs flipped as for a mirrored image), or
+ * wrap around with job->periodic (the net's circular convolution); with
+ * job->zero_border tiles stop at the border and the net zero-pads there. */
 wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_src *src,
                                int nsrc, float *y, int H, int W, char *err);
 /* The tile side the job would use for net (for tests and reports). */

@@ -58,12 +58,20 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
 /* Builds a prior from the paper's per-network safetensors files: either a
  * low-pass network and levels conditional networks (cond_paths[j] for level
  * j, 0 the finest) or, with flat_path, one pixel-domain network.
- * channels: 1 (gray) or 3. */
+ * channels: 1 (gray) or 3.  Sets the metadata "border" to "zero". */
 wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
                           const char *flat_path, int channels, wp_prior **out, char *err);
 
 /* Progress callback: fraction in [0,1], rising monotonically to 1. */
 typedef void (*wp_progress_fn)(double fraction, void *user_data);
+
+/* Beyond the image border the networks see either the mirrored image
+ * (half-sample symmetric; right for nets trained on interior crops, as
+ * `wprior train` does) or their own zero padding (the reference code's
+ * convention: its face models were trained on whole images).  The default
+ * is the model's metadata "border" ("zero" or "mirror"; absent: mirror;
+ * `wprior import` writes "zero"). */
+typedef enum { WP_BORDER_MODEL = 0, WP_BORDER_ZERO, WP_BORDER_MIRROR } wp_border;
 
 /* How a job runs.  A zeroed struct gives the defaults. */
 typedef struct {
@@ -74,6 +82,7 @@ typedef struct {
     void *progress_data;
     const volatile int *cancel; /* polled at least every ~100 ms of work; non-zero stops the
                                    job with WP_ERR_CANCELLED and leaves the output untouched */
+    wp_border border;           /* what the networks see beyond the image border */
 } wp_run_options;
 
 /* Images are planar float32: channels x height x width, values in [0,1]

@@ -166,6 +166,7 @@ static void check_denoise(const char *file, const char *noisy_name, const char *
     float *x = tensor(&v, noisy_name, &n), *ref = tensor(&v, out_name, &n);
     int s = (int)sqrt((double)n);
     float *y = malloc(sizeof(float) * n);
+    /* imported: the reference code's zero padding by default */
     ck_assert_msg(wp_denoise(p, x, y, 1, s, s, NULL, NULL, NULL, err) == WP_OK, "%s", err);
     expect_close(out_name, y, ref, n);
     /* in place gives the same */

@@ -52,7 +52,7 @@ static float *smooth_image(int C, int H, int W, uint64_t seed)
     return x;
 }
 
-static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles)
+static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles, wp_border border)
 {
     wp_prior *p = random_prior(1, 2, 8, 3);
     float *x = smooth_image(1, H, W, 9), *ref = malloc(sizeof(float) * H * W),
@@ -60,11 +60,13 @@ static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles)
     char err[WP_ERRLEN];
     wp_run_options big = {0};
     big.max_memory = (size_t)8 << 30; /* one tile: the untiled computation */
+    big.border = border;
     ck_assert_msg(wp_denoise(p, x, ref, 1, H, W, NULL, &big, NULL, err) == WP_OK, "%s", err);
     for (int t = 0; t < ntiles; t++) {
         wp_run_options o = {0};
         o.tile_size = tiles[t];
         o.threads = t % 2 + 1;
+        o.border = border;
         ck_assert_msg(wp_denoise(p, x, y, 1, H, W, NULL, &o, NULL, err) == WP_OK, "%s", err);
         double d = max_abs_diff(y, ref, (size_t)H * W);
         ck_assert_msg(d <= 1e-4, "%dx%d tile %d: max abs diff %g", W, H, tiles[t], d);
@@ -76,14 +78,14 @@ static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles)
 START_TEST(tiled_denoise_1024)
 {
     int tiles[] = {64, 100, 333};
-    tiled_equals_untiled(1024, 1024, tiles, 3);
+    tiled_equals_untiled(1024, 1024, tiles, 3, WP_BORDER_MODEL); /* mirrored */
 }
 END_TEST
 
 START_TEST(tiled_denoise_2000x1500)
 {
     int tiles[] = {128, 500};
-    tiled_equals_untiled(1500, 2000, tiles, 2);
+    tiled_equals_untiled(1500, 2000, tiles, 2, WP_BORDER_ZERO);
 }
 END_TEST
 
@@ -440,55 +442,88 @@ START_TEST(sample_face_is_reproducible)
 }
 END_TEST
 
-/* Periodic evaluation = the plain one on enough tiled copies of the image,
- * centre copy cropped (the oracle of circular convolution). */
-static void periodic_matches_copies(wp_prior *p, const wp_net *net, int H, int W, int tile)
+/* The oracle of border handling, written apart from tile.c: plane c of a
+ * source at (i,j) anywhere, mirrored (half-sample symmetric, detail bands
+ * flipping sign as a mirrored image's would) or wrapped. */
+static float beyond(const float *x, int c, int C, int H, int W, int i, int j, int periodic,
+                    int details)
 {
-    int C = net->in_ch, O = net->out_ch, halo = (wp_net_receptive_field(net) - 1) / 2;
-    int ky = 2 * ((halo + H - 1) / H) + 1, kx = 2 * ((halo + W - 1) / W) + 1;
-    int BH = ky * H, BW = kx * W;
-    float *x = smooth_image(C, H, W, 5), *big = malloc(sizeof(float) * C * BH * BW);
-    float *ybig = malloc(sizeof(float) * O * BH * BW), *y = malloc(sizeof(float) * O * H * W);
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < BH; i++)
-            for (int j = 0; j < BW; j++)
-                big[((size_t)c * BH + i) * BW + j] = x[((size_t)c * H + i % H) * W + j % W];
+    int fy = 0, fx = 0;
+    if (periodic) {
+        i = ((i % H) + H) % H, j = ((j % W) + W) % W;
+    } else {
+        while (i < 0 || i >= H) i = i < 0 ? -1 - i : 2 * H - 1 - i, fy ^= 1;
+        while (j < 0 || j >= W) j = j < 0 ? -1 - j : 2 * W - 1 - j, fx ^= 1;
+    }
+    int band = details ? c / (C / 3) : -1; /* cH, cV, cD */
+    float sign = (fy && (band == 0 || band == 2) ? -1.0f : 1.0f) *
+                 (fx && (band == 1 || band == 2) ? -1.0f : 1.0f);
+    return sign * x[((size_t)c * H + i) * W + j];
+}
+
+/* Tiled evaluation with a mirrored or periodic border = the zero-padded
+ * evaluation of the image padded by the oracle (wider than the receptive
+ * field), centre cropped.  srcs: up to two sources of ch[s] planes. */
+static void border_matches_oracle(wp_prior *p, const wp_net *net, int nsrc, const int *ch,
+                                  const int *details, int H, int W, int tile, int periodic)
+{
+    int halo = (wp_net_receptive_field(net) - 1) / 2, m = halo + 3, O = net->out_ch;
+    int BH = H + 2 * m, BW = W + 2 * m;
+    float *x[2], *big[2], *ybig = malloc(sizeof(float) * O * BH * BW);
+    float *y = malloc(sizeof(float) * O * H * W);
+    wp_plane_src src[2], bsrc[2];
+    for (int s = 0; s < nsrc; s++) {
+        x[s] = smooth_image(ch[s], H, W, 5 + s);
+        big[s] = malloc(sizeof(float) * ch[s] * BH * BW);
+        for (int c = 0; c < ch[s]; c++)
+            for (int i = 0; i < BH; i++)
+                for (int j = 0; j < BW; j++)
+                    big[s][((size_t)c * BH + i) * BW + j] =
+                        beyond(x[s], c, ch[s], H, W, i - m, j - m, periodic, details[s]);
+        src[s] = (wp_plane_src){x[s], ch[s], details[s]};
+        bsrc[s] = (wp_plane_src){big[s], ch[s], details[s]};
+    }
     char err[WP_ERRLEN];
     wp_run_options o = {0};
     o.max_memory = (size_t)1 << 30;
+    o.border = WP_BORDER_ZERO;
     wp_job job;
     ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
-    wp_plane_src src = {big, C};
-    ck_assert_msg(wp_net_forward_tiled(&job, net, &src, 1, ybig, BH, BW, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_net_forward_tiled(&job, net, bsrc, nsrc, ybig, BH, BW, err) == WP_OK, "%s", err);
     wp_job_end(&job);
     o.tile_size = tile;
     o.threads = 2;
+    o.border = WP_BORDER_MIRROR;
     ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
-    job.periodic = 1;
-    src.data = x;
-    ck_assert_msg(wp_net_forward_tiled(&job, net, &src, 1, y, H, W, err) == WP_OK, "%s", err);
+    job.periodic = periodic;
+    ck_assert_msg(wp_net_forward_tiled(&job, net, src, nsrc, y, H, W, err) == WP_OK, "%s", err);
     wp_job_end(&job);
     double d = 0;
-    int cy = ky / 2 * H, cx = kx / 2 * W;
     for (int c = 0; c < O; c++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
                 double e = fabs(y[((size_t)c * H + i) * W + j] -
-                                ybig[((size_t)c * BH + cy + i) * BW + cx + j]);
+                                ybig[((size_t)c * BH + m + i) * BW + m + j]);
                 d = e > d ? e : d;
             }
-    ck_assert_msg(d <= 1e-4, "%dx%d (halo %d, tile %d): periodic vs tiled copies %g", W, H, halo,
-                  tile, d);
-    free(x), free(big), free(ybig), free(y);
+    ck_assert_msg(d <= 1e-4, "%dx%d (halo %d, tile %d, %s): vs the padded oracle %g", W, H, halo,
+                  tile, periodic ? "periodic" : "mirrored", d);
+    for (int s = 0; s < nsrc; s++)
+        free(x[s]), free(big[s]);
+    free(ybig), free(y);
 }
 
-START_TEST(periodic_nets_are_circular)
+START_TEST(border_modes_match_the_oracle)
 {
     wp_prior *p = random_prior(1, 1, 8, 4);
-    periodic_matches_copies(p, &p->low, 40, 36, 0);     /* one tile, halo 20 */
-    periodic_matches_copies(p, &p->low, 4, 6, 0);       /* wraps five times */
-    periodic_matches_copies(p, &p->cond[0], 70, 90, 32); /* several tiles */
-    periodic_matches_copies(p, &p->cond[0], 33, 35, 0);
+    int one[] = {1}, cond[] = {1, 3}, plain[] = {0, 0}, det[] = {0, 1};
+    for (int periodic = 0; periodic < 2; periodic++) {
+        border_matches_oracle(p, &p->low, 1, one, plain, 40, 36, 0, periodic); /* halo 20 */
+        border_matches_oracle(p, &p->low, 1, one, plain, 4, 6, 0, periodic);   /* wraps 5 times */
+        border_matches_oracle(p, &p->cond[0], 2, cond, det, 70, 90, 32, periodic); /* tiles */
+        border_matches_oracle(p, &p->cond[0], 2, cond, det, 33, 35, 0, periodic);
+        border_matches_oracle(p, &p->cond[0], 2, cond, det, 3, 5, 0, periodic);
+    }
     wp_prior_free(p);
 }
 END_TEST
@@ -545,7 +580,7 @@ int main(void)
     tcase_add_test(tc, strength_noise_estimate_and_colour_fallback);
     tcase_add_test(tc, upscale_face_keeps_block_means_and_beats_bicubic);
     tcase_add_test(tc, sample_face_is_reproducible);
-    tcase_add_test(tc, periodic_nets_are_circular);
+    tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
     suite_add_tcase(s, tc);
     return run_suite(s);
