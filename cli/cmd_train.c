@@ -44,6 +44,8 @@ static int train_usage(FILE *f)
         "                         reference's ranges (sigma low-pass, sigma/2 details)\n"
         "  --no-rescale-low       no random intensity scaling of low-pass crops\n"
         "  --no-flips             no random flips/rotations\n"
+        "  --clip, --no-clip      noise on the pixels, clipped to [0,1] as in a saved noisy\n"
+        "                         image (needs projected band noise)     [small: clip]\n"
         "  --scale-aug F          random box downscaling by 1..F\n"
         "  --weight image|area    how often each image is cropped            [image]\n"
         "  --val DIR|LIST         validation images (default: crops of the training set)\n"
@@ -199,6 +201,10 @@ static int set_flag(wp_train_options *o, train_args *a, const char *k)
         o->rescale_low = 0;
     else if (!strcmp(k, "--no-flips"))
         o->flips = 0;
+    else if (!strcmp(k, "--clip"))
+        o->clip = 1;
+    else if (!strcmp(k, "--no-clip"))
+        o->clip = 0;
     else
         return 1;
     a->train_opts++;

@@ -39,6 +39,11 @@ void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *a
 
 /* ---- noise (train.c) ---- */
 
+/* One training example of net idx (-1 low, j cond j) at pixel sigma (0..255)
+ * from the training set, as a step makes it (no augmentation, gain 1):
+ * x [in,P,P] and the noise it carries [out,P,P]. */
+void wp_train_example(wp_trainer *t, int idx, uint64_t seed, float sigma, float *x, float *noise);
+
 /* One sigma (0..255 units) from the options' range and distribution. */
 double wp_train_draw_sigma(const wp_train_options *o, wp_rng *r);
 
@@ -67,6 +72,7 @@ struct wp_trainer {
     void *cb_data;
     /* Buffers allocated once at the largest size any stage needs. */
     float *crop, *tmp;            /* pixel crop [C,S,S] and Haar scratch */
+    float *crop2, *tmp2;          /* the same for the noisy crop (clip) */
     float *x, *noise, *y, *dy, *grad;
     wp_net_cache cache;           /* rebuilt per stage (its size depends on the net) */
     int cache_stage;

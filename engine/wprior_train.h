@@ -96,6 +96,10 @@ typedef struct {
     int projected_noise; /* 1: each band gets exactly the share of pixel noise it sees
                             when denoising (sigma/2^J on the low-pass, sigma/2^(j+1) on
                             level j); 0: the reference's per-band ranges (below) */
+    int clip;         /* 1 (needs projected_noise): the noise goes on the pixels, which
+                         are clipped to [0,1] as in a saved noisy image, before the
+                         pyramid; the nets learn the clipped noise's bias in dark and
+                         bright areas */
     int rescale_low;  /* multiply each low-pass crop by u ~ U(0,1) (the reference does) */
     int flips;        /* random flips and 90-degree rotations (the 8 symmetries) */
     int scale_aug;    /* > 1: crops are box-downscaled by a random integer 1..scale_aug */

@@ -93,6 +93,57 @@ static double mean(const double *x, int n)
     return s / n;
 }
 
+/* Clipped noise on a black image: the low-pass sees only positive noise,
+ * of the half-normal's mean; band noise stays zero-mean. */
+START_TEST(clipped_noise_is_biased_where_it_clips)
+{
+    char err[WP_ERRLEN];
+    wp_dataset *d;
+    ck_assert_int_eq(wp_dataset_create(&d, 1, err), WP_OK);
+    uint8_t black[64 * 64] = {0};
+    ck_assert_int_eq(wp_dataset_add(d, black, 64, 64, err), WP_OK);
+    for (int clip = 0; clip < 2; clip++) {
+        wp_train_options o;
+        tiny_options(&o, 10);
+        o.projected_noise = 1;
+        o.clip = clip;
+        wp_trainer *t;
+        ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+        size_t n = 16 * 16;
+        float x[16 * 16], noise[16 * 16], sigma = 50.0f;
+        double mean = 0, lo = 1e9;
+        for (int k = 0; k < 20; k++) {
+            wp_train_example(t, -1, (uint64_t)k + 1, sigma, x, noise);
+            for (size_t i = 0; i < n; i++) {
+                mean += noise[i] / (20.0 * n);
+                lo = noise[i] < lo ? noise[i] : lo;
+                ck_assert_float_eq(x[i], noise[i]); /* clean is 0 */
+            }
+        }
+        double half_normal = sigma / 255.0 * 0.39894; /* E max(0, z) sigma */
+        if (clip) {
+            ck_assert_double_ge(lo, 0.0);
+            ck_assert_msg(fabs(mean - half_normal) < 0.05 * half_normal, "clipped mean %g, not %g",
+                          mean, half_normal);
+        } else {
+            ck_assert_msg(fabs(mean) < 0.05 * half_normal, "mean %g", mean);
+            ck_assert_double_lt(lo, 0.0);
+        }
+        wp_trainer_free(t);
+    }
+    /* clipping is pixel noise: band noise of the reference's ranges refuses it */
+    wp_train_options o;
+    tiny_options(&o, 10);
+    o.projected_noise = 0;
+    o.clip = 1;
+    wp_trainer *t;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "projected"));
+    wp_dataset_free(d);
+}
+END_TEST
+
 START_TEST(tiny_prior_overfits)
 {
     char err[WP_ERRLEN];
@@ -346,6 +397,7 @@ int main(void)
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, export_loads_and_denoises);
     tcase_add_test(tc, crops_are_deterministic);
+    tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
