@@ -45,7 +45,7 @@ static int train_usage(FILE *f)
         "  --no-rescale-low       no random intensity scaling of low-pass crops\n"
         "  --no-flips             no random flips/rotations\n"
         "  --clip, --no-clip      noise on the pixels, clipped to [0,1] as in a saved noisy\n"
-        "                         image (needs projected band noise)     [small: clip]\n"
+        "                         image (needs projected band noise)     [no clip]\n"
         "  --scale-aug F          random box downscaling by 1..F\n"
         "  --weight image|area    how often each image is cropped            [image]\n"
         "  --val DIR|LIST         validation images (default: crops of the training set)\n"

@@ -1,9 +1,8 @@
 #!/bin/bash
 # Trains a shipped photograph prior on the photographs of data/
 # (scripts/fetch-training-data.sh), J=3 with small-preset networks:
-#   gray:  photo-gray,  10000 steps per network, Gaussian noise on the bands;
-#   color: photo-color (RGB, the default model), 6000 steps per network,
-#          noise on the pixels clipped to [0,1] (--clip).
+#   gray:  photo-gray,  10000 steps per network;
+#   color: photo-color (RGB, the default model), 6000 steps per network.
 # Resumable across sessions: the checkpoint lives in wip/photo-KIND.ckpt
 # (committed while the model is unfinished); run this again to continue.
 # The finished model goes to models/photo-KIND.safetensors.
@@ -13,8 +12,8 @@ cd "$(dirname "$0")/.."
 kind=${1:?usage: scripts/train-photo.sh gray|color [SECONDS]}
 limit=${2:-4800}
 case $kind in
-gray) ch=1 steps=10000 what="Gray" clip=--no-clip ;;
-color) ch=3 steps=6000 what="RGB" clip=--clip ;;
+gray) ch=1 steps=10000 what="Gray" ;;
+color) ch=3 steps=6000 what="RGB" ;;
 *) echo "usage: scripts/train-photo.sh gray|color [SECONDS]" >&2; exit 2 ;;
 esac
 name=photo-$kind
@@ -28,7 +27,7 @@ if [ -f "wip/$name.ckpt" ]; then
 fi
 exec build/cli/wprior train --preset small --channels $ch --levels 3 --steps $steps \
     --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 \
-    --band-noise projected $clip --data data/photos-train.txt --val data/photos-val.txt \
+    --band-noise projected --data data/photos-train.txt --val data/photos-val.txt \
     -o "models/$name.safetensors" --checkpoint "wip/$name.ckpt" \
     --log "wip/$name.log.jsonl" --time-limit "$limit" --name "$name" \
     --description "$what multi-scale prior for photographs (J=3, small preset), trained on the photographs of mate-backgrounds and plasma-workspace-wallpapers (Debian)"

@@ -2,7 +2,7 @@
 # Trains the two shipped texture priors on the textures of data/
 # (scripts/fetch-training-data.sh):
 #   stone: RGB, the Stone_* patterns of gimp-data;
-#   wood:  RGB, the Wood_* patterns of gimp-data;
+#   wood:  RGB, the Wood_* patterns of gimp-data (not shipped: blotchy);
 #   paper: gray, the paper and canvas scans of mypaint-data-extras (not
 #          shipped: its samples come out nearly flat, the paper grain being
 #          too faint for these small nets to keep).
@@ -12,7 +12,7 @@
 # noisy input at sigma 25 and sampled blurred blobs.)  The crops wrap around the (tileable) source images, and the models
 # sample tileable images by default (metadata sample.tileable=1).
 # Resumable: checkpoints live in wip/; run this again to continue.
-# usage: scripts/train-textures.sh [stone|wood|paper ...]   (default: stone wood)
+# usage: scripts/train-textures.sh [stone|wood|paper ...]   (default: stone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f data/train.txt ] || scripts/fetch-training-data.sh
@@ -37,7 +37,7 @@ train() { # NAME CHANNELS LEVELS BAND-NOISE PATTERN DESCRIPTION
     build/cli/wprior meta "models/$name.safetensors" sample.tileable=1 sample.sigma0=0.5 \
         sample.sigma_l=0.005
 }
-[ $# -gt 0 ] || set -- stone wood
+[ $# -gt 0 ] || set -- stone
 for t in "$@"; do
     case $t in
     paper) train paper 1 1 projected '^textures/mypaint-data-extras/' \
