@@ -328,6 +328,13 @@ static int band_levels(const wp_trainer *t, int idx)
     return t->o.flat ? 0 : idx < 0 ? t->o.levels : idx + 1;
 }
 
+/* The share of pixel noise sigma that network idx's band gets (see
+ * wprior_train.h). */
+static float noise_share(const wp_trainer *t, int idx)
+{
+    return t->o.projected_noise ? 1.0f / (float)(1 << band_levels(t, idx)) : idx < 0 ? 1.0f : 0.5f;
+}
+
 static float *grow(float **buf, size_t n, int *fail)
 {
     free(*buf);
@@ -452,8 +459,7 @@ void wp_train_example(wp_trainer *t, int idx, uint64_t seed, float sigma, float 
     wp_rng_seed(&dr, seed);
     wp_rng_split(&dr, 1, &nr);
     const wp_crop_aug aug = {0, 1, 0};
-    float band = t->o.projected_noise ? 1.0f / (float)(1 << band_levels(t, idx))
-                                      : idx < 0 ? 1.0f : 0.5f;
+    float band = noise_share(t, idx);
     make_example(t, t->train, idx, &aug, &dr, &nr, sigma / 255.0f * band, 1.0f, x, noise);
 }
 
@@ -565,9 +571,7 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     wp_net *net = wp_trainer_net(t, idx);
     size_t nin = in_floats(t, idx), nout = out_floats(t, idx);
     const wp_crop_aug aug = {t->o.flips, t->o.scale_aug, t->o.weight == WP_WEIGHT_AREA};
-    /* Noise on this band: see wprior_train.h */
-    float band = t->o.projected_noise ? 1.0f / (float)(1 << band_levels(t, idx))
-                                      : idx < 0 ? 1.0f : 0.5f;
+    float band = noise_share(t, idx);
     double t0 = wp_now();
     for (int n = 0; n < N; n++) {
         float sd = (float)(wp_train_draw_sigma(&t->o, &t->noise_rng) / 255.0) * band;
