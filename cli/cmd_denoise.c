@@ -12,7 +12,9 @@ static int denoise_usage(FILE *f)
                "depth (alpha kept as it is). A gray prior works on each colour channel.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
                "                     photo-color, or photo-gray for gray images)\n"
-               "  --strength S       0..1, blend of input (0) and result (1); default 1\n%s",
+               "  --strength S       0..1, blend of input (0) and result (1); default 1\n"
+               "  --no-unclip        keep the bias that clipping to black and white gave the\n"
+               "                     noise (by default the result is corrected for it)\n%s",
             cli_job_usage());
     return f == stdout ? 0 : 2;
 }
@@ -21,7 +23,7 @@ int cmd_denoise(int argc, char **argv)
 {
     const char *pos[2] = {0};
     int npos = 0;
-    wp_denoise_options dopt = {1.0f};
+    wp_denoise_options dopt = {.strength = 1.0f, .clipped = 1};
     cli_job job;
     cli_job_init(&job, "denoise");
     for (int i = 1; i < argc; i++) {
@@ -33,7 +35,9 @@ int cmd_denoise(int argc, char **argv)
             return denoise_usage(stdout);
         if (r == CLI_OPT_TAKEN)
             continue;
-        if (!strcmp(a, "--strength")) {
+        if (!strcmp(a, "--no-unclip")) {
+            dopt.clipped = 0;
+        } else if (!strcmp(a, "--strength")) {
             const char *v = cli_value(argc, argv, &i);
             char *end;
             if (!v)

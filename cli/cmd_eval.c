@@ -30,7 +30,9 @@ static int eval_usage(FILE *f)
             "  --seed S           noise seed                                   [1]\n"
             "  --crop N           centre crop of at most NxN pixels (faster)\n"
             "  --clip             clip the noisy image to [0,1] and round it to 16 bits, as a\n"
-            "                     saved file would be\n"
+            "                     saved file would be; the denoised result is then corrected\n"
+            "                     for the clipping bias (as `wprior denoise` does)\n"
+            "  --no-unclip        with --clip: leave the clipping bias uncorrected\n"
             "  --save-noisy DIR   write DIR/NNN_clean.png and DIR/NNN_noisyS.png (16-bit;\n"
             "                     implies --clip) for other denoisers\n"
             "  --external CMD     also run another denoiser on the same (clipped) noisy files:\n"
@@ -49,7 +51,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS];
-    int nsigma, crop, clip, per_image;
+    int nsigma, crop, clip, no_unclip, per_image;
     unsigned long long seed;
 } eval_args;
 
@@ -79,6 +81,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
             return -1;
         if (!strcmp(k, "--clip")) {
             a->clip = 1;
+            continue;
+        }
+        if (!strcmp(k, "--no-unclip")) {
+            a->no_unclip = 1;
             continue;
         }
         if (!strcmp(k, "--per-image")) {
@@ -322,11 +328,12 @@ static int run_external(const eval_args *a, const char *noisy, float sigma, cons
 }
 
 static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, float *work, int C,
-                        int H, int W, const char *name, double *psnr)
+                        int H, int W, int clipped, const char *name, double *psnr)
 {
     char err[WP_ERRLEN];
     size_t n = (size_t)C * H * W;
-    if (wp_denoise(p, noisy, work, C, H, W, NULL, NULL, NULL, err))
+    wp_denoise_options d = {.strength = 1.0f, .clipped = clipped};
+    if (wp_denoise(p, noisy, work, C, H, W, &d, NULL, NULL, err))
         return cli_error("%s: %s", name, err);
     *psnr = wp_psnr(work, clean, n);
     return 0;
@@ -368,8 +375,9 @@ static int eval_image(eval_sums *E, const char *path, int idx)
             goto done;
         if (a->external && !a->save)
             unlink(out);
-        if (denoise_psnr(E->p, noisy, clean, work, C, H, W, path, &pout) ||
-            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, path, &pflat)))
+        int unclip = a->clip && !a->no_unclip;
+        if (denoise_psnr(E->p, noisy, clean, work, C, H, W, unclip, path, &pout) ||
+            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, unclip, path, &pflat)))
             goto done;
         E->in[k] += pin;
         E->out[k] += pout;

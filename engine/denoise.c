@@ -8,6 +8,7 @@
 
 #include "wp_job.h"
 #include "wp_prior_internal.h"
+#include "wp_unclip.h"
 #include "wp_util.h"
 
 static void subtract(float *a, const float *b, size_t n)
@@ -184,6 +185,11 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         st = p->flat ? denoise_flat(&job, x, r, height, width, netout, err)
                      : denoise_multiscale(&job, x, r, height, width, netout, err);
     }
+    if (!st && dopt && dopt->clipped)
+        for (int c = 0; c < channels && !st; c++)
+            if (wp_unclip_plane(res + (size_t)c * height * width, in + (size_t)c * height * width,
+                                height, width, NULL))
+                st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
     if (!st) {
         for (size_t i = 0; i < total; i++)
             out[i] = in[i] + strength * (res[i] - in[i]);

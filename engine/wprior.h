@@ -92,12 +92,15 @@ typedef struct {
 
 typedef struct {
     float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
+    int clipped;    /* 1: the noisy input was clipped to [0,1] (as every 8- or 16-bit
+                       image is): the result is corrected for the bias clipping gave
+                       the noise near black and white; 0: no correction */
 } wp_denoise_options;
 
 /* Blind multi-scale denoising.  out may equal in.  When noise_sigma is not
  * NULL it receives the estimated noise standard deviation of the input
  * (in [0,1] pixel units, from the finest diagonal band, robust median).
- * opt and dopt may be NULL (defaults: strength 1). */
+ * opt and dopt may be NULL (defaults: strength 1, not clipped). */
 wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err);

@@ -41,7 +41,8 @@ if "$WPRIOR" info "$T/face160.safetensors" >"$T/info" && grep -q "net cond1" "$T
 else
     bad "info: $(cat "$T/info")"
 fi
-if "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/vectors/astronaut_face160_noisy25.png" "$T/den.png" 2>"$T/stderr"; then
+# --no-unclip: the reference has no clipping correction
+if "$WPRIOR" denoise -m "$T/face160.safetensors" --no-unclip "$REF/vectors/astronaut_face160_noisy25.png" "$T/den.png" 2>"$T/stderr"; then
     p=$("$PSNR" "$T/den.png" "$REF/astronaut_face160.png")
     # the reference README: 28.91 dB for the 8-bit output
     if awk -v p="$p" 'BEGIN { exit !(p > 28.86 && p < 28.96) }'; then
@@ -57,6 +58,13 @@ if "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/vectors/astronaut_face160
     fi
 else
     bad "denoise: $(cat "$T/stderr")"
+fi
+# by default the clipping correction is on: no worse than the reference here
+if "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/vectors/astronaut_face160_noisy25.png" "$T/den2.png" 2>"$T/stderr" &&
+    p=$("$PSNR" "$T/den2.png" "$REF/astronaut_face160.png") && awk -v p="$p" 'BEGIN { exit !(p > 28.91) }'; then
+    ok "denoise with the clipping correction: $p dB (reference 28.91)"
+else
+    bad "denoise with the clipping correction: ${p:-} dB, reference 28.91: $(cat "$T/stderr")"
 fi
 
 # --- upscale and sample ---

@@ -54,4 +54,20 @@ nom photo-gray denoise "$T/gray.png"
 nom photo-color upscale -f 2 "$T/rgb.png"
 nom photo-gray upscale -f 2 "$T/gray.png"
 nom stone sample --size 32x32 --max-iter 20
+# The clipping correction: a dark image (values 0..0.1) whose noisy copy is
+# clipped at black, as every saved image is; the corrected result must be
+# at least 1 dB closer to the clean image than the uncorrected one.
+if [ -f "$DIR/photo-color.safetensors" ] && command -v convert >/dev/null; then
+    "$SYNTH" "$T/big.png" 128 128 3 5
+    convert "$T/big.png" -evaluate multiply 0.1 "$T/dark.png"
+    echo "$T/dark.png" >"$T/dark.txt"
+    psnr() { "$WPRIOR" eval -m "$DIR/photo-color.safetensors" --clean "$T/dark.txt" --sigma 25 --clip "$@" |
+        awk '$1 == 25 { print $3 }'; }
+    with=$(psnr) without=$(psnr --no-unclip)
+    if awk -v a="$with" -v b="$without" 'BEGIN { exit !(a != "" && b != "" && a > b + 1) }'; then
+        ok "clipping correction on a dark image: $without -> $with dB"
+    else
+        bad "clipping correction on a dark image: $without -> $with dB (want +1 dB)"
+    fi
+fi
 finish

@@ -271,7 +271,7 @@ START_TEST(strength_noise_estimate_and_colour_fallback)
     float *x = smooth_image(3, H, W, 2), *y = malloc(sizeof(float) * 3 * n),
           *g = malloc(sizeof(float) * n);
     char err[WP_ERRLEN];
-    wp_denoise_options d = {0.0f};
+    wp_denoise_options d = {.strength = 0.0f};
     ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
     ck_assert_double_eq(max_abs_diff(x, y, 3 * n), 0.0);
     /* a gray prior on RGB = each channel on its own */

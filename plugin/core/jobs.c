@@ -193,7 +193,12 @@ static void on_progress(double fraction, void *data)
 static wp_status run_denoise(wpj_job *j, const wpj_image *in, wpj_image *out,
                              const wp_run_options *ro)
 {
-    wp_denoise_options d = {.strength = (float)j->s.strength};
+    /* Integer layers are clipped to [0,1]; a float layer with values
+     * beyond it was not, and needs no clipping correction. */
+    int clipped = 1;
+    for (size_t i = 0, n = (size_t)in->c * in->h * in->w; i < n && clipped; i++)
+        clipped = in->px[i] >= 0.0f && in->px[i] <= 1.0f;
+    wp_denoise_options d = {.strength = (float)j->s.strength, .clipped = clipped};
     memcpy(out->px, in->px, sizeof(float) * (size_t)in->c * in->h * in->w);
     return wp_denoise(j->prior, out->px, out->px, in->c, in->h, in->w, &d, ro, NULL, j->err);
 }
