@@ -31,6 +31,9 @@ static int train_usage(FILE *f)
         "  --flat                 one pixel-domain net shaped like the conditional ones\n"
         "  --only NET             train only low, cond0, cond1, ... (or flat)\n"
         "  --base MODEL           with --only: the other networks come from MODEL\n"
+        "  --finetune MODEL       start the trained networks from MODEL's weights\n"
+        "                         (same architecture options; use a lower --lr, e.g.\n"
+        "                         3e-4); the other networks come from it as with --base\n"
         "  --width W --layers L --rf R          conditional (and flat) nets\n"
         "  --low-width W --low-layers L --low-rf R   low-pass net (rf 0: all 3x3)\n"
         "how:\n"
@@ -184,6 +187,9 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
         snprintf(o->only, sizeof o->only, "%s", v);
     } else if (!strcmp(k, "--base")) {
         a->base = v;
+    } else if (!strcmp(k, "--finetune")) {
+        a->base = v;
+        o->finetune = 1;
     } else if (!strcmp(k, "--channels") || !strcmp(k, "--preset")) {
         /* read in the first pass */
     } else {

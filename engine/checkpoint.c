@@ -48,6 +48,7 @@ static const struct {
     FLD("val_sigma", F_FLOAT, val_sigma),   FLD("diverge", F_FLOAT, diverge),
     FLD("threads", F_INT, threads),         FLD("seed", F_U64, seed),
     FLD("projected_noise", F_INT, projected_noise), FLD("clip", F_INT, clip),
+    FLD("finetune", F_INT, finetune),
 #undef FLD
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
@@ -265,8 +266,8 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
     for (size_t i = 0; i < NFIELDS; i++) {
         snprintf(key, sizeof key, "opt.%s", fields[i].name);
         const char *v = wp_st_meta_get(f, key);
-        if (!v && !strcmp(fields[i].name, "clip"))
-            continue; /* checkpoints from before the option: no clipping */
+        if (!v && (!strcmp(fields[i].name, "clip") || !strcmp(fields[i].name, "finetune")))
+            continue; /* checkpoints from before these options: off */
         if (!v || field_parse(&t->o, (int)i, v))
             return bad(err, path, key);
     }
@@ -356,11 +357,12 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
     char buf[512];
     snprintf(buf, sizeof buf,
              "wprior train: %s%s, %ld steps per network (%d of %d networks done), batch %d of "
-             "%dx%d, Adam lr %g, noise %s %g..%g%s%s, seed %" PRIu64,
+             "%dx%d, Adam lr %g, noise %s %g..%g%s%s, seed %" PRIu64 "%s",
              o->only[0] ? "only " : "all networks", o->only, o->steps,
              wp_trainer_done(t) ? t->nstages : t->stage, t->nstages, o->batch, o->patch,
              o->patch, (double)o->lr, noise_name(o->noise),
-             (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed);
+             (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed,
+             o->finetune ? ", fine-tuned from a model (training.base)" : "");
     wp_status st = wp_prior_set_meta(t->prior, "training", buf, err);
     return st ? st : wp_prior_save(t->prior, path, err);
 }

@@ -280,18 +280,28 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
     st = wp_prior_create(&t->prior, C, J, o->flat, err);
     for (int idx = -1; idx < J && !st; idx++) {
         wp_net *net = wp_trainer_net(t, idx);
-        if (base && !is_trained(t, idx)) {
+        const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
+        if (base && (o->finetune || !is_trained(t, idx))) {
             st = copy_net(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
                           err);
+            /* the trainer sizes its buffers from the options */
+            if (!st && is_trained(t, idx) && (net->width != a->width || net->nlayers != a->layers))
+                st = wp_fail(err, WP_ERR_ARG,
+                             "fine-tuning: the model's %s net is %d wide with %d layers; the "
+                             "options say %d and %d (give the same --width/--layers)",
+                             idx < 0 ? "low" : "cond", net->width, net->nlayers, a->width, a->layers);
             continue;
         }
-        const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
         st = wp_train_make_net(net, a, idx < 0 ? C : 4 * C, idx < 0 ? C : 3 * C, err);
         if (!st)
             init_net(net, &init);
     }
     for (size_t i = 0; base && !st && i < base->nmeta; i++)
         st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);
+    /* A fine-tuned model keeps how its starting point was trained. */
+    const char *before = base && o->finetune ? wp_prior_meta(base, "training") : NULL;
+    if (!st && before)
+        st = wp_prior_set_meta(t->prior, "training.base", before, err);
     if (!st)
         st = wp_trainer_enter_stage(t, err);
     if (st) {

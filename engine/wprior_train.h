@@ -109,6 +109,8 @@ typedef struct {
     float val_sigma;  /* validation noise in 0..255 pixel units, projected on each band */
     float diverge;    /* stop when the smoothed loss exceeds this times its best (0: off) */
     int threads;      /* OpenBLAS threads; 0: leave as it is */
+    int finetune;     /* with a base model: the trained networks start from its weights
+                         (and architecture) instead of a fresh initialisation */
     uint64_t seed;
 } wp_train_options;
 /* Noise (projected_noise 0): the low-pass (an image in [0,1]) and the flat
@@ -145,7 +147,9 @@ typedef struct {
 typedef int (*wp_train_step_fn)(const wp_train_report *r, void *user);
 
 /* A fresh trainer.  base (may be NULL) supplies the networks that are not
- * trained (with o->only); without it they keep their initial weights. */
+ * trained (with o->only); without it they keep their initial weights.
+ * With o->finetune, base supplies the trained networks' starting weights
+ * too. */
 wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_trainer **out,
                             char *err);
 /* A trainer from a checkpoint: options, weights, Adam moments, running BN

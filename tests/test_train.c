@@ -366,6 +366,60 @@ START_TEST(export_loads_and_denoises)
 }
 END_TEST
 
+/* --finetune: the trained net starts from the base's weights, so its first
+ * losses are those the base ended with, far below a fresh start's. */
+START_TEST(finetune_starts_where_the_base_ended)
+{
+    char err[WP_ERRLEN], path[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/base.safetensors", tmpdir);
+    wp_dataset *d = synthetic(4, 32, 1);
+    wp_train_options o;
+    tiny_options(&o, 200);
+    snprintf(o.only, sizeof o.only, "cond0");
+    wp_trainer *t;
+    static loss_log fresh, tuned;
+    fresh.n = tuned.n = 0;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_trainer_set_callback(t, record, &fresh);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    wp_prior *p;
+    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
+    wp_train_options o2 = o;
+    o2.steps = 10;
+    o2.finetune = 1;
+    o2.seed = 99; /* other crops and noise than the base saw last */
+    o2.lr = 3e-4f; /* Adam's first steps move every weight by ~lr: fine-tune gently */
+    ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(memcmp(wp_trainer_net(t, 0)->params, p->cond[0].params,
+                            sizeof(float) * p->cond[0].nparams), 0);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_trainer_set_callback(t, record, &tuned);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    double first_fresh = mean(fresh.loss, 10), first_tuned = mean(tuned.loss, 10),
+           last_fresh = mean(fresh.loss + 180, 20);
+    fprintf(stderr, "finetune: fresh %.3g -> %.3g, fine-tuned starts at %.3g\n", first_fresh,
+            last_fresh, first_tuned);
+    ck_assert_msg(tuned.loss[0] < 2 * last_fresh, "fine-tuned first step %g vs base's last %g",
+                  tuned.loss[0], last_fresh);
+    ck_assert_msg(first_tuned < first_fresh / 3, "fine-tuned %g vs fresh %g", first_tuned, first_fresh);
+    ck_assert_msg(first_tuned < 2 * last_fresh, "fine-tuned %g vs base's last %g", first_tuned,
+                  last_fresh);
+    /* a different architecture is refused, with the reason */
+    wp_train_options o3 = o2;
+    o3.cond.width = 8;
+    ck_assert_int_eq(wp_trainer_create(&o3, p, &t, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "fine-tuning"));
+    wp_prior_free(p);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
 START_TEST(crops_are_deterministic)
 {
     wp_dataset *d = synthetic(3, 20, 3);
@@ -397,6 +451,7 @@ int main(void)
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, export_loads_and_denoises);
     tcase_add_test(tc, crops_are_deterministic);
+    tcase_add_test(tc, finetune_starts_where_the_base_ended);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     suite_add_tcase(s, tc);
     return run_suite(s);
