@@ -3,9 +3,11 @@
 # (scripts/fetch-training-data.sh):
 #   stone: RGB, the Stone_* patterns of gimp-data;
 #   wood:  RGB, the Wood_* patterns of gimp-data (not shipped: blotchy);
-#   paper: gray, the paper and canvas scans of mypaint-data-extras (not
-#          shipped: its samples come out nearly flat, the paper grain being
-#          too faint for these small nets to keep).
+#   paper: gray, the grain of the paper and canvas scans of
+#          mypaint-data-extras: each scan is high-passed (minus its 24-pixel
+#          blur, which removes shading) and contrast-stretched into
+#          data/derived/paper/ (the scans' own grain, sd 0.01-0.09, is so
+#          faint that a prior trained on it sampled flat grey).
 # J=1, small-preset networks, noise sigma up to 255 projected on the bands
 # (no clipping), since sampling starts from pure noise.  (A first try with
 # the reference's full band noise left the low-pass net worse than its
@@ -17,10 +19,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f data/train.txt ] || scripts/fetch-training-data.sh
 mkdir -p wip models
-train() { # NAME CHANNELS LEVELS BAND-NOISE PATTERN DESCRIPTION
-    local name=$1 ch=$2 levels=$3 bands=$4 pat=$5 desc=$6
-    grep "$pat" data/train.txt >"data/$name-train.txt"
-    grep "$pat" data/val.txt >"data/$name-val.txt"
+lists() { # NAME PATTERN: data/NAME-{train,val}.txt from the fixed split
+    grep "$2" data/train.txt >"data/$1-train.txt"
+    grep "$2" data/val.txt >"data/$1-val.txt"
+}
+grain() { # SPLIT: the paper scans' grain, tileable, in data/derived/paper/
+    mkdir -p data/derived/paper
+    grep '^textures/mypaint-data-extras/' "data/$1.txt" | while read -r rel; do
+        out=derived/paper/$(basename "$rel")
+        [ -f "data/$out" ] || convert "data/$rel" -colorspace Gray -virtual-pixel tile \
+            \( +clone -blur 0x24 \) -compose Mathematics -define compose:args='0,-1,1,0.5' \
+            -composite -contrast-stretch 0.5%x0.5% -depth 8 "data/$out"
+        echo "$out"
+    done >"data/paper-$1.txt"
+}
+train() { # NAME CHANNELS LEVELS BAND-NOISE DESCRIPTION (lists made)
+    local name=$1 ch=$2 levels=$3 bands=$4 desc=$5
     if [ -f "wip/$name.ckpt" ]; then
         build/cli/wprior train --resume "wip/$name.ckpt" -o "models/$name.safetensors" \
             --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl"
@@ -40,11 +54,11 @@ train() { # NAME CHANNELS LEVELS BAND-NOISE PATTERN DESCRIPTION
 [ $# -gt 0 ] || set -- stone
 for t in "$@"; do
     case $t in
-    paper) train paper 1 1 projected '^textures/mypaint-data-extras/' \
-        "Gray texture prior of paper and canvas (J=1), trained on the paper scans of mypaint-data-extras (Debian); samples tile seamlessly" ;;
-    wood) train wood 3 1 projected '^textures/gimp-data/Wood_' \
+    paper) grain train && grain val && train paper 1 1 projected \
+        "Gray texture prior of paper and canvas grain (J=1), trained on the paper scans of mypaint-data-extras (Debian), high-passed and contrast-stretched; samples tile seamlessly" ;;
+    wood) lists wood '^textures/gimp-data/Wood_' && train wood 3 1 projected \
         "RGB texture prior of wood (J=1), trained on the Wood patterns of gimp-data (Debian); samples tile seamlessly" ;;
-    stone) train stone 3 1 projected '^textures/gimp-data/Stone_' \
+    stone) lists stone '^textures/gimp-data/Stone_' && train stone 3 1 projected \
         "RGB texture prior of stone (J=1), trained on the Stone patterns of gimp-data (Debian); samples tile seamlessly" ;;
     *) echo "unknown texture prior '$t' (stone, wood, paper)" >&2; exit 2 ;;
     esac
