@@ -10,6 +10,7 @@
  * Checkpoints live in checkpoint.c. */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,10 +299,21 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
     }
     for (size_t i = 0; base && !st && i < base->nmeta; i++)
         st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);
-    /* A fine-tuned model keeps how its starting point was trained. */
+    /* A fine-tuned model keeps how its starting point was trained (every
+     * earlier run, oldest first). */
     const char *before = base && o->finetune ? wp_prior_meta(base, "training") : NULL;
-    if (!st && before)
-        st = wp_prior_set_meta(t->prior, "training.base", before, err);
+    if (!st && before) {
+        const char *older = wp_prior_meta(base, "training.base");
+        size_t n = (older ? strlen(older) + 7 : 0) + strlen(before) + 1;
+        char *all = malloc(n);
+        if (all) {
+            snprintf(all, n, "%s%s%s", older ? older : "", older ? "; then " : "", before);
+            st = wp_prior_set_meta(t->prior, "training.base", all, err);
+        } else {
+            st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        }
+        free(all);
+    }
     if (!st)
         st = wp_trainer_enter_stage(t, err);
     if (st) {

@@ -399,7 +399,14 @@ START_TEST(finetune_starts_where_the_base_ended)
     ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
     wp_trainer_set_callback(t, record, &tuned);
     ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    /* the fine-tuned model says how its starting point was trained */
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
     wp_trainer_free(t);
+    wp_prior *q;
+    ck_assert_msg(wp_prior_load(path, &q, err) == WP_OK, "%s", err);
+    ck_assert_str_eq(wp_prior_meta(q, "training.base"), wp_prior_meta(p, "training"));
+    ck_assert_ptr_nonnull(strstr(wp_prior_meta(q, "training"), "fine-tuned"));
+    wp_prior_free(q);
     double first_fresh = mean(fresh.loss, 10), first_tuned = mean(tuned.loss, 10),
            last_fresh = mean(fresh.loss + 180, 20);
     fprintf(stderr, "finetune: fresh %.3g -> %.3g, fine-tuned starts at %.3g\n", first_fresh,
