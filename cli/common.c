@@ -32,11 +32,30 @@ int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out)
     return 0;
 }
 
-/* A shipped model: the installed one, else the source tree's. */
+/* Whether this wprior is the one in the build folder (not installed). */
+static int running_from_build(void)
+{
+    char exe[4096], dir[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(WPRIOR_BUILD_DIR, dir))
+        return 0;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    return strcmp(exe, dir) == 0;
+}
+
+/* A shipped model: the installed one, else the source tree's; a wprior run
+ * from its build folder looks in its own source tree first, so that an
+ * older installed copy does not shadow the model being worked on. */
 static const char *shipped_model(const char *name)
 {
     static char path[4096];
-    const char *dirs[] = {WPRIOR_MODEL_DIR, WPRIOR_SOURCE_MODEL_DIR};
+    const char *dirs[2] = {WPRIOR_MODEL_DIR, WPRIOR_SOURCE_MODEL_DIR};
+    if (running_from_build())
+        dirs[0] = WPRIOR_SOURCE_MODEL_DIR, dirs[1] = WPRIOR_MODEL_DIR;
     for (size_t i = 0; name && i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dirs[i], name);
         if (access(path, R_OK) == 0)
