@@ -11,7 +11,8 @@ static int denoise_usage(FILE *f)
                "Blind denoising of a PNG or JPEG image; OUTPUT is a PNG at the input's bit\n"
                "depth (alpha kept as it is). A gray prior works on each colour channel.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
-               "                     photo-color, or photo-gray for gray images)\n"
+               "                     photo-color, or photo-gray for gray images); a bare\n"
+               "                     name (photo-gray) is a shipped model\n"
                "  --strength S       0..1, blend of input (0) and result (1); default 1\n"
                "  --no-unclip        keep the bias that clipping to black and white gave the\n"
                "                     noise (by default the result is corrected for it)\n%s",

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_error(const char *fmt, ...)
@@ -78,6 +79,16 @@ wp_prior *cli_load_model_or(const char *path, const char *preferred)
         cli_error("no model given: use -m MODEL or set WPRIOR_MODEL (no shipped %s in %s)",
                   WPRIOR_DEFAULT_MODEL_NAME, WPRIOR_MODEL_DIR);
         return NULL;
+    }
+    /* A bare name that is no file here names a shipped model: -m paper. */
+    char named[1024];
+    struct stat sb;
+    if (!strchr(path, '/') && (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) && strlen(path) < 900) {
+        const char *ext = strstr(path, ".safetensors");
+        snprintf(named, sizeof named, "%s%s", path, ext && !ext[12] ? "" : ".safetensors");
+        const char *found = shipped_model(named);
+        if (found)
+            path = found;
     }
     char err[WP_ERRLEN];
     wp_prior *p;

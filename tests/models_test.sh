@@ -54,6 +54,16 @@ nom photo-gray denoise "$T/gray.png"
 nom photo-color upscale -f 2 "$T/rgb.png"
 nom photo-gray upscale -f 2 "$T/gray.png"
 nom stone sample --size 32x32 --max-iter 20
+# -m with a bare name: the shipped model of that name
+if [ -f "$DIR/paper.safetensors" ]; then
+    if "$WPRIOR" sample -m paper --size 32x32 --max-iter 20 "$T/named.png" 2>"$T/stderr" &&
+        "$WPRIOR" sample -m "$DIR/paper.safetensors" --size 32x32 --max-iter 20 "$T/path.png" 2>>"$T/stderr" &&
+        cmp -s "$T/named.png" "$T/path.png"; then
+        ok "sample -m paper finds the shipped paper prior"
+    else
+        bad "sample -m paper: not the shipped paper prior: $(cat "$T/stderr")"
+    fi
+fi
 # The clipping correction: a dark image (values 0..0.1) whose noisy copy is
 # clipped at black, as every saved image is; the corrected result must be
 # at least 1 dB closer to the clean image than the uncorrected one.
