@@ -6,6 +6,8 @@
 # Resumable: the running network's checkpoint is wip/photo-KIND-ft.ckpt and
 # the networks done so far are in wip/photo-KIND-ft.safetensors.
 # usage: scripts/finetune-photo.sh gray|color STEPS NET... (e.g. cond0 cond1)
+# DATA (default data/photos-train.txt): the training list; OUT (default
+# models/photo-KIND.safetensors): where the result goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:?usage: scripts/finetune-photo.sh gray|color STEPS NET...}
@@ -13,6 +15,8 @@ steps=${2:?steps}
 shift 2
 case $kind in gray) ch=1 ;; color) ch=3 ;; *) echo "gray or color" >&2; exit 2 ;; esac
 name=photo-$kind
+data=${DATA:-data/photos-train.txt}
+out=${OUT:-models/$name.safetensors}
 mkdir -p wip
 work=wip/$name-ft.safetensors
 ckpt=wip/$name-ft.ckpt
@@ -27,12 +31,13 @@ for net in "$@"; do
         build/cli/wprior train --preset small --channels $ch --levels 3 --steps "$steps" \
             --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 \
             --band-noise projected --lr 5e-4 --warmup 200 --only "$net" --finetune "$work" \
-            --data data/photos-train.txt --val data/photos-val.txt -o "$work.new" \
+            --data "$data" --val data/photos-val.txt -o "$work.new" \
             --checkpoint "$ckpt" --log "wip/$name-ft.log.jsonl"
     fi
     mv "$work.new" "$work"
     rm -f "$ckpt"
     echo "$net" >>"wip/$name-ft.done"
 done
-cp "$work" "models/$name.safetensors"
-echo "models/$name.safetensors: $* fine-tuned, $steps steps each"
+cp "$work" "$out"
+rm -f "$work" "wip/$name-ft.done"
+echo "$out: $* fine-tuned, $steps steps each on $data"
