@@ -69,6 +69,10 @@ wp_prior *cli_load_model(const char *path) { return cli_load_model_or(path, NULL
 
 wp_prior *cli_load_model_or(const char *path, const char *preferred)
 {
+    if (path && !*path) { /* -m "" is a mistake, not a request for the default */
+        cli_error("the model path is empty");
+        return NULL;
+    }
     if (!path)
         path = getenv("WPRIOR_MODEL");
     if (!path || !*path)
