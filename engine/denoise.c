@@ -103,12 +103,6 @@ static size_t denoise_fixed_bytes(const wp_prior *p, int H, int W)
     return pyr + plane / (p->flat ? 1 : 4) * (p->flat ? 1 : 3) + sizeof(float) * (size_t)C * H * W;
 }
 
-static int ptr_cmp(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 float wp_estimate_noise(const float *img, int channels, int height, int width)
 {
     /* sigma = median(|cD|) / 0.6745 for Gaussian noise; the reference's
@@ -128,9 +122,7 @@ float wp_estimate_noise(const float *img, int channels, int height, int width)
                 const float *a = x + (size_t)(2 * i) * width + 2 * j;
                 d[(size_t)i * w + j] = fabsf((a[0] - a[1] - a[width] + a[width + 1]) / 4);
             }
-        qsort(d, n, sizeof(float), ptr_cmp);
-        double med = n % 2 ? d[n / 2] : 0.5 * ((double)d[n / 2 - 1] + d[n / 2]);
-        sum += 2.0 * med / 0.6745;
+        sum += 2.0 * wp_median_sort(d, n) / 0.6745;
     }
     free(d);
     return (float)(sum / channels);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "wp_unclip.h"
+#include "wp_util.h"
 
 /* E[max(0, z)] for z ~ N(mu, s^2). */
 static double mean_relu(double mu, double s)
@@ -26,12 +27,6 @@ double wp_clipped_mean(double x, double s)
     if (!(s > 0))
         return x < 0 ? 0 : x > 1 ? 1 : x;
     return mean_relu(x, s) - mean_relu(x - 1.0, s);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
 }
 
 /* sigma from the finest diagonal Haar coefficients of the noisy plane
@@ -50,9 +45,7 @@ static double mid_sigma(const float *y, const float *den, int H, int W, double l
         }
     if (n < 64)
         return -1;
-    qsort(d, n, sizeof(float), cmp_float);
-    double med = n % 2 ? d[n / 2] : 0.5 * ((double)d[n / 2 - 1] + d[n / 2]);
-    return med / 0.6745;
+    return wp_median_sort(d, n) / 0.6745;
 }
 
 double wp_unclip_sigma(const float *noisy, const float *den, int H, int W, float *scratch)

@@ -93,3 +93,15 @@ int wp_parse_double(const char *s, double *out)
     *out = (neg ? -v : v) * pow(10.0, exp10);
     return 0;
 }
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+double wp_median_sort(float *v, size_t n)
+{
+    qsort(v, n, sizeof(float), float_cmp);
+    return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
+}
