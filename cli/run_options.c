@@ -149,7 +149,8 @@ const char *cli_job_usage(void)
            "  --tile N           tile side in pixels (default: the largest that fits)\n"
            "  --border zero|mirror  what the networks see beyond the image border: their\n"
            "                     zero padding or the mirrored image (default: the model's\n"
-           "                     choice; mirror for trained priors, zero for imported ones)\n";
+           "                     choice; for trained priors zero to denoise, mirror to\n"
+           "                     upscale and sample; zero for imported ones)\n";
 }
 
 const char *cli_sampler_usage(void)

@@ -153,7 +153,12 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
     /* The per-channel fallback gathers all channels in one result. */
     size_t fixed = denoise_fixed_bytes(p, height, width) +
                    (channels != C ? sizeof(float) * (total - plane) : 0);
-    wp_status st = wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), err);
+    /* Zero padding unless asked otherwise: the nets learnt it on their
+     * training crops, while a mirrored border repeats the noise, which they
+     * read as structure and keep (validation patterns of 20-128 px, sigma
+     * 25: +0.34 dB on average, +2.9 dB on a 45x45 one). */
+    wp_status st =
+        wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), WP_BORDER_ZERO, err);
     if (st)
         return st;
     job.work_total = denoise_work(p, height, width) * (channels / C);

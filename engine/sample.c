@@ -387,7 +387,7 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
     size_t all = channels != C ? sizeof(float) * (size_t)channels * H * W : 0;
     wp_job job;
     if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, (int)H, (int)W) + all,
-                           wp_prior_largest_net(p), err)))
+                           wp_prior_largest_net(p), WP_BORDER_MIRROR, err)))
         return st;
     g.job = &job;
     job.work_total = levels_work(p, k, height, width, sp.max_iter) * (channels / C);
@@ -479,7 +479,8 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     g.relative_details = 1;
     int J = p->levels, h = H >> J, w = W >> J;
     wp_job job;
-    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p), err)))
+    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p),
+                           WP_BORDER_MIRROR, err)))
         return st;
     g.job = &job;
     job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));

@@ -1,11 +1,10 @@
 /* tile.c: jobs and tiled network evaluation.  Each tile carries a halo of
  * the network's receptive-field radius, so the cropped core of every tile
- * is exact.  Beyond the image border the halo is the mirrored image (the
- * nets were trained on interior crops and never saw their zero padding
- * there: the colour photo prior lost 3 dB to bicubic at x2 from its 2-pixel
- * border alone), or the image wrapped around (periodic jobs); with
+ * is exact.  Beyond the image border the halo is the mirrored image (with
+ * zero padding the colour photo prior lost 3 dB to bicubic at x2 from its
+ * 2-pixel border alone), or the image wrapped around (periodic jobs); with
  * zero_border, tiles stop at the border where the net zero-pads, as the
- * reference code does. */
+ * reference code does and as denoising does by default (wp_border). */
 #include "wp_job.h"
 
 #include <cblas.h>
@@ -40,7 +39,7 @@ static size_t tile_floats(const wp_net *net, int eh, int ew, int threads)
 static int halo_of(const wp_net *net) { return (wp_net_receptive_field(net) - 1) / 2; }
 
 wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
-                       const wp_net *largest, char *err)
+                       const wp_net *largest, wp_border unset, char *err)
 {
     memset(job, 0, sizeof *job);
     job->prior = p;
@@ -51,7 +50,7 @@ wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size
         return wp_fail(err, WP_ERR_ARG, "border mode %d is not one of wp_border", (int)b);
     if (b == WP_BORDER_MODEL) {
         const char *m = wp_prior_meta(p, "border");
-        b = m && !strcmp(m, "zero") ? WP_BORDER_ZERO : WP_BORDER_MIRROR;
+        b = !m ? unset : !strcmp(m, "zero") ? WP_BORDER_ZERO : WP_BORDER_MIRROR;
     }
     job->zero_border = b == WP_BORDER_ZERO;
     if (opt && opt->threads < 0)

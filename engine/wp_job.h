@@ -27,9 +27,11 @@ typedef struct {
 
 /* Starts a job: threads, budget.  fixed_bytes is what the job itself holds
  * (pyramids, planes); it is checked against the budget before anything is
- * allocated, with room for the smallest tile of the largest net. */
+ * allocated, with room for the smallest tile of the largest net.  unset:
+ * the border when neither the options nor the model's metadata choose one
+ * (WP_BORDER_ZERO or WP_BORDER_MIRROR; the operation's default). */
 wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
-                       const wp_net *largest, char *err);
+                       const wp_net *largest, wp_border unset, char *err);
 void wp_job_end(wp_job *job);
 int wp_job_cancelled(const wp_job *job);
 /* Adds work done and reports progress (monotonic, thread-safe). */

@@ -66,11 +66,13 @@ wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, i
 typedef void (*wp_progress_fn)(double fraction, void *user_data);
 
 /* Beyond the image border the networks see either the mirrored image
- * (half-sample symmetric; right for nets trained on interior crops, as
- * `wprior train` does) or their own zero padding (the reference code's
+ * (half-sample symmetric) or their own zero padding (the reference code's
  * convention: its face models were trained on whole images).  The default
- * is the model's metadata "border" ("zero" or "mirror"; absent: mirror;
- * `wprior import` writes "zero"). */
+ * is the model's metadata "border" ("zero" or "mirror"; `wprior import`
+ * writes "zero"); without it, denoising zero-pads (the nets of `wprior
+ * train` learnt their padding on their crops, and a mirror repeats the
+ * noise) and upscaling and sampling mirror (a zero border there cost the
+ * colour photo prior 3 dB at x2). */
 typedef enum { WP_BORDER_MODEL = 0, WP_BORDER_ZERO, WP_BORDER_MIRROR } wp_border;
 
 /* How a job runs.  A zeroed struct gives the defaults. */

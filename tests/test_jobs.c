@@ -38,6 +38,22 @@ static wp_prior *random_prior(int C, int J, int width, uint64_t seed)
     return p;
 }
 
+/* Doubles random_prior's weights (He gain), so that the outputs of its
+ * deep nets do not vanish and differences show. */
+static wp_prior *he_gain(wp_prior *p)
+{
+    for (int j = -1; j < p->levels; j++) {
+        wp_net *net = j < 0 ? &p->low : &p->cond[j];
+        for (int l = 0; l < net->nlayers; l++) {
+            size_t m = (size_t)wp_net_layer_out(net, l) * wp_net_layer_in(net, l) *
+                       net->kernel[l] * net->kernel[l];
+            for (size_t i = 0; i < m; i++)
+                net->conv_w[l][i] *= 2.0f;
+        }
+    }
+    return p;
+}
+
 static float *smooth_image(int C, int H, int W, uint64_t seed)
 {
     wp_rng r;
@@ -54,7 +70,7 @@ static float *smooth_image(int C, int H, int W, uint64_t seed)
 
 static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles, wp_border border)
 {
-    wp_prior *p = random_prior(1, 2, 8, 3);
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 3));
     float *x = smooth_image(1, H, W, 9), *ref = malloc(sizeof(float) * H * W),
           *y = malloc(sizeof(float) * H * W);
     char err[WP_ERRLEN];
@@ -78,7 +94,7 @@ static void tiled_equals_untiled(int H, int W, const int *tiles, int ntiles, wp_
 START_TEST(tiled_denoise_1024)
 {
     int tiles[] = {64, 100, 333};
-    tiled_equals_untiled(1024, 1024, tiles, 3, WP_BORDER_MODEL); /* mirrored */
+    tiled_equals_untiled(1024, 1024, tiles, 3, WP_BORDER_MIRROR);
 }
 END_TEST
 
@@ -96,7 +112,7 @@ START_TEST(tile_side_follows_the_budget)
     wp_run_options o = {0};
     o.max_memory = 64 << 20;
     o.threads = 2;
-    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, &p->low, NULL), WP_OK);
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, &p->low, WP_BORDER_MIRROR, NULL), WP_OK);
     int s = wp_job_tile_side(&job, &p->low, 4000, 3000);
     wp_set_threads(1); /* each of the two tile threads runs alone */
     /* the tile of one thread fits half of 64 MiB */
@@ -488,13 +504,13 @@ static void border_matches_oracle(wp_prior *p, const wp_net *net, int nsrc, cons
     o.max_memory = (size_t)1 << 30;
     o.border = WP_BORDER_ZERO;
     wp_job job;
-    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, WP_BORDER_MIRROR, err), WP_OK);
     ck_assert_msg(wp_net_forward_tiled(&job, net, bsrc, nsrc, ybig, BH, BW, err) == WP_OK, "%s", err);
     wp_job_end(&job);
     o.tile_size = tile;
     o.threads = 2;
     o.border = WP_BORDER_MIRROR;
-    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, err), WP_OK);
+    ck_assert_int_eq(wp_job_begin(&job, p, &o, 0, net, WP_BORDER_MIRROR, err), WP_OK);
     job.periodic = periodic;
     ck_assert_msg(wp_net_forward_tiled(&job, net, src, nsrc, y, H, W, err) == WP_OK, "%s", err);
     wp_job_end(&job);
@@ -528,18 +544,35 @@ START_TEST(border_modes_match_the_oracle)
 }
 END_TEST
 
+/* Denoising zero-pads unless the options or the model's metadata say
+ * otherwise; the metadata wins over the operation's default. */
+START_TEST(denoise_border_defaults)
+{
+    enum { H = 40, W = 48 };
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 5));
+    float *x = smooth_image(1, H, W, 4), *y[3];
+    char err[WP_ERRLEN];
+    for (int k = 0; k < 3; k++) {
+        y[k] = malloc(sizeof(float) * H * W);
+        wp_run_options o = {0};
+        o.border = (wp_border)k; /* model, zero, mirror */
+        ck_assert_msg(wp_denoise(p, x, y[k], 1, H, W, NULL, &o, NULL, err) == WP_OK, "%s", err);
+    }
+    ck_assert_double_le(max_abs_diff(y[0], y[1], H * W), 1e-6);
+    ck_assert_double_gt(max_abs_diff(y[1], y[2], H * W), 1e-3);
+    ck_assert_int_eq(wp_prior_set_meta(p, "border", "mirror", err), WP_OK);
+    ck_assert_int_eq(wp_denoise(p, x, y[0], 1, H, W, NULL, NULL, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(y[0], y[2], H * W), 1e-6);
+    wp_prior_free(p);
+    free(x);
+    for (int k = 0; k < 3; k++)
+        free(y[k]);
+}
+END_TEST
+
 START_TEST(tileable_sample_follows_metadata)
 {
-    wp_prior *p = random_prior(1, 1, 8, 6);
-    for (int j = -1; j < 1; j++) { /* He gain, so that the outputs are not vanishing */
-        wp_net *net = j < 0 ? &p->low : &p->cond[j];
-        for (int l = 0; l < net->nlayers; l++) {
-            size_t m = (size_t)wp_net_layer_out(net, l) * wp_net_layer_in(net, l) *
-                       net->kernel[l] * net->kernel[l];
-            for (size_t i = 0; i < m; i++)
-                net->conv_w[l][i] *= 2.0f;
-        }
-    }
+    wp_prior *p = he_gain(random_prior(1, 1, 8, 6));
     size_t n = 32 * 32;
     float *a = malloc(4 * n), *b = malloc(4 * n), *c = malloc(4 * n);
     char err[WP_ERRLEN];
@@ -582,6 +615,7 @@ int main(void)
     tcase_add_test(tc, sample_face_is_reproducible);
     tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
+    tcase_add_test(tc, denoise_border_defaults);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
