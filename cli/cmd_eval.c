@@ -38,7 +38,8 @@ static int eval_usage(FILE *f)
             "  --external CMD     also run another denoiser on the same (clipped) noisy files:\n"
             "                     CMD is a shell command with {in}, {out} and {sigma}, e.g.\n"
             "                     'gegl -i {in} -o {out} -- denoise-dct sigma={sigma}'\n"
-            "  --per-image        one line per image and sigma\n",
+            "  --per-image        one line per image and sigma\n"
+            "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n",
 #ifdef HAVE_CAIRO
             ""
 #else
@@ -51,7 +52,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS];
-    int nsigma, crop, clip, no_unclip, per_image;
+    int nsigma, crop, clip, no_unclip, per_image, ensemble;
     unsigned long long seed;
 } eval_args;
 
@@ -113,6 +114,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
             if (cli_parse_int(v, k, 8, 1 << 20, &n))
                 return 2;
             a->crop = (int)n;
+        } else if (!strcmp(k, "--ensemble")) {
+            if (cli_parse_int(v, k, 1, 8, &n))
+                return 2;
+            a->ensemble = (int)n;
         } else if (!strcmp(k, "--seed")) {
             if (cli_parse_int(v, k, 0, 2147483647, &n))
                 return 2;
@@ -328,12 +333,12 @@ static int run_external(const eval_args *a, const char *noisy, float sigma, cons
 }
 
 static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, float *work, int C,
-                        int H, int W, int clipped, const char *name, double *psnr)
+                        int H, int W, const wp_denoise_options *d, const char *name,
+                        double *psnr)
 {
     char err[WP_ERRLEN];
     size_t n = (size_t)C * H * W;
-    wp_denoise_options d = {.strength = 1.0f, .clipped = clipped};
-    if (wp_denoise(p, noisy, work, C, H, W, &d, NULL, NULL, err))
+    if (wp_denoise(p, noisy, work, C, H, W, d, NULL, NULL, err))
         return cli_error("%s: %s", name, err);
     *psnr = wp_psnr(work, clean, n);
     return 0;
@@ -370,14 +375,15 @@ static int eval_image(eval_sums *E, const char *path, int idx)
             if (save_planar(out, noisy, C, H, W))
                 goto done;
         }
-        double pin = wp_psnr(noisy, clean, n), pout, pflat = NAN, pext = NAN;
+        double pin = wp_psnr(noisy, clean, n), pout = NAN, pflat = NAN, pext = NAN;
         if (a->external && run_external(a, out, a->sigma[k], clean, C, H, W, &pext))
             goto done;
         if (a->external && !a->save)
             unlink(out);
-        int unclip = a->clip && !a->no_unclip;
-        if (denoise_psnr(E->p, noisy, clean, work, C, H, W, unclip, path, &pout) ||
-            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, unclip, path, &pflat)))
+        wp_denoise_options d = {
+            .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble};
+        if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||
+            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, &d, path, &pflat)))
             goto done;
         E->in[k] += pin;
         E->out[k] += pout;

@@ -91,6 +91,59 @@ static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, in
     return st;
 }
 
+/* Symmetry k (0..7) of the square's group: bit 0 flips columns, bit 1
+ * rows, bit 2 transposes.  y [Hk,Wk] (W x H when transposed) = x [H,W]
+ * seen through k; with back, x += y seen back through k instead. */
+static void dihedral(float *x, int H, int W, float *y, int k, int back)
+{
+    int T = k & 4, Hk = T ? W : H, Wk = T ? H : W;
+    for (int i = 0; i < Hk; i++)
+        for (int j = 0; j < Wk; j++) {
+            int u = T ? j : i, v = T ? i : j;
+            if (k & 2)
+                u = H - 1 - u;
+            if (k & 1)
+                v = W - 1 - v;
+            float *a = x + (size_t)u * W + v, *b = y + (size_t)i * Wk + j;
+            if (back)
+                *a += *b;
+            else
+                *b = *a;
+        }
+}
+
+/* x [C,H,W] with C = p->channels, denoised into out by the prior. */
+static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, int W,
+                              float *netout, char *err)
+{
+    return job->prior->flat ? denoise_flat(job, x, out, H, W, netout, err)
+                            : denoise_multiscale(job, x, out, H, W, netout, err);
+}
+
+/* The mean of denoise_once over the first n symmetries of x [C,H,W]: the
+ * rotations first, then the mirrored ones.  tx, ty: C*H*W floats each. */
+static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H, int W,
+                                  float *netout, int n, float *tx, float *ty, char *err)
+{
+    static const int order[8] = {0, 3, 5, 6, 1, 2, 4, 7};
+    int C = job->prior->channels;
+    size_t plane = (size_t)H * W;
+    memset(out, 0, sizeof(float) * C * plane);
+    for (int e = 0; e < n; e++) {
+        int k = order[e], Hk = k & 4 ? W : H, Wk = k & 4 ? H : W;
+        for (int c = 0; c < C; c++)
+            dihedral((float *)x + c * plane, H, W, tx + c * plane, k, 0);
+        wp_status st = denoise_once(job, tx, ty, Hk, Wk, netout, err);
+        if (st)
+            return st;
+        for (int c = 0; c < C; c++)
+            dihedral(out + c * plane, H, W, ty + c * plane, k, 1);
+    }
+    for (size_t i = 0; i < C * plane; i++)
+        out[i] /= (float)n;
+    return WP_OK;
+}
+
 /* Bytes a denoising holds besides the tiles: the pyramid, the network
  * output plane and the result (kept apart so a cancel leaves out as it
  * was). */
@@ -141,6 +194,9 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
     float strength = dopt ? dopt->strength : 1.0f;
     if (!(strength >= 0.0f && strength <= 1.0f))
         return wp_fail(err, WP_ERR_ARG, "strength %g is outside [0,1]", (double)strength);
+    int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1;
+    if (dopt && (dopt->ensemble < 0 || dopt->ensemble > 8))
+        return wp_fail(err, WP_ERR_ARG, "ensemble of %d passes (0..8)", dopt->ensemble);
     int C = p->channels;
     if (channels != C && !(C == 1 && channels == 3))
         return wp_fail(err, WP_ERR_ARG, "a %s prior cannot denoise a %d-channel image",
@@ -151,8 +207,9 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     wp_job job;
     /* The per-channel fallback gathers all channels in one result. */
+    size_t scratch = ens > 1 ? 2 * plane : 0;
     size_t fixed = denoise_fixed_bytes(p, height, width) +
-                   (channels != C ? sizeof(float) * (total - plane) : 0);
+                   (channels != C ? sizeof(float) * (total - plane) : 0) + sizeof(float) * scratch;
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma
@@ -161,26 +218,26 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), WP_BORDER_ZERO, err);
     if (st)
         return st;
-    job.work_total = denoise_work(p, height, width) * (channels / C);
+    job.work_total = denoise_work(p, height, width) * (channels / C) * ens;
     int Hp = p->flat ? height : wp_pad_size(height, p->levels);
     int Wp = p->flat ? width : wp_pad_size(width, p->levels);
     size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */
-    float *netout = wp_alloc(sizeof(float) * (netout_n + total));
+    float *netout = wp_alloc(sizeof(float) * (netout_n + total + scratch));
     if (!netout) {
         wp_job_end(&job);
         return wp_fail(err, WP_ERR_NOMEM, "out of memory");
     }
-    float *res = netout + netout_n;
+    float *res = netout + netout_n, *tx = res + total, *ty = tx + plane;
     if (noise_sigma)
         *noise_sigma = wp_estimate_noise(in, channels, height, width);
     for (int c = 0; c < channels && !st; c += C) {
         const float *x = in + (size_t)c * height * width;
         float *r = res + (size_t)c * height * width;
-        st = p->flat ? denoise_flat(&job, x, r, height, width, netout, err)
-                     : denoise_multiscale(&job, x, r, height, width, netout, err);
+        st = ens > 1 ? denoise_ensemble(&job, x, r, height, width, netout, ens, tx, ty, err)
+                     : denoise_once(&job, x, r, height, width, netout, err);
     }
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)

@@ -97,6 +97,9 @@ typedef struct {
     int clipped;    /* 1: the noisy input was clipped to [0,1] (as every 8- or 16-bit
                        image is): the result is corrected for the bias clipping gave
                        the noise near black and white; 0: no correction */
+    int ensemble;   /* 0 or 1: one pass; 2..8: the mean of that many passes over the
+                       image's flips and transposes (the first being the image
+                       itself), for a little more quality at that many times the time */
 } wp_denoise_options;
 
 /* Blind multi-scale denoising.  out may equal in.  When noise_sigma is not

@@ -570,6 +570,54 @@ START_TEST(denoise_border_defaults)
 }
 END_TEST
 
+/* y [W,H] = x [H,W] transposed (t), or y [H,W] with columns (t=0) mirrored. */
+static void transform(const float *x, int H, int W, int t, float *y)
+{
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++)
+            if (t)
+                y[(size_t)j * H + i] = x[(size_t)i * W + j];
+            else
+                y[(size_t)i * W + (W - 1 - j)] = x[(size_t)i * W + j];
+}
+
+/* Averaged over all 8 symmetries, denoising commutes with them: denoising
+ * a mirrored or transposed image gives the mirrored or transposed result. */
+START_TEST(ensemble_of_eight_is_equivariant)
+{
+    enum { H = 24, W = 36 };
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 7));
+    float *x = smooth_image(1, H, W, 8), *y = malloc(4 * H * W), *xt = malloc(4 * H * W),
+          *yt = malloc(4 * H * W), *ty = malloc(4 * H * W), *y1 = malloc(4 * H * W);
+    char err[WP_ERRLEN];
+    wp_denoise_options d = {.strength = 1.0f, .ensemble = 8};
+    ck_assert_msg(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
+    for (int t = 0; t < 2; t++) {
+        int Ht = t ? W : H, Wt = t ? H : W;
+        transform(x, H, W, t, xt);
+        ck_assert_int_eq(wp_denoise(p, xt, yt, 1, Ht, Wt, &d, NULL, NULL, err), WP_OK);
+        transform(y, H, W, t, ty);
+        double e = max_abs_diff(ty, yt, H * W);
+        ck_assert_msg(e <= 1e-5, "symmetry %d: max abs diff %g", t, e);
+    }
+    /* one pass is not equivariant, and it is what 0 and 1 give */
+    d.ensemble = 1;
+    ck_assert_int_eq(wp_denoise(p, xt, yt, 1, W, H, &d, NULL, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_denoise(p, x, y1, 1, H, W, NULL, NULL, NULL, err), WP_OK);
+    transform(y1, H, W, 1, ty);
+    ck_assert_double_gt(max_abs_diff(ty, yt, H * W), 1e-3);
+    ck_assert_double_gt(max_abs_diff(y1, y, H * W), 1e-3);
+    d.ensemble = 0;
+    ck_assert_int_eq(wp_denoise(p, x, yt, 1, H, W, &d, NULL, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(y1, yt, H * W), 0.0);
+    d.ensemble = 9;
+    ck_assert_int_eq(wp_denoise(p, x, yt, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "ensemble of 9"));
+    wp_prior_free(p);
+    free(x), free(y), free(xt), free(yt), free(ty), free(y1);
+}
+END_TEST
+
 START_TEST(tileable_sample_follows_metadata)
 {
     wp_prior *p = he_gain(random_prior(1, 1, 8, 6));
@@ -616,6 +664,7 @@ int main(void)
     tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
     tcase_add_test(tc, denoise_border_defaults);
+    tcase_add_test(tc, ensemble_of_eight_is_equivariant);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
