@@ -18,6 +18,8 @@
 static const GimpParamDef denoise_args[] = {
     ARGS_COMMON,
     {GIMP_PDB_FLOAT, "strength", "0..1: 1 = fully denoised, 0 = unchanged, blended in between"},
+    {GIMP_PDB_INT32, "passes", "1..8: the mean of that many passes over the layer's rotations and "
+                               "mirrors (8: a little better, 8 times slower)"},
 };
 
 static const GimpParamDef upscale_args[] = {
@@ -101,6 +103,7 @@ static void settings_from_params(const wg_proc *p, const GimpParam *param, wpj_s
     g_strlcpy(s->model, param[3].data.d_string ? param[3].data.d_string : "", sizeof s->model);
     if (p->kind == WPJ_DENOISE) {
         s->strength = param[4].data.d_float;
+        s->passes = param[5].data.d_int32;
     } else if (p->kind == WPJ_UPSCALE) {
         s->factor = param[4].data.d_int32;
         s->sharp = param[5].data.d_int32;

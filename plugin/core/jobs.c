@@ -13,6 +13,7 @@ void wpj_settings_defaults(wpj_settings *s)
 {
     memset(s, 0, sizeof *s);
     s->strength = 1.0;
+    s->passes = 1;
     s->factor = 2;
     s->target = WPJ_TARGET_LAYER;
     s->quality = WPJ_QUALITY_NORMAL;
@@ -22,6 +23,10 @@ int wpj_settings_check(wpj_kind kind, const wpj_settings *s, char *err, int errl
 {
     if (kind == WPJ_DENOISE && !(s->strength >= 0.0 && s->strength <= 1.0)) {
         g_snprintf(err, errlen, _("Strength must be between 0 and 1."));
+        return -1;
+    }
+    if (kind == WPJ_DENOISE && (s->passes < 1 || s->passes > 8)) {
+        g_snprintf(err, errlen, _("The number of passes must be between 1 and 8."));
         return -1;
     }
     if (kind == WPJ_UPSCALE && s->factor != 2 && s->factor != 4 && s->factor != 8) {
@@ -198,7 +203,8 @@ static wp_status run_denoise(wpj_job *j, const wpj_image *in, wpj_image *out,
     int clipped = 1;
     for (size_t i = 0, n = (size_t)in->c * in->h * in->w; i < n && clipped; i++)
         clipped = in->px[i] >= 0.0f && in->px[i] <= 1.0f;
-    wp_denoise_options d = {.strength = (float)j->s.strength, .clipped = clipped};
+    wp_denoise_options d = {
+        .strength = (float)j->s.strength, .clipped = clipped, .ensemble = j->s.passes};
     memcpy(out->px, in->px, sizeof(float) * (size_t)in->c * in->h * in->w);
     return wp_denoise(j->prior, out->px, out->px, in->c, in->h, in->w, &d, ro, NULL, j->err);
 }

@@ -23,6 +23,7 @@ typedef enum { WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE } wpj_qua
 typedef struct {
     char model[WPJ_MODEL_LEN]; /* path or name; "" = the first model found */
     double strength;           /* denoise, 0..1 */
+    int passes;                /* denoise: 1..8, the mean over that many rotations/mirrors */
     int factor;                /* upscale: 2, 4 or 8 */
     int sharp;                 /* upscale: WP_UPSCALE_SHARP when non-zero */
     int target;                /* upscale: wpj_target */

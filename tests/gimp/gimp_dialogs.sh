@@ -128,8 +128,8 @@ sf "(let ((img (load \"rgb.png\"))) (gimp-display-new img))"
 save_now orig
 
 # ---- denoise ----
-escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0' "$T/orig.png"
-if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0'; then
+escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0 1' "$T/orig.png"
+if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0 1'; then
     press Return '^Denoise \(Wavelet'
     save_now denoise-ok
     "$WPRIOR" denoise -m "$MODEL" "$T/orig.png" "$T/denoise-cli.png" >/dev/null 2>&1
@@ -138,7 +138,7 @@ if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0'; the
 fi
 
 # ---- upscale (of the denoised face: a cleaner screenshot) ----
-sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0))"
+sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0 1))"
 save_now clean
 escape_check upscale plug-in-wprior-upscale '^Upscale \(Wavelet' '"" 2 0 1 0' "$T/clean.png"
 if open_dialog plug-in-wprior-upscale upscale '^Upscale \(Wavelet' '"" 2 0 1 0'; then

@@ -19,22 +19,26 @@ gimp_batch denoise '
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (save img d (string-append kind "-orig.png"))
-    (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0)
+    (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1)
     (save img d (string-append kind "-den.png"))
     (gimp-image-delete img)))
   (list "rgb" "rgba" "gray" "graya" "rgb16"))
 (let* ((img (open "rgb")) (d (active img)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 24 16 40 32)
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0 1)
   (save img d "sel-den.png")
   (gimp-image-delete img))
 (let* ((img (open "rgb")) (d (active img)))
-  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0)
+  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1)
   (save img d "lastvals-den.png")
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 0.0)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 0.0 1)
   (save img d "strength0.png")
+  (gimp-image-delete img))
+(let* ((img (open "rgb")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 8)
+  (save img d "passes8.png")
   (gimp-image-delete img))'
 for k in $KINDS; do
     [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
@@ -51,6 +55,8 @@ expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$
 expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
     "$T/rgb-cli.png" "$T/lastvals-den.png"
 expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
+"$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
+expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
 
 # ---- upscale ----
 gimp_batch upscale '
@@ -138,7 +144,7 @@ head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
 gimp_batch corrupt '
 (let* ((img (open "rgb")) (d (active img)))
   (check "a corrupt model fails"
-         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0) #t)))
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1) #t)))
   (check "a missing model fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0) #t)))
   (check "a bad factor fails"
@@ -146,7 +152,7 @@ gimp_batch corrupt '
   (let ((group (car (gimp-layer-group-new img))))
     (gimp-image-insert-layer img group 0 -1)
     (check "denoising a layer group fails"
-           (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0) #t))))
+           (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0 1) #t))))
   (check "the layer keeps its size" (size-is d 96 80))
   (save img d "corrupt-after.png"))'
 grep -q "Cannot use the model .*corrupt.safetensors" "$T/corrupt.log" &&
@@ -163,7 +169,7 @@ convert "$WPRIOR_REFERENCE/astronaut_face320.png" +repage -seed 3 -attenuate 1.0
 export WPRIOR_MAX_MEMORY=12M
 gimp_batch tiled '
 (let* ((img (load "big.png")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1)
   (save img d "big-den.png"))'
 "$WPRIOR" denoise -m "$MODEL" "$T/big.png" "$T/big-cli.png" >/dev/null 2>&1
 expect_cmp "denoise 320x320 within a 12 MiB budget equals wprior denoise" $ONE 1 "$T/big-cli.png" "$T/big-den.png"
@@ -172,7 +178,7 @@ export WPRIOR_MAX_MEMORY=20K
 gimp_batch budget '
 (let* ((img (open "rgb")) (d (active img)))
   (check "denoise over the memory budget fails"
-         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0) #t)))
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1) #t)))
   (check "upscale over the memory budget fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1) #t)))
   (check "the canvas keeps its size" (= (car (gimp-image-width img)) 96))
