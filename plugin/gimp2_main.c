@@ -41,6 +41,8 @@ static const GimpParamDef sample_args[] = {
     {GIMP_PDB_INT32, "height", "Sample height; 0 = the model's own size"},
     {GIMP_PDB_INT32, "seed", "Random seed (>= 0)"},
     {GIMP_PDB_INT32, "quality", "Sampler quality: 0 = draft, 1 = normal, 2 = fine (slower)"},
+    {GIMP_PDB_INT32, "tiling", "0 = as the model's metadata says (texture priors tile), "
+                               "1 = tileable (wraps around seamlessly), 2 = not tileable"},
 };
 
 static const GimpParamDef sample_rets[] = {
@@ -114,6 +116,7 @@ static void settings_from_params(const wg_proc *p, const GimpParam *param, wpj_s
         s->height = param[5].data.d_int32;
         s->seed = param[6].data.d_int32;
         s->quality = param[7].data.d_int32;
+        s->tiling = param[8].data.d_int32;
     }
 }
 

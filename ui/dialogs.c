@@ -386,6 +386,10 @@ static void sync_sample_size(dialog_state *d)
     }
 }
 
+static const char *const tiling_labels[] = {N_("As the model says"), N_("Tileable"),
+                                            N_("Not tileable")};
+static const int tiling_values[] = {WPJ_TILING_MODEL, WPJ_TILING_ON, WPJ_TILING_OFF};
+
 static void sample_params(dialog_state *d, GtkWidget *grid)
 {
     d->size_w = int_spin(d, &d->cur.width, 0, 16384, 1);
@@ -396,6 +400,7 @@ static void sample_params(dialog_state *d, GtkWidget *grid)
     grid_row(grid, 2, _("S_eed:"), seed);
     grid_row(grid, 3, _("_Quality:"),
              choice(d, &d->cur.quality, quality_labels, quality_values, 3));
+    grid_row(grid, 4, _("_Tiling:"), choice(d, &d->cur.tiling, tiling_labels, tiling_values, 3));
 }
 
 /* ---- the dialog ---- */

@@ -50,6 +50,10 @@ int wpj_settings_check(wpj_kind kind, const wpj_settings *s, char *err, int errl
         g_snprintf(err, errlen, _("The sampler quality must be 0 (draft), 1 (normal) or 2 (fine)."));
         return -1;
     }
+    if (kind == WPJ_SAMPLE && (s->tiling < WPJ_TILING_MODEL || s->tiling > WPJ_TILING_OFF)) {
+        g_snprintf(err, errlen, _("Tiling must be 0 (as the model says), 1 (tileable) or 2 (not tileable)."));
+        return -1;
+    }
     return 0;
 }
 
@@ -254,7 +258,10 @@ nomem:
 
 static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
 {
-    wp_sample_options so = {.seed = (uint64_t)j->s.seed};
+    wp_sample_options so = {.seed = (uint64_t)j->s.seed,
+                            .tileable = j->s.tiling == WPJ_TILING_ON    ? 1
+                                        : j->s.tiling == WPJ_TILING_OFF ? -1
+                                                                        : 0};
     sample_size(&j->s, j->prior, &so.width, &so.height);
     sampler_for_quality(j->s.quality, &so.sampler);
     if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {

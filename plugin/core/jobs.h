@@ -19,6 +19,9 @@ typedef enum { WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE } wpj_ta
 /* Sampler quality: fewer, larger steps or more, smaller ones. */
 typedef enum { WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE } wpj_quality;
 
+/* Whether a sample wraps around: as the model's metadata says, or not. */
+typedef enum { WPJ_TILING_MODEL, WPJ_TILING_ON, WPJ_TILING_OFF } wpj_tiling;
+
 /* Every setting of every job: plain data, stored with gimp_set_data. */
 typedef struct {
     char model[WPJ_MODEL_LEN]; /* path or name; "" = the first model found */
@@ -30,6 +33,7 @@ typedef struct {
     int seed;                  /* upscale and sample, >= 0 */
     int width, height;         /* sample; 0 = the prior's size */
     int quality;               /* sample: wpj_quality */
+    int tiling;                /* sample: wpj_tiling */
 } wpj_settings;
 
 void wpj_settings_defaults(wpj_settings *s);

@@ -149,10 +149,10 @@ if open_dialog plug-in-wprior-upscale upscale '^Upscale \(Wavelet' '"" 2 0 1 0';
 fi
 
 # ---- sample (quick: a first call leaves draft quality as the last values) ----
-sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-NONINTERACTIVE img (active img) \"\" 0 0 3 0) (gimp-image-remove-layer img (active img)))"
+sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-NONINTERACTIVE img (active img) \"\" 0 0 3 0 0) (gimp-image-remove-layer img (active img)))"
 save_now sample-pre
-escape_check sample plug-in-wprior-sample '^Sample from prior' '"" 0 0 3 0' "$T/clean.png"
-if open_dialog plug-in-wprior-sample sample '^Sample from prior' '"" 0 0 3 0'; then
+escape_check sample plug-in-wprior-sample '^Sample from prior' '"" 0 0 3 0 0' "$T/clean.png"
+if open_dialog plug-in-wprior-sample sample '^Sample from prior' '"" 0 0 3 0 0'; then
     cp "$T/sample-dialog.png" "$T/sample-dialog-ok.png"
     press Return '^Sample from prior'
     save_now sample-ok
@@ -168,7 +168,7 @@ fi
 
 # ---- cancel in the progress window: OK at once (the preview is not done,
 # so the full run starts), then Escape in the progress window ----
-sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-INTERACTIVE img (active img) \"\" 0 0 4 1))"
+sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-INTERACTIVE img (active img) \"\" 0 0 4 1 0))"
 WID=$(timeout 60 xdotool search --sync --name '^Sample from prior' | head -1)
 if [ -n "$WID" ]; then
     press Return '^Sample from prior'

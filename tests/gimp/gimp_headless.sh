@@ -113,7 +113,7 @@ expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "
 gimp_batch sample '
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img))
-         (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0))))
+         (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0 0))))
     (check (string-append kind " sample: a 64x48 layer") (size-is l 64 48))
     (check (string-append kind " sample: one layer more") (= (nlayers img) 2))
     (check (string-append kind " sample: layer type follows the image")
@@ -123,10 +123,12 @@ gimp_batch sample '
     (gimp-image-delete img)))
   (list "rgb" "rgba" "gray" "rgb16"))
 (let* ((img (open "gray")) (d (active img))
-       (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0)))
-       (l2 (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 1))))
+       (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0 0)))
+       (l2 (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 1 0)))
+       (l3 (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 1 1))))
   (save img l "gray-sample2.png")
   (save img l2 "gray-sample-normal.png")
+  (save img l3 "gray-sample-tiled.png")
   (gimp-image-delete img))'
 for k in rgb rgba gray rgb16; do
     [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
@@ -138,6 +140,10 @@ expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png
 "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
 convert "$T/gray-sample-normal.png" -strip -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
 expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
+"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 --tileable "$T/cli-tiled.png" >/dev/null 2>&1
+convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
+expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
+expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
 
 # ---- failing runs: a clear message, the image unchanged ----
 head -c 3000 "$MODEL" >"$T/corrupt.safetensors"

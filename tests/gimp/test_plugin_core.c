@@ -76,6 +76,11 @@ START_TEST(settings_ranges)
     s.passes = 0;
     ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), -1);
     wpj_settings_defaults(&s);
+    ck_assert_int_eq(s.tiling, WPJ_TILING_MODEL);
+    s.tiling = 3;
+    ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
+    ck_assert(strstr(err, "Tiling"));
+    wpj_settings_defaults(&s);
     s.factor = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
     wpj_settings_defaults(&s);
