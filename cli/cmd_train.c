@@ -24,7 +24,7 @@ static int train_usage(FILE *f)
         "line, relative to LIST's folder).  Gray priors see the mean of R, G and B.\n"
         "\n"
         "what to train:\n"
-        "  --preset small|paper|tiny  defaults (small: J=1, ~1-1.5 h on 2 cores; paper: the\n"
+        "  --preset small|paper|tiny  defaults (small: J=1, ~1 h on 2 cores; paper: the\n"
         "                         reference sizes; tiny: seconds, for tests)   [small]\n"
         "  --channels 1|3         gray or RGB prior                         [1]\n"
         "  --levels J             pyramid levels                 [small 1, paper 2]\n"

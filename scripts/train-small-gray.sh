@@ -1,7 +1,7 @@
 #!/bin/bash
 # Trains the `small`-preset gray prior on the fetched data (run
 # scripts/fetch-training-data.sh first): cond0, then the low-pass net (J=1),
-# about 1-1.5 h on 2 cores, stopped (checkpointed) at 2 h at the most.
+# about 1 h on 2 cores (56 min measured), stopped (checkpointed) at 2 h at the most.
 # Run it again to continue an interrupted run.  Then compare it with GEGL:
 #     bench/denoise-vs-gegl.sh build/small-gray.safetensors
 # Usage: scripts/train-small-gray.sh [MODEL]   (default build/small-gray.safetensors)
