@@ -92,24 +92,34 @@ static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, in
 }
 
 /* Symmetry k (0..7) of the square's group: bit 0 flips columns, bit 1
- * rows, bit 2 transposes.  y [Hk,Wk] (W x H when transposed) = x [H,W]
- * seen through k; with back, x += y seen back through k instead. */
-static void dihedral(float *x, int H, int W, float *y, int k, int back)
+ * rows, bit 2 transposes.  Where pixel (i,j) of the transformed image
+ * [Hk,Wk] (W x H when transposed) comes from in the image [H,W]. */
+static size_t dihedral_source(int k, int H, int W, int i, int j)
 {
-    int T = k & 4, Hk = T ? W : H, Wk = T ? H : W;
+    int u = k & 4 ? j : i, v = k & 4 ? i : j;
+    if (k & 2)
+        u = H - 1 - u;
+    if (k & 1)
+        v = W - 1 - v;
+    return (size_t)u * W + v;
+}
+
+/* y = x [H,W] seen through symmetry k. */
+static void dihedral(const float *x, int H, int W, int k, float *y)
+{
+    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W;
     for (int i = 0; i < Hk; i++)
-        for (int j = 0; j < Wk; j++) {
-            int u = T ? j : i, v = T ? i : j;
-            if (k & 2)
-                u = H - 1 - u;
-            if (k & 1)
-                v = W - 1 - v;
-            float *a = x + (size_t)u * W + v, *b = y + (size_t)i * Wk + j;
-            if (back)
-                *a += *b;
-            else
-                *b = *a;
-        }
+        for (int j = 0; j < Wk; j++)
+            y[(size_t)i * Wk + j] = x[dihedral_source(k, H, W, i, j)];
+}
+
+/* x [H,W] += y seen back through symmetry k (the inverse of dihedral). */
+static void dihedral_add_back(const float *y, int H, int W, int k, float *x)
+{
+    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W;
+    for (int i = 0; i < Hk; i++)
+        for (int j = 0; j < Wk; j++)
+            x[dihedral_source(k, H, W, i, j)] += y[(size_t)i * Wk + j];
 }
 
 /* x [C,H,W] with C = p->channels, denoised into out by the prior. */
@@ -132,12 +142,12 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
     for (int e = 0; e < n; e++) {
         int k = order[e], Hk = k & 4 ? W : H, Wk = k & 4 ? H : W;
         for (int c = 0; c < C; c++)
-            dihedral((float *)x + c * plane, H, W, tx + c * plane, k, 0);
+            dihedral(x + c * plane, H, W, k, tx + c * plane);
         wp_status st = denoise_once(job, tx, ty, Hk, Wk, netout, err);
         if (st)
             return st;
         for (int c = 0; c < C; c++)
-            dihedral(out + c * plane, H, W, ty + c * plane, k, 1);
+            dihedral_add_back(ty + c * plane, H, W, k, out + c * plane);
     }
     for (size_t i = 0; i < C * plane; i++)
         out[i] /= (float)n;
