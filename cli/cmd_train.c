@@ -40,12 +40,14 @@ static int train_usage(FILE *f)
         "  --patch P --batch N    crops of PxP band pixels, N per step\n"
         "  --steps N              steps per network\n"
         "  --lr LR --schedule cosine|step|const --halve-every N --warmup N\n"
-        "  --noise MIN,MAX        noise sigma range in 0..255 units       [0,255]\n"
-        "  --noise-dist quadratic|uniform                                  [quadratic]\n"
+        "  --noise MIN,MAX        noise sigma range in 0..255 units\n"
+        "                                               [small 0,60, paper 0,255]\n"
+        "  --noise-dist quadratic|uniform     [small uniform, paper quadratic]\n"
         "  --band-noise projected|full   each band gets its share of the pixel noise\n"
         "                         (sigma/2^J low-pass, sigma/2^(j+1) level j), or the\n"
         "                         reference's ranges (sigma low-pass, sigma/2 details)\n"
-        "  --no-rescale-low       no random intensity scaling of low-pass crops\n"
+        "  --rescale-low, --no-rescale-low   random intensity scaling of low-pass\n"
+        "                         crops, as the reference (for sampling) [small off, paper on]\n"
         "  --no-flips             no random flips/rotations\n"
         "  --clip, --no-clip      noise on the pixels, clipped to [0,1] as in a saved noisy\n"
         "                         image (needs projected band noise)     [no clip]\n"
@@ -205,6 +207,8 @@ static int set_flag(wp_train_options *o, train_args *a, const char *k)
         o->flat = 1;
     else if (!strcmp(k, "--no-rescale-low"))
         o->rescale_low = 0;
+    else if (!strcmp(k, "--rescale-low"))
+        o->rescale_low = 1;
     else if (!strcmp(k, "--no-flips"))
         o->flips = 0;
     else if (!strcmp(k, "--clip"))

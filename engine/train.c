@@ -59,12 +59,16 @@ int wp_train_defaults(wp_train_options *o, const char *preset, int channels)
         o->steps = 15000;
         o->warmup = 100;
         o->scale_aug = 2;
-        /* Up to 100, not 255, and projected: on a CPU budget the MSE of the
-         * rare very noisy crops would dominate the gradient (measured on
-         * cond0: +0.9 dB at sigma 25 after 600 steps; the low-pass net at
-         * sigma 0..255/255 stayed worse than its input after 500 steps).
-         * Bias-free nets extend beyond the range they were trained on. */
-        o->noise_max = 100.0f;
+        /* Up to 60, uniform, projected, no low-pass rescaling: on a CPU
+         * budget the MSE of the rare very noisy crops would dominate the
+         * gradient.  Measured on cond0: 255 -> 100 quadratic +0.9 dB at
+         * sigma 25 after 600 steps; after 2000 steps 100 -> 60 +0.20 dB
+         * (and +0.18 at sigma 50), 60 -> 40 -0.06, quadratic -> uniform
+         * +0.17; on the low-pass net no rescaling +0.08 at sigma 25, +0.6 at
+         * sigma 5.  Bias-free nets extend beyond the range they saw. */
+        o->noise_max = 60.0f;
+        o->noise = WP_NOISE_UNIFORM;
+        o->rescale_low = 0;
         o->projected_noise = 1;
         /* No --clip: it won 1.1 dB on the darkest validation photograph
          * but lost 3 dB on another (photo-color, 6000 steps per net): a

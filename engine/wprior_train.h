@@ -118,7 +118,7 @@ typedef struct {
  * lands in the finest band; detail coefficients spread about equally at
  * every level), like the reference's ranges that suit sampling. */
 
-/* Fills o for a preset ("small": ~1.5 h for all networks on 2 cores;
+/* Fills o for a preset ("small": ~1 h for both networks on 2 cores;
  * "paper": the reference sizes; "tiny": seconds, for tests).  Returns -1
  * for an unknown preset name. */
 int wp_train_defaults(wp_train_options *o, const char *preset, int channels);

@@ -29,7 +29,7 @@ for net in "$@"; do
         build/cli/wprior train --resume "$ckpt" -o "$work.new" --checkpoint "$ckpt"
     else
         build/cli/wprior train --preset small --channels $ch --levels 3 --steps "$steps" \
-            --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 \
+            --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 --noise-dist quadratic --rescale-low \
             --band-noise projected --lr 5e-4 --warmup 200 --only "$net" --finetune "$work" \
             --data "$data" --val data/photos-val.txt -o "$work.new" \
             --checkpoint "$ckpt" --log "wip/$name-ft.log.jsonl"

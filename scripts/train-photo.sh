@@ -26,7 +26,7 @@ if [ -f "wip/$name.ckpt" ]; then
         --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl" --time-limit "$limit"
 fi
 exec build/cli/wprior train --preset small --channels $ch --levels 3 --steps $steps \
-    --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 \
+    --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 --noise-dist quadratic --rescale-low \
     --band-noise projected --data data/photos-train.txt --val data/photos-val.txt \
     -o "models/$name.safetensors" --checkpoint "wip/$name.ckpt" \
     --log "wip/$name.log.jsonl" --time-limit "$limit" --name "$name" \

@@ -41,7 +41,7 @@ train() { # NAME CHANNELS LEVELS BAND-NOISE DESCRIPTION (lists made)
     else
         build/cli/wprior train --preset small --channels "$ch" --levels "$levels" --steps 4000 \
             --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 \
-            --noise 0,255 --band-noise "$bands" --no-clip --data "data/$name-train.txt" \
+            --noise 0,255 --noise-dist quadratic --rescale-low --band-noise "$bands" --no-clip --data "data/$name-train.txt" \
             --val "data/$name-val.txt" -o "models/$name.safetensors" \
             --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl" \
             --name "$name" --description "$desc"
