@@ -39,7 +39,10 @@ static int eval_usage(FILE *f)
             "                     CMD is a shell command with {in}, {out} and {sigma}, e.g.\n"
             "                     'gegl -i {in} -o {out} -- denoise-dct sigma={sigma}'\n"
             "  --per-image        one line per image and sigma\n"
-            "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n",
+            "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
+            "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
+            "                     from the clean image instead of the network: what the\n"
+            "                     score would be if that network were perfect\n",
 #ifdef HAVE_CAIRO
             ""
 #else
@@ -52,7 +55,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS];
-    int nsigma, crop, clip, no_unclip, per_image, ensemble;
+    int nsigma, crop, clip, no_unclip, per_image, ensemble, oracle;
     unsigned long long seed;
 } eval_args;
 
@@ -118,6 +121,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
             if (cli_parse_int(v, k, 1, 8, &n))
                 return 2;
             a->ensemble = (int)n;
+        } else if (!strcmp(k, "--oracle")) {
+            if (strcmp(v, "low") && strcmp(v, "details"))
+                return cli_error("--oracle is low or details") + 1;
+            a->oracle = !strcmp(v, "low") ? WP_ORACLE_LOW : WP_ORACLE_DETAILS;
         } else if (!strcmp(k, "--seed")) {
             if (cli_parse_int(v, k, 0, 2147483647, &n))
                 return 2;
@@ -127,6 +134,8 @@ static int parse_eval(int argc, char **argv, eval_args *a)
     }
     if (!a->clean)
         return cli_error("give --clean DIR|LIST") + 1;
+    if (a->oracle && a->ensemble > 1)
+        return cli_error("--oracle works on one pass (no --ensemble)") + 1;
     return 0;
 }
 
@@ -381,9 +390,12 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         if (a->external && !a->save)
             unlink(out);
         wp_denoise_options d = {
-            .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble};
+            .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble,
+            .oracle = a->oracle, .oracle_clean = clean};
+        wp_denoise_options df = d;
+        df.oracle = WP_ORACLE_NONE; /* the flat model has no pyramid */
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||
-            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, &d, path, &pflat)))
+            (E->flat && denoise_psnr(E->flat, noisy, clean, work, C, H, W, &df, path, &pflat)))
             goto done;
         E->in[k] += pin;
         E->out[k] += pout;
@@ -442,7 +454,10 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < l.n; i++)
         if (eval_image(&E, l.path[i], i))
             goto done;
-    printf("%d images, mean PSNR (dB, peak 1)%s\n", E.n, a.clip ? ", noisy input clipped" : "");
+    printf("%d images, mean PSNR (dB, peak 1)%s%s\n", E.n, a.clip ? ", noisy input clipped" : "",
+           a.oracle == WP_ORACLE_LOW       ? "; multi-scale given the clean low-pass"
+           : a.oracle == WP_ORACLE_DETAILS ? "; multi-scale given the clean details"
+                                           : "");
     printf("%6s %10s %12s%s%s\n", "sigma", "noisy", wp_prior_is_flat(E.p) ? "model" : "multi-scale",
            E.flat ? "         flat" : "", a.external ? "     external" : "");
     double in[MAX_SIGMAS], out[MAX_SIGMAS], fl[MAX_SIGMAS];

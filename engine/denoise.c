@@ -46,28 +46,36 @@ static double denoise_work(const wp_prior *p, int H, int W)
     return w;
 }
 
-/* x [C,H,W] with C = p->channels, denoised into out. */
+/* x [C,H,W] with C = p->channels, denoised into out.  With an oracle, the
+ * coarsest low-pass or the details come from the clean image's pyramid. */
 static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int H, int W,
-                                    float *netout, char *err)
+                                    float *netout, const float *clean, int oracle, char *err)
 {
     wp_prior *p = job->prior;
     int C = p->channels, J = p->levels;
-    wp_pyramid pyr;
+    wp_pyramid pyr, ref = {0};
     wp_status st = wp_pyramid_forward(&pyr, x, C, H, W, J, err);
     if (st)
         return st;
+    if (oracle && (st = wp_pyramid_forward(&ref, clean, C, H, W, J, err))) {
+        wp_pyramid_free(&pyr);
+        return st;
+    }
     int h = pyr.Hp >> J, w = pyr.Wp >> J;
     wp_plane_src low_src = {pyr.low, C, 0};
-    st = wp_net_forward_tiled(job, &p->low, &low_src, 1, netout, h, w, err);
-    if (!st)
+    if (oracle == WP_ORACLE_LOW)
+        memcpy(pyr.low, ref.low, sizeof(float) * C * h * w);
+    else if (!(st = wp_net_forward_tiled(job, &p->low, &low_src, 1, netout, h, w, err)))
         subtract(pyr.low, netout, (size_t)C * h * w);
     for (int j = J - 1; j >= 0 && !st; j--) {
         wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C, 0},
                                {pyr.det[j], 3 * C, 1}};
-        st = wp_net_forward_tiled(job, &p->cond[j], src, 2, netout, h, w, err);
+        if (oracle == WP_ORACLE_DETAILS)
+            memcpy(pyr.det[j], ref.det[j], sizeof(float) * 3 * C * h * w);
+        else if (!(st = wp_net_forward_tiled(job, &p->cond[j], src, 2, netout, h, w, err)))
+            subtract(pyr.det[j], netout, (size_t)3 * C * h * w);
         if (st)
             break;
-        subtract(pyr.det[j], netout, (size_t)3 * C * h * w);
         wp_haar_inverse(wp_pyramid_low_buffer(&pyr, j + 1), pyr.det[j], C, h, w,
                         wp_pyramid_low_buffer(&pyr, j));
         h *= 2, w *= 2;
@@ -75,6 +83,8 @@ static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int
     if (!st)
         wp_crop(pyr.big, C, pyr.Hp, pyr.Wp, out, H, W);
     wp_pyramid_free(&pyr);
+    if (oracle)
+        wp_pyramid_free(&ref);
     return st;
 }
 
@@ -124,10 +134,10 @@ static void dihedral_add_back(const float *y, int H, int W, int k, float *x)
 
 /* x [C,H,W] with C = p->channels, denoised into out by the prior. */
 static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, int W,
-                              float *netout, char *err)
+                              float *netout, const float *clean, int oracle, char *err)
 {
     return job->prior->flat ? denoise_flat(job, x, out, H, W, netout, err)
-                            : denoise_multiscale(job, x, out, H, W, netout, err);
+                            : denoise_multiscale(job, x, out, H, W, netout, clean, oracle, err);
 }
 
 /* The mean of denoise_once over the first n symmetries of x [C,H,W]: the
@@ -143,7 +153,7 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
         int k = order[e], Hk = k & 4 ? W : H, Wk = k & 4 ? H : W;
         for (int c = 0; c < C; c++)
             dihedral(x + c * plane, H, W, k, tx + c * plane);
-        wp_status st = denoise_once(job, tx, ty, Hk, Wk, netout, err);
+        wp_status st = denoise_once(job, tx, ty, Hk, Wk, netout, NULL, 0, err);
         if (st)
             return st;
         for (int c = 0; c < C; c++)
@@ -207,6 +217,10 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
     int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1;
     if (dopt && (dopt->ensemble < 0 || dopt->ensemble > 8))
         return wp_fail(err, WP_ERR_ARG, "ensemble of %d passes (0..8)", dopt->ensemble);
+    int oracle = dopt && dopt->oracle_clean ? dopt->oracle : WP_ORACLE_NONE;
+    if (oracle != WP_ORACLE_NONE &&
+        ((oracle != WP_ORACLE_LOW && oracle != WP_ORACLE_DETAILS) || p->flat || ens > 1))
+        return wp_fail(err, WP_ERR_ARG, "an oracle is for one pass of a multi-scale prior");
     int C = p->channels;
     if (channels != C && !(C == 1 && channels == 3))
         return wp_fail(err, WP_ERR_ARG, "a %s prior cannot denoise a %d-channel image",
@@ -219,6 +233,7 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
     /* The per-channel fallback gathers all channels in one result. */
     size_t scratch = ens > 1 ? 2 * plane : 0;
     size_t fixed = denoise_fixed_bytes(p, height, width) +
+                   (oracle ? wp_pyramid_bytes(C, height, width, p->levels) : 0) +
                    (channels != C ? sizeof(float) * (total - plane) : 0) + sizeof(float) * scratch;
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
@@ -247,7 +262,9 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         const float *x = in + (size_t)c * height * width;
         float *r = res + (size_t)c * height * width;
         st = ens > 1 ? denoise_ensemble(&job, x, r, height, width, netout, ens, tx, ty, err)
-                     : denoise_once(&job, x, r, height, width, netout, err);
+                     : denoise_once(&job, x, r, height, width, netout,
+                                    oracle ? dopt->oracle_clean + (size_t)c * height * width : NULL,
+                                    oracle, err);
     }
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)

@@ -100,7 +100,15 @@ typedef struct {
     int ensemble;   /* 0 or 1: one pass; 2..8: the mean of that many passes over the
                        image's flips and transposes (the first being the image
                        itself), for a little more quality at that many times the time */
+    /* Diagnostics (`wprior eval --oracle`): with oracle_clean, the clean image
+     * ([channels,H,W] as in), the coarsest low-pass (WP_ORACLE_LOW) or every
+     * level's details (WP_ORACLE_DETAILS) come from it instead of a network,
+     * to show which network holds the error.  Multi-scale priors, one pass. */
+    int oracle;
+    const float *oracle_clean;
 } wp_denoise_options;
+
+enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };
 
 /* Blind multi-scale denoising.  out may equal in.  When noise_sigma is not
  * NULL it receives the estimated noise standard deviation of the input

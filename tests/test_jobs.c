@@ -581,6 +581,47 @@ static void transform(const float *x, int H, int W, int t, float *y)
                 y[(size_t)i * W + (W - 1 - j)] = x[(size_t)i * W + j];
 }
 
+/* An oracle replaces exactly one part of the result's pyramid by the clean
+ * image's: the coarsest low-pass (LOW) or every level's details (DETAILS);
+ * the rest is what the networks make of the noisy image. */
+START_TEST(oracle_takes_its_part_from_the_clean_image)
+{
+    enum { H = 24, W = 36, J = 2 };
+    wp_prior *p = he_gain(random_prior(1, J, 8, 7));
+    float *clean = smooth_image(1, H, W, 3), *x = smooth_image(1, H, W, 5),
+          *y = malloc(4 * H * W), *plain = malloc(4 * H * W);
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_denoise(p, x, plain, 1, H, W, NULL, NULL, NULL, err), WP_OK);
+    wp_pyramid c, o, q;
+    ck_assert_int_eq(wp_pyramid_forward(&c, clean, 1, H, W, J, err), WP_OK);
+    ck_assert_int_eq(wp_pyramid_forward(&q, plain, 1, H, W, J, err), WP_OK);
+    size_t nlow = (size_t)(H >> J) * (W >> J);
+    for (int oracle = WP_ORACLE_LOW; oracle <= WP_ORACLE_DETAILS; oracle++) {
+        wp_denoise_options d = {.strength = 1.0f, .oracle = oracle, .oracle_clean = clean};
+        ck_assert_msg(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_pyramid_forward(&o, y, 1, H, W, J, err), WP_OK);
+        const float *want_low = oracle == WP_ORACLE_LOW ? c.low : q.low;
+        ck_assert_double_le(max_abs_diff(o.low, want_low, nlow), 1e-5);
+        for (int j = 0; j < J; j++) {
+            size_t nd = (size_t)3 * (H >> (j + 1)) * (W >> (j + 1));
+            double e = max_abs_diff(o.det[j], c.det[j], nd);
+            if (oracle == WP_ORACLE_DETAILS)
+                ck_assert_msg(e <= 1e-5, "level %d details differ by %g", j, e);
+            else
+                ck_assert_msg(e > 1e-3, "level %d details equal the clean ones", j);
+        }
+        wp_pyramid_free(&o);
+    }
+    /* with the ensemble it is refused, with a message */
+    wp_denoise_options d = {.ensemble = 2, .oracle = WP_ORACLE_LOW, .oracle_clean = clean};
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "oracle"));
+    wp_pyramid_free(&c), wp_pyramid_free(&q);
+    wp_prior_free(p);
+    free(clean), free(x), free(y), free(plain);
+}
+END_TEST
+
 /* Averaged over all 8 symmetries, denoising commutes with them: denoising
  * a mirrored or transposed image gives the mirrored or transposed result. */
 START_TEST(ensemble_of_eight_is_equivariant)
@@ -665,6 +706,7 @@ int main(void)
     tcase_add_test(tc, tileable_sample_follows_metadata);
     tcase_add_test(tc, denoise_border_defaults);
     tcase_add_test(tc, ensemble_of_eight_is_equivariant);
+    tcase_add_test(tc, oracle_takes_its_part_from_the_clean_image);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -74,6 +74,13 @@ else
     bad "eval: $(cat "$T/err")"
 fi
 
+# --- eval --oracle: a perfect low-pass net or perfect details score higher ---
+score() { "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --sigma 50 "$@" | awk '$1 == 50 { print $3 }'; }
+plain=$(score) olow=$(score --oracle low) odet=$(score --oracle details)
+awk -v p="$plain" -v l="$olow" -v d="$odet" 'BEGIN { exit !(p > 5 && l > p && d > p) }' &&
+    ok "eval --oracle (plain $plain, clean low-pass $olow, clean details $odet dB)" ||
+    bad "eval --oracle: plain '$plain', low '$olow', details '$odet'"
+
 # --- SIGTERM checkpoints; --resume finishes ---
 "$WPRIOR" train "${TINY[@]}" --steps 3000 --checkpoint-every 10 --data "$T/imgs" \
     -o "$T/int.safetensors" -q 2>"$T/err" &
@@ -143,6 +150,7 @@ expect_fail "resume with training options" "come from the checkpoint" "$WPRIOR" 
 expect_fail "resume from a model file" "not a usable checkpoint" "$WPRIOR" train --resume "$T/m.safetensors"
 expect_fail "eval without images" "--clean" "$WPRIOR" eval -m "$T/m.safetensors"
 expect_fail "bad sigma list" "--sigma" "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --sigma 5,x
+expect_fail "oracle with the ensemble" "one pass" "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --oracle low --ensemble 2
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
