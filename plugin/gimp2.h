@@ -6,6 +6,7 @@
 #include <libgimp/gimp.h>
 
 #include "jobs.h"
+#include "models.h"
 #include "wp_ui.h"
 
 /* A drawable read as float pixels in its own colour space, gamma-encoded
@@ -41,6 +42,8 @@ typedef struct {
     unsigned long parent;   /* X11 window of GIMP's progress, for dialogs */
     wpj_image ready;        /* a sample the dialog already drew, or px NULL */
     gint32 result;          /* new image (upscale) or layer (sample), or -1 */
+    wpm_list models;        /* the installed models, scanned once a run (scanned: 1) */
+    int scanned;
     char err[WP_ERRLEN];
 } wg_run;
 

@@ -128,13 +128,21 @@ static void last_settings(const wg_proc *p, wpj_settings *s)
     s->model[WPJ_MODEL_LEN - 1] = '\0';
 }
 
+/* The installed models: each one is loaded to be described, so a run
+ * scans the folders once. */
+static const wpm_list *run_models(wg_run *run)
+{
+    if (!run->scanned)
+        wpm_scan(&run->models), run->scanned = 1;
+    return &run->models;
+}
+
 /* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display. */
 static int show_dialog(const wg_proc *p, wg_run *run)
 {
     if (wp_ui_init())
         return -1;
-    wpm_list models;
-    wpm_scan(&models);
+    const wpm_list *models = run_models(run);
     wg_drawable d;
     wp_ui_source src = {0};
     if (p->kind != WPJ_SAMPLE) { /* a sample needs no pixels (nor a drawable) */
@@ -142,11 +150,9 @@ static int show_dialog(const wg_proc *p, wg_run *run)
         wg_ui_source(&d, &src);
     }
     src.parent = run->parent;
-    int ok = p->kind == WPJ_DENOISE   ? wp_ui_denoise_dialog(&run->s, &models, &src)
-             : p->kind == WPJ_UPSCALE ? wp_ui_upscale_dialog(&run->s, &models, &src)
-                                      : wp_ui_sample_dialog(&run->s, &models, &src, &run->ready);
-    wpm_list_free(&models);
-    return ok;
+    return p->kind == WPJ_DENOISE   ? wp_ui_denoise_dialog(&run->s, models, &src)
+           : p->kind == WPJ_UPSCALE ? wp_ui_upscale_dialog(&run->s, models, &src)
+                                    : wp_ui_sample_dialog(&run->s, models, &src, &run->ready);
 }
 
 /* No model chosen yet: $WPRIOR_MODEL (as in the CLI), else the shipped one
@@ -163,11 +169,8 @@ static void prefer_shipped(const wg_proc *p, wg_run *run)
     }
     int gray = p->kind != WPJ_SAMPLE && gimp_drawable_is_gray(run->drawable);
     const char *name = wpm_preferred(p->kind == WPJ_SAMPLE, gray);
-    wpm_list l;
-    wpm_scan(&l);
-    if (wpm_find(&l, name) >= 0)
+    if (wpm_find(run_models(run), name) >= 0)
         g_strlcpy(run->s.model, name, sizeof run->s.model);
-    wpm_list_free(&l);
 }
 
 /* Fills run->s for the run mode; a GIMP status. */
@@ -199,7 +202,8 @@ static GimpPDBStatusType get_settings(const wg_proc *p, gint nparams, const Gimp
 static GimpPDBStatusType load_prior(wg_run *run)
 {
     char err[WP_ERRLEN];
-    char *path = wpm_resolve(run->s.model, err, sizeof err);
+    /* An explicit path needs no scan; else reuse the dialog's, if any. */
+    char *path = wpm_resolve_in(run->scanned ? &run->models : NULL, run->s.model, err, sizeof err);
     if (!path) {
         g_snprintf(run->err, sizeof run->err, "%s", err);
         return GIMP_PDB_EXECUTION_ERROR;
@@ -263,6 +267,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
             gimp_displays_flush();
     }
     wpj_image_free(&r.ready);
+    wpm_list_free(&r.models);
     values[0].data.d_status = status;
     if (status == GIMP_PDB_SUCCESS && p->nrets > 0) {
         /* IMAGE and LAYER ids share the int32 slot. */

@@ -146,13 +146,19 @@ const char *wpm_preferred(int sample, int gray)
 
 char *wpm_resolve(const char *model, char *err, int errlen)
 {
+    return wpm_resolve_in(NULL, model, err, errlen);
+}
+
+char *wpm_resolve_in(const wpm_list *l, const char *model, char *err, int errlen)
+{
     if (model && *model && g_file_test(model, G_FILE_TEST_EXISTS))
         return g_strdup(model);
-    wpm_list l;
-    wpm_scan(&l);
-    int i = wpm_find(&l, model);
-    char *path = i >= 0 ? g_strdup(l.items[i].path) : NULL;
-    wpm_list_free(&l);
+    wpm_list own = {0};
+    if (!l)
+        wpm_scan(&own), l = &own;
+    int i = wpm_find(l, model);
+    char *path = i >= 0 ? g_strdup(l->items[i].path) : NULL;
+    wpm_list_free(&own);
     if (!path && (!model || !*model))
         g_snprintf(err, errlen, _("No model found. Put model files (*.safetensors) into %s."),
                    "~/.config/wavelet-prior/models");

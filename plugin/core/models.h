@@ -35,5 +35,7 @@ const char *wpm_preferred(int sample, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);
+/* The same with models already scanned (l may be NULL: scanned here). */
+char *wpm_resolve_in(const wpm_list *l, const char *model, char *err, int errlen);
 
 #endif

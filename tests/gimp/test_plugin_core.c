@@ -160,6 +160,15 @@ START_TEST(model_folders)
     char *none = wpm_resolve("no-such-model", err, sizeof err);
     ck_assert_ptr_null(none);
     ck_assert(strstr(err, "no-such-model"));
+    /* With a list already scanned, it is that list that is searched (a
+     * run scans the folders once): a name only the list holds is found. */
+    wpm_model fake = {.path = "/nowhere/mine.safetensors", .name = "Mine"};
+    wpm_list given = {&fake, 1};
+    char *mine = wpm_resolve_in(&given, "Mine", err, sizeof err);
+    ck_assert_str_eq(mine, "/nowhere/mine.safetensors");
+    g_free(mine);
+    ck_assert_ptr_null(wpm_resolve_in(&given, "no-such-model", err, sizeof err));
+    ck_assert(strstr(err, "no-such-model"));
     if (!model_path)
         return; /* no reference files: the rest needs a real model */
     wpm_list l;
