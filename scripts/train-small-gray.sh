@@ -5,8 +5,8 @@
 # holds most of the error (given the clean low-pass, the 16 validation
 # images at sigma 25 would score 36.2 dB; given the clean details, 32.3):
 #   1. cond0, 28000 steps          (2758 s measured)
-#   2. the low-pass net, LOW_STEPS (4.65 steps/s measured: 19000 in ~68 min)
-# under 2 h of training on 2 cores in all.  Rerun to continue an interrupted
+#   2. the low-pass net, 19000 steps at lr 2e-3   (4334 s measured)
+# 7092 s (118 min) of training on 2 cores in all.  Rerun to continue an interrupted
 # run (each stage resumes from its checkpoint; a finished stage is skipped).
 # Then compare it with GEGL:
 #     bench/denoise-vs-gegl.sh build/small-gray.safetensors
