@@ -4,7 +4,7 @@
 # the true sigma, our denoiser is blind.  Gray priors are scored on the mean
 # of R, G and B.  Writes bench/results/denoise-vs-gegl-MODEL-LIST-SIGMA.txt.
 # Usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]   (WPRIOR: the wprior to use;
-#        ENSEMBLE=N: ours averages N rotations/mirrors, the name gets -eN)
+#        ENSEMBLE=N: ours averages N passes (wprior denoise --ensemble), the name gets -eN)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:?usage: bench/denoise-vs-gegl.sh MODEL [SIGMA] [SEED]}

@@ -118,7 +118,7 @@ static int parse_eval(int argc, char **argv, eval_args *a)
                 return 2;
             a->crop = (int)n;
         } else if (!strcmp(k, "--ensemble")) {
-            if (cli_parse_int(v, k, 1, 8, &n))
+            if (cli_parse_int(v, k, 1, 32, &n))
                 return 2;
             a->ensemble = (int)n;
         } else if (!strcmp(k, "--oracle")) {

@@ -291,7 +291,7 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
     if (!ver || strcmp(ver, FORMAT_VERSION) != 0)
         return wp_fail(err, WP_ERR_FORMAT, "model format version \"%.16s\" (this build reads %s)",
                        ver ? ver : "(none)", FORMAT_VERSION);
-    int C, J = 0;
+    int C = 0, J = 0; /* set by parse_int; zero keeps -Wmaybe-uninitialized quiet */
     wp_status st = parse_int(wp_st_meta_get(f, "channels"), "channels", 1, 3, &C, err);
     if (st)
         return st;

@@ -97,9 +97,11 @@ typedef struct {
     int clipped;    /* 1: the noisy input was clipped to [0,1] (as every 8- or 16-bit
                        image is): the result is corrected for the bias clipping gave
                        the noise near black and white; 0: no correction */
-    int ensemble;   /* 0 or 1: one pass; 2..8: the mean of that many passes over the
-                       image's flips and transposes (the first being the image
-                       itself), for a little more quality at that many times the time */
+    int ensemble;   /* 0 or 1: one pass; 2..32: the mean of that many passes, the
+                       first the image itself: the image moved by a pixel 4 ways
+                       (the Haar pyramid then pairs other pixels), then the same
+                       turned and mirrored (8 ways); a flat prior only turns and
+                       mirrors (2..8).  Better results at that many times the time */
     /* Diagnostics (`wprior eval --oracle`): with oracle_clean, the clean image
      * ([channels,H,W] as in), the coarsest low-pass (WP_ORACLE_LOW) or every
      * level's details (WP_ORACLE_DETAILS) come from it instead of a network,

@@ -18,8 +18,8 @@
 static const GimpParamDef denoise_args[] = {
     ARGS_COMMON,
     {GIMP_PDB_FLOAT, "strength", "0..1: 1 = fully denoised, 0 = unchanged, blended in between"},
-    {GIMP_PDB_INT32, "passes", "1..8: the mean of that many passes over the layer's rotations and "
-                               "mirrors (8: a little better, 8 times slower)"},
+    {GIMP_PDB_INT32, "passes", "1..32: the mean of that many passes over the layer moved by a pixel "
+                               "(4 ways), then turned and mirrored (4: better, 4 times slower)"},
 };
 
 static const GimpParamDef upscale_args[] = {

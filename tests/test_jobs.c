@@ -622,16 +622,84 @@ START_TEST(oracle_takes_its_part_from_the_clean_image)
 }
 END_TEST
 
-/* Averaged over all 8 symmetries, denoising commutes with them: denoising
- * a mirrored or transposed image gives the mirrored or transposed result. */
-START_TEST(ensemble_of_eight_is_equivariant)
+/* y [H+s, W+s] = x [H,W] turned by 180 degrees (r) and moved down and
+ * right by s pixels, the new first row and column copying the next. */
+static void turn_shift(const float *x, int H, int W, int r, int s, float *y)
 {
-    enum { H = 24, W = 36 };
+    for (int i = 0; i < H + s; i++)
+        for (int j = 0; j < W + s; j++) {
+            int u = i < s ? 0 : i - s, v = j < s ? 0 : j - s;
+            if (r)
+                u = H - 1 - u, v = W - 1 - v;
+            y[(size_t)i * (W + s) + j] = x[(size_t)u * W + v];
+        }
+}
+
+/* The ensemble is the mean of plain passes over the image moved by a pixel
+ * (where the Haar pyramid pairs other pixels) and turned: pass 0 the image,
+ * 1 moved by (1,1), 4 turned by 180 degrees, 5 turned and moved. */
+START_TEST(ensemble_is_the_mean_of_moved_and_turned_passes)
+{
+    enum { H = 24, W = 37 };
     wp_prior *p = he_gain(random_prior(1, 2, 8, 7));
-    float *x = smooth_image(1, H, W, 8), *y = malloc(4 * H * W), *xt = malloc(4 * H * W),
-          *yt = malloc(4 * H * W), *ty = malloc(4 * H * W), *y1 = malloc(4 * H * W);
+    size_t big = (size_t)(H + 1) * (W + 1);
+    float *x = smooth_image(1, H, W, 8), *y = malloc(4 * H * W), *want = calloc(H * W, 4),
+          *xs = malloc(4 * big), *ys = malloc(4 * big), *y1 = malloc(4 * H * W);
     char err[WP_ERRLEN];
-    wp_denoise_options d = {.strength = 1.0f, .ensemble = 8};
+    static const int pass[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}}; /* turned, moved */
+    for (int e = 0; e < 4; e++) {
+        int r = pass[e][0], s = pass[e][1];
+        turn_shift(x, H, W, r, s, xs);
+        ck_assert_int_eq(wp_denoise(p, xs, ys, 1, H + s, W + s, NULL, NULL, NULL, err), WP_OK);
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                int u = r ? H - 1 - i : i, v = r ? W - 1 - j : j;
+                want[(size_t)u * W + v] += ys[(size_t)(i + s) * (W + s) + j + s] / 4;
+            }
+    }
+    /* passes 2 and 3 (moved by one row or one column alone) are known by
+     * their difference: ensemble 6 = (4 * ensemble 4's passes 0,1 + 2,3 + 4,5) */
+    wp_denoise_options d = {.strength = 1.0f, .ensemble = 2};
+    float *e2 = malloc(4 * H * W), *e4 = malloc(4 * H * W), *e6 = malloc(4 * H * W);
+    ck_assert_msg(wp_denoise(p, x, e2, 1, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
+    d.ensemble = 4;
+    ck_assert_int_eq(wp_denoise(p, x, e4, 1, H, W, &d, NULL, NULL, err), WP_OK);
+    d.ensemble = 6;
+    ck_assert_int_eq(wp_denoise(p, x, e6, 1, H, W, &d, NULL, NULL, err), WP_OK);
+    /* mean of passes 0,1,4,5 = (2 e2 + (6 e6 - 4 e4)) / 4 */
+    for (size_t i = 0; i < (size_t)H * W; i++)
+        y[i] = (2 * e2[i] + 6 * e6[i] - 4 * e4[i]) / 4;
+    double e = max_abs_diff(y, want, H * W);
+    ck_assert_msg(e <= 1e-5, "ensemble vs its passes: max abs diff %g", e);
+    /* a moved pass is not the plain one: the ensemble does change the result */
+    ck_assert_int_eq(wp_denoise(p, x, y1, 1, H, W, NULL, NULL, NULL, err), WP_OK);
+    ck_assert_double_gt(max_abs_diff(y1, e2, H * W), 1e-3);
+    /* one pass is what 0 and 1 give */
+    d.ensemble = 0;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(y1, y, H * W), 0.0);
+    d.ensemble = 1;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(y1, y, H * W), 0.0);
+    d.ensemble = 33;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "ensemble of 33"));
+    wp_prior_free(p);
+    free(x), free(y), free(want), free(xs), free(ys), free(y1), free(e2), free(e4), free(e6);
+}
+END_TEST
+
+/* Averaged over all 32 passes (the 8 symmetries, each moved 4 ways),
+ * denoising commutes with the symmetries: the passes of the mirrored or
+ * transposed image are those of the image, mirrored or transposed. */
+START_TEST(ensemble_of_32_is_equivariant)
+{
+    enum { H = 24, W = 31 };
+    wp_prior *p = he_gain(random_prior(1, 1, 8, 7));
+    float *x = smooth_image(1, H, W, 8), *y = malloc(4 * H * W), *xt = malloc(4 * H * W),
+          *yt = malloc(4 * H * W), *ty = malloc(4 * H * W);
+    char err[WP_ERRLEN];
+    wp_denoise_options d = {.strength = 1.0f, .ensemble = 32};
     ck_assert_msg(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
     for (int t = 0; t < 2; t++) {
         int Ht = t ? W : H, Wt = t ? H : W;
@@ -641,21 +709,8 @@ START_TEST(ensemble_of_eight_is_equivariant)
         double e = max_abs_diff(ty, yt, H * W);
         ck_assert_msg(e <= 1e-5, "symmetry %d: max abs diff %g", t, e);
     }
-    /* one pass is not equivariant, and it is what 0 and 1 give */
-    d.ensemble = 1;
-    ck_assert_int_eq(wp_denoise(p, xt, yt, 1, W, H, &d, NULL, NULL, err), WP_OK);
-    ck_assert_int_eq(wp_denoise(p, x, y1, 1, H, W, NULL, NULL, NULL, err), WP_OK);
-    transform(y1, H, W, 1, ty);
-    ck_assert_double_gt(max_abs_diff(ty, yt, H * W), 1e-3);
-    ck_assert_double_gt(max_abs_diff(y1, y, H * W), 1e-3);
-    d.ensemble = 0;
-    ck_assert_int_eq(wp_denoise(p, x, yt, 1, H, W, &d, NULL, NULL, err), WP_OK);
-    ck_assert_double_le(max_abs_diff(y1, yt, H * W), 0.0);
-    d.ensemble = 9;
-    ck_assert_int_eq(wp_denoise(p, x, yt, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
-    ck_assert_ptr_nonnull(strstr(err, "ensemble of 9"));
     wp_prior_free(p);
-    free(x), free(y), free(xt), free(yt), free(ty), free(y1);
+    free(x), free(y), free(xt), free(yt), free(ty);
 }
 END_TEST
 
@@ -705,7 +760,8 @@ int main(void)
     tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
     tcase_add_test(tc, denoise_border_defaults);
-    tcase_add_test(tc, ensemble_of_eight_is_equivariant);
+    tcase_add_test(tc, ensemble_is_the_mean_of_moved_and_turned_passes);
+    tcase_add_test(tc, ensemble_of_32_is_equivariant);
     tcase_add_test(tc, oracle_takes_its_part_from_the_clean_image);
     suite_add_tcase(s, tc);
     return run_suite(s);

@@ -330,8 +330,9 @@ static void on_strength(GtkRange *r, gpointer data)
     settings_changed(d);
 }
 
-static const char *const passes_labels[] = {N_("1 (fast)"), N_("8 (best, 8 times slower)")};
-static const int passes_values[] = {1, 8};
+static const char *const passes_labels[] = {N_("1 (fast)"), N_("4 (better, 4 times slower)"),
+                                            N_("8 (best, 8 times slower)")};
+static const int passes_values[] = {1, 4, 8};
 
 static void denoise_params(dialog_state *d, GtkWidget *grid)
 {
@@ -341,7 +342,7 @@ static void denoise_params(dialog_state *d, GtkWidget *grid)
     gtk_widget_set_size_request(scale, 160, -1);
     g_signal_connect(scale, "value-changed", G_CALLBACK(on_strength), d);
     grid_row(grid, 0, _("_Strength:"), scale);
-    grid_row(grid, 1, _("_Passes:"), choice(d, &d->cur.passes, passes_labels, passes_values, 2));
+    grid_row(grid, 1, _("_Passes:"), choice(d, &d->cur.passes, passes_labels, passes_values, 3));
 }
 
 static const char *const factor_labels[] = {N_("2x"), N_("4x"), N_("8x")};

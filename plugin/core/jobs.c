@@ -25,8 +25,8 @@ int wpj_settings_check(wpj_kind kind, const wpj_settings *s, char *err, int errl
         g_snprintf(err, errlen, _("Strength must be between 0 and 1."));
         return -1;
     }
-    if (kind == WPJ_DENOISE && (s->passes < 1 || s->passes > 8)) {
-        g_snprintf(err, errlen, _("The number of passes must be between 1 and 8."));
+    if (kind == WPJ_DENOISE && (s->passes < 1 || s->passes > 32)) {
+        g_snprintf(err, errlen, _("The number of passes must be between 1 and 32."));
         return -1;
     }
     if (kind == WPJ_UPSCALE && s->factor != 2 && s->factor != 4 && s->factor != 8) {
