@@ -151,6 +151,8 @@ expect_fail "resume from a model file" "not a usable checkpoint" "$WPRIOR" train
 expect_fail "eval without images" "--clean" "$WPRIOR" eval -m "$T/m.safetensors"
 expect_fail "bad sigma list" "--sigma" "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --sigma 5,x
 expect_fail "oracle with the ensemble" "one pass" "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --oracle low --ensemble 2
+# a flat net moved by a pixel only moves: its 8 symmetries are all its passes
+expect_fail "flat prior, 9 passes" "0..8 for a flat prior" "$WPRIOR" denoise -m "$T/flat.safetensors" --ensemble 9 "$T/val/$(ls "$T/val" | head -1)" "$T/x.png"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
