@@ -268,7 +268,7 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), WP_BORDER_ZERO, err);
     if (st)
         return st;
-    job.work_total = denoise_work(p, height, width) * (channels / C) * ens;
+    job.work_total = denoise_work(p, height + sh, width + sh) * (channels / C) * ens;
     int Hp = p->flat ? height : wp_pad_size(height + sh, p->levels);
     int Wp = p->flat ? width : wp_pad_size(width + sh, p->levels);
     size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
