@@ -154,9 +154,12 @@ static void ensemble_pass(int e, int flat, int *k, int *dy, int *dx)
 {
     static const int order[8] = {0, 3, 5, 6, 1, 2, 4, 7}; /* rotations first */
     static const int shift[4][2] = {{0, 0}, {1, 1}, {0, 1}, {1, 0}};
-    *k = order[flat ? e % 8 : e / 4 % 8];
-    *dy = flat ? 0 : shift[e % 4][0];
-    *dx = flat ? 0 : shift[e % 4][1];
+    if (flat) { /* a flat net moved by a pixel only moves: symmetries alone */
+        *k = order[e % 8], *dy = *dx = 0;
+        return;
+    }
+    *k = order[e / 4 % 8];
+    *dy = shift[e % 4][0], *dx = shift[e % 4][1];
 }
 
 /* The mean of denoise_once over n passes of x [C,H,W] (ensemble_pass).
