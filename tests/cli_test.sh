@@ -1,10 +1,11 @@
 #!/bin/bash
 # CLI tests: import + denoise against the paper's numbers, and bad input
 # that must give a clear message, a non-zero exit and no output file.
-# Usage: cli_test.sh WPRIOR WP_PSNR   (WPRIOR_REFERENCE names the reference dir)
+# Usage: cli_test.sh WPRIOR WP_PSNR WP_SYNTH   (WPRIOR_REFERENCE names the reference dir)
 set -u
 WPRIOR=$1
 PSNR=$2
+SYNTH=$3
 REF=${WPRIOR_REFERENCE:-}
 T=$(mktemp -d /tmp/wprior-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -16,8 +17,10 @@ expect_fail "unknown command" "unknown command" "" "$WPRIOR" frobnicate
 expect_fail "info of a missing model" "No such file" "" "$WPRIOR" info "$T/none.safetensors"
 echo "not a model" >"$T/junk.safetensors"
 expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.safetensors"
+# (an image of its own: this part runs without the reference folder)
+"$SYNTH" "$T/synth.png" 32 24 1 1 || bad "wp_synth"
 expect_fail "\$WPRIOR_MODEL names a missing model" "none.safetensors" "$T/out.png" \
-    env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$REF/vectors/astronaut_face160_noisy25.png" "$T/out.png"
+    env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$T/synth.png" "$T/out.png"
 expect_fail "import without inputs" "give --low" "$T/m.safetensors" "$WPRIOR" import -o "$T/m.safetensors"
 expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import --low x --cond x -o "$T/m.safetensors"
 
