@@ -1,33 +1,83 @@
 #!/bin/bash
-# Trains a shipped photograph prior on the photographs of data/
-# (scripts/fetch-training-data.sh), J=3 with small-preset networks:
-#   gray:  photo-gray,  10000 steps per network;
-#   color: photo-color (RGB, the default model), 6000 steps per network.
-# Resumable across sessions: the checkpoint lives in wip/photo-KIND.ckpt
-# (committed while the model is unfinished); run this again to continue.
-# The finished model goes to models/photo-KIND.safetensors.
-# usage: scripts/train-photo.sh gray|color [SECONDS]   (time limit of this run, default 4800)
+# Trains a shipped photograph prior (photo-gray or photo-color) on the free
+# corpus of data/ (scripts/fetch-training-data.sh): J=3 (x2, x4 and x8
+# upscaling), the reference's
+# network sizes (conditional nets 64 channels, 21 layers, RF 13; low-pass net
+# 64 channels, 20 layers of 3x3), blind over noise sigma 0..75.
+#
+# One network at a time (cond2, cond1, cond0, then the low-pass net), each a stage
+# that resumes from its checkpoint: a run longer than a session is normal.
+# Between sessions the state lives in wip/ (committed while the model is
+# unfinished): wip/photo-KIND.ckpt (the stage in progress) and
+# wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
+# done the model goes to models/photo-KIND.safetensors.
+#
+# usage: scripts/train-photo.sh gray|color [SECONDS]
+#   SECONDS: stop (checkpointed) after this long in all, default 4800
+#   WPRIOR:  the wprior to run (a copy lets you rebuild while it trains)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:?usage: scripts/train-photo.sh gray|color [SECONDS]}
+usage() { echo "usage: scripts/train-photo.sh gray|color [SECONDS]" >&2; exit 2; }
+kind=${1:-}
 limit=${2:-4800}
 case $kind in
-gray) ch=1 steps=10000 what="Gray" ;;
-color) ch=3 steps=6000 what="RGB" ;;
-*) echo "usage: scripts/train-photo.sh gray|color [SECONDS]" >&2; exit 2 ;;
+gray) ch=1 what="Gray" ;;
+color) ch=3 what="Colour (RGB)" ;;
+*) usage ;;
 esac
+[[ $limit =~ ^[0-9]+$ ]] || usage
+wprior=${WPRIOR:-build/cli/wprior}
+[ -x "$wprior" ] || { echo "build first (ninja -C build)" >&2; exit 1; }
+for f in data/train.txt data/val.txt; do
+    [ -f "$f" ] || { echo "no $f: run scripts/fetch-training-data.sh" >&2; exit 1; }
+done
 name=photo-$kind
-[ -f data/train.txt ] || scripts/fetch-training-data.sh
-grep '^photos/' data/train.txt >data/photos-train.txt
-grep '^photos/' data/val.txt >data/photos-val.txt
 mkdir -p wip models
-if [ -f "wip/$name.ckpt" ]; then
-    exec build/cli/wprior train --resume "wip/$name.ckpt" -o "models/$name.safetensors" \
-        --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl" --time-limit "$limit"
-fi
-exec build/cli/wprior train --preset small --channels $ch --levels 3 --steps $steps \
-    --width 32 --layers 11 --rf 13 --low-width 32 --low-layers 8 --noise 0,100 --noise-dist quadratic --rescale-low \
-    --band-noise projected --data data/photos-train.txt --val data/photos-val.txt \
-    -o "models/$name.safetensors" --checkpoint "wip/$name.ckpt" \
-    --log "wip/$name.log.jsonl" --time-limit "$limit" --name "$name" \
-    --description "$what multi-scale prior for photographs (J=3, small preset), trained on the photographs of mate-backgrounds and plasma-workspace-wallpapers (Debian)"
+end=$(($(date +%s) + limit))
+
+# Steps per network: the conditional nets cost about half a low-pass step.
+COND_STEPS=${COND_STEPS:-12000}
+LOW_STEPS=${LOW_STEPS:-16000}
+common=(--preset small --channels "$ch" --levels 3
+        --width 64 --layers 21 --rf 13 --low-width 64 --low-layers 20 --low-rf 0
+        --patch 40 --batch 32 --noise 0,75 --noise-dist uniform --band-noise projected
+        --no-rescale-low --scale-aug 2
+        --data data/train.txt --val data/val.txt --val-every 500 --val-crops 64
+        --checkpoint-every 250 --name "$name"
+        --description "$what prior for photographs: denoising and x2/x4/x8 upscaling. Trained on the free photographs and photographic textures of Debian packages (scripts/fetch-training-data.sh).")
+
+# stage NET STEPS [ARGS]: trains network NET into wip/NAME.NET.safetensors
+# unless that exists; returns 1 when the time is up before it is done.
+stage() {
+    local net=$1 steps=$2 out=wip/$name.$1.safetensors left log
+    shift 2
+    [ -f "$out" ] && return 0
+    left=$((end - $(date +%s)))
+    ((left > 60)) || return 1
+    log=$(mktemp)
+    if [ -f "wip/$name.ckpt" ]; then
+        "$wprior" train --resume "wip/$name.ckpt" -o "$out.part" --checkpoint "wip/$name.ckpt" \
+            --log "wip/$name.log.jsonl" --time-limit "$left" -q 2> >(tee "$log" >&2)
+    else
+        "$wprior" train "${common[@]}" --only "$net" --steps "$steps" "$@" -o "$out.part" \
+            --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl" --time-limit "$left" -q \
+            2> >(tee "$log" >&2)
+    fi
+    sleep 1 # the tee of stderr
+    if grep -q '^trained:' "$log"; then
+        mv "$out.part" "$out"
+        rm -f "wip/$name.ckpt" "$log"
+        return 0
+    fi
+    rm -f "$log"
+    return 1
+}
+
+stage cond2 $COND_STEPS || exit 0
+stage cond1 $COND_STEPS --base "wip/$name.cond2.safetensors" || exit 0
+stage cond0 $COND_STEPS --base "wip/$name.cond1.safetensors" || exit 0
+stage low $LOW_STEPS --base "wip/$name.cond0.safetensors" || exit 0
+cp "wip/$name.low.safetensors" "models/$name.safetensors.tmp"
+"$wprior" meta "models/$name.safetensors.tmp" border=mirror -o "models/$name.safetensors"
+rm -f "models/$name.safetensors.tmp"
+echo "done: models/$name.safetensors (the wip/$name.* files can go)"
