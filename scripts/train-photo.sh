@@ -46,6 +46,24 @@ common=(--preset small --channels "$ch" --levels 3
         --checkpoint-every 250 --name "$name"
         --description "$what prior for photographs: denoising and x2/x4/x8 upscaling. Trained on the free photographs and photographic textures of Debian packages (scripts/fetch-training-data.sh).")
 
+# The CPU seconds of all runs so far (user + system, every thread), kept in
+# wip/NAME.cpu-seconds for the model card.
+# children_cpu sets cpu to the CPU seconds of this shell's children so far
+# (times must run in this shell: in a pipe or $(...) it counts a subshell's).
+children_cpu() {
+    times >"$tmp/times"
+    cpu=$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] }
+        printf "%.0f", s }' "$tmp/times")
+}
+add_cpu() {
+    local f=wip/$name.cpu-seconds before=$cpu
+    children_cpu
+    echo $(($(cat "$f" 2>/dev/null || echo 0) + cpu - before)) >"$f"
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+children_cpu
+
 # stage NET STEPS [ARGS]: trains network NET into wip/NAME.NET.safetensors
 # unless that exists; returns 1 when the time is up before it is done.
 stage() {
@@ -54,7 +72,7 @@ stage() {
     [ -f "$out" ] && return 0
     left=$((end - $(date +%s)))
     ((left > 60)) || return 1
-    log=$(mktemp)
+    log=$tmp/train.log
     if [ -f "wip/$name.ckpt" ]; then
         "$wprior" train --resume "wip/$name.ckpt" -o "$out.part" --checkpoint "wip/$name.ckpt" \
             --log "wip/$name.log.jsonl" --time-limit "$left" -q 2> >(tee "$log" >&2)
@@ -64,12 +82,12 @@ stage() {
             2> >(tee "$log" >&2)
     fi
     sleep 1 # the tee of stderr
+    add_cpu
     if grep -q '^trained:' "$log"; then
         mv "$out.part" "$out"
-        rm -f "wip/$name.ckpt" "$log"
+        rm -f "wip/$name.ckpt"
         return 0
     fi
-    rm -f "$log"
     return 1
 }
 
@@ -80,4 +98,4 @@ stage low $LOW_STEPS --base "wip/$name.cond0.safetensors" || exit 0
 cp "wip/$name.low.safetensors" "models/$name.safetensors.tmp"
 "$wprior" meta "models/$name.safetensors.tmp" border=mirror -o "models/$name.safetensors"
 rm -f "models/$name.safetensors.tmp"
-echo "done: models/$name.safetensors (the wip/$name.* files can go)"
+echo "done: models/$name.safetensors, $(cat "wip/$name.cpu-seconds") CPU seconds of training (the wip/$name.* files can go)"
