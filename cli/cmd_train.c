@@ -549,10 +549,31 @@ static int load_data(train_run *R, char *err)
     return 0;
 }
 
+/* Whether every rank holds the same state (MPI does not promise that a sum
+ * gives every rank the same bits; replicas that drift apart would train
+ * no model at all). */
+static int ranks_agree(const train_run *R)
+{
+    if (R->comm.size <= 1)
+        return 1;
+    uint64_t h64 = wp_trainer_state_hash(R->t);
+    double h = (double)(uint32_t)(h64 ^ (h64 >> 32)), sum = h; /* exact sums below 2^21 ranks */
+    int differ = R->comm.sum_f64(R->comm.ctx, &sum, 1) || sum != h * R->comm.size;
+    if (cli_comm_any(&R->comm, differ)) {
+        if (R->comm.rank == 0)
+            cli_error("the ranks' networks differ (their MPI sums disagreed); the last "
+                      "checkpoint is left as it was");
+        return 0;
+    }
+    return 1;
+}
+
 /* Rank 0 writes (every rank holds the same state); all learn whether it could. */
 static int save_all(train_run *R, int model_too, char *err)
 {
     int bad = 0;
+    if (!ranks_agree(R))
+        return 1;
     if (R->comm.rank == 0) {
         if (wp_trainer_save_checkpoint(R->t, R->a.ckpt, err) ||
             (model_too && wp_trainer_export(R->t, R->a.out, err)))

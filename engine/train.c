@@ -648,6 +648,28 @@ wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *er
     return WP_OK;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t wp_trainer_state_hash(const wp_trainer *t)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int s = 0; s < t->nstages; s++) {
+        const wp_net *net = wp_trainer_net((wp_trainer *)t, t->order[s]);
+        h = fnv1a(h, net->params, sizeof(float) * net->nparams);
+        h = fnv1a(h, net->running_sd, sizeof(float) * (size_t)(net->nlayers - 2) * net->width);
+    }
+    if (t->adam.m)
+        h = fnv1a(h, t->adam.m, sizeof(float) * 2 * t->adam.n); /* m and v: one block */
+    h = fnv1a(h, t->data_rng.s, sizeof t->data_rng.s);
+    return fnv1a(h, t->noise_rng.s, sizeof t->noise_rng.s);
+}
+
 static wp_status train_step(wp_trainer *t, double *loss, char *err)
 {
     int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;

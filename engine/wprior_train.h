@@ -183,6 +183,11 @@ typedef struct {
  * then take effect on every process at the same step. */
 wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *err);
 
+/* A hash of the trained state (weights, running statistics, Adam moments,
+ * random states): the same on every process of a data-parallel run as
+ * long as their sums gave every process the same numbers. */
+uint64_t wp_trainer_state_hash(const wp_trainer *t);
+
 /* Runs up to max_steps steps (0: to the end), or until *stop becomes
  * non-zero or the callback asks to stop.  WP_ERR_NUMERIC on NaN/Inf or
  * divergence: the trainer is then unusable (do not checkpoint it). */

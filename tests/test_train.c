@@ -466,6 +466,7 @@ typedef struct {
     loss_log log;
     float *params; /* the trained cond0 net's weights */
     size_t nparams;
+    uint64_t hash; /* wp_trainer_state_hash at the end */
 } thread_rank;
 
 #define THREAD_SUM(name, T)                                                                   \
@@ -504,6 +505,7 @@ static void *train_rank(void *p)
     r->nparams = net->nparams;
     r->params = malloc(sizeof(float) * net->nparams);
     memcpy(r->params, net->params, sizeof(float) * net->nparams);
+    r->hash = wp_trainer_state_hash(t);
     wp_trainer_free(t);
     return NULL;
 }
@@ -556,6 +558,8 @@ START_TEST(split_batch_matches_one_process)
                           worst);
             ck_assert_msg(dmax < 1e-4f * pmax, "rank %d of %d: weights differ by %g", k, size,
                           (double)dmax);
+            /* the ranks themselves hold the very same state */
+            ck_assert_uint_eq(r[k].hash, r[0].hash);
             free(r[k].params);
         }
         free(r);
