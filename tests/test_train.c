@@ -510,7 +510,7 @@ static void *train_rank(void *p)
     return NULL;
 }
 
-/* A batch of 6 shared by 2 or 3 threads (3+3, 2+2+2) trains as one
+/* A batch of 5 shared by 2 or 3 threads (2+3, 1+2+2) trains as one
  * process does: the same losses at every step and the same weights, to
  * float rounding (the sums run in another order). */
 START_TEST(split_batch_matches_one_process)
@@ -522,7 +522,7 @@ START_TEST(split_batch_matches_one_process)
      * the sums (seen with 3e-3 and no warm-up: 1e-9 at step 4, 1e-5 at 6). */
     ck_assert_int_eq(wp_train_defaults(&o, "tiny", 1), 0);
     o.levels = 1;
-    o.batch = 6;
+    o.batch = 5;
     o.steps = 40;
     o.val_every = 0;
     o.threads = 1;
@@ -566,6 +566,15 @@ START_TEST(split_batch_matches_one_process)
         pthread_barrier_destroy(&c.bar);
     }
     free(one.params);
+    /* fewer crops than processes: refused */
+    char err[WP_ERRLEN];
+    wp_trainer *t;
+    o.batch = 2;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
+    wp_train_comm three = {0, 3, thread_sum_f32, thread_sum_f64, NULL};
+    ck_assert_int_eq(wp_trainer_set_comm(t, &three, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "cannot be shared"));
+    wp_trainer_free(t);
     wp_dataset_free(d);
 }
 END_TEST
