@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_comm.h"
 #include "cli_common.h"
 #include "cli_train.h"
 
@@ -66,7 +67,9 @@ static int train_usage(FILE *f)
         "  --time-limit SECONDS   stop (checkpointed) after this long\n"
         "  --name NAME --description TEXT   model metadata\n"
         "  -q, --quiet            no live status line\n"
-        "Ctrl-C (or SIGTERM) checkpoints and stops; --resume continues exactly.\n");
+        "Ctrl-C (or SIGTERM) checkpoints and stops; --resume continues exactly.\n"
+        "Under mpirun (or srun) the ranks share every batch; rank 0 writes the checkpoint,\n"
+        "log and model; a checkpoint resumes on any number of ranks.\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -456,6 +459,7 @@ typedef struct {
     char *ckpt_alloc, *log_alloc;
     FILE *log;
     wp_prior *base;
+    wp_train_comm comm; /* rank 0 of 1 unless started by an MPI launcher */
 } train_run;
 
 static void run_free(train_run *R)
@@ -495,7 +499,7 @@ static int setup(train_run *R, const wp_train_options *o, char *err)
             return 1;
         if (wp_trainer_create(o, R->base, &R->t, err))
             return cli_error("%s", err);
-        if (o->only[0] && !R->base)
+        if (o->only[0] && !R->base && R->comm.rank == 0)
             fprintf(stderr, "wprior: warning: --only %s without --base: the other networks of "
                             "%s keep their initial weights (they pass their bands through)\n",
                     o->only, a->out);
@@ -518,7 +522,7 @@ static int setup(train_run *R, const wp_train_options *o, char *err)
         a->log = R->log_alloc = with_suffix(a->out, ".log.jsonl");
     if (!a->ckpt || !a->log)
         return cli_error("out of memory");
-    if (!(R->log = fopen(a->log, "a")))
+    if (R->comm.rank == 0 && !(R->log = fopen(a->log, "a")))
         return cli_error("%s: %s", a->log, strerror(errno));
     return 0;
 }
@@ -533,24 +537,49 @@ static int load_data(train_run *R, char *err)
     if (a->val && (cli_list_images(a->val, &R->lval) ||
                    !(R->val = cli_load_dataset(&R->lval, C, "validation", verbose))))
         return 1;
-    if (wp_trainer_set_data(R->t, R->train, R->val, err))
+    if (wp_trainer_set_data(R->t, R->train, R->val, err) ||
+        wp_trainer_set_comm(R->t, &R->comm, err))
         return cli_error("%s", err);
     const char *h = wp_trainer_note(R->t, "resume.data_hash");
     char now[32];
     snprintf(now, sizeof now, "%016llx", (unsigned long long)wp_dataset_hash(R->train));
-    if (h && strcmp(h, now))
+    if (h && strcmp(h, now) && R->comm.rank == 0)
         fprintf(stderr, "wprior: warning: the training images changed since the checkpoint; "
                         "the run goes on but is no longer the same\n");
     return 0;
 }
 
+/* Whether every rank holds the same state (MPI does not promise that a sum
+ * gives every rank the same bits; replicas that drift apart would train
+ * no model at all). */
+static int ranks_agree(const train_run *R)
+{
+    if (R->comm.size <= 1)
+        return 1;
+    uint64_t h64 = wp_trainer_state_hash(R->t);
+    double h = (double)(uint32_t)(h64 ^ (h64 >> 32)), sum = h; /* exact sums below 2^21 ranks */
+    int differ = R->comm.sum_f64(R->comm.ctx, &sum, 1) || sum != h * R->comm.size;
+    if (cli_comm_any(&R->comm, differ)) {
+        if (R->comm.rank == 0)
+            cli_error("the ranks' networks differ (their MPI sums disagreed); the last "
+                      "checkpoint is left as it was");
+        return 0;
+    }
+    return 1;
+}
+
+/* Rank 0 writes (every rank holds the same state); all learn whether it could. */
 static int save_all(train_run *R, int model_too, char *err)
 {
-    if (wp_trainer_save_checkpoint(R->t, R->a.ckpt, err))
-        return cli_error("%s", err);
-    if (model_too && wp_trainer_export(R->t, R->a.out, err))
-        return cli_error("%s", err);
-    return 0;
+    int bad = 0;
+    if (!ranks_agree(R))
+        return 1;
+    if (R->comm.rank == 0) {
+        if (wp_trainer_save_checkpoint(R->t, R->a.ckpt, err) ||
+            (model_too && wp_trainer_export(R->t, R->a.out, err)))
+            bad = cli_error("%s", err);
+    }
+    return cli_comm_any(&R->comm, bad);
 }
 
 int cmd_train(int argc, char **argv)
@@ -562,13 +591,24 @@ int cmd_train(int argc, char **argv)
     int r = parse_args(argc, argv, &o, &R.a);
     if (r)
         return r > 0 ? 0 : (train_usage(stderr), 2);
+    if (cli_comm_init(&argc, &argv, &R.comm))
+        return 1;
+    if (R.comm.rank > 0)
+        R.a.quiet = 1; /* rank 0 speaks for the run */
     int rc = 1;
-    if (setup(&R, &o, err) || load_data(&R, err))
+    /* Every rank fails or none: the others would wait in a sum forever. */
+    int bad = setup(&R, &o, err) || load_data(&R, err);
+    if (cli_comm_any(&R.comm, bad))
         goto done;
-    remove_stale_tmp(R.a.ckpt);
-    remove_stale_tmp(R.a.out);
+    if (R.comm.rank == 0) {
+        remove_stale_tmp(R.a.ckpt);
+        remove_stale_tmp(R.a.out);
+    }
     if (!R.a.quiet)
         print_plan(R.t, R.train, R.val);
+    if (!R.a.quiet && R.comm.size > 1)
+        fprintf(stderr, "%d MPI ranks share each batch of %d crops\n", R.comm.size,
+                wp_trainer_options(R.t)->batch);
     live L = {.a = &R.a, .log = R.log, .tty = isatty(2), .wall0 = now_s(), .stage = -1};
     wp_trainer_set_callback(R.t, on_step, &L);
     struct sigaction sa = {.sa_handler = on_signal};
@@ -590,9 +630,11 @@ int cmd_train(int argc, char **argv)
         wp_status st = wp_trainer_run(R.t, chunk, stop, err);
         if (st) {
             end_line(&L);
-            cli_error("%s", err);
-            fprintf(stderr, "wprior: stopped; the last good checkpoint is %s (resume with "
-                            "--resume, perhaps after lowering --lr in a new run)\n", R.a.ckpt);
+            if (R.comm.rank == 0) { /* every rank stops here, on the same step */
+                cli_error("%s", err);
+                fprintf(stderr, "wprior: stopped; the last good checkpoint is %s (resume with "
+                                "--resume, perhaps after lowering --lr in a new run)\n", R.a.ckpt);
+            }
             goto done;
         }
         int stage2, stages2;
@@ -603,16 +645,20 @@ int cmd_train(int argc, char **argv)
             goto done;
         if (budget > 0 && (budget -= did) <= 0)
             break;
-        if (stop_signal || did < chunk)
-            break; /* a signal, or the callback's time limit */
+        if (cli_comm_any(&R.comm, stop_signal != 0) || did < chunk)
+            break; /* a signal (on any rank), or the callback's time limit */
     }
     end_line(&L);
     if (save_all(&R, 1, err))
         goto done;
-    print_throughput(R.t);
+    if (R.comm.rank == 0)
+        print_throughput(R.t);
     if (wp_trainer_done(R.t)) {
-        fprintf(stderr, "trained: %s\n", R.a.out);
+        if (R.comm.rank == 0)
+            fprintf(stderr, "trained: %s\n", R.a.out);
         rc = 0;
+    } else if (R.comm.rank > 0) {
+        rc = stop_signal ? 128 + stop_signal : 0;
     } else {
         int stage, stages;
         long step;
@@ -624,5 +670,6 @@ int cmd_train(int argc, char **argv)
     }
 done:
     run_free(&R);
+    cli_comm_finish();
     return rc;
 }

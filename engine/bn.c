@@ -28,17 +28,22 @@ void wp_bn_forward_eval(float *y, const float *x, const float *running_sd,
         }
 }
 
-/* Biased variance of channel c over N and HW, in double for stability. */
-static void channel_stats(const float *x, int N, int C, int HW, int c, double *mean,
-                          double *var)
+/* Sum of channel c over N and HW, in double. */
+static double channel_sum(const float *x, int N, int C, int HW, int c)
 {
-    double s = 0.0, s2 = 0.0;
+    double s = 0.0;
     for (int n = 0; n < N; n++) {
         const float *xs = x + ((size_t)n * C + c) * HW;
         for (int i = 0; i < HW; i++)
             s += xs[i];
     }
-    double M = (double)N * HW, m = s / M;
+    return s;
+}
+
+/* Sum of squared deviations of channel c from m (two passes: stable). */
+static double channel_sqdev(const float *x, int N, int C, int HW, int c, double m)
+{
+    double s2 = 0.0;
     for (int n = 0; n < N; n++) {
         const float *xs = x + ((size_t)n * C + c) * HW;
         for (int i = 0; i < HW; i++) {
@@ -46,8 +51,16 @@ static void channel_stats(const float *x, int N, int C, int HW, int c, double *m
             s2 += d * d;
         }
     }
+    return s2;
+}
+
+/* Biased variance of channel c over N and HW, in double for stability. */
+static void channel_stats(const float *x, int N, int C, int HW, int c, double *mean,
+                          double *var)
+{
+    double M = (double)N * HW, m = channel_sum(x, N, C, HW, c) / M;
     *mean = m;
-    *var = s2 / M;
+    *var = channel_sqdev(x, N, C, HW, c, m) / M;
 }
 
 void wp_bn_forward_train(float *y, const float *x, const float *gamma, float *running_sd,
@@ -130,19 +143,23 @@ void wp_mse_backward(float *da, const float *a, const float *b, size_t n)
 
 /* ---- fused and parallel over channels (training) ---- */
 
+/* The whole batch's statistics when it is split over processes (set per
+ * thread by the trainer); NULL: the local batch is the whole batch. */
+static _Thread_local const wp_bn_sync *bn_sync;
+
+void wp_bn_set_sync(const wp_bn_sync *s) { bn_sync = s; }
+
 typedef struct {
     float *out, *dgamma, *running_sd, *batch_sd;
     const float *a, *z, *dout, *gamma;
     int N, C, HW;
+    double *st; /* synced: per-channel sums (layout in each phase) */
 } bnr_ctx;
 
-static void bnr_forward_channel(int c, int tid, void *p)
+/* a = relu(z / sd * g) for channel c, and the running update. */
+static void bnr_forward_apply(const bnr_ctx *k, int c, double var)
 {
-    (void)tid;
-    const bnr_ctx *k = p;
-    double m, v;
-    channel_stats(k->z, k->N, k->C, k->HW, c, &m, &v);
-    float sd = (float)sqrt(v + BN_EPS), g = k->gamma[c];
+    float sd = (float)sqrt(var + BN_EPS), g = k->gamma[c];
     k->batch_sd[c] = sd;
     if (k->running_sd)
         k->running_sd[c] = 0.9f * k->running_sd[c] + 0.1f * sd;
@@ -156,18 +173,62 @@ static void bnr_forward_channel(int c, int tid, void *p)
     }
 }
 
-void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, float *running_sd,
-                              float *batch_sd, int N, int C, int HW)
-{
-    bnr_ctx k = {a, NULL, running_sd, batch_sd, NULL, z, NULL, gamma, N, C, HW};
-    wp_parallel_for(C, bnr_forward_channel, &k);
-}
-
-static void bnr_backward_channel(int c, int tid, void *p)
+static void bnr_forward_channel(int c, int tid, void *p)
 {
     (void)tid;
     const bnr_ctx *k = p;
-    double M = (double)k->N * k->HW, s = k->batch_sd[c], g = k->gamma[c], S = 0.0, sum = 0.0;
+    double m, v;
+    channel_stats(k->z, k->N, k->C, k->HW, c, &m, &v);
+    bnr_forward_apply(k, c, v);
+}
+
+/* Synced forward, st = [sum (C), count, sqdev (C)]: three parallel phases
+ * with a sum over processes after each of the first two. */
+static void bnr_sync_sum(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    k->st[c] = channel_sum(k->z, k->N, k->C, k->HW, c);
+}
+
+static void bnr_sync_sqdev(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    k->st[k->C + 1 + c] = channel_sqdev(k->z, k->N, k->C, k->HW, c, k->st[c] / k->st[k->C]);
+}
+
+static void bnr_sync_apply(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    bnr_forward_apply(k, c, k->st[k->C + 1 + c] / k->st[k->C]);
+}
+
+/* A failed sum leaves the local statistics: the trainer's sync reports it. */
+static void sync_sum(double *v, size_t n) { (void)bn_sync->sum(bn_sync->ctx, v, n); }
+
+void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, float *running_sd,
+                              float *batch_sd, int N, int C, int HW)
+{
+    bnr_ctx k = {a, NULL, running_sd, batch_sd, NULL, z, NULL, gamma, N, C, HW, NULL};
+    if (!bn_sync) {
+        wp_parallel_for(C, bnr_forward_channel, &k);
+        return;
+    }
+    double *st = k.st = bn_sync->st;
+    wp_parallel_for(C, bnr_sync_sum, &k);
+    st[C] = (double)N * HW;
+    sync_sum(st, (size_t)C + 1);
+    wp_parallel_for(C, bnr_sync_sqdev, &k);
+    sync_sum(st + C + 1, (size_t)C);
+    wp_parallel_for(C, bnr_sync_apply, &k);
+}
+
+/* S = sum dy z and the sum of z over channel c (dy through the ReLU). */
+static void bnr_backward_sums(const bnr_ctx *k, int c, double *S_out, double *sum_out)
+{
+    double S = 0.0, sum = 0.0;
     for (int n = 0; n < k->N; n++) {
         size_t o = ((size_t)n * k->C + c) * k->HW;
         const float *zs = k->z + o, *as = k->a + o, *ds = k->dout + o;
@@ -177,8 +238,17 @@ static void bnr_backward_channel(int c, int tid, void *p)
             sum += zs[i];
         }
     }
-    double m = sum / M;
-    k->dgamma[c] += (float)(S / s);
+    *S_out = S;
+    *sum_out = sum;
+}
+
+/* dz from the batch's S, sum and count M; dgamma gets this process's share
+ * S_local / s (the gradient sum over processes adds the rest). */
+static void bnr_backward_apply(const bnr_ctx *k, int c, double S, double sum, double M,
+                               double S_local)
+{
+    double s = k->batch_sd[c], g = k->gamma[c], m = sum / M;
+    k->dgamma[c] += (float)(S_local / s);
     float A = (float)(g / s), B = (float)(g * S / (M * s * s * s));
     for (int n = 0; n < k->N; n++) {
         size_t o = ((size_t)n * k->C + c) * k->HW;
@@ -191,10 +261,44 @@ static void bnr_backward_channel(int c, int tid, void *p)
     }
 }
 
+static void bnr_backward_channel(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    double S, sum;
+    bnr_backward_sums(k, c, &S, &sum);
+    bnr_backward_apply(k, c, S, sum, (double)k->N * k->HW, S);
+}
+
+/* Synced backward, st = [S (C), sum (C), count, S local (C)]. */
+static void bnr_sync_backward_sums(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    bnr_backward_sums(k, c, &k->st[c], &k->st[k->C + c]);
+    k->st[2 * k->C + 1 + c] = k->st[c];
+}
+
+static void bnr_sync_backward_apply(int c, int tid, void *p)
+{
+    (void)tid;
+    const bnr_ctx *k = p;
+    int C = k->C;
+    bnr_backward_apply(k, c, k->st[c], k->st[C + c], k->st[2 * C], k->st[2 * C + 1 + c]);
+}
+
 void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *a,
                                const float *z, const float *gamma, const float *batch_sd, int N,
                                int C, int HW)
 {
-    bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, a, z, da, gamma, N, C, HW};
-    wp_parallel_for(C, bnr_backward_channel, &k);
+    bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, a, z, da, gamma, N, C, HW, NULL};
+    if (!bn_sync) {
+        wp_parallel_for(C, bnr_backward_channel, &k);
+        return;
+    }
+    double *st = k.st = bn_sync->st;
+    wp_parallel_for(C, bnr_sync_backward_sums, &k);
+    st[2 * C] = (double)N * HW;
+    sync_sum(st, 2 * (size_t)C + 1);
+    wp_parallel_for(C, bnr_sync_backward_apply, &k);
 }

@@ -7,7 +7,9 @@
  *   cond j:   x = [low, details + noise]          x [N, 4C, P, P], noise [N, 3C, P, P]
  *   y = net(x) (batch statistics)                 y [N, out, P, P]
  *   loss = mean (y - noise)^2; backward; Adam.
- * Checkpoints live in checkpoint.c. */
+ * Sample i of a step draws from its own streams, split from the trainer's
+ * by i, so that processes sharing a batch (wp_trainer_set_comm) make the
+ * crops one process would.  Checkpoints live in checkpoint.c. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -347,6 +349,7 @@ void wp_trainer_free(wp_trainer *t)
                      t->val_x, t->val_noise, t->val_y, t->val_ws};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
+    free(t->bn_sync.st);
     for (int i = 0; i < t->nnotes; i++) {
         free(t->notes[i].key);
         free(t->notes[i].value);
@@ -599,6 +602,74 @@ static int params_finite(const wp_net *net)
     return s == 0.0f;
 }
 
+/* Key of sample n's streams, apart from the keys the seeding used. */
+#define SAMPLE_KEY 0x5a3b1e0000000000ULL
+
+/* Samples [n0, n1) of every batch are this process's. */
+static void my_samples(const wp_trainer *t, int *n0, int *n1)
+{
+    long N = t->o.batch, size = t->comm.size > 1 ? t->comm.size : 1, r = size > 1 ? t->comm.rank : 0;
+    *n0 = (int)(N * r / size);
+    *n1 = (int)(N * (r + 1) / size);
+}
+
+/* v[n] summed over the processes (nothing alone); a failure is kept. */
+static void comm_sum(wp_trainer *t, double *v, size_t n)
+{
+    if (t->comm.size > 1 && !t->comm_failed && t->comm.sum_f64(t->comm.ctx, v, n))
+        t->comm_failed = 1;
+}
+
+static int bn_sum(void *ctx, double *v, size_t n)
+{
+    wp_trainer *t = ctx;
+    comm_sum(t, v, n);
+    return t->comm_failed;
+}
+
+wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *err)
+{
+    if (!comm || comm->size <= 1) {
+        memset(&t->comm, 0, sizeof t->comm);
+        return WP_OK;
+    }
+    if (comm->rank < 0 || comm->rank >= comm->size || !comm->sum_f32 || !comm->sum_f64)
+        return wp_fail(err, WP_ERR_ARG, "bad communicator (rank %d of %d)", comm->rank,
+                       comm->size);
+    if (t->o.batch < comm->size)
+        return wp_fail(err, WP_ERR_ARG, "a batch of %d crops cannot be shared by %d processes",
+                       t->o.batch, comm->size);
+    if (!t->bn_sync.st && !(t->bn_sync.st = malloc(sizeof(double) * (3 * WP_MAX_WIDTH + 1))))
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    t->bn_sync.sum = bn_sum;
+    t->bn_sync.ctx = t;
+    t->comm = *comm;
+    t->comm_failed = 0;
+    return WP_OK;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t wp_trainer_state_hash(const wp_trainer *t)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int s = 0; s < t->nstages; s++) {
+        const wp_net *net = wp_trainer_net((wp_trainer *)t, t->order[s]);
+        h = fnv1a(h, net->params, sizeof(float) * net->nparams);
+        h = fnv1a(h, net->running_sd, sizeof(float) * (size_t)(net->nlayers - 2) * net->width);
+    }
+    if (t->adam.m)
+        h = fnv1a(h, t->adam.m, sizeof(float) * 2 * t->adam.n); /* m and v: one block */
+    h = fnv1a(h, t->data_rng.s, sizeof t->data_rng.s);
+    return fnv1a(h, t->noise_rng.s, sizeof t->noise_rng.s);
+}
+
 static wp_status train_step(wp_trainer *t, double *loss, char *err)
 {
     int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;
@@ -606,32 +677,60 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     size_t nin = in_floats(t, idx), nout = out_floats(t, idx);
     const wp_crop_aug aug = {t->o.flips, t->o.scale_aug, t->o.weight == WP_WEIGHT_AREA};
     float band = noise_share(t, idx);
+    int n0, n1;
+    my_samples(t, &n0, &n1);
+    int Nl = n1 - n0;
     double t0 = wp_now();
-    for (int n = 0; n < N; n++) {
-        float sd = (float)(wp_train_draw_sigma(&t->o, &t->noise_rng) / 255.0) * band;
-        float gain = idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&t->noise_rng)
-                                                               : 1.0f;
-        make_example(t, t->train, idx, &aug, &t->data_rng, &t->noise_rng, sd, gain,
-                     t->x + n * nin, t->noise + n * nout);
+    for (int n = n0; n < n1; n++) {
+        /* Sample n's own streams: the same crop whichever process makes it. */
+        wp_rng dr, nr;
+        wp_rng_split(&t->data_rng, SAMPLE_KEY + (uint64_t)n, &dr);
+        wp_rng_split(&t->noise_rng, SAMPLE_KEY + (uint64_t)n, &nr);
+        float sd = (float)(wp_train_draw_sigma(&t->o, &nr) / 255.0) * band;
+        float gain = idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&nr) : 1.0f;
+        make_example(t, t->train, idx, &aug, &dr, &nr, sd, gain, t->x + (n - n0) * nin,
+                     t->noise + (n - n0) * nout);
     }
+    wp_rng_u64(&t->data_rng); /* the next step's streams */
+    wp_rng_u64(&t->noise_rng);
     double t1 = wp_now();
     if (t->cache_stage != t->stage) {
         /* The cache is sized by the net: a new net needs a new one. */
         wp_net_cache_free(&t->cache);
         t->cache_stage = t->stage;
     }
-    wp_status st = wp_net_forward_train(net, &t->cache, t->x, t->y, N, P, P, 1, err);
+    const wp_bn_sync *sync = t->comm.size > 1 ? &t->bn_sync : NULL;
+    wp_bn_set_sync(sync);
+    wp_status st = wp_net_forward_train(net, &t->cache, t->x, t->y, Nl, P, P, 1, err);
+    wp_bn_set_sync(NULL);
     if (st)
         return st;
-    *loss = wp_mse_forward(t->y, t->noise, N * nout);
+    double se = wp_mse_forward(t->y, t->noise, Nl * nout) * (double)(Nl * nout);
+    comm_sum(t, &se, 1);
+    *loss = se / (double)(N * nout);
     char nm[16];
     wp_trainer_net_name(t, idx, nm, sizeof nm);
+    if (t->comm_failed)
+        return wp_fail(err, WP_ERR_IO, "%s step %ld: a sum over the processes failed", nm,
+                       t->step + 1);
     if (!isfinite(*loss))
         return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: the loss is %s (try a lower learning rate)",
                        nm, t->step + 1, isnan(*loss) ? "NaN" : "infinite");
-    wp_mse_backward(t->dy, t->y, t->noise, N * nout);
+    /* d(loss)/dy of the whole batch's mean: the local mean's times Nl/N. */
+    wp_mse_backward(t->dy, t->y, t->noise, Nl * nout);
+    if (Nl != N)
+        for (size_t i = 0; i < Nl * nout; i++)
+            t->dy[i] *= (float)Nl / (float)N;
     memset(t->grad, 0, sizeof(float) * net->nparams);
+    wp_bn_set_sync(sync);
     wp_net_backward(net, &t->cache, t->x, t->dy, t->grad, NULL);
+    wp_bn_set_sync(NULL);
+    /* One sum over a flat buffer: every parameter's gradient. */
+    if (t->comm.size > 1 && t->comm.sum_f32(t->comm.ctx, t->grad, net->nparams))
+        t->comm_failed = 1;
+    if (t->comm_failed)
+        return wp_fail(err, WP_ERR_IO, "%s step %ld: a sum over the processes failed", nm,
+                       t->step + 1);
     wp_adam_step(&t->adam, net->params, t->grad, (float)lr_at(&t->o, t->step));
     if (!params_finite(net))
         return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: a weight became NaN or infinite", nm,
@@ -648,8 +747,8 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     t->step++;
     t->seconds += t2 - t0;
     t->data_seconds += t1 - t0;
-    t->samples += N;
-    t->flops += step_flops(net, N, P);
+    t->samples += Nl;
+    t->flops += step_flops(net, Nl, P);
     return WP_OK;
 }
 
@@ -660,11 +759,20 @@ wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop
     if (!t->train)
         return wp_fail(err, WP_ERR_ARG, "no training data (wp_trainer_set_data)");
     wp_status st = WP_OK;
+    int cb_stop = 0;
     for (long done = 0; t->stage < t->nstages; done++) {
-        if ((stop && *stop) || (max_steps > 0 && done >= max_steps))
+        if (max_steps > 0 && done >= max_steps)
+            break;
+        /* Every process stops at the same step: a stop anywhere stops all. */
+        double want = (stop && *stop) || cb_stop;
+        comm_sum(t, &want, 1);
+        if (t->comm_failed)
+            return wp_fail(err, WP_ERR_IO, "a sum over the processes failed");
+        if (want > 0)
             break;
         int idx = t->order[t->stage];
-        int do_val = t->o.val_every > 0 &&
+        /* Validation is the same on every process: only the first reports it. */
+        int do_val = t->o.val_every > 0 && t->comm.rank == 0 &&
                      ((t->step + 1) % t->o.val_every == 0 || t->step + 1 == t->o.steps);
         if (do_val && t->val_stage != t->stage && (st = build_val(t, err)))
             return st;
@@ -688,8 +796,7 @@ wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop
             if ((st = wp_trainer_enter_stage(t, err)))
                 return st;
         }
-        if (t->cb && t->cb(&r, t->cb_data))
-            break;
+        cb_stop = t->cb && t->cb(&r, t->cb_data);
     }
     return WP_OK;
 }

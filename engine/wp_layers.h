@@ -53,6 +53,20 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
                                const float *z, const float *gamma, const float *batch_sd, int N,
                                int C, int HW);
 
+/* Data-parallel training: the batch is split over processes (or threads),
+ * and sum adds v[n] in place over all of them (every one calls it in the
+ * same order; 0 on success).  Set for the calling thread, the fused
+ * training BN above then normalises with the statistics of the whole
+ * batch, forward and backward, and dgamma receives this process's share
+ * (summed with the rest of the gradient).  NULL: the local batch is the
+ * whole batch. */
+typedef struct {
+    int (*sum)(void *ctx, double *v, size_t n);
+    void *ctx;
+    double *st; /* scratch: 3 C + 1 doubles for the widest layer */
+} wp_bn_sync;
+void wp_bn_set_sync(const wp_bn_sync *s);
+
 /* ReLU; backward masks dy by y > 0 (y is the forward output). */
 void wp_relu_forward(float *y, const float *x, size_t n);
 void wp_relu_backward(float *dx, const float *dy, const float *y, size_t n);

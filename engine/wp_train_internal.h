@@ -50,6 +50,7 @@ double wp_train_draw_sigma(const wp_train_options *o, wp_rng *r);
 #endif
 
 /* ---- the trainer's state (train.c, checkpoint.c) ---- */
+#include "wp_layers.h"
 #include "wp_net.h"
 #include "wp_prior_internal.h"
 
@@ -80,6 +81,10 @@ struct wp_trainer {
     int val_stage;
     float *val_x, *val_noise, *val_y, *val_ws;
     double val_input_psnr;
+    /* Data parallelism (wp_trainer_set_comm; size <= 1: alone). */
+    wp_train_comm comm;
+    int comm_failed;
+    wp_bn_sync bn_sync;
     /* Throughput of this process. */
     double seconds, data_seconds, samples, flops;
 };

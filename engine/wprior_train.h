@@ -161,6 +161,33 @@ wp_status wp_trainer_resume(const char *ckpt, wp_trainer **out, char *err);
 wp_status wp_trainer_set_data(wp_trainer *t, const wp_dataset *train, const wp_dataset *val,
                               char *err);
 void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user);
+/* Data-parallel training over processes (MPI ranks, threads, ...): every
+ * process holds the same trainer (same options, or the same checkpoint)
+ * and the same data; each makes samples [rank B/size, (rank+1) B/size) of
+ * every batch of B, the crop and noise of sample i being the same
+ * whichever process makes it; batch-norm statistics, the loss and the
+ * gradient are summed over processes before every update.  A run thus
+ * follows one process's run, up to the order of the sums (float rounding).
+ * The library knows no transport: the caller supplies the sums. */
+typedef struct {
+    int rank, size;
+    /* In-place sums of v[n] over every process, the result on all; every
+     * process calls them in the same order.  0 on success. */
+    int (*sum_f32)(void *ctx, float *v, size_t n);
+    int (*sum_f64)(void *ctx, double *v, size_t n);
+    void *ctx;
+} wp_train_comm;
+
+/* Shares t's steps with the other processes of comm (copied; NULL or size
+ * 1: alone).  Needs batch >= size.  Stops (the stop flag, the callback)
+ * then take effect on every process at the same step. */
+wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *err);
+
+/* A hash of the trained state (weights, running statistics, Adam moments,
+ * random states): the same on every process of a data-parallel run as
+ * long as their sums gave every process the same numbers. */
+uint64_t wp_trainer_state_hash(const wp_trainer *t);
+
 /* Runs up to max_steps steps (0: to the end), or until *stop becomes
  * non-zero or the callback asks to stop.  WP_ERR_NUMERIC on NaN/Inf or
  * divergence: the trainer is then unusable (do not checkpoint it). */
