@@ -104,6 +104,12 @@ static int show_dialog(const wpj_desc *p, wg_run *run)
     if (p->kind != WPJ_SAMPLE) { /* a sample needs no pixels (nor a drawable) */
         wg_drawable_open(&d, run->drawable);
         wg_ui_source(&d, &src);
+    } else { /* a sample suggests the selection's or the image's size */
+        gboolean sel;
+        gint x1, y1, x2, y2;
+        gimp_selection_bounds(run->image, &sel, &x1, &y1, &x2, &y2);
+        src.width = sel ? x2 - x1 : gimp_image_width(run->image);
+        src.height = sel ? y2 - y1 : gimp_image_height(run->image);
     }
     src.parent = run->parent;
     switch (p->kind) {
@@ -114,22 +120,10 @@ static int show_dialog(const wpj_desc *p, wg_run *run)
     }
 }
 
-/* No model chosen yet: $WPRIOR_MODEL (as in the CLI), else the shipped one
- * for the job (photo-color, photo-gray on gray layers, the stone texture
- * for samples) when it is installed, else wpm_find's first model. */
 static void prefer_shipped(const wpj_desc *p, wg_run *run)
 {
-    if (run->s.model[0])
-        return;
-    const char *env = g_getenv("WPRIOR_MODEL");
-    if (env && *env) {
-        g_strlcpy(run->s.model, env, sizeof run->s.model);
-        return;
-    }
     int gray = p->kind != WPJ_SAMPLE && gimp_drawable_is_gray(run->drawable);
-    const char *name = wpm_preferred(p->kind == WPJ_SAMPLE, gray);
-    if (wpm_find(run_models(run), name) >= 0)
-        g_strlcpy(run->s.model, name, sizeof run->s.model);
+    wpm_choose(run_models(run), run->s.model, sizeof run->s.model, p->kind == WPJ_SAMPLE, gray);
 }
 
 /* Fills run->s for the run mode; a GIMP status. */

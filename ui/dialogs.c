@@ -388,7 +388,8 @@ static void sync_sample_size(dialog_state *d)
         return;
     wp_prior_sample_size(d->prior, &fw, &fh, &mult);
     mult = MAX(mult, 1);
-    wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, 0, 0, &w, &h);
+    wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, d->src ? d->src->width : 0,
+                    d->src ? d->src->height : 0, &w, &h);
     GtkWidget *spins[2] = {d->size_w, d->size_h};
     int values[2] = {w, h};
     for (int i = 0; i < 2; i++) {

@@ -102,9 +102,10 @@ float *wpj_opaque_pixels(const wpj_image *sample, int colour)
     return px;
 }
 
-/* The sample size: the settings', else the prior's fixed size, else a
- * default square rounded to the prior's multiple. */
-static void sample_size(const wpj_settings *s, const wp_prior *p, int *w, int *h)
+/* The sample size: the settings', else the prior's fixed size, else the
+ * size asked for (iw x ih: the image or selection), else a default
+ * square, rounded to the prior's multiple. */
+static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih, int *w, int *h)
 {
     int fw = 0, fh = 0, mult = 1;
     if (s->width > 0 && s->height > 0) {
@@ -121,14 +122,17 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int *w, int *h
     }
     if (mult < 1)
         mult = 1;
-    *w = *h = DEFAULT_SAMPLE_SIDE / mult * mult;
+    if (iw <= 0 || ih <= 0)
+        iw = ih = DEFAULT_SAMPLE_SIDE;
+    *w = MAX(mult, iw / mult * mult);
+    *h = MAX(mult, ih / mult * mult);
 }
 
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh)
 {
     if (kind == WPJ_SAMPLE) {
-        sample_size(s, p, ow, oh);
+        sample_size(s, p, w, h, ow, oh);
     } else if (kind == WPJ_UPSCALE) {
         *ow = w * s->factor;
         *oh = h * s->factor;
@@ -255,7 +259,7 @@ static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
                             .tileable = j->s.tiling == WPJ_TILING_ON    ? 1
                                         : j->s.tiling == WPJ_TILING_OFF ? -1
                                                                         : 0};
-    sample_size(&j->s, j->prior, &so.width, &so.height);
+    sample_size(&j->s, j->prior, 0, 0, &so.width, &so.height);
     sampler_for_quality(j->s.quality, &so.sampler);
     if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {
         g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));

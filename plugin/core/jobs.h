@@ -121,7 +121,9 @@ float *wpj_compose_upscaled(const wpj_image *out, const float *src, int sw, int 
  * the colour model with colour channels.  NULL when out of memory. */
 float *wpj_opaque_pixels(const wpj_image *sample, int colour);
 
-/* Output size of a job on an input of w x h (sample: the size it draws). */
+/* Output size of a job on an input of w x h.  A sample: the size it
+ * draws; with no size in s and a prior of no fixed size, w x h (the image
+ * or selection; 0 x 0: a default square). */
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh);
 

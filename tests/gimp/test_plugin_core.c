@@ -157,6 +157,33 @@ START_TEST(pixel_helpers)
 }
 END_TEST
 
+/* The model a run uses: the named one, else the shipped one for the
+ * layer; the shipped colour model remembered from a colour layer gives
+ * way to the gray one on a gray layer. */
+START_TEST(model_choice)
+{
+    wpm_model items[2] = {{.path = "/m/photo-color.safetensors", .name = "photo-color"},
+                          {.path = "/m/photo-gray.safetensors", .name = "photo-gray"}};
+    wpm_list l = {items, 2};
+    char m[64] = "";
+    g_unsetenv("WPRIOR_MODEL");
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "photo-color");
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "mine", sizeof m);
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "mine");
+    m[0] = 0;
+    g_setenv("WPRIOR_MODEL", "/x/env.safetensors", TRUE);
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "/x/env.safetensors");
+    g_unsetenv("WPRIOR_MODEL");
+}
+END_TEST
+
 START_TEST(interleaved_round_trip)
 {
     /* 2 pixels RGBA: out-of-range and NaN colour is clamped, alpha kept. */
@@ -314,6 +341,7 @@ int main(void)
     tcase_add_test(tc, settings_ranges);
     tcase_add_test(tc, descriptors);
     tcase_add_test(tc, pixel_helpers);
+    tcase_add_test(tc, model_choice);
     tcase_add_test(tc, interleaved_round_trip);
     tcase_add_test(tc, channel_conversion);
     tcase_add_test(tc, output_sizes_and_budget);
