@@ -21,6 +21,8 @@ expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.sa
 "$SYNTH" "$T/synth.png" 32 24 1 1 || bad "wp_synth"
 expect_fail "\$WPRIOR_MODEL names a missing model" "none.safetensors" "$T/out.png" \
     env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$T/synth.png" "$T/out.png"
+expect_fail "a missing argument says which" "denoise: missing OUTPUT" "" "$WPRIOR" denoise "$T/synth.png"
+expect_fail "missing arguments say which" "upscale: missing INPUT and OUTPUT" "" "$WPRIOR" upscale
 expect_fail "a misspelled model name lists the models" "models found: " "$T/out.png" \
     "$WPRIOR" denoise -m photo-colr "$T/synth.png" "$T/out.png"
 mkdir -p "$T/mp"
