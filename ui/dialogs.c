@@ -424,10 +424,43 @@ static GtkWidget *side_panel(dialog_state *d)
     return box;
 }
 
+/* The job's help, from its descriptor: what it does, then each setting. */
+static void show_help(dialog_state *d)
+{
+    const wpj_desc *desc = wpj_describe(d->kind);
+    GString *t = g_string_new(_(desc->help));
+    for (int i = 0; i < desc->nparams; i++) {
+        char *label = g_strdup(_(desc->params[i].label));
+        char *u;
+        while ((u = strchr(label, '_')))
+            memmove(u, u + 1, strlen(u));
+        g_string_append_printf(t, "\n\n%s %s", label, _(desc->params[i].help));
+        g_free(label);
+    }
+    GtkWidget *m = gtk_message_dialog_new(GTK_WINDOW(d->dialog), GTK_DIALOG_MODAL, GTK_MESSAGE_INFO,
+                                          GTK_BUTTONS_CLOSE, "%s", _(desc->blurb));
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(m), "%s", t->str);
+    gtk_window_set_title(GTK_WINDOW(m), _(desc->title));
+    gtk_dialog_run(GTK_DIALOG(m));
+    gtk_widget_destroy(m);
+    g_string_free(t, TRUE);
+}
+
+static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer data)
+{
+    (void)w;
+    if (ev->keyval != GDK_KEY_F1)
+        return FALSE;
+    show_help(data);
+    return TRUE;
+}
+
 static void build_dialog(dialog_state *d)
 {
-    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Cancel"),
-                                            GTK_RESPONSE_CANCEL, _("_OK"), GTK_RESPONSE_OK, NULL);
+    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Help"),
+                                            GTK_RESPONSE_HELP, _("_Cancel"), GTK_RESPONSE_CANCEL,
+                                            _("_OK"), GTK_RESPONSE_OK, NULL);
+    g_signal_connect(d->dialog, "key-press-event", G_CALLBACK(on_key), d);
     gtk_dialog_set_default_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     d->ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
@@ -480,7 +513,10 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     gtk_widget_show_all(d.dialog);
     wp_ui_set_parent(d.dialog, src ? src->parent : 0);
     gtk_widget_grab_focus(d.ok);
-    int ok = gtk_dialog_run(GTK_DIALOG(d.dialog)) == GTK_RESPONSE_OK;
+    int response;
+    while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
+        show_help(&d);
+    int ok = response == GTK_RESPONSE_OK;
     g_source_remove(d.timer);
     stop_job(&d);
     gtk_widget_destroy(d.dialog);

@@ -228,8 +228,11 @@ START_TEST(output_sizes_and_budget)
     s.factor = 4;
     wpj_output_size(WPJ_UPSCALE, &s, NULL, 30, 20, &w, &h);
     ck_assert(w == 120 && h == 80);
-    wpj_output_size(WPJ_SAMPLE, &s, NULL, 30, 20, &w, &h);
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 0, 0, &w, &h);
     ck_assert(w == 256 && h == 256);
+    /* no size set, no fixed size: the image's or selection's */
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 30, 20, &w, &h);
+    ck_assert(w == 30 && h == 20);
     s.width = 64, s.height = 48;
     wpj_output_size(WPJ_SAMPLE, &s, NULL, 0, 0, &w, &h);
     ck_assert(w == 64 && h == 48);
