@@ -79,7 +79,7 @@ gimp3_batch() {
         echo "    check('the script ran to its end', False)"
     } >"$script"
     local t0=$SECONDS
-    timeout "${GIMP_TIMEOUT:-600}" gimp-console-3.0 -i -n --quit -c \
+    timeout "${GIMP_TIMEOUT:-1200}" gimp-console-3.0 -i -n --quit -c \
         --batch-interpreter=python-fu-eval -b "exec(open('$script').read())" >"$log" 2>&1
     local rc=$?
     echo "     ($name: GIMP ran $((SECONDS - t0)) s, exit $rc)"
