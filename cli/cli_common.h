@@ -36,6 +36,9 @@ int cli_job_option(cli_job *j, int argc, char **argv, int *i);
 /* Keeps a as the next of at most max positional arguments; an unknown
  * option or one argument too many: -1, message printed. */
 int cli_positional(const char *a, const char **pos, int *npos, int max);
+/* With fewer than n of the positional arguments names: says which are
+ * missing and returns 2 (the exit status); else 0. */
+int cli_missing(const char *cmd, int npos, const char *const *names, int n);
 /* The value after option argv[*i] (advancing *i), or NULL with a message. */
 const char *cli_value(int argc, char **argv, int *i);
 const char *cli_job_usage(void);

@@ -60,7 +60,7 @@ int cmd_denoise(int argc, char **argv)
         }
     }
     if (npos != 2)
-        return denoise_usage(stderr);
+        return cli_missing("denoise", npos, (const char *const[]){"INPUT", "OUTPUT"}, 2);
     cli_input in;
     if (cli_input_open(&in, job.model, pos[0], &job))
         return 1;

@@ -62,7 +62,7 @@ int cmd_sample(int argc, char **argv)
         }
     }
     if (npos != 1)
-        return sample_usage(stderr);
+        return cli_missing("sample", npos, (const char *const[]){"OUTPUT"}, 1);
     wp_prior *p = cli_load_model_or(job.model, WPRIOR_SAMPLE_MODEL_NAME);
     if (!p)
         return 1;

@@ -74,7 +74,7 @@ int cmd_upscale(int argc, char **argv)
         }
     }
     if (npos != 2)
-        return upscale_usage(stderr);
+        return cli_missing("upscale", npos, (const char *const[]){"INPUT", "OUTPUT"}, 2);
     u.seed = job.seed;
     u.sampler = job.sampler;
     cli_input in;

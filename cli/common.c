@@ -1,6 +1,7 @@
 /* common.c: helpers shared by the subcommands. */
 #include "cli_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,21 +49,77 @@ static int running_from_build(void)
     return strcmp(exe, dir) == 0;
 }
 
-/* A shipped model: the installed one, else the source tree's; a wprior run
- * from its build folder looks in its own source tree first, so that an
- * older installed copy does not shadow the model being worked on. */
+#define MAX_MODEL_DIRS 16
+
+/* The folders a model name is looked up in, in the plug-in's order:
+ * $WPRIOR_MODEL_PATH (colon-separated), the user's model folder, the
+ * shipped ones (installed, else the source tree's; a wprior run from its
+ * build folder looks in its own source tree first, so that an older
+ * installed copy does not shadow the model being worked on). */
+static int model_dirs(char dirs[][4096])
+{
+    int n = 0;
+    const char *env = getenv("WPRIOR_MODEL_PATH");
+    while (env && *env && n < MAX_MODEL_DIRS - 3) {
+        size_t len = strcspn(env, ":");
+        if (len > 0 && len < 4096)
+            snprintf(dirs[n++], 4096, "%.*s", (int)len, env);
+        env += len + (env[len] == ':');
+    }
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(dirs[n++], 4096, "%s/wavelet-prior/models", xdg);
+    else if (home && *home)
+        snprintf(dirs[n++], 4096, "%s/.config/wavelet-prior/models", home);
+    int src_first = running_from_build();
+    snprintf(dirs[n++], 4096, "%s", src_first ? WPRIOR_SOURCE_MODEL_DIR : WPRIOR_MODEL_DIR);
+    snprintf(dirs[n++], 4096, "%s", src_first ? WPRIOR_MODEL_DIR : WPRIOR_SOURCE_MODEL_DIR);
+    return n;
+}
+
+/* A model file NAME (with its extension) in the model folders. */
 static const char *shipped_model(const char *name)
 {
-    static char path[4096];
-    const char *dirs[2] = {WPRIOR_MODEL_DIR, WPRIOR_SOURCE_MODEL_DIR};
-    if (running_from_build())
-        dirs[0] = WPRIOR_SOURCE_MODEL_DIR, dirs[1] = WPRIOR_MODEL_DIR;
-    for (size_t i = 0; name && i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+    static char path[8192];
+    char dirs[MAX_MODEL_DIRS][4096];
+    int n = model_dirs(dirs);
+    for (int i = 0; name && i < n; i++) {
+        snprintf(path, sizeof path, "%.4095s/%.4000s", dirs[i], name);
         if (access(path, R_OK) == 0)
             return path;
     }
     return NULL;
+}
+
+/* "a, b, c": the models in the model folders (each name once). */
+static void list_models(char *out, size_t len)
+{
+    char dirs[MAX_MODEL_DIRS][4096];
+    int n = model_dirs(dirs);
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            const char *ext = strstr(e->d_name, ".safetensors");
+            if (!ext || ext[12])
+                continue;
+            char name[300];
+            snprintf(name, sizeof name, "%.*s", (int)(ext - e->d_name), e->d_name);
+            char key[304];
+            snprintf(key, sizeof key, ", %s,", name);
+            char padded[4200];
+            snprintf(padded, sizeof padded, ", %s,", out);
+            if (strstr(padded, key))
+                continue;
+            used += snprintf(out + used, used < len ? len - used : 0, "%s%s", used ? ", " : "", name);
+        }
+        if (d)
+            closedir(d);
+    }
+    if (used >= len && len > 4)
+        strcpy(out + len - 4, "...");
 }
 
 wp_prior *cli_load_model(const char *path) { return cli_load_model_or(path, NULL); }
@@ -91,8 +148,16 @@ wp_prior *cli_load_model_or(const char *path, const char *preferred)
         const char *ext = strstr(path, ".safetensors");
         snprintf(named, sizeof named, "%s%s", path, ext && !ext[12] ? "" : ".safetensors");
         const char *found = shipped_model(named);
-        if (found)
+        if (found) {
             path = found;
+        } else if (stat(path, &sb) != 0) {
+            char names[2048];
+            list_models(names, sizeof names);
+            cli_error("no model '%s': not a file, nor a model in $WPRIOR_MODEL_PATH, "
+                      "~/.config/wavelet-prior/models or %s; models found: %s",
+                      path, WPRIOR_MODEL_DIR, names[0] ? names : "none");
+            return NULL;
+        }
     }
     char err[WP_ERRLEN];
     wp_prior *p;

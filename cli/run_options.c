@@ -57,6 +57,19 @@ const char *cli_value(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+int cli_missing(const char *cmd, int npos, const char *const *names, int n)
+{
+    if (npos >= n)
+        return 0;
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = npos; i < n; i++)
+        used += snprintf(list + used, used < sizeof list ? sizeof list - used : 0, "%s%s",
+                         i > npos ? " and " : "", names[i]);
+    cli_error("%s: missing %s (`wprior %s --help` describes the command)", cmd, list, cmd);
+    return 2;
+}
+
 int cli_positional(const char *a, const char **pos, int *npos, int max)
 {
     if (a[0] == '-' && a[1]) {

@@ -68,9 +68,8 @@ wp_status wg_denoise(wg_run *run)
     wg_drawable_open(&d, run->drawable);
     if (!gimp_drawable_mask_intersect(d.id, &x, &y, &w, &h))
         return WP_OK; /* the selection misses this layer: nothing to do */
-    int rx = MAX(0, x - DENOISE_MARGIN), ry = MAX(0, y - DENOISE_MARGIN);
-    int rw = MIN(d.width, x + w + DENOISE_MARGIN) - rx;
-    int rh = MIN(d.height, y + h + DENOISE_MARGIN) - ry;
+    int rx, ry, rw, rh;
+    wpj_denoise_context(x, y, w, h, d.width, d.height, &rx, &ry, &rw, &rh);
     gimp_progress_init(_("Reading pixels"));
     float *px = wg_read(&d, rx, ry, rw, rh);
     wpj_image in = {0}, out = {0};
@@ -116,24 +115,6 @@ static void collect_layers(const gint *ids, gint n, GArray *out)
             g_array_append_val(out, ids[i]);
         }
     }
-}
-
-/* Colour from the job, alpha from the original pixel it came from. */
-static float *compose_upscaled(const up_layer *l, const wpj_image *out, int f)
-{
-    const wg_drawable *d = &l->d;
-    float *px = g_try_malloc(sizeof(float) * (size_t)d->ncomp * out->w * out->h + 1);
-    if (!px)
-        return NULL;
-    wpj_to_interleaved(out, px, d->ncomp);
-    if (!d->alpha)
-        return px;
-    int a = d->ncomp - 1;
-    for (int y = 0; y < out->h; y++)
-        for (int x = 0; x < out->w; x++)
-            px[((size_t)y * out->w + x) * d->ncomp + a] =
-                l->px[((size_t)(y / f) * d->width + x / f) * d->ncomp + a];
-    return px;
 }
 
 /* Reads every layer and makes the job inputs; -1 when out of memory. */
@@ -238,7 +219,9 @@ static int upscale_layers(wg_run *run, GArray *ids)
 static wp_status upscale_compose(wg_run *run, up_layer *ls, wpj_batch *b)
 {
     for (int i = 0; i < b->n; i++) {
-        float *px = compose_upscaled(&ls[i], &b->out[i], run->s.factor);
+        const wg_drawable *d = &ls[i].d;
+        float *px = wpj_compose_upscaled(&b->out[i], ls[i].px, d->width, d->ncomp, d->alpha,
+                                         run->s.factor);
         if (!px)
             return out_of_memory(run);
         g_free(ls[i].px);
@@ -282,23 +265,6 @@ wp_status wg_upscale(wg_run *run)
 
 /* ---- sample ---- */
 
-/* Interleaved opaque pixels of the sample in the image's colour model. */
-static float *sample_pixels(const wpj_image *sample, int colour)
-{
-    wpj_image conv = {0};
-    if (wpj_convert_channels(sample, colour, &conv))
-        return NULL;
-    int n = colour + 1;
-    float *px = g_try_malloc(sizeof(float) * (size_t)n * conv.w * conv.h + 1);
-    if (px) {
-        wpj_to_interleaved(&conv, px, n);
-        for (size_t i = 0; i < (size_t)conv.w * conv.h; i++)
-            px[i * n + colour] = 1.0f;
-    }
-    wpj_image_free(&conv);
-    return px;
-}
-
 static void add_sample_layer(wg_run *run, const wpj_image *sample, float *px, int colour)
 {
     char *name = g_strdup_printf(_("Sample (seed %d)"), run->s.seed);
@@ -328,7 +294,7 @@ wp_status wg_sample(wg_run *run)
         st = run_batch(run, &b, _("Sampling (Wavelet Prior)"));
     }
     int colour = gimp_image_base_type(run->image) == GIMP_GRAY ? 1 : 3;
-    float *px = st == WP_OK ? sample_pixels(&out, colour) : NULL;
+    float *px = st == WP_OK ? wpj_opaque_pixels(&out, colour) : NULL;
     if (st == WP_OK && !px)
         st = out_of_memory(run);
     if (st == WP_OK) {

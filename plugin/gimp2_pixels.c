@@ -1,74 +1,19 @@
-/* gimp2_pixels.c: drawables as float pixels through GEGL buffers. */
+/* gimp2_pixels.c: GIMP 2.10 drawables for pixels.c. */
 #include <string.h>
 
 #include "gimp2.h"
+
+static GeglBuffer *buffer(const wg_drawable *d, int shadow)
+{
+    return shadow ? gimp_drawable_get_shadow_buffer(d->id) : gimp_drawable_get_buffer(d->id);
+}
 
 void wg_drawable_open(wg_drawable *d, gint32 id)
 {
     memset(d, 0, sizeof *d);
     d->id = id;
-    d->colour = gimp_drawable_is_rgb(id) ? 3 : 1;
-    d->alpha = gimp_drawable_has_alpha(id) ? 1 : 0;
-    d->ncomp = d->colour + d->alpha;
-    const char *name = d->colour == 3 ? (d->alpha ? "R'G'B'A float" : "R'G'B' float")
-                                      : (d->alpha ? "Y'A float" : "Y' float");
-    /* The drawable's own space: no conversion to sRGB on the way. */
-    d->format = babl_format_with_space(name, gimp_drawable_get_format(id));
-    d->width = gimp_drawable_width(id);
-    d->height = gimp_drawable_height(id);
-}
-
-float *wg_read(const wg_drawable *d, int x, int y, int w, int h)
-{
-    float *px = g_try_malloc(sizeof(float) * (size_t)d->ncomp * w * h + 1);
-    if (!px)
-        return NULL;
-    GeglBuffer *buf = gimp_drawable_get_buffer(d->id);
-    gegl_buffer_get(buf, GEGL_RECTANGLE(x, y, w, h), 1.0, d->format, px, GEGL_AUTO_ROWSTRIDE,
-                    GEGL_ABYSS_NONE);
-    g_object_unref(buf);
-    return px;
-}
-
-void wg_write(const wg_drawable *d, int shadow, int x, int y, int w, int h, const float *px,
-              int rowstride)
-{
-    GeglBuffer *buf = shadow ? gimp_drawable_get_shadow_buffer(d->id) : gimp_drawable_get_buffer(d->id);
-    gegl_buffer_set(buf, GEGL_RECTANGLE(x, y, w, h), 0, d->format, px,
-                    (gint)(sizeof(float) * d->ncomp * rowstride));
-    g_object_unref(buf); /* flushes the tiles to GIMP */
-}
-
-int wg_read_planes(const wg_drawable *d, int x, int y, int w, int h, wpj_image *im)
-{
-    float *px = wg_read(d, x, y, w, h);
-    if (!px || wpj_image_alloc(im, d->colour, h, w)) {
-        g_free(px);
-        return -1;
-    }
-    wpj_from_interleaved(im, px, d->ncomp);
-    g_free(px);
-    return 0;
-}
-
-static int fetch(void *data, int x, int y, int w, int h, float *out)
-{
-    const wg_drawable *d = data;
-    float *px = wg_read(d, x, y, w, h);
-    if (!px)
-        return -1;
-    wpj_image im = {out, d->colour, h, w};
-    wpj_from_interleaved(&im, px, d->ncomp);
-    g_free(px);
-    return 0;
-}
-
-void wg_ui_source(wg_drawable *d, wp_ui_source *src)
-{
-    memset(src, 0, sizeof *src);
-    src->fetch = fetch;
-    src->data = d;
-    src->width = d->width;
-    src->height = d->height;
-    src->channels = d->colour;
+    d->buffer = buffer;
+    wg_pixels_setup(d, gimp_drawable_is_rgb(id) ? 3 : 1, gimp_drawable_has_alpha(id) ? 1 : 0,
+                    gimp_drawable_get_format(id), gimp_drawable_width(id),
+                    gimp_drawable_height(id));
 }

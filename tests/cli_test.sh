@@ -21,6 +21,17 @@ expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.sa
 "$SYNTH" "$T/synth.png" 32 24 1 1 || bad "wp_synth"
 expect_fail "\$WPRIOR_MODEL names a missing model" "none.safetensors" "$T/out.png" \
     env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$T/synth.png" "$T/out.png"
+expect_fail "a missing argument says which" "denoise: missing OUTPUT" "" "$WPRIOR" denoise "$T/synth.png"
+expect_fail "missing arguments say which" "upscale: missing INPUT and OUTPUT" "" "$WPRIOR" upscale
+expect_fail "a misspelled model name lists the models" "models found: " "$T/out.png" \
+    "$WPRIOR" denoise -m photo-colr "$T/synth.png" "$T/out.png"
+mkdir -p "$T/mp"
+cp "$(dirname "$0")/../models/stone.safetensors" "$T/mp/my-stone.safetensors" 2>/dev/null &&
+    if WPRIOR_MODEL_PATH=$T/mp "$WPRIOR" info my-stone >/dev/null 2>&1; then
+        ok "-m NAME finds a model in \$WPRIOR_MODEL_PATH (as the plug-in does)"
+    else
+        bad "-m NAME does not look in \$WPRIOR_MODEL_PATH"
+    fi
 expect_fail "import without inputs" "give --low" "$T/m.safetensors" "$WPRIOR" import -o "$T/m.safetensors"
 expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import --low x --cond x -o "$T/m.safetensors"
 

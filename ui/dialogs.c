@@ -321,50 +321,63 @@ static GtkWidget *choice(dialog_state *d, int *value, const char *const *labels,
     return cb;
 }
 
-/* ---- the job-specific parameters ---- */
+/* ---- the job's parameters, as its descriptor declares them ---- */
 
-static void on_strength(GtkRange *r, gpointer data)
+static void on_double(GtkRange *r, gpointer data)
 {
-    dialog_state *d = data;
-    d->cur.strength = gtk_range_get_value(r);
+    dialog_state *d = g_object_get_data(G_OBJECT(r), "dialog");
+    wpj_param_set(data, &d->cur, gtk_range_get_value(r));
     settings_changed(d);
 }
 
-static const char *const passes_labels[] = {N_("1 (fast)"), N_("4 (better, 4 times slower)"),
-                                            N_("8 (best, 8 times slower)")};
-static const int passes_values[] = {1, 4, 8};
-
-static void denoise_params(dialog_state *d, GtkWidget *grid)
+static GtkWidget *double_scale(dialog_state *d, const wpj_param *p)
 {
-    GtkWidget *scale = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0.0, 1.0, 0.05);
+    GtkWidget *scale = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, p->min, p->max,
+                                                (p->max - p->min) / 20.0);
     gtk_scale_set_digits(GTK_SCALE(scale), 2);
-    gtk_range_set_value(GTK_RANGE(scale), d->cur.strength);
+    gtk_range_set_value(GTK_RANGE(scale), wpj_param_get(p, &d->cur));
     gtk_widget_set_size_request(scale, 160, -1);
-    g_signal_connect(scale, "value-changed", G_CALLBACK(on_strength), d);
-    grid_row(grid, 0, _("_Strength:"), scale);
-    grid_row(grid, 1, _("_Passes:"), choice(d, &d->cur.passes, passes_labels, passes_values, 3));
+    g_object_set_data(G_OBJECT(scale), "dialog", d);
+    g_signal_connect(scale, "value-changed", G_CALLBACK(on_double), (gpointer)p);
+    return scale;
 }
 
-static const char *const factor_labels[] = {N_("2x"), N_("4x"), N_("8x")};
-static const int factor_values[] = {2, 4, 8};
-static const char *const mode_labels[] = {N_("Fast (faithful)"), N_("Sharp (a sample)")};
-static const int mode_values[] = {0, 1};
-static const char *const target_labels[] = {N_("Active layer"), N_("Whole image"),
-                                            N_("New image")};
-static const int target_values[] = {WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE};
-static const char *const quality_labels[] = {N_("Draft"), N_("Normal"), N_("Fine")};
-static const int quality_values[] = {WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE};
-
-static void upscale_params(dialog_state *d, GtkWidget *grid)
+/* The widget of one parameter; *focus gets the widget its label names. */
+static GtkWidget *param_widget(dialog_state *d, const wpj_param *p, GtkWidget **focus)
 {
-    grid_row(grid, 0, _("_Factor:"), choice(d, &d->cur.factor, factor_labels, factor_values, 3));
-    grid_row(grid, 1, _("M_ode:"), choice(d, &d->cur.sharp, mode_labels, mode_values, 2));
-    GtkWidget *seed = seed_row(d);
-    grid_row(grid, 2, _("S_eed:"), seed);
-    gtk_label_set_mnemonic_widget(
-        GTK_LABEL(gtk_grid_get_child_at(GTK_GRID(grid), 0, 2)),
-        g_object_get_data(G_OBJECT(seed), "spin"));
-    grid_row(grid, 3, _("_Upscale:"), choice(d, &d->cur.target, target_labels, target_values, 3));
+    int *field = (int *)(void *)((char *)&d->cur + p->offset);
+    GtkWidget *w;
+    if (p->nchoices > 0)
+        w = choice(d, field, p->labels, p->values, p->nchoices);
+    else if (p->type == WPJ_ARG_DOUBLE)
+        w = double_scale(d, p);
+    else if (!strcmp(p->name, "seed"))
+        w = seed_row(d);
+    else
+        w = int_spin(d, field, (int)p->min, (int)p->max, 1);
+    if (!strcmp(p->name, "width"))
+        d->size_w = w;
+    else if (!strcmp(p->name, "height"))
+        d->size_h = w;
+    GtkWidget *spin = g_object_get_data(G_OBJECT(w), "spin");
+    *focus = spin ? spin : w;
+    return w;
+}
+
+static void job_params(dialog_state *d, GtkWidget *grid)
+{
+    const wpj_desc *desc = wpj_describe(d->kind);
+    int row = 0;
+    for (int i = 0; i < desc->nparams; i++) {
+        const wpj_param *p = &desc->params[i];
+        if (p->type == WPJ_ARG_MODEL)
+            continue; /* the model chooser above */
+        GtkWidget *focus, *w = param_widget(d, p, &focus);
+        grid_row(grid, row, _(p->label), w);
+        gtk_label_set_mnemonic_widget(GTK_LABEL(gtk_grid_get_child_at(GTK_GRID(grid), 0, row)),
+                                      focus);
+        row++;
+    }
 }
 
 /* Sizes step by the prior's multiple; the default is its own size. */
@@ -375,7 +388,8 @@ static void sync_sample_size(dialog_state *d)
         return;
     wp_prior_sample_size(d->prior, &fw, &fh, &mult);
     mult = MAX(mult, 1);
-    wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, 0, 0, &w, &h);
+    wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, d->src ? d->src->width : 0,
+                    d->src ? d->src->height : 0, &w, &h);
     GtkWidget *spins[2] = {d->size_w, d->size_h};
     int values[2] = {w, h};
     for (int i = 0; i < 2; i++) {
@@ -387,32 +401,11 @@ static void sync_sample_size(dialog_state *d)
     }
 }
 
-static const char *const tiling_labels[] = {N_("As the model says"), N_("Tileable"),
-                                            N_("Not tileable")};
-static const int tiling_values[] = {WPJ_TILING_MODEL, WPJ_TILING_ON, WPJ_TILING_OFF};
-
-static void sample_params(dialog_state *d, GtkWidget *grid)
-{
-    d->size_w = int_spin(d, &d->cur.width, 0, 16384, 1);
-    d->size_h = int_spin(d, &d->cur.height, 0, 16384, 1);
-    grid_row(grid, 0, _("_Width:"), d->size_w);
-    grid_row(grid, 1, _("_Height:"), d->size_h);
-    GtkWidget *seed = seed_row(d);
-    grid_row(grid, 2, _("S_eed:"), seed);
-    grid_row(grid, 3, _("_Quality:"),
-             choice(d, &d->cur.quality, quality_labels, quality_values, 3));
-    grid_row(grid, 4, _("_Tiling:"), choice(d, &d->cur.tiling, tiling_labels, tiling_values, 3));
-}
-
 /* ---- the dialog ---- */
 
 static const char *dialog_title(wpj_kind kind)
 {
-    switch (kind) {
-    case WPJ_DENOISE: return _("Denoise (Wavelet Prior)");
-    case WPJ_UPSCALE: return _("Upscale (Wavelet Prior)");
-    default: return _("Sample from prior (Wavelet Prior)");
-    }
+    return _(wpj_describe(kind)->title);
 }
 
 static GtkWidget *side_panel(dialog_state *d)
@@ -422,12 +415,7 @@ static GtkWidget *side_panel(dialog_state *d)
     GtkWidget *grid = gtk_grid_new();
     gtk_grid_set_row_spacing(GTK_GRID(grid), 6);
     gtk_grid_set_column_spacing(GTK_GRID(grid), 8);
-    if (d->kind == WPJ_DENOISE)
-        denoise_params(d, grid);
-    else if (d->kind == WPJ_UPSCALE)
-        upscale_params(d, grid);
-    else
-        sample_params(d, grid);
+    job_params(d, grid);
     gtk_box_pack_start(GTK_BOX(box), grid, FALSE, FALSE, 0);
     d->estimate = gtk_label_new("");
     gtk_label_set_line_wrap(GTK_LABEL(d->estimate), TRUE);
@@ -436,10 +424,43 @@ static GtkWidget *side_panel(dialog_state *d)
     return box;
 }
 
+/* The job's help, from its descriptor: what it does, then each setting. */
+static void show_help(dialog_state *d)
+{
+    const wpj_desc *desc = wpj_describe(d->kind);
+    GString *t = g_string_new(_(desc->help));
+    for (int i = 0; i < desc->nparams; i++) {
+        char *label = g_strdup(_(desc->params[i].label));
+        char *u;
+        while ((u = strchr(label, '_')))
+            memmove(u, u + 1, strlen(u));
+        g_string_append_printf(t, "\n\n%s %s", label, _(desc->params[i].help));
+        g_free(label);
+    }
+    GtkWidget *m = gtk_message_dialog_new(GTK_WINDOW(d->dialog), GTK_DIALOG_MODAL, GTK_MESSAGE_INFO,
+                                          GTK_BUTTONS_CLOSE, "%s", _(desc->blurb));
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(m), "%s", t->str);
+    gtk_window_set_title(GTK_WINDOW(m), _(desc->title));
+    gtk_dialog_run(GTK_DIALOG(m));
+    gtk_widget_destroy(m);
+    g_string_free(t, TRUE);
+}
+
+static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer data)
+{
+    (void)w;
+    if (ev->keyval != GDK_KEY_F1)
+        return FALSE;
+    show_help(data);
+    return TRUE;
+}
+
 static void build_dialog(dialog_state *d)
 {
-    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Cancel"),
-                                            GTK_RESPONSE_CANCEL, _("_OK"), GTK_RESPONSE_OK, NULL);
+    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Help"),
+                                            GTK_RESPONSE_HELP, _("_Cancel"), GTK_RESPONSE_CANCEL,
+                                            _("_OK"), GTK_RESPONSE_OK, NULL);
+    g_signal_connect(d->dialog, "key-press-event", G_CALLBACK(on_key), d);
     gtk_dialog_set_default_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     d->ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
@@ -492,7 +513,10 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     gtk_widget_show_all(d.dialog);
     wp_ui_set_parent(d.dialog, src ? src->parent : 0);
     gtk_widget_grab_focus(d.ok);
-    int ok = gtk_dialog_run(GTK_DIALOG(d.dialog)) == GTK_RESPONSE_OK;
+    int response;
+    while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
+        show_help(&d);
+    int ok = response == GTK_RESPONSE_OK;
     g_source_remove(d.timer);
     stop_job(&d);
     gtk_widget_destroy(d.dialog);

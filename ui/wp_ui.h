@@ -22,7 +22,8 @@ typedef struct {
 int wp_ui_init(void);
 
 /* Each dialog edits s in place and returns 1 for OK, 0 for Cancel/Escape.
- * The sample dialog uses src only for its parent window (fetch may be NULL). */
+ * The sample dialog reads no pixels (fetch may be NULL): src's size is the
+ * size it suggests (the image or selection) for a prior of no fixed size. */
 int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
 int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src);
 /* sample receives the previewed sample when it was drawn with the chosen

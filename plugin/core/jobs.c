@@ -9,54 +9,6 @@
 
 #define DEFAULT_SAMPLE_SIDE 256
 
-void wpj_settings_defaults(wpj_settings *s)
-{
-    memset(s, 0, sizeof *s);
-    s->strength = 1.0;
-    s->passes = 1;
-    s->factor = 2;
-    s->target = WPJ_TARGET_LAYER;
-    s->quality = WPJ_QUALITY_NORMAL;
-}
-
-int wpj_settings_check(wpj_kind kind, const wpj_settings *s, char *err, int errlen)
-{
-    if (kind == WPJ_DENOISE && !(s->strength >= 0.0 && s->strength <= 1.0)) {
-        g_snprintf(err, errlen, _("Strength must be between 0 and 1."));
-        return -1;
-    }
-    if (kind == WPJ_DENOISE && (s->passes < 1 || s->passes > 32)) {
-        g_snprintf(err, errlen, _("The number of passes must be between 1 and 32."));
-        return -1;
-    }
-    if (kind == WPJ_UPSCALE && s->factor != 2 && s->factor != 4 && s->factor != 8) {
-        g_snprintf(err, errlen, _("The upscale factor must be 2, 4 or 8."));
-        return -1;
-    }
-    if (kind == WPJ_UPSCALE && (s->target < WPJ_TARGET_LAYER || s->target > WPJ_TARGET_NEW_IMAGE)) {
-        g_snprintf(err, errlen, _("The upscale target must be 0 (layer), 1 (image) or 2 (new image)."));
-        return -1;
-    }
-    if (kind != WPJ_DENOISE && s->seed < 0) {
-        g_snprintf(err, errlen, _("The seed must not be negative."));
-        return -1;
-    }
-    if (kind == WPJ_SAMPLE && (s->width < 0 || s->height < 0 || s->width > 16384 ||
-                               s->height > 16384 || (s->width == 0) != (s->height == 0))) {
-        g_snprintf(err, errlen, _("The sample size must be 0x0 (the model's own) or at most 16384x16384."));
-        return -1;
-    }
-    if (kind == WPJ_SAMPLE && (s->quality < WPJ_QUALITY_DRAFT || s->quality > WPJ_QUALITY_FINE)) {
-        g_snprintf(err, errlen, _("The sampler quality must be 0 (draft), 1 (normal) or 2 (fine)."));
-        return -1;
-    }
-    if (kind == WPJ_SAMPLE && (s->tiling < WPJ_TILING_MODEL || s->tiling > WPJ_TILING_OFF)) {
-        g_snprintf(err, errlen, _("Tiling must be 0 (as the model says), 1 (tileable) or 2 (not tileable)."));
-        return -1;
-    }
-    return 0;
-}
-
 int wpj_image_alloc(wpj_image *im, int c, int h, int w)
 {
     im->px = g_try_malloc(sizeof(float) * (size_t)c * h * w + 1);
@@ -109,9 +61,51 @@ int wpj_convert_channels(const wpj_image *in, int c, wpj_image *out)
     return 0;
 }
 
-/* The sample size: the settings', else the prior's fixed size, else a
- * default square rounded to the prior's multiple. */
-static void sample_size(const wpj_settings *s, const wp_prior *p, int *w, int *h)
+void wpj_denoise_context(int x, int y, int w, int h, int lw, int lh, int *rx, int *ry, int *rw,
+                         int *rh)
+{
+    *rx = MAX(0, x - WPJ_DENOISE_MARGIN);
+    *ry = MAX(0, y - WPJ_DENOISE_MARGIN);
+    *rw = MIN(lw, x + w + WPJ_DENOISE_MARGIN) - *rx;
+    *rh = MIN(lh, y + h + WPJ_DENOISE_MARGIN) - *ry;
+}
+
+float *wpj_compose_upscaled(const wpj_image *out, const float *src, int sw, int n, int alpha,
+                            int f)
+{
+    float *px = g_try_malloc(sizeof(float) * (size_t)n * out->w * out->h + 1);
+    if (!px)
+        return NULL;
+    wpj_to_interleaved(out, px, n);
+    if (!alpha)
+        return px;
+    int a = n - 1;
+    for (int y = 0; y < out->h; y++)
+        for (int x = 0; x < out->w; x++)
+            px[((size_t)y * out->w + x) * n + a] = src[((size_t)(y / f) * sw + x / f) * n + a];
+    return px;
+}
+
+float *wpj_opaque_pixels(const wpj_image *sample, int colour)
+{
+    wpj_image conv = {0};
+    if (wpj_convert_channels(sample, colour, &conv))
+        return NULL;
+    int n = colour + 1;
+    float *px = g_try_malloc(sizeof(float) * (size_t)n * conv.w * conv.h + 1);
+    if (px) {
+        wpj_to_interleaved(&conv, px, n);
+        for (size_t i = 0; i < (size_t)conv.w * conv.h; i++)
+            px[i * n + colour] = 1.0f;
+    }
+    wpj_image_free(&conv);
+    return px;
+}
+
+/* The sample size: the settings', else the prior's fixed size, else the
+ * size asked for (iw x ih: the image or selection), else a default
+ * square, rounded to the prior's multiple. */
+static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih, int *w, int *h)
 {
     int fw = 0, fh = 0, mult = 1;
     if (s->width > 0 && s->height > 0) {
@@ -128,14 +122,17 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int *w, int *h
     }
     if (mult < 1)
         mult = 1;
-    *w = *h = DEFAULT_SAMPLE_SIDE / mult * mult;
+    if (iw <= 0 || ih <= 0)
+        iw = ih = DEFAULT_SAMPLE_SIDE;
+    *w = MAX(mult, iw / mult * mult);
+    *h = MAX(mult, ih / mult * mult);
 }
 
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh)
 {
     if (kind == WPJ_SAMPLE) {
-        sample_size(s, p, ow, oh);
+        sample_size(s, p, w, h, ow, oh);
     } else if (kind == WPJ_UPSCALE) {
         *ow = w * s->factor;
         *oh = h * s->factor;
@@ -262,7 +259,7 @@ static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
                             .tileable = j->s.tiling == WPJ_TILING_ON    ? 1
                                         : j->s.tiling == WPJ_TILING_OFF ? -1
                                                                         : 0};
-    sample_size(&j->s, j->prior, &so.width, &so.height);
+    sample_size(&j->s, j->prior, 0, 0, &so.width, &so.height);
     sampler_for_quality(j->s.quality, &so.sampler);
     if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {
         g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
@@ -279,7 +276,14 @@ static gpointer worker(gpointer data)
                          .progress_data = j,
                          .cancel = &j->cancel};
     j->t0 = g_get_monotonic_time();
-    j->status = j->kind == WPJ_SAMPLE ? run_sample(j, &ro) : run_filter(j, &ro);
+    switch (j->kind) {
+    case WPJ_DENOISE:
+    case WPJ_UPSCALE: j->status = run_filter(j, &ro); break;
+    case WPJ_SAMPLE: j->status = run_sample(j, &ro); break;
+    default:
+        g_snprintf(j->err, sizeof j->err, "unknown job kind %d", (int)j->kind);
+        j->status = WP_ERR_ARG;
+    }
     if (j->status != WP_OK)
         wpj_image_free(&j->out);
     j->t1 = g_get_monotonic_time();

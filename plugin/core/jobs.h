@@ -11,7 +11,9 @@
 
 #define WPJ_MODEL_LEN 1024
 
-typedef enum { WPJ_DENOISE, WPJ_UPSCALE, WPJ_SAMPLE } wpj_kind;
+/* A new kind: its enum value, its run function and a descriptor in
+ * jobdesc.c; the front ends and checks follow from the descriptor. */
+typedef enum { WPJ_DENOISE, WPJ_UPSCALE, WPJ_SAMPLE, WPJ_NKINDS } wpj_kind;
 
 /* Where an upscale goes. */
 typedef enum { WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE } wpj_target;
@@ -25,16 +27,61 @@ typedef enum { WPJ_TILING_MODEL, WPJ_TILING_ON, WPJ_TILING_OFF } wpj_tiling;
 /* Every setting of every job: plain data, stored with gimp_set_data. */
 typedef struct {
     char model[WPJ_MODEL_LEN]; /* path or name; "" = the first model found */
-    double strength;           /* denoise, 0..1 */
-    int passes;                /* denoise: 1..8, the mean over that many rotations/mirrors */
-    int factor;                /* upscale: 2, 4 or 8 */
-    int sharp;                 /* upscale: WP_UPSCALE_SHARP when non-zero */
-    int target;                /* upscale: wpj_target */
-    int seed;                  /* upscale and sample, >= 0 */
-    int width, height;         /* sample; 0 = the prior's size */
-    int quality;               /* sample: wpj_quality */
-    int tiling;                /* sample: wpj_tiling */
+    /* The rest: ranges, defaults and meaning in the job descriptors. */
+    double strength;
+    int passes;
+    int factor;
+    int sharp;
+    int target;
+    int seed;
+    int width, height;
+    int quality;
+    int tiling;
 } wpj_settings;
+
+/* ---- job descriptors: one per kind, read by the PDB of both GIMP
+ * versions, the dialogs and the settings check ---- */
+
+typedef enum { WPJ_ARG_MODEL, WPJ_ARG_DOUBLE, WPJ_ARG_INT } wpj_arg_type;
+
+typedef struct {
+    const char *name; /* PDB argument name */
+    wpj_arg_type type;
+    double min, max, def;
+    size_t offset;     /* of the field in wpj_settings */
+    const char *label; /* dialog label with a mnemonic (N_) */
+    const char *help;  /* PDB help (N_) */
+    /* Named values: the dialog's choices; with strict, the only ones allowed. */
+    int nchoices, strict;
+    const int *values;
+    const char *const *labels; /* N_ */
+} wpj_param;
+
+typedef struct {
+    wpj_kind kind;
+    const char *proc;       /* PDB name, the same in GIMP 2.10 and 3 */
+    const char *title;      /* dialog title (N_) */
+    const char *menu_label; /* N_ */
+    const char *blurb, *help; /* N_ */
+    const char *menus[2];   /* "<Image>/Filters/Enhance" (2.10 style), NULL-padded */
+    const char *progress;   /* progress text while it runs (N_) */
+    const wpj_param *params;
+    int nparams;
+    int needs_input;        /* works on the drawable's pixels */
+    /* Checks what a single range cannot say; may be NULL. */
+    int (*check)(const wpj_settings *s, char *err, int errlen);
+} wpj_desc;
+
+/* The descriptor of a kind; NULL for an unknown one. */
+const wpj_desc *wpj_describe(wpj_kind kind);
+/* The descriptor of a PDB procedure name; NULL when none. */
+const wpj_desc *wpj_describe_proc(const char *proc);
+const wpj_param *wpj_param_find(const wpj_desc *d, const char *name);
+/* A numeric parameter's value in s (the model: 0). */
+double wpj_param_get(const wpj_param *p, const wpj_settings *s);
+void wpj_param_set(const wpj_param *p, wpj_settings *s, double v);
+/* A parameter's value is within its range (and its values when strict). */
+int wpj_param_ok(const wpj_param *p, double v);
 
 void wpj_settings_defaults(wpj_settings *s);
 /* Checks ranges; writes a translated message and returns -1 when bad. */
@@ -55,7 +102,28 @@ void wpj_image_free(wpj_image *im);
 void wpj_from_interleaved(wpj_image *im, const float *px, int n);
 void wpj_to_interleaved(const wpj_image *im, float *px, int n);
 
-/* Output size of a job on an input of w x h (sample: the size it draws). */
+/* Context read around a denoised region so that its border is denoised
+ * like the inside (the networks see ~13 pixels around each pixel per level). */
+#define WPJ_DENOISE_MARGIN 32
+
+/* The rectangle a denoise reads for the region (x,y,w,h) of a layer of
+ * lw x lh: the region and its margin, clipped to the layer. */
+void wpj_denoise_context(int x, int y, int w, int h, int lw, int lh, int *rx, int *ry, int *rw,
+                         int *rh);
+
+/* Interleaved pixels (n = colour + alpha components) of an upscaled
+ * image: colour from out, alpha (when alpha) from the pixel of the
+ * original src (interleaved, sw wide) it came from, enlarged by f without
+ * interpolation.  g_try_malloc'ed; NULL when out of memory. */
+float *wpj_compose_upscaled(const wpj_image *out, const float *src, int sw, int n, int alpha,
+                            int f);
+/* Interleaved opaque pixels (colour components + alpha 1) of a sample in
+ * the colour model with colour channels.  NULL when out of memory. */
+float *wpj_opaque_pixels(const wpj_image *sample, int colour);
+
+/* Output size of a job on an input of w x h.  A sample: the size it
+ * draws; with no size in s and a prior of no fixed size, w x h (the image
+ * or selection; 0 x 0: a default square). */
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh);
 

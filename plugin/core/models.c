@@ -144,6 +144,20 @@ const char *wpm_preferred(int sample, int gray)
     return sample ? "stone" : gray ? "photo-gray" : "photo-color";
 }
 
+void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray)
+{
+    const char *mine = wpm_preferred(sample, gray), *other = wpm_preferred(sample, !gray);
+    if (model[0] && strcmp(model, other))
+        return;
+    const char *env = g_getenv("WPRIOR_MODEL");
+    if (!model[0] && env && *env) {
+        g_strlcpy(model, env, len);
+        return;
+    }
+    if (wpm_find(l, mine) >= 0)
+        g_strlcpy(model, mine, len);
+}
+
 char *wpm_resolve(const char *model, char *err, int errlen)
 {
     return wpm_resolve_in(NULL, model, err, errlen);

@@ -6,6 +6,8 @@
 #ifndef WP_MODELS_H
 #define WP_MODELS_H
 
+#include <stddef.h>
+
 typedef struct {
     char *path;
     char *name;        /* metadata "name", else the file name without extension */
@@ -32,6 +34,12 @@ int wpm_find(const wpm_list *l, const char *model);
 /* The shipped model a job uses when none is named: "stone" for samples,
  * else "photo-gray" for gray images and "photo-color" for colour ones. */
 const char *wpm_preferred(int sample, int gray);
+/* The model a job uses when the settings name model (may be ""): that
+ * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
+ * shipped model for the job when it is in l, and that the shipped colour
+ * model remembered from a colour layer becomes the gray one on a gray
+ * layer (and back).  Writes into model (len bytes). */
+void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);

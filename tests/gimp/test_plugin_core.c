@@ -67,7 +67,7 @@ START_TEST(settings_ranges)
     ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), 0);
     s.strength = 1.5;
     ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), -1);
-    ck_assert(strstr(err, "Strength"));
+    ck_assert(strstr(err, "strength"));
     wpj_settings_defaults(&s);
     ck_assert_int_eq(s.passes, 1);
     s.passes = 33;
@@ -79,7 +79,7 @@ START_TEST(settings_ranges)
     ck_assert_int_eq(s.tiling, WPJ_TILING_MODEL);
     s.tiling = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
-    ck_assert(strstr(err, "Tiling"));
+    ck_assert(strstr(err, "tiling"));
     wpj_settings_defaults(&s);
     s.factor = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
@@ -89,6 +89,98 @@ START_TEST(settings_ranges)
     wpj_settings_defaults(&s);
     s.width = 64; /* a width without a height */
     ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
+}
+END_TEST
+
+/* Every kind has a descriptor whose defaults pass its own check, and
+ * whose choices lie in its range. */
+START_TEST(descriptors)
+{
+    wpj_settings s;
+    char err[256];
+    wpj_settings_defaults(&s);
+    for (int k = 0; k < WPJ_NKINDS; k++) {
+        const wpj_desc *d = wpj_describe(k);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(d->kind, k);
+        ck_assert_ptr_eq(wpj_describe_proc(d->proc), d);
+        ck_assert_str_eq(d->params[0].name, "model");
+        for (int i = 1; i < d->nparams; i++) {
+            const wpj_param *p = &d->params[i];
+            ck_assert_ptr_eq(wpj_param_find(d, p->name), p);
+            ck_assert(wpj_param_ok(p, p->def));
+            ck_assert(wpj_param_get(p, &s) == p->def);
+            for (int c = 0; c < p->nchoices; c++)
+                ck_assert(wpj_param_ok(p, p->values[c]));
+        }
+        ck_assert_int_eq(wpj_settings_check(k, &s, err, sizeof err), 0);
+    }
+    ck_assert_ptr_null(wpj_describe(WPJ_NKINDS));
+    ck_assert_ptr_null(wpj_describe_proc("plug-in-no-such"));
+    const wpj_param *f = wpj_param_find(wpj_describe(WPJ_UPSCALE), "factor");
+    ck_assert(!wpj_param_ok(f, 3) && wpj_param_ok(f, 8));
+    s.factor = 3;
+    ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
+    ck_assert(strstr(err, "2, 4 or 8"));
+}
+END_TEST
+
+/* The core's pixel helpers: the denoise context, alpha carried through
+ * an upscale, an opaque sample. */
+START_TEST(pixel_helpers)
+{
+    int rx, ry, rw, rh;
+    wpj_denoise_context(40, 5, 10, 10, 100, 60, &rx, &ry, &rw, &rh);
+    ck_assert_int_eq(rx, 40 - WPJ_DENOISE_MARGIN);
+    ck_assert_int_eq(ry, 0);
+    ck_assert_int_eq(rw, 10 + 2 * WPJ_DENOISE_MARGIN);
+    ck_assert_int_eq(rh, 15 + WPJ_DENOISE_MARGIN);
+    float src[2 * 2] = {0.1f, 0.25f, 0.2f, 0.75f}; /* 2x1 gray+alpha */
+    wpj_image out;
+    ck_assert_int_eq(wpj_image_alloc(&out, 1, 2, 4), 0);
+    for (int i = 0; i < 8; i++)
+        out.px[i] = i / 8.0f;
+    float *px = wpj_compose_upscaled(&out, src, 2, 2, 1, 2);
+    ck_assert_ptr_nonnull(px);
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 4; x++) {
+            ck_assert_float_eq(px[(y * 4 + x) * 2], (y * 4 + x) / 8.0f);
+            ck_assert_float_eq(px[(y * 4 + x) * 2 + 1], x < 2 ? 0.25f : 0.75f);
+        }
+    g_free(px);
+    px = wpj_opaque_pixels(&out, 3);
+    ck_assert_ptr_nonnull(px);
+    ck_assert_float_eq(px[5 * 4 + 1], 5 / 8.0f);
+    ck_assert_float_eq(px[5 * 4 + 3], 1.0f);
+    g_free(px);
+    wpj_image_free(&out);
+}
+END_TEST
+
+/* The model a run uses: the named one, else the shipped one for the
+ * layer; the shipped colour model remembered from a colour layer gives
+ * way to the gray one on a gray layer. */
+START_TEST(model_choice)
+{
+    wpm_model items[2] = {{.path = "/m/photo-color.safetensors", .name = "photo-color"},
+                          {.path = "/m/photo-gray.safetensors", .name = "photo-gray"}};
+    wpm_list l = {items, 2};
+    char m[64] = "";
+    g_unsetenv("WPRIOR_MODEL");
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "photo-color");
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "mine", sizeof m);
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "mine");
+    m[0] = 0;
+    g_setenv("WPRIOR_MODEL", "/x/env.safetensors", TRUE);
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "/x/env.safetensors");
+    g_unsetenv("WPRIOR_MODEL");
 }
 END_TEST
 
@@ -136,8 +228,11 @@ START_TEST(output_sizes_and_budget)
     s.factor = 4;
     wpj_output_size(WPJ_UPSCALE, &s, NULL, 30, 20, &w, &h);
     ck_assert(w == 120 && h == 80);
-    wpj_output_size(WPJ_SAMPLE, &s, NULL, 30, 20, &w, &h);
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 0, 0, &w, &h);
     ck_assert(w == 256 && h == 256);
+    /* no size set, no fixed size: the image's or selection's */
+    wpj_output_size(WPJ_SAMPLE, &s, NULL, 30, 20, &w, &h);
+    ck_assert(w == 30 && h == 20);
     s.width = 64, s.height = 48;
     wpj_output_size(WPJ_SAMPLE, &s, NULL, 0, 0, &w, &h);
     ck_assert(w == 64 && h == 48);
@@ -247,6 +342,9 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, settings_ranges);
+    tcase_add_test(tc, descriptors);
+    tcase_add_test(tc, pixel_helpers);
+    tcase_add_test(tc, model_choice);
     tcase_add_test(tc, interleaved_round_trip);
     tcase_add_test(tc, channel_conversion);
     tcase_add_test(tc, output_sizes_and_budget);

@@ -1,0 +1,171 @@
+#!/bin/bash
+# Dialog tests of the GIMP 3 plug-in under Xvfb: each dialog opens and
+# draws its preview (the preview's pixels are not flat), Escape cancels and
+# leaves the image bit-identical, Return runs the job, and Ctrl+Z undoes
+# the run in one step.  Screenshots of the dialogs go to
+# $WPRIOR_SCREENSHOTS when it is set.
+# Usage: gimp3_dialogs.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
+set -u
+PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
+here=$(dirname "$0")
+. "$here/../gimp/lib.sh"
+. "$here/lib3.sh"
+need_program gimp-3.0
+need_program Xvfb
+need_program dbus-run-session
+require_program xdotool
+require_program import
+require_program convert
+setup_gimp3
+import_models sized
+make_images
+export WPRIOR_UI_REPORT=$T/report.txt
+
+# Our own X server on a free display; it ends with the script.
+for n in $(seq 90 140); do [ -e /tmp/.X$n-lock ] || break; done
+Xvfb :$n -screen 0 1280x900x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+xvfb_pid=$!
+export DISPLAY=:$n
+trap 'kill $xvfb_pid $gimp_pid 2>/dev/null; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -e /tmp/.X11-unix/X$n ] && break; sleep 0.1; done
+
+# The GIMP side: each step runs a procedure interactively (it returns when
+# its dialog closes and the job ran), saves the layer, and says so in a
+# file; before the undo check it waits for the test to press Ctrl+Z.
+gimp_pid=
+gimp3_script() {
+    cat <<PY
+T = '$T'; NAME = 'dialogs'; MODEL = '$MODEL'
+$PY_PRELUDE
+import time
+def mark(name): open(T + "/mark-" + name, "w").close()
+def wait(name):
+    while not os.path.exists(T + "/go-" + name): time.sleep(0.1)
+def run_i(proc_name, img, d):
+    proc = pdb.lookup_procedure(proc_name)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+    cfg.set_property("image", img)
+    cfg.set_core_object_array("drawables", [d])
+    return proc.run(cfg).index(0)
+try:
+    img = load("rgb.png")
+    Gimp.Display.new(img)
+    Gimp.displays_flush()
+    d = layer0(img)
+    save_layer(d, "orig.png"); mark("ready")
+    for proc, name in (("plug-in-wprior-denoise", "denoise"), ("plug-in-wprior-upscale", "upscale"),
+                       ("plug-in-wprior-sample", "sample")):
+        st = run_i(proc, img, d)
+        note(name + " escape: " + st.value_nick)
+        save_layer(img.get_selected_layers()[0], name + "-esc.png"); mark(name + "-esc")
+        st = run_i(proc, img, d)
+        note(name + " ok: " + st.value_nick)
+        save_layer(img.get_selected_layers()[0], name + "-ok.png"); mark(name + "-ok")
+        wait(name + "-undo")
+        save_layer(img.get_selected_layers()[0], name + "-undo.png"); mark(name + "-undo")
+        d = layer0(img)
+    check("the script ran to its end", True)
+except Exception:
+    note(traceback.format_exc().replace(chr(10), " | "))
+    check("the script ran to its end", False)
+PY
+}
+gimp3_script >"$T/dialogs.py"
+timeout 1500 dbus-run-session -- gimp-3.0 -n -s -c --batch-interpreter=python-fu-eval \
+    -b "exec(open('$T/dialogs.py').read())" >"$T/gui.log" 2>&1 &
+gimp_pid=$!
+
+# wait_mark NAME: waits up to 10 minutes for the GIMP side's mark.
+wait_mark() {
+    for _ in $(seq 3000); do [ -e "$T/mark-$1" ] && return 0; sleep 0.2; done
+    bad "GIMP never reached '$1'"; tail -20 "$T/gui.log"; return 1
+}
+
+# open_dialog NAME TITLE [again]: waits for the dialog and its finished
+# preview; the first time checks the preview pixels and takes a screenshot.
+open_dialog() {
+    local name=$1 title=$2 again=${3:-}
+    WID=$(timeout 120 xdotool search --sync --onlyvisible --name "$title" | head -1)
+    [ -n "$WID" ] || { bad "$name dialog: did not open"; return 1; }
+    [ -n "$again" ] || ok "$name dialog opens"
+    xdotool mousemove 1279 899
+    local line=
+    for _ in $(seq 900); do
+        line=$(grep "^preview $name " "$T/report.txt" 2>/dev/null | tail -1)
+        [ -n "$line" ] && break
+        sleep 0.2
+    done
+    [ -n "$line" ] || { bad "$name dialog: the preview never finished"; return 0; }
+    [ -z "$again" ] || return 0
+    sleep 0.5
+    import -window "$WID" "$T/$name-dialog.png"
+    set -- $line
+    local sd
+    sd=$(convert "$T/$name-dialog.png" -crop "$5x$6+$3+$4" +repage -colorspace Gray \
+        -format '%[fx:standard_deviation]' info:)
+    if awk -v s="$sd" 'BEGIN { exit !(s > 0.03) }'; then
+        ok "$name dialog: the preview is drawn (std of its pixels $sd)"
+    else
+        bad "$name dialog: the preview looks blank (std $sd)"
+    fi
+    [ -z "${WPRIOR_SCREENSHOTS:-}" ] || cp "$T/$name-dialog.png" "$WPRIOR_SCREENSHOTS/gimp3-$name.png"
+}
+
+# press KEY: sends KEY to the dialog.
+press() {
+    xdotool mousemove --window "$WID" 40 40
+    xdotool windowfocus "$WID" 2>/dev/null
+    xdotool key "$1"
+}
+
+# undo: Ctrl+Z in GIMP's image window.
+undo() {
+    local w
+    w=$(xdotool search --onlyvisible --name 'GIMP$' | head -1)
+    [ -n "$w" ] || w=$(xdotool search --onlyvisible --name 'rgb' | head -1)
+    xdotool mousemove --window "$w" 300 300
+    xdotool windowfocus "$w" 2>/dev/null
+    xdotool key ctrl+z
+    sleep 1
+}
+
+wait_mark ready || { finish; exit; }
+prev=$T/orig.png
+for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior"; do
+    name=${step%%:*} title=${step#*:}
+    : >"$T/report.txt"
+    open_dialog "$name" "$title" || break
+    press Escape
+    wait_mark "$name-esc" || break
+    expect_cmp "$name: Escape leaves the image bit-identical" 0 0 "$prev" "$T/$name-esc.png"
+    : >"$T/report.txt"
+    open_dialog "$name" "$title" again
+    press Return
+    wait_mark "$name-ok" || break
+    case $name in
+    denoise)
+        "$WPRIOR" denoise -m "$MODEL" "$prev" "$T/denoise-cli.png" >/dev/null 2>&1
+        expect_cmp "denoise: OK runs the job (equals wprior denoise)" 0.00393 1 "$T/denoise-cli.png" "$T/denoise-ok.png" ;;
+    upscale)
+        expect_cmp "upscale: OK runs the job (2x, block means kept)" 1 0.004 "$prev" "$T/upscale-ok.png" --scale 2 ;;
+    sample)
+        size=$(identify -format '%wx%h' "$T/sample-ok.png" 2>/dev/null)
+        [ "$size" = 160x160 ] && ok "sample: OK adds the model's 160x160 sample as a layer" ||
+            bad "sample: the new layer is $size" ;;
+    esac
+    undo
+    touch "$T/go-$name-undo"
+    wait_mark "$name-undo" || break
+    if [ "$name" = sample ]; then
+        expect_cmp "sample: Ctrl+Z removes the sample layer in one step" 0 0 "$prev" "$T/sample-undo.png"
+    else
+        expect_cmp "$name: Ctrl+Z restores the layer in one step" 0 0 "$prev" "$T/$name-undo.png"
+    fi
+    # the next step works on the image as it is now
+    prev=$T/$name-undo.png
+done
+grep -a "^NOTE\|^CHECK" "$T/dialogs.checks" 2>/dev/null | sed 's/^/     /'
+grep -q "CHECK-OK the script ran to its end" "$T/dialogs.checks" 2>/dev/null &&
+    ok "the GIMP side ran to its end" || bad "the GIMP side did not run to its end"
+finish

@@ -1,0 +1,170 @@
+#!/bin/bash
+# Headless tests of the GIMP 3 plug-in in gimp-console-3.0 (Python batch):
+# the procedures are registered; denoise, upscale and sample on RGB, RGBA,
+# gray and gray+alpha layers at 8-bit, 16-bit and float agree with the CLI;
+# selections; failing runs leave the layer bit-identical.
+# Usage: gimp3_headless.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
+set -u
+PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
+here=$(dirname "$0")
+. "$here/../gimp/lib.sh"
+. "$here/lib3.sh"
+need_program gimp-console-3.0
+require_program convert
+setup_gimp3
+import_models j3
+make_images
+ONE=0.00393 # 1/255
+
+gimp3_batch main '
+for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-sample"):
+    check(p + " is registered", pdb.procedure_exists(p))
+KINDS = ("rgb", "rgba", "gray", "graya")
+DEPTHS = ("8", "16", "float")
+
+# denoise: every kind and depth
+for kind in KINDS:
+    for depth in DEPTHS:
+        img = open_kind(kind, depth); d = layer0(img)
+        st, _ = run("plug-in-wprior-denoise", img, [d], model=MODEL, strength=1.0, passes=1)
+        ok_run("denoise %s %s" % (kind, depth), st)
+        save_layer(d, "%s-%s-den.png" % (kind, depth))
+        img.delete()
+
+# denoise inside a selection
+img = open_kind("rgb"); d = layer0(img)
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 24, 16, 40, 32)
+st, _ = run("plug-in-wprior-denoise", img, [d], model="face160", strength=1.0, passes=1)
+ok_run("denoise in a selection (model by name)", st)
+save_layer(d, "sel-den.png")
+img.delete()
+
+# upscale: the layer (offsets stay, canvas stays), every kind and depth
+for kind in KINDS:
+    for depth in DEPTHS:
+        img = open_kind(kind, depth); d = layer0(img)
+        d.set_offsets(3, 4)
+        st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=0)
+        ok_run("upscale %s %s" % (kind, depth), st)
+        check("upscale %s %s: layer 192x160" % (kind, depth), (d.get_width(), d.get_height()) == (192, 160))
+        check("upscale %s %s: offsets stay 3,4" % (kind, depth), tuple(d.get_offsets()[1:]) == (3, 4))
+        check("upscale %s %s: canvas stays 96x80" % (kind, depth), (img.get_width(), img.get_height()) == (96, 80))
+        save_layer(d, "%s-%s-up.png" % (kind, depth))
+        img.delete()
+
+# upscale the whole image: canvas, every layer and its offsets
+img = open_kind("rgba"); d = layer0(img)
+l2 = d.copy(); img.insert_layer(l2, None, -1)
+l2.scale(48, 40, False); l2.set_offsets(10, 6)
+st, _ = run("plug-in-wprior-upscale", img, [l2], model=MODEL, factor=2, mode=1, seed=9, target=1)
+ok_run("upscale the whole image", st)
+check("image x2: canvas 192x160", (img.get_width(), img.get_height()) == (192, 160))
+check("image x2: top layer 96x80 at 20,12", (l2.get_width(), l2.get_height()) == (96, 80) and tuple(l2.get_offsets()[1:]) == (20, 12))
+check("image x2: still two layers", len(img.get_layers()) == 2)
+img.delete()
+
+# upscale into a new image
+img = open_kind("gray"); d = layer0(img)
+st, res = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=2)
+ok_run("upscale into a new image", st)
+new = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+check("new image x2: a new image of 192x160", new is not None and new != img and (new.get_width(), new.get_height()) == (192, 160))
+check("new image x2: the source stays 96x80", (d.get_width(), d.get_height()) == (96, 80))
+if new is not None: save_layer(layer0(new), "newimg-up.png"); new.delete()
+img.delete()
+
+# sample: a new layer in the image colour model
+for kind in ("rgb", "gray"):
+    for depth in DEPTHS:
+        img = open_kind(kind, depth); d = layer0(img)
+        st, res = run("plug-in-wprior-sample", img, [d], model=MODEL, width=64, height=48, seed=5, quality=1, tiling=0)
+        ok_run("sample %s %s" % (kind, depth), st)
+        l = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+        check("sample %s %s: a 64x48 layer, one layer more" % (kind, depth),
+              l is not None and (l.get_width(), l.get_height()) == (64, 48) and len(img.get_layers()) == 2)
+        if l is not None:
+            check("sample %s %s: gray stays gray" % (kind, depth), l.is_gray() == (kind == "gray"))
+            save_layer(l, "%s-%s-sample.png" % (kind, depth))
+        save_layer(d, "%s-%s-aftersample.png" % (kind, depth))
+        img.delete()
+
+# failing runs: a clear status, the layer bit-identical
+with open(T + "/corrupt.safetensors", "wb") as f:
+    f.write(open(MODEL, "rb").read()[:3000])
+img = open_kind("rgb", "16"); d = layer0(img)
+st, _ = run("plug-in-wprior-denoise", img, [d], model=T + "/corrupt.safetensors", strength=1.0, passes=1)
+check("a corrupt model fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+st, _ = run("plug-in-wprior-upscale", img, [d], model="no-such-model", factor=2, mode=0, seed=1, target=1)
+check("a missing model fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=3, mode=0, seed=1, target=0)
+check("factor 3 fails", st == Gimp.PDBStatusType.CALLING_ERROR)
+group = Gimp.GroupLayer.new(img, "group"); img.insert_layer(group, None, 0)
+st, _ = run("plug-in-wprior-denoise", img, [group], model=MODEL, strength=1.0, passes=1)
+check("denoising a layer group fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+check("the canvas and layer keep their size", (img.get_width(), d.get_width()) == (96, 96))
+save_layer(d, "failed-after.png")
+img.delete()
+'
+grep -q "Cannot use the model .*corrupt.safetensors" "$T/main.checks" &&
+    ok "corrupt model: the message says why" || bad "corrupt model: no clear message"
+grep -q 'Model \\\?"no-such-model\\\?" not found' "$T/main.checks" &&
+    ok "missing model: the message says why" || bad "missing model: no clear message"
+
+for k in rgb rgba gray graya; do
+    "$WPRIOR" denoise -m "$MODEL" "$T/$k.png" "$T/$k-cli.png" >/dev/null 2>&1
+    for depth in 8 16 float; do
+        [ -f "$T/$k-$depth-den.png" ] || { bad "denoise $k $depth: no output"; continue; }
+        expect_cmp "denoise $k $depth equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-$depth-den.png"
+    done
+    expect_changed "denoise $k changed the pixels" "$T/$k.png" "$T/$k-8-den.png"
+done
+expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-den.png" --channel 3
+expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya.png" "$T/graya-8-den.png" --channel 1
+expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb.png" "$T/sel-den.png" --outside 24 16 40 32
+expect_changed "denoise in a selection: the inside changes" "$T/rgb.png" "$T/sel-den.png" --inside 24 16 40 32
+
+for k in rgb gray; do
+    "$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/$k.png" "$T/$k-cliup.png" >/dev/null 2>&1
+done
+for k in rgb rgba gray graya; do
+    for depth in 8 16 float; do
+        f=$T/$k-$depth-up.png
+        [ -f "$f" ] || { bad "upscale $k $depth: no output"; continue; }
+        expect_cmp "upscale $k $depth: 2x2 block means keep the input" 1 0.004 "$T/$k.png" "$f" --scale 2
+        case $k in rgb | gray)
+            expect_cmp "upscale $k $depth equals wprior upscale within 1/255" $ONE 1 "$T/$k-cliup.png" "$f" ;;
+        esac
+    done
+done
+expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-up.png" --scale 2 --channel 3
+expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-8-up.png" "$T/newimg-up.png"
+
+"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
+for k in rgb gray; do
+    for depth in 8 16 float; do
+        f=$T/$k-$depth-sample.png
+        [ -f "$f" ] || { bad "sample $k $depth: no output"; continue; }
+        expect_cmp "sample $k $depth: the layer below is unchanged" 0 0 "$T/$k.png" "$T/$k-$depth-aftersample.png"
+        convert "$f" -strip -alpha off -colorspace Gray -define png:color-type=0 "$T/$k-$depth-sample-g.png"
+        expect_cmp "sample $k $depth equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/$k-$depth-sample-g.png"
+    done
+done
+expect_cmp "failing runs leave the 16-bit layer bit-identical" 0 0 "$T/rgb.png" "$T/failed-after.png"
+
+# Over the memory budget: an error, and the layer bit-identical.
+export WPRIOR_MAX_MEMORY=20K
+gimp3_batch budget '
+img = open_kind("rgb"); d = layer0(img)
+st, _ = run("plug-in-wprior-denoise", img, [d], model=MODEL, strength=1.0, passes=1)
+check("denoise over the memory budget fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=1)
+check("upscale over the memory budget fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+check("the canvas keeps its size", img.get_width() == 96)
+save_layer(d, "budget-after.png")
+'
+unset WPRIOR_MAX_MEMORY
+grep -q "Not enough memory" "$T/budget.checks" &&
+    ok "memory budget: the message says why" || bad "memory budget: no clear message"
+expect_cmp "runs over the budget leave the layer bit-identical" 0 0 "$T/rgb.png" "$T/budget-after.png"
+
+finish
