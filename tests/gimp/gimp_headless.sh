@@ -102,6 +102,7 @@ B_SAMPLE='
   (save img l2 "gray-sample-normal.png")
   (save img l3 "gray-sample-tiled.png")
   (gimp-image-delete img))'
+
 # ---- failing runs: a clear message, the image unchanged ----
 head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
 B_CORRUPT='
@@ -123,62 +124,62 @@ B_CORRUPT='
 # on a busy machine); the checks on their files follow.
 gimp_batch main "$B_DENOISE $B_UPSCALE $B_SAMPLE $B_CORRUPT"
 check_denoise() {
-for k in $KINDS; do
-    [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
-    "$WPRIOR" denoise -m "$MODEL" "$T/$k-orig.png" "$T/$k-cli.png" >/dev/null 2>&1
-    expect_cmp "denoise $k equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-den.png"
-    expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
-done
-expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
-expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-den.png" --channel 1
-expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
-    --outside 24 16 40 32
-expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
-    --inside 24 16 40 32
-expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
-    "$T/rgb-cli.png" "$T/lastvals-den.png"
-expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
-"$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
-expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
+    for k in $KINDS; do
+        [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
+        "$WPRIOR" denoise -m "$MODEL" "$T/$k-orig.png" "$T/$k-cli.png" >/dev/null 2>&1
+        expect_cmp "denoise $k equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-den.png"
+        expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
+    done
+    expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
+    expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-den.png" --channel 1
+    expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
+        --outside 24 16 40 32
+    expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
+        --inside 24 16 40 32
+    expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
+        "$T/rgb-cli.png" "$T/lastvals-den.png"
+    expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
+    "$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
+    expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
 }
 
 check_upscale() {
-for k in rgb rgba gray rgb16; do
-    [ -f "$T/$k-up.png" ] || { bad "upscale $k: no output"; continue; }
-    expect_cmp "upscale $k: 2x2 block means keep the input" 1 0.004 "$T/$k-orig.png" "$T/$k-up.png" --scale 2
-done
-expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-up.png" --scale 2 --channel 3
-"$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
-expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
-expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
-expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
+    for k in rgb rgba gray rgb16; do
+        [ -f "$T/$k-up.png" ] || { bad "upscale $k: no output"; continue; }
+        expect_cmp "upscale $k: 2x2 block means keep the input" 1 0.004 "$T/$k-orig.png" "$T/$k-up.png" --scale 2
+    done
+    expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-up.png" --scale 2 --channel 3
+    "$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
+    expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
+    expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
+    expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
 }
 
 check_sample() {
-for k in rgb rgba gray rgb16; do
-    [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
-    expect_cmp "sample $k: the layer below is unchanged" 0 0 "$T/$k-orig.png" "$T/$k-aftersample.png"
-    sd=$(convert "$T/$k-sample.png" -alpha off -format '%[fx:standard_deviation]' info:)
-    if awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }'; then ok "sample $k: not flat (std $sd)"; else bad "sample $k: flat (std $sd)"; fi
-done
-expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png" "$T/gray-sample2.png"
-"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
-convert "$T/gray-sample-normal.png" -strip -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
-expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
-"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 --tileable "$T/cli-tiled.png" >/dev/null 2>&1
-convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
-expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
-expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
+    for k in rgb rgba gray rgb16; do
+        [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
+        expect_cmp "sample $k: the layer below is unchanged" 0 0 "$T/$k-orig.png" "$T/$k-aftersample.png"
+        sd=$(convert "$T/$k-sample.png" -alpha off -format '%[fx:standard_deviation]' info:)
+        if awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }'; then ok "sample $k: not flat (std $sd)"; else bad "sample $k: flat (std $sd)"; fi
+    done
+    expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png" "$T/gray-sample2.png"
+    "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
+    convert "$T/gray-sample-normal.png" -strip -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
+    expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
+    "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 --tileable "$T/cli-tiled.png" >/dev/null 2>&1
+    convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
+    expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
+    expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
 }
 
 check_corrupt() {
-grep -q "Cannot use the model .*corrupt.safetensors" "$T/main.log" &&
-    ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/main.log"; }
-grep -q 'Model "no-such-model" not found' "$T/main.log" &&
-    ok "missing model: GIMP shows why" || bad "missing model: no clear message"
-grep -q 'not on layer groups' "$T/main.log" &&
-    ok "layer group: GIMP shows why" || bad "layer group: no clear message"
-expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
+    grep -q "Cannot use the model .*corrupt.safetensors" "$T/main.log" &&
+        ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/main.log"; }
+    grep -q 'Model "no-such-model" not found' "$T/main.log" &&
+        ok "missing model: GIMP shows why" || bad "missing model: no clear message"
+    grep -q 'not on layer groups' "$T/main.log" &&
+        ok "layer group: GIMP shows why" || bad "layer group: no clear message"
+    expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
 }
 check_denoise
 check_upscale

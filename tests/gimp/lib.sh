@@ -65,15 +65,16 @@ make_images() {
         -compose CopyOpacity -composite -define png:color-type=4 "$T/graya.png"
 }
 
-# Script-Fu helpers put in front of every batch command.
+# Script-Fu helpers put in front of every batch command (joined into one
+# line by the dialog test: no ; comments in it).  `open` loads each kind
+# once and duplicates it after: every file-png call is a plug-in process,
+# about a CPU second each.
 SF_PRELUDE='
 (define (check what ok) (gimp-message (string-append (if ok "CHECK-OK " "CHECK-FAIL ") what)))
 (define (path name) (string-append TDIR "/" name))
 (define (load name) (car (file-png-load RUN-NONINTERACTIVE (path name) name)))
 (define (save img d name) (file-png-save2 RUN-NONINTERACTIVE img d (path name) name 0 1 0 0 0 0 0 0 0))
 (define (active img) (car (gimp-image-get-active-drawable img)))
-;; Each kind is loaded once and duplicated after: every file-png call is a
-;; plug-in process, about a CPU second each.
 (define loaded (list))
 (define (open kind)
   (let ((hit (assoc kind loaded)))
