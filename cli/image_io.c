@@ -229,6 +229,22 @@ static int png_alloc_rows(struct png_read_job *job, int passes, uint32_t h,
     return 0;
 }
 
+/* The reader uses the pixels, the palette and tRNS only: libpng skips every
+ * other chunk unread.  Read, an ancillary chunk longer than libpng's own
+ * 8 MB limit only gets a warning and is then allocated whole (a 2 GB tEXt
+ * in png_read_info, found by fuzz_image with -malloc_limit_mb=512); skipped,
+ * it is read through a small fixed buffer. */
+static const png_byte png_unused_chunks[] =
+    "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+    "sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
+
+static void png_skip_unused_chunks(png_structp png)
+{
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, png_unused_chunks,
+                                (int)(sizeof png_unused_chunks / 5));
+}
+
 /* Runs the libpng calls; a libpng error longjmps back here and returns -1. */
 static int png_decode(png_structp png, png_infop info, struct png_read_job *job)
 {
@@ -237,6 +253,7 @@ static int png_decode(png_structp png, png_infop info, struct png_read_job *job)
 
     /* Our own pixel limit replaces libpng's 1e6 width/height default. */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_skip_unused_chunks(png);
     png_set_read_fn(png, job, png_read_from_memory);
     png_read_info(png, info);
 

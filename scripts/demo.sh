@@ -17,15 +17,6 @@ meson install -C build --quiet
 [ "$(id -u)" -ne 0 ] || ldconfig
 export PATH=/usr/local/bin:$PATH
 unset WPRIOR_MODEL # the shipped default
-# The paper's face prior too, when ../shared/reference is there: the plug-in
-# finds it in the user's model folder.
-M=$ref/models/multi_scale/celebA_160x160_gray
-if [ -d "$M" ]; then
-    mkdir -p "$HOME/.config/wavelet-prior/models"
-    wprior import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
-        --cond "1=$M/rf13_scale1.safetensors" --name "celebA 160 gray (paper)" \
-        --image-size 160x160 -o "$HOME/.config/wavelet-prior/models/face160.safetensors"
-fi
 D=build/demo
 rm -rf "$D" && mkdir -p "$D/clean"
 convert /usr/share/gimp/2.0/images/gimp-splash.png -alpha off -crop 640x480+180+230 +repage \

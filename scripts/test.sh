@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs the dependencies, builds, and runs the whole test suite.
-# The paper's reference models are read from ../shared/reference (or
-# $WPRIOR_REFERENCE); tests that need them are skipped when absent.
+# The tests need only the repository (its shipped models and tests/data),
+# except test_conformance, which reads the paper's vectors from
+# ../shared/reference (or $WPRIOR_REFERENCE) and is skipped without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -1,12 +1,12 @@
 #!/bin/bash
 # CLI tests: import + denoise against the paper's numbers, and bad input
 # that must give a clear message, a non-zero exit and no output file.
-# Usage: cli_test.sh WPRIOR WP_PSNR WP_SYNTH   (WPRIOR_REFERENCE names the reference dir)
+# Usage: cli_test.sh WPRIOR WP_PSNR WP_SYNTH   (needs only the source tree: the
+# shipped face prior and tests/data)
 set -u
 WPRIOR=$1
 PSNR=$2
 SYNTH=$3
-REF=${WPRIOR_REFERENCE:-}
 T=$(mktemp -d /tmp/wprior-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +17,6 @@ expect_fail "unknown command" "unknown command" "" "$WPRIOR" frobnicate
 expect_fail "info of a missing model" "No such file" "" "$WPRIOR" info "$T/none.safetensors"
 echo "not a model" >"$T/junk.safetensors"
 expect_fail "info of a junk model" "header length" "" "$WPRIOR" info "$T/junk.safetensors"
-# (an image of its own: this part runs without the reference folder)
 "$SYNTH" "$T/synth.png" 32 24 1 1 || bad "wp_synth"
 expect_fail "\$WPRIOR_MODEL names a missing model" "none.safetensors" "$T/out.png" \
     env WPRIOR_MODEL="$T/none.safetensors" "$WPRIOR" denoise "$T/synth.png" "$T/out.png"
@@ -35,14 +34,33 @@ cp "$(dirname "$0")/../models/stone.safetensors" "$T/mp/my-stone.safetensors" 2>
 expect_fail "import without inputs" "give --low" "$T/m.safetensors" "$WPRIOR" import -o "$T/m.safetensors"
 expect_fail "import bad --cond" "LEVEL=FILE" "$T/m.safetensors" "$WPRIOR" import --low x --cond x -o "$T/m.safetensors"
 
-if [ -z "$REF" ] || [ ! -d "$REF" ]; then
-    echo "reference folder not found: skipping the model tests"
-    finish
-    exit $?
-fi
-
-# --- import the paper's J=2 face model and denoise its test image ---
-M=$REF/models/multi_scale/celebA_160x160_gray
+# --- the shipped face prior (the paper's J=2 face denoisers) and its test
+# images (tests/data: the reference's noisy input and output) ---
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+FACE=$SRC/models/face-gray.safetensors
+D=$SRC/tests/data
+# The paper's per-network files, written from the shipped prior by
+# stripping each tensor's net prefix and the metadata (the reference layout
+# `wprior import` reads; the same files as ../shared/reference's).
+M=$T/ref
+mkdir -p "$M"
+python3 - "$FACE" "$M" <<'PY' || bad "splitting the shipped prior into per-network files"
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+head, body = json.loads(data[8:8 + n]), data[8 + n:]
+for net, out in (("low", "low"), ("cond0", "rf13_scale0"), ("cond1", "rf13_scale1")):
+    hdr, blobs, at = {}, [], 0
+    for name, t in sorted(head.items()):
+        if name.startswith(net + "."):
+            b, e = t["data_offsets"]
+            hdr[name[len(net) + 1:]] = {"dtype": t["dtype"], "shape": t["shape"], "data_offsets": [at, at + e - b]}
+            blobs.append(body[b:e])
+            at += e - b
+    h = json.dumps(hdr).encode()
+    h += b" " * (-len(h) % 8)
+    open(f"{sys.argv[2]}/{out}.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+PY
 if "$WPRIOR" import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
     --cond "1=$M/rf13_scale1.safetensors" --name face160 -o "$T/face160.safetensors" 2>"$T/stderr"; then
     ok "import"
@@ -56,33 +74,35 @@ else
     bad "info: $(cat "$T/info")"
 fi
 # --no-unclip: the reference has no clipping correction
-if "$WPRIOR" denoise -m "$T/face160.safetensors" --no-unclip "$REF/vectors/astronaut_face160_noisy25.png" "$T/den.png" 2>"$T/stderr"; then
-    p=$("$PSNR" "$T/den.png" "$REF/astronaut_face160.png")
-    # the reference README: 28.91 dB for the 8-bit output
-    if awk -v p="$p" 'BEGIN { exit !(p > 28.86 && p < 28.96) }'; then
-        ok "denoise PSNR $p dB (reference 28.91)"
+for m in "$T/face160.safetensors" face-gray; do
+    if "$WPRIOR" denoise -m "$m" --no-unclip "$D/astronaut_face160_noisy25.png" "$T/den.png" 2>"$T/stderr"; then
+        p=$("$PSNR" "$T/den.png" "$D/astronaut_face160.png")
+        # the reference README: 28.91 dB for the 8-bit output
+        if awk -v p="$p" 'BEGIN { exit !(p > 28.86 && p < 28.96) }'; then
+            ok "denoise with $(basename "$m") PSNR $p dB (reference 28.91)"
+        else
+            bad "denoise with $(basename "$m") PSNR $p dB, reference 28.91"
+        fi
+        pr=$("$PSNR" "$T/den.png" "$D/astronaut_face160_noisy25_denoised_rf13.png")
+        if awk -v p="$pr" 'BEGIN { exit !(p > 50) }'; then
+            ok "denoise with $(basename "$m") equals the reference output ($pr dB apart)"
+        else
+            bad "denoise with $(basename "$m") differs from the reference output ($pr dB)"
+        fi
     else
-        bad "denoise PSNR $p dB, reference 28.91"
+        bad "denoise: $(cat "$T/stderr")"
     fi
-    pr=$("$PSNR" "$T/den.png" "$REF/vectors/astronaut_face160_noisy25_denoised_rf13.png")
-    if awk -v p="$pr" 'BEGIN { exit !(p > 50) }'; then
-        ok "denoise equals the reference output ($pr dB apart)"
-    else
-        bad "denoise differs from the reference output ($pr dB)"
-    fi
-else
-    bad "denoise: $(cat "$T/stderr")"
-fi
+done
 # by default the clipping correction is on: no worse than the reference here
-if "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/vectors/astronaut_face160_noisy25.png" "$T/den2.png" 2>"$T/stderr" &&
-    p=$("$PSNR" "$T/den2.png" "$REF/astronaut_face160.png") && awk -v p="$p" 'BEGIN { exit !(p > 28.91) }'; then
+if "$WPRIOR" denoise -m "$T/face160.safetensors" "$D/astronaut_face160_noisy25.png" "$T/den2.png" 2>"$T/stderr" &&
+    p=$("$PSNR" "$T/den2.png" "$D/astronaut_face160.png") && awk -v p="$p" 'BEGIN { exit !(p > 28.91) }'; then
     ok "denoise with the clipping correction: $p dB (reference 28.91)"
 else
     bad "denoise with the clipping correction: ${p:-} dB, reference 28.91: $(cat "$T/stderr")"
 fi
 
 # --- upscale and sample ---
-if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$REF/vectors/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
+if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$D/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
     grep -q "upscaled 160x160 to 320x320" "$T/stderr" && [ -s "$T/up.png" ]; then
     ok "upscale x2 writes 320x320"
 else
@@ -109,36 +129,36 @@ else
     bad "tileable sample: $(cat "$T/stderr")"
 fi
 expect_fail "sample of a size the prior cannot make" "multiples of 4" "$T/s3.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size 161x160 "$T/s3.png"
-expect_fail "x8 with a J=2 prior" "3 levels" "$T/u8.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 8 "$REF/astronaut_face160.png" "$T/u8.png"
-expect_fail "bad factor" "2, 4 or 8" "$T/u3.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 3 "$REF/astronaut_face160.png" "$T/u3.png"
-expect_fail "bad mode" "fast or sharp" "$T/u4.png" "$WPRIOR" upscale -m "$T/face160.safetensors" --mode blurry "$REF/astronaut_face160.png" "$T/u4.png"
-expect_fail "--threads 0" "--threads" "$T/o6.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --threads 0 "$REF/astronaut_face160.png" "$T/o6.png"
+expect_fail "x8 with a J=2 prior" "3 levels" "$T/u8.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 8 "$D/astronaut_face160.png" "$T/u8.png"
+expect_fail "bad factor" "2, 4 or 8" "$T/u3.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 3 "$D/astronaut_face160.png" "$T/u3.png"
+expect_fail "bad mode" "fast or sharp" "$T/u4.png" "$WPRIOR" upscale -m "$T/face160.safetensors" --mode blurry "$D/astronaut_face160.png" "$T/u4.png"
+expect_fail "--threads 0" "--threads" "$T/o6.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --threads 0 "$D/astronaut_face160.png" "$T/o6.png"
 expect_fail "negative size" "--size" "$T/s4.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size -4x8 "$T/s4.png"
 expect_fail "seed out of range" "--seed" "$T/s5.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 99999999999999999999999 "$T/s5.png"
 expect_fail "negative seed" "--seed" "$T/s6.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --seed -1 "$T/s6.png"
-expect_fail "strength out of range" "--strength" "$T/o7.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 2 "$REF/astronaut_face160.png" "$T/o7.png"
-expect_fail "image over the memory budget" "memory budget" "$T/o8.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory 2M "$REF/astronaut_face160.png" "$T/o8.png"
-expect_fail "bad --max-memory" "--max-memory" "$T/o9.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory lots "$REF/astronaut_face160.png" "$T/o9.png"
-if "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 0 "$REF/astronaut_face160.png" "$T/same.png" 2>/dev/null &&
-    [ "$("$PSNR" "$T/same.png" "$REF/astronaut_face160.png")" = "inf" ]; then
+expect_fail "strength out of range" "--strength" "$T/o7.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 2 "$D/astronaut_face160.png" "$T/o7.png"
+expect_fail "image over the memory budget" "memory budget" "$T/o8.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory 2M "$D/astronaut_face160.png" "$T/o8.png"
+expect_fail "bad --max-memory" "--max-memory" "$T/o9.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --max-memory lots "$D/astronaut_face160.png" "$T/o9.png"
+if "$WPRIOR" denoise -m "$T/face160.safetensors" --strength 0 "$D/astronaut_face160.png" "$T/same.png" 2>/dev/null &&
+    [ "$("$PSNR" "$T/same.png" "$D/astronaut_face160.png")" = "inf" ]; then
     ok "strength 0 gives the input back"
 else
     bad "strength 0 changed the image"
 fi
 
 # --- bad input with a good model ---
-head -c 100 "$REF/astronaut_face160.png" >"$T/trunc.png"
+head -c 100 "$D/astronaut_face160.png" >"$T/trunc.png"
 expect_fail "truncated PNG" "truncated" "$T/o1.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/trunc.png" "$T/o1.png"
 expect_fail "not an image" "not a PNG or JPEG" "$T/o2.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/junk.safetensors" "$T/o2.png"
 expect_fail "missing input" "No such file" "$T/o3.png" "$WPRIOR" denoise -m "$T/face160.safetensors" "$T/none.png" "$T/o3.png"
-expect_fail "unwritable output" "nonexistent" "" "$WPRIOR" denoise -m "$T/face160.safetensors" "$REF/astronaut_face160.png" "$T/nonexistent/o.png"
+expect_fail "unwritable output" "nonexistent" "" "$WPRIOR" denoise -m "$T/face160.safetensors" "$D/astronaut_face160.png" "$T/nonexistent/o.png"
 head -c 5000 "$T/face160.safetensors" >"$T/trunc.safetensors"
-expect_fail "truncated model" "larger than the file" "$T/o4.png" "$WPRIOR" denoise -m "$T/trunc.safetensors" "$REF/astronaut_face160.png" "$T/o4.png"
-expect_fail "reference file without import" "wprior import" "$T/o5.png" "$WPRIOR" denoise -m "$M/low.safetensors" "$REF/astronaut_face160.png" "$T/o5.png"
+expect_fail "truncated model" "larger than the file" "$T/o4.png" "$WPRIOR" denoise -m "$T/trunc.safetensors" "$D/astronaut_face160.png" "$T/o4.png"
+expect_fail "reference file without import" "wprior import" "$T/o5.png" "$WPRIOR" denoise -m "$M/low.safetensors" "$D/astronaut_face160.png" "$T/o5.png"
 expect_fail "import a cond net as low-pass" "needs 1 inputs" "$T/m2.safetensors" "$WPRIOR" import --low "$M/rf13_scale0.safetensors" --cond "0=$M/rf13_scale0.safetensors" -o "$T/m2.safetensors"
 # an existing output survives a failed run
-cp "$REF/astronaut_face160.png" "$T/keep.png"
-"$WPRIOR" denoise -m "$T/trunc.safetensors" "$REF/astronaut_face160.png" "$T/keep.png" 2>/dev/null
-if cmp -s "$T/keep.png" "$REF/astronaut_face160.png"; then ok "failed run keeps the old output"; else bad "failed run changed the old output"; fi
+cp "$D/astronaut_face160.png" "$T/keep.png"
+"$WPRIOR" denoise -m "$T/trunc.safetensors" "$D/astronaut_face160.png" "$T/keep.png" 2>/dev/null
+if cmp -s "$T/keep.png" "$D/astronaut_face160.png"; then ok "failed run keeps the old output"; else bad "failed run changed the old output"; fi
 
 finish

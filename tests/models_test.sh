@@ -64,6 +64,20 @@ if [ -f "$DIR/paper.safetensors" ]; then
         bad "sample -m paper: not the shipped paper prior: $(cat "$T/stderr")"
     fi
 fi
+# face-gray samples faces out of the box: its own 160x160 size and its own
+# sampler knob (metadata sample.beta), the same as giving that knob.
+if [ -f "$DIR/face-gray.safetensors" ]; then
+    beta=$("$WPRIOR" info "$DIR/face-gray.safetensors" | sed -n 's/^sample.beta: //p')
+    if [ -n "$beta" ] && "$WPRIOR" sample -m face-gray --max-iter 15 "$T/f1.png" 2>"$T/stderr" &&
+        grep -q "sampled 160x160" "$T/stderr" &&
+        "$WPRIOR" sample -m face-gray --max-iter 15 --beta "$beta" "$T/f2.png" 2>>"$T/stderr" &&
+        "$WPRIOR" sample -m face-gray --max-iter 15 --beta 0.5 "$T/f3.png" 2>>"$T/stderr" &&
+        cmp -s "$T/f1.png" "$T/f2.png" && ! cmp -s "$T/f1.png" "$T/f3.png"; then
+        ok "sample -m face-gray: 160x160 with its metadata's beta $beta"
+    else
+        bad "sample -m face-gray: $(cat "$T/stderr")"
+    fi
+fi
 # The clipping correction: a dark image (values 0..0.1) whose noisy copy is
 # clipped at black, as every saved image is; the corrected result must be
 # at least 1 dB closer to the clean image than the uncorrected one.

@@ -642,6 +642,47 @@ START_TEST(test_chunk_longer_than_file_refused)
 }
 END_TEST
 
+/* An ancillary chunk that the file really holds but the reader does not
+ * use is skipped, not allocated: libpng only warns that a tEXt is over its
+ * 8 MB limit and then allocates all of it (fuzz_image with
+ * -malloc_limit_mb=512: 2 GB in png_read_info).  A 96 MB tEXt in a valid
+ * image must leave the peak RSS of this (forked) test within 16 MB of the
+ * file's own buffer and the pixels as written. */
+START_TEST(test_big_ancillary_chunk_not_allocated)
+{
+    const char *p = make_png("small.png", 5, 3, 1, 8);
+    size_t n;
+    unsigned char *png = read_bytes(p, &n);
+    const uint32_t text_len = 96u << 20;
+    size_t at = 8 + 12 + 13; /* after IHDR */
+    unsigned char *buf = malloc(n + 12 + text_len);
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, png, at);
+    unsigned char *text = malloc(text_len);
+    ck_assert_ptr_nonnull(text);
+    memset(text, 'a', text_len);
+    memcpy(text, "Comment", 8); /* keyword, NUL, then the text */
+    size_t end = put_chunk(buf, at, "tEXt", text, text_len);
+    free(text);
+    memcpy(buf + end, png + at, n - at);
+    end += n - at;
+
+    wp_image want, img;
+    ck_assert_int_eq(wp_image_read_memory(png, n, 0, &want, errbuf, sizeof errbuf), 0);
+    struct rusage before, after;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &before), 0);
+    ck_assert_msg(wp_image_read_memory(buf, end, 0, &img, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &after), 0);
+    long grew_kb = after.ru_maxrss - before.ru_maxrss;
+    ck_assert_msg(grew_kb < 16 * 1024, "reading a 96 MB tEXt raised the peak RSS by %ld KB", grew_kb);
+    assert_same_levels(&img, &want);
+    wp_image_free(&img);
+    wp_image_free(&want);
+    free(buf);
+    free(png);
+}
+END_TEST
+
 /* The limit is applied to the header alone: the same junk-data file fails
  * on its size with a tight limit and only in decoding with a loose one. */
 START_TEST(test_limit_checked_before_decoding)
@@ -889,6 +930,7 @@ static Suite *image_io_suite(void)
     tcase_add_test(re, test_empty_missing_and_directory);
     tcase_add_test(re, test_huge_header_refused);
     tcase_add_test(re, test_chunk_longer_than_file_refused);
+    tcase_add_test(re, test_big_ancillary_chunk_not_allocated);
     tcase_add_test(re, test_limit_checked_before_decoding);
     tcase_add_test(re, test_corrupt_inputs_never_crash);
     suite_add_tcase(s, re);

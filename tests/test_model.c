@@ -4,6 +4,7 @@
 
 #include "testutil.h"
 #include "wp_prior_internal.h"
+#include "wp_safetensors.h"
 
 /* A small random J=2 gray prior. */
 static wp_prior *tiny_prior(int channels, uint64_t seed)
@@ -266,23 +267,65 @@ START_TEST(file_errors)
 }
 END_TEST
 
+/* One network in the paper's per-network layout (tensor names without a
+ * prefix, no wavelet-prior metadata), as `wprior import` reads it. */
+static void save_reference_net(const wp_net *net, const char *path)
+{
+    wp_st_out t[3 * WP_MAX_LAYERS];
+    char names[3 * WP_MAX_LAYERS][48], err[WP_ERRLEN];
+    size_t nt = 0;
+    for (int l = 0; l < net->nlayers; l++, nt++) {
+        int k = net->kernel[l];
+        snprintf(names[nt], sizeof names[nt], "conv_layers.%d.weight", l);
+        t[nt] = (wp_st_out){names[nt], 4, {wp_net_layer_out(net, l), wp_net_layer_in(net, l), k, k},
+                            net->conv_w[l]};
+    }
+    for (int l = 1; l < net->nlayers - 1; l++) {
+        snprintf(names[nt], sizeof names[nt], "BN_layers.%d.running_sd", l - 1);
+        t[nt] = (wp_st_out){names[nt], 4, {1, net->width, 1, 1}, net->rsd[l]};
+        nt++;
+        snprintf(names[nt], sizeof names[nt], "BN_layers.%d.gammas", l - 1);
+        t[nt] = (wp_st_out){names[nt], 4, {1, net->width, 1, 1}, net->gamma[l]};
+        nt++;
+    }
+    ck_assert_msg(wp_st_write(path, t, nt, NULL, 0, err) == WP_OK, "%s", err);
+}
+
+/* Per-network files in the paper's layout (written here from a tiny
+ * prior) are refused by the loader with a pointer to import, import back
+ * to the same networks, and a network in the wrong role is refused. */
 START_TEST(reference_files_need_import)
 {
-    const char *r = ref_dir();
-    if (!r)
-        return;
-    char path[1200], err[WP_ERRLEN];
-    wp_prior *p;
-    snprintf(path, sizeof path, "%s/models/multi_scale/celebA_160x160_gray/low.safetensors", r);
-    ck_assert_int_eq(wp_prior_load(path, &p, err), WP_ERR_FORMAT);
+    make_tmpdir();
+    wp_prior *q = tiny_prior(1, 11), *p;
+    char low[300], c0[300], c1[300], err[WP_ERRLEN];
+    snprintf(low, sizeof low, "%s/low.safetensors", tmpdir);
+    snprintf(c0, sizeof c0, "%s/rf_scale0.safetensors", tmpdir);
+    snprintf(c1, sizeof c1, "%s/rf_scale1.safetensors", tmpdir);
+    save_reference_net(&q->low, low);
+    save_reference_net(&q->cond[0], c0);
+    save_reference_net(&q->cond[1], c1);
+    ck_assert_int_eq(wp_prior_load(low, &p, err), WP_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(err, "wprior import"));
+    const char *cp[2] = {c0, c1};
+    ck_assert_msg(wp_prior_import(low, cp, 2, NULL, 1, &p, err) == WP_OK, "%s", err);
+    wp_net *a[3] = {&q->low, &q->cond[0], &q->cond[1]}, *b[3] = {&p->low, &p->cond[0], &p->cond[1]};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(a[i]->nparams, b[i]->nparams);
+        ck_assert_int_eq(memcmp(a[i]->kernel, b[i]->kernel, (size_t)a[i]->nlayers), 0);
+        for (int l = 0; l < a[i]->nlayers; l++) {
+            size_t n = (size_t)wp_net_layer_out(a[i], l) * wp_net_layer_in(a[i], l) *
+                       a[i]->kernel[l] * a[i]->kernel[l];
+            ck_assert(max_abs_diff(a[i]->conv_w[l], b[i]->conv_w[l], n) == 0.0);
+        }
+    }
+    wp_prior_free(p);
     /* importing a conditional net as the low-pass one is refused */
-    char cond[1200];
-    snprintf(cond, sizeof cond, "%s/models/multi_scale/celebA_160x160_gray/rf13_scale0.safetensors", r);
-    const char *cp[1] = {cond};
-    ck_assert_int_eq(wp_prior_import(cond, cp, 1, NULL, 1, &p, err), WP_ERR_FORMAT);
+    ck_assert_int_eq(wp_prior_import(c0, cp, 1, NULL, 1, &p, err), WP_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(err, "low-pass network needs 1 inputs"));
-    ck_assert_int_eq(wp_prior_import(path, cp, 1, NULL, 3, &p, err), WP_ERR_FORMAT);
+    ck_assert_int_eq(wp_prior_import(low, cp, 1, NULL, 3, &p, err), WP_ERR_FORMAT);
+    wp_prior_free(q);
+    remove_tmpdir();
 }
 END_TEST
 

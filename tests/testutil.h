@@ -25,6 +25,16 @@ static inline const char *ref_dir(void)
     return d;
 }
 
+/* A file of the source tree (a shipped model, tests/data/...): the tests
+ * run from the build folder, meson names the source root. */
+static inline const char *source_file(char *buf, size_t n, const char *rel)
+{
+    const char *d = getenv("WPRIOR_SOURCE_ROOT");
+    ck_assert_msg(d && *d, "WPRIOR_SOURCE_ROOT is not set (run the tests with meson test)");
+    snprintf(buf, n, "%s/%s", d, rel);
+    return buf;
+}
+
 static inline double max_abs_diff(const float *a, const float *b, size_t n)
 {
     double m = 0.0;

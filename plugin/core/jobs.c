@@ -158,20 +158,23 @@ size_t wpj_max_memory(void)
     return (size_t)n;
 }
 
-/* Draft and fine move the default step size and stopping level by 2x. */
+/* Draft and fine move the default step size and stopping level by 2x;
+ * the knobs they leave at zero come from the model's metadata (a face
+ * prior's sample.beta) or the engine's defaults, as in `wprior sample`. */
 static void sampler_for_quality(int quality, wp_sampler_params *sp)
 {
     memset(sp, 0, sizeof *sp);
     if (quality == WPJ_QUALITY_NORMAL)
         return;
-    wp_sampler_defaults(sp);
+    wp_sampler_params d;
+    wp_sampler_defaults(&d);
     if (quality == WPJ_QUALITY_DRAFT) {
-        sp->h0 = sp->h0 * 2.0f < 0.5f ? sp->h0 * 2.0f : 0.5f;
-        sp->sigma_l *= 2.0f;
+        sp->h0 = d.h0 * 2.0f < 0.5f ? d.h0 * 2.0f : 0.5f;
+        sp->sigma_l = d.sigma_l * 2.0f;
     } else {
-        sp->h0 *= 0.5f;
-        sp->sigma_l *= 0.5f;
-        sp->max_iter *= 2;
+        sp->h0 = d.h0 * 0.5f;
+        sp->sigma_l = d.sigma_l * 0.5f;
+        sp->max_iter = d.max_iter * 2;
     }
 }
 

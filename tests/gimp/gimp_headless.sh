@@ -2,20 +2,20 @@
 # Headless tests of the GIMP plug-in in gimp-console-2.10: every procedure
 # on RGB, RGBA, gray and 16-bit images, selections, sizes and offsets,
 # agreement with the CLI, and failing runs that must leave the image as it was.
-# Usage: gimp_headless.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
+# Usage: gimp_headless.sh PLUGIN WPRIOR IMGCMP
 set -u
 PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
 . "$(dirname "$0")/lib.sh"
 need_program gimp-console-2.10
 require_program convert
 setup_gimp
-import_models j3
+import_models
 make_images
 KINDS="rgb rgba gray graya rgb16"
 ONE=0.00393 # 1/255
 
 # ---- denoise ----
-gimp_batch denoise '
+B_DENOISE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (save img d (string-append kind "-orig.png"))
@@ -40,26 +40,8 @@ gimp_batch denoise '
   (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 8)
   (save img d "passes8.png")
   (gimp-image-delete img))'
-for k in $KINDS; do
-    [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
-    "$WPRIOR" denoise -m "$MODEL" "$T/$k-orig.png" "$T/$k-cli.png" >/dev/null 2>&1
-    expect_cmp "denoise $k equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-den.png"
-    expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
-done
-expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
-expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-den.png" --channel 1
-expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
-    --outside 24 16 40 32
-expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
-    --inside 24 16 40 32
-expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
-    "$T/rgb-cli.png" "$T/lastvals-den.png"
-expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
-"$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
-expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
-
 # ---- upscale ----
-gimp_batch upscale '
+B_UPSCALE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (gimp-layer-set-offsets d 3 4)
@@ -95,22 +77,12 @@ gimp_batch upscale '
 (let* ((img (open "gray")) (d (active img)))
   (gimp-image-scale img 48 40)
   (save img d "small.png")
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL3 4 0 1 0)
-  (check "gray layer x4 (J=3 prior): size 192x160" (size-is d 192 160))
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 4 0 1 0)
+  (check "gray layer x4: size 192x160" (size-is d 192 160))
   (save img d "up4.png")
   (gimp-image-delete img))'
-for k in rgb rgba gray rgb16; do
-    [ -f "$T/$k-up.png" ] || { bad "upscale $k: no output"; continue; }
-    expect_cmp "upscale $k: 2x2 block means keep the input" 1 0.004 "$T/$k-orig.png" "$T/$k-up.png" --scale 2
-done
-expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-up.png" --scale 2 --channel 3
-"$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
-expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
-expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
-expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
-
 # ---- sample ----
-gimp_batch sample '
+B_SAMPLE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img))
          (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d MODEL 64 48 5 0 0))))
@@ -130,24 +102,10 @@ gimp_batch sample '
   (save img l2 "gray-sample-normal.png")
   (save img l3 "gray-sample-tiled.png")
   (gimp-image-delete img))'
-for k in rgb rgba gray rgb16; do
-    [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
-    expect_cmp "sample $k: the layer below is unchanged" 0 0 "$T/$k-orig.png" "$T/$k-aftersample.png"
-    sd=$(convert "$T/$k-sample.png" -alpha off -format '%[fx:standard_deviation]' info:)
-    if awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }'; then ok "sample $k: not flat (std $sd)"; else bad "sample $k: flat (std $sd)"; fi
-done
-expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png" "$T/gray-sample2.png"
-"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
-convert "$T/gray-sample-normal.png" -strip -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
-expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
-"$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 --tileable "$T/cli-tiled.png" >/dev/null 2>&1
-convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
-expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
-expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
 
 # ---- failing runs: a clear message, the image unchanged ----
 head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
-gimp_batch corrupt '
+B_CORRUPT='
 (let* ((img (open "rgb")) (d (active img)))
   (check "a corrupt model fails"
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1) #t)))
@@ -161,16 +119,75 @@ gimp_batch corrupt '
            (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0 1) #t))))
   (check "the layer keeps its size" (size-is d 96 80))
   (save img d "corrupt-after.png"))'
-grep -q "Cannot use the model .*corrupt.safetensors" "$T/corrupt.log" &&
-    ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/corrupt.log"; }
-grep -q 'Model "no-such-model" not found' "$T/corrupt.log" &&
-    ok "missing model: GIMP shows why" || bad "missing model: no clear message"
-grep -q 'not on layer groups' "$T/corrupt.log" &&
-    ok "layer group: GIMP shows why" || bad "layer group: no clear message"
-expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
+
+# One GIMP start for all of the above (each start costs seconds, minutes
+# on a busy machine); the checks on their files follow.
+gimp_batch main "$B_DENOISE $B_UPSCALE $B_SAMPLE $B_CORRUPT"
+check_denoise() {
+    for k in $KINDS; do
+        [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
+        "$WPRIOR" denoise -m "$MODEL" "$T/$k-orig.png" "$T/$k-cli.png" >/dev/null 2>&1
+        expect_cmp "denoise $k equals wprior denoise within 1/255" $ONE 1 "$T/$k-cli.png" "$T/$k-den.png"
+        expect_changed "denoise $k changed the pixels" "$T/$k-orig.png" "$T/$k-den.png"
+    done
+    expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-den.png" --channel 3
+    expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-den.png" --channel 1
+    expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb-orig.png" "$T/sel-den.png" \
+        --outside 24 16 40 32
+    expect_changed "denoise in a selection: the inside changes" "$T/rgb-orig.png" "$T/sel-den.png" \
+        --inside 24 16 40 32
+    expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
+        "$T/rgb-cli.png" "$T/lastvals-den.png"
+    expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
+    "$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
+    expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
+}
+
+check_upscale() {
+    for k in rgb rgba gray rgb16; do
+        [ -f "$T/$k-up.png" ] || { bad "upscale $k: no output"; continue; }
+        expect_cmp "upscale $k: 2x2 block means keep the input" 1 0.004 "$T/$k-orig.png" "$T/$k-up.png" --scale 2
+    done
+    expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-up.png" --scale 2 --channel 3
+    "$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
+    expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
+    expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
+    expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
+}
+
+check_sample() {
+    for k in rgb rgba gray rgb16; do
+        [ -f "$T/$k-sample.png" ] || { bad "sample $k: no output"; continue; }
+        expect_cmp "sample $k: the layer below is unchanged" 0 0 "$T/$k-orig.png" "$T/$k-aftersample.png"
+        sd=$(convert "$T/$k-sample.png" -alpha off -format '%[fx:standard_deviation]' info:)
+        if awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }'; then ok "sample $k: not flat (std $sd)"; else bad "sample $k: flat (std $sd)"; fi
+    done
+    expect_cmp "sample: the same seed gives the same sample" 0 0 "$T/gray-sample.png" "$T/gray-sample2.png"
+    "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
+    convert "$T/gray-sample-normal.png" -strip -alpha off -define png:color-type=0 "$T/gray-sample-noalpha.png"
+    expect_cmp "sample gray (normal quality) equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/gray-sample-noalpha.png"
+    "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 --tileable "$T/cli-tiled.png" >/dev/null 2>&1
+    convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
+    expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
+    expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
+}
+
+check_corrupt() {
+    grep -q "Cannot use the model .*corrupt.safetensors" "$T/main.log" &&
+        ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/main.log"; }
+    grep -q 'Model "no-such-model" not found' "$T/main.log" &&
+        ok "missing model: GIMP shows why" || bad "missing model: no clear message"
+    grep -q 'not on layer groups' "$T/main.log" &&
+        ok "layer group: GIMP shows why" || bad "layer group: no clear message"
+    expect_cmp "failing runs leave the image unchanged" 0 0 "$T/rgb-orig.png" "$T/corrupt-after.png"
+}
+check_denoise
+check_upscale
+check_sample
+check_corrupt
 
 # A tight budget that still fits: the engine works in tiles, same pixels.
-convert "$WPRIOR_REFERENCE/astronaut_face320.png" +repage -seed 3 -attenuate 1.0 +noise Gaussian \
+convert "$SRC/tests/data/astronaut_face320.png" +repage -seed 3 -attenuate 1.0 +noise Gaussian \
     -colorspace Gray -define png:color-type=0 "$T/big.png"
 export WPRIOR_MAX_MEMORY=12M
 gimp_batch tiled '

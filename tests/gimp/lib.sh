@@ -1,5 +1,6 @@
 # lib.sh: shared set-up of the GIMP tests (sourced).
-# Needs: PLUGIN (built plug-in), WPRIOR (CLI), WPRIOR_REFERENCE (paper files).
+# Needs: PLUGIN (built plug-in), WPRIOR (CLI); the source tree (its shipped
+# face prior and tests/data).
 # Everything happens in a temporary folder: GIMP's profile, HOME, models.
 
 pass=0
@@ -27,63 +28,62 @@ setup_gimp() {
     export HOME=$T/home XDG_CONFIG_HOME=$T/config XDG_CACHE_HOME=$T/cache XDG_DATA_HOME=$T/data
     export GIMP2_DIRECTORY=$T/gimp
     mkdir -p "$HOME"
-    if ! timeout 120 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$T/init.log" 2>&1; then
+    local t0=$SECONDS
+    if ! timeout 300 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$T/init.log" 2>&1; then
         echo "GIMP does not start:"; cat "$T/init.log"; exit 1
     fi
+    echo "     (a new GIMP profile: $((SECONDS - t0)) s)"
     mkdir -p "$GIMP2_DIRECTORY/plug-ins/wavelet-prior"
     cp "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/wavelet-prior"
 }
 
-# The paper's J=2 face prior (and, with "j3", the J=3 one) in $T/models;
-# with "sized" the face prior samples 160x160 by default.
+# The shipped face prior (the paper's J=2 face denoisers, samples 160x160 by
+# default) in $T/models, under a name of its own and with its ascent capped
+# at 60 steps a level so that samples stay quick under load.
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 import_models() {
-    local R=${WPRIOR_REFERENCE:-}/models/multi_scale sized=
-    [ "${1:-}" = sized ] && sized=1
-    [ -d "$R/celebA_160x160_gray" ] || { echo "SKIP: no reference models in '$R'"; exit 77; }
     mkdir -p "$T/models"
     export WPRIOR_MODEL_PATH=$T/models
     MODEL=$T/models/face160.safetensors
     export WPRIOR_MODEL=$MODEL # the default when no model is named (else the shipped ones)
-    "$WPRIOR" import --low "$R/celebA_160x160_gray/low.safetensors" \
-        --cond "0=$R/celebA_160x160_gray/rf13_scale0.safetensors" \
-        --cond "1=$R/celebA_160x160_gray/rf13_scale1.safetensors" \
-        --name "Faces 160 (gray, J=2)" --description "The paper's CelebA face prior." \
-        ${sized:+--image-size 160x160} -o "$MODEL" >/dev/null || exit 1
-    if [ "${1:-}" = j3 ]; then
-        MODEL3=$T/models/face320.safetensors
-        "$WPRIOR" import --low "$R/celebA_320x320_gray/low.safetensors" \
-            --cond "0=$R/celebA_320x320_gray/rf13_scale0.safetensors" \
-            --cond "1=$R/celebA_320x320_gray/rf13_scale1.safetensors" \
-            --cond "2=$R/celebA_320x320_gray/rf13_scale2.safetensors" \
-            --name "Faces 320 (gray, J=3)" -o "$MODEL3" >/dev/null || exit 1
-    fi
+    "$WPRIOR" meta "$SRC/models/face-gray.safetensors" "name=Faces 160 (gray, J=2)" \
+        "description=The paper's CelebA face prior." sample.max_iter=60 -o "$MODEL" >/dev/null || exit 1
 }
 
-# Small noisy test images from the reference face: RGB, RGBA, gray, gray+alpha.
+# Small noisy test images from the reference face (tests/data): RGB, RGBA,
+# gray, gray+alpha.
 make_images() {
-    local R=$WPRIOR_REFERENCE
+    local R=$SRC/tests/data
     convert "$R/astronaut_face160.png" +repage -crop 96x80+30+40 +repage -colorspace sRGB \
         -type TrueColor -channel R -evaluate multiply 0.85 -channel B -evaluate add 8% +channel \
         -seed 7 -attenuate 1.5 +noise Gaussian -define png:color-type=2 "$T/rgb.png"
     convert "$T/rgb.png" \( -size 80x96 gradient:white-gray40 -rotate 90 \) \
         -compose CopyOpacity -composite -define png:color-type=6 "$T/rgba.png"
-    convert "$R/vectors/astronaut_face160_noisy25.png" +repage -crop 96x80+30+40 +repage \
+    convert "$R/astronaut_face160_noisy25.png" +repage -crop 96x80+30+40 +repage \
         -define png:color-type=0 "$T/gray.png"
     convert "$T/gray.png" \( -size 80x96 gradient:white-gray40 -rotate 90 \) \
         -compose CopyOpacity -composite -define png:color-type=4 "$T/graya.png"
 }
 
-# Script-Fu helpers put in front of every batch command.
+# Script-Fu helpers put in front of every batch command (joined into one
+# line by the dialog test: no ; comments in it).  `open` loads each kind
+# once and duplicates it after: every file-png call is a plug-in process,
+# about a CPU second each.
 SF_PRELUDE='
 (define (check what ok) (gimp-message (string-append (if ok "CHECK-OK " "CHECK-FAIL ") what)))
 (define (path name) (string-append TDIR "/" name))
 (define (load name) (car (file-png-load RUN-NONINTERACTIVE (path name) name)))
 (define (save img d name) (file-png-save2 RUN-NONINTERACTIVE img d (path name) name 0 1 0 0 0 0 0 0 0))
 (define (active img) (car (gimp-image-get-active-drawable img)))
+(define loaded (list))
 (define (open kind)
-  (let ((img (load (if (equal? kind "rgb16") "rgb.png" (string-append kind ".png")))))
-    (if (equal? kind "rgb16") (gimp-image-convert-precision img PRECISION-U16-GAMMA))
-    img))
+  (let ((hit (assoc kind loaded)))
+    (if hit
+        (car (gimp-image-duplicate (cdr hit)))
+        (let ((img (load (if (equal? kind "rgb16") "rgb.png" (string-append kind ".png")))))
+          (if (equal? kind "rgb16") (gimp-image-convert-precision img PRECISION-U16-GAMMA))
+          (set! loaded (cons (cons kind img) loaded))
+          (car (gimp-image-duplicate img))))))
 (define (size-is d w h) (and (= (car (gimp-drawable-width d)) w) (= (car (gimp-drawable-height d)) h)))
 (define (offsets-are d x y) (equal? (gimp-drawable-offsets d) (list x y)))
 (define (nlayers img) (car (gimp-image-get-layers img)))
@@ -93,9 +93,9 @@ SF_PRELUDE='
 # front) in gimp-console, log in $T/NAME.log.  Reports GIMP's own failure,
 # an execution error and every CHECK line.
 gimp_batch() {
-    local name=$1 body=$2 log=$T/$1.log
-    local prelude="(define TDIR \"$T\") (define MODEL \"${MODEL:-}\") (define MODEL3 \"${MODEL3:-}\") $SF_PRELUDE"
-    if ! timeout "${GIMP_TIMEOUT:-300}" gimp-console-2.10 -i -d -f \
+    local name=$1 body=$2 log=$T/$1.log t0=$SECONDS
+    local prelude="(define TDIR \"$T\") (define MODEL \"${MODEL:-}\") $SF_PRELUDE"
+    if ! timeout "${GIMP_TIMEOUT:-600}" gimp-console-2.10 -i -d -f \
         -b "(begin $prelude $body)" -b '(gimp-quit 0)' >"$log" 2>&1; then
         bad "$name: gimp-console failed or timed out"; tail -20 "$log"; return
     fi
@@ -108,6 +108,7 @@ gimp_batch() {
         *CHECK-FAIL*) bad "$name: ${line#*CHECK-FAIL }" ;;
         esac
     done < <(grep -a "CHECK-" "$log")
+    echo "     ($name: $((SECONDS - t0)) s in GIMP)"
 }
 
 # expect_cmp NAME MAXLIMIT MEANLIMIT A B [imgcmp options]: the difference
