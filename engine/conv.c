@@ -83,13 +83,33 @@ typedef struct {
     int Cin, Cout, HW, relu;
 } gemm_ctx;
 
+/* 1x1: y[co, n] = w[co, ci] x[ci, n] over n columns of rows ld apart
+ * (adjoint: w is [ci][co] and enters transposed, the backward-data
+ * product).  The columns go in blocks small enough (M N K <= 1e6) for
+ * OpenBLAS's small-matrix kernels, which skip the packing and the
+ * zeroing pass over y: 1.35x faster at 64 channels and 40x40 (Zen 4, 1
+ * thread).  Not when rows lie a multiple of 4 KiB apart: they alias in
+ * the cache, and unpacked blocks then lose (0.95x at 64x64, slower at
+ * 256x256). */
+static void gemm_1x1(float *y, const float *x, const float *w, int ci, int co, int ld, int n,
+                     int adjoint)
+{
+    int block = 1000000 / (ci * co) & ~15;
+    if (block < 64 || ld % 1024 == 0)
+        block = n;
+    for (int j = 0; j < n; j += block) {
+        int m = n - j < block ? n - j : block;
+        cblas_sgemm(CblasRowMajor, adjoint ? CblasTrans : CblasNoTrans, CblasNoTrans, co, m, ci,
+                    1.0f, w, adjoint ? co : ci, x + j, ld, 0.0f, y + j, ld);
+    }
+}
+
 static void gemm_chunk(int i, int tid, void *p)
 {
     (void)tid;
     const gemm_ctx *c = p;
     int j0 = i * CHUNK_PIXELS, n = c->HW - j0 < CHUNK_PIXELS ? c->HW - j0 : CHUNK_PIXELS;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, n, c->Cin, 1.0f, c->w,
-                c->Cin, c->x + j0, c->HW, 0.0f, c->y + j0, c->HW);
+    gemm_1x1(c->y + j0, c->x + j0, c->w, c->Cin, c->Cout, c->HW, n, 0);
     if (c->relu)
         for (int o = 0; o < c->Cout; o++) {
             float *r = c->y + (size_t)o * c->HW + j0;
@@ -143,12 +163,8 @@ static void conv_image(int n, int tid, void *p)
     float *out = c->out + (size_t)n * co * HW;
     if (c->k == 3) {
         wp_wino_conv3x3(out, in, c->w, ci, co, c->H, c->W, 0, slice(c, tid));
-    } else if (!c->adjoint) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, ci,
-                    in, (int)HW, 0.0f, out, (int)HW);
-    } else { /* dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, co, in,
-                    (int)HW, 0.0f, out, (int)HW);
+    } else { /* backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
+        gemm_1x1(out, in, c->w, ci, co, (int)HW, (int)HW, c->adjoint);
     }
 }
 
