@@ -166,5 +166,13 @@ int main(int argc, char **argv)
     bench_forward("infer colour RF13", &col, 256, 256, reps);
     bench_train("train cond RF13", &c13, 32, 40, 40, reps);
     bench_train("train low", &low, 32, 40, 40, reps);
+    /* the bigger photo priors: 64 channels, ~20 layers, on RGB crops of
+     * 64x64 (conditional: 3 low-pass + 9 detail channels in, 9 out) */
+    wp_net rgb_c, rgb_low;
+    random_net(&rgb_c, 12, 9, 21, k13);
+    random_net(&rgb_low, 3, 3, 20, k3);
+    bench_train("train RGB cond RF13", &rgb_c, 32, 64, 64, reps);
+    bench_train("train RGB low", &rgb_low, 16, 64, 64, reps);
+    wp_net_free(&rgb_c), wp_net_free(&rgb_low);
     return 0;
 }
