@@ -1,7 +1,9 @@
 /* bench: speed of the engine's kernels on the shapes that matter, in one
  * run: OpenBLAS sgemm peak, network forwards (inference) and training
  * steps (forward + backward + Adam), on T threads.
- * usage: bench THREADS [REPEATS]  -> one line per case:
+ * usage: bench THREADS [REPEATS [FILTER]]  -> one line per case (only the
+ * cases whose name contains FILTER, when given; WP_BENCH_CLOCK=cpu: CPU
+ * time, see now()):
  *   case  shape  ms  GFLOP/s  fraction-of-sgemm-peak
  * FLOPs count direct convolution: 2 * MACs. */
 #include <cblas.h>
@@ -19,14 +21,22 @@
 #include "wp_rng.h"
 #include "wp_train_internal.h"
 
+/* WP_BENCH_CLOCK=cpu times the process's CPU time instead of wall time:
+ * for comparing two builds on a machine loaded by other jobs (the wall
+ * time there measures the other jobs). */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(bench_clock, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 static double peak_gflops;
+static const char *filter;
+
+static int wanted(const char *name) { return !filter || strstr(name, filter); }
 
 static void report(const char *name, const char *shape, double sec, double flops)
 {
@@ -81,6 +91,8 @@ static double macs_of(const wp_net *n, int N, int H, int W) { return wp_net_work
 
 static void bench_forward(const char *name, const wp_net *net, int H, int W, int reps)
 {
+    if (!wanted(name))
+        return;
     size_t nin = (size_t)net->in_ch * H * W, nout = (size_t)net->out_ch * H * W;
     float *x = malloc(4 * nin), *y = malloc(4 * nout);
     float *ws = malloc(4 * wp_net_infer_floats(net, 1, H, W));
@@ -96,6 +108,8 @@ static void bench_forward(const char *name, const wp_net *net, int H, int W, int
 
 static void bench_train(const char *name, wp_net *net, int N, int H, int W, int reps)
 {
+    if (!wanted(name))
+        return;
     size_t nin = (size_t)N * net->in_ch * H * W, nout = (size_t)N * net->out_ch * H * W;
     float *x = malloc(4 * nin), *y = malloc(4 * nout), *t = calloc(nout, 4), *dy = malloc(4 * nout);
     float *g = calloc(net->nparams, 4);
@@ -128,6 +142,9 @@ static void bench_train(const char *name, wp_net *net, int N, int H, int W, int 
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 1, reps = argc > 2 ? atoi(argv[2]) : 5;
+    filter = argc > 3 ? argv[3] : NULL;
+    if (getenv("WP_BENCH_CLOCK") && !strcmp(getenv("WP_BENCH_CLOCK"), "cpu"))
+        bench_clock = CLOCK_PROCESS_CPUTIME_ID;
     openblas_set_num_threads(threads);
     wp_set_threads(threads);
     printf("threads %d, OPENBLAS_CORETYPE=%s OPENBLAS_L2_SIZE=%s\n", threads,
@@ -149,5 +166,13 @@ int main(int argc, char **argv)
     bench_forward("infer colour RF13", &col, 256, 256, reps);
     bench_train("train cond RF13", &c13, 32, 40, 40, reps);
     bench_train("train low", &low, 32, 40, 40, reps);
+    /* the bigger photo priors: 64 channels, ~20 layers, on RGB crops of
+     * 64x64 (conditional: 3 low-pass + 9 detail channels in, 9 out) */
+    wp_net rgb_c, rgb_low;
+    random_net(&rgb_c, 12, 9, 21, k13);
+    random_net(&rgb_low, 3, 3, 20, k3);
+    bench_train("train RGB cond RF13", &rgb_c, 32, 64, 64, reps);
+    bench_train("train RGB low", &rgb_low, 16, 64, 64, reps);
+    wp_net_free(&rgb_c), wp_net_free(&rgb_low);
     return 0;
 }

@@ -92,12 +92,14 @@ def main():
             x = torch.rand(1, cin, 256, 256)
             t = best_of(reps, lambda: net(x))
             report(name, f"1x{cin}x256x256", t, 2 * macs(net, 1, 256, 256))
-    for name, cin, cout, k in [("train cond RF13", 4, 3, rf_kernels(13)),
-                               ("train low", 1, 1, [3] * 20)]:
+    for name, n, cin, cout, k, hw in [("train cond RF13", 32, 4, 3, rf_kernels(13), 40),
+                                      ("train low", 32, 1, 1, [3] * 20, 40),
+                                      ("train RGB cond RF13", 32, 12, 9, rf_kernels(13), 64),
+                                      ("train RGB low", 16, 3, 3, [3] * 20, 64)]:
         net = BFCNN(cin, cout, k).train()
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-        x = torch.rand(32, cin, 40, 40)
-        target = torch.zeros(32, cout, 40, 40)
+        x = torch.rand(n, cin, hw, hw)
+        target = torch.zeros(n, cout, hw, hw)
 
         def step():
             opt.zero_grad()
@@ -106,7 +108,7 @@ def main():
             opt.step()
 
         t = best_of(reps, step)
-        report(name, f"32x{cin}x40x40", t, 3 * 2 * macs(net, 32, 40, 40))
+        report(name, f"{n}x{cin}x{hw}x{hw}", t, 3 * 2 * macs(net, n, hw, hw))
 
 
 if __name__ == "__main__":

@@ -141,7 +141,53 @@ void wp_mse_backward(float *da, const float *a, const float *b, size_t n)
         da[i] = k * (a[i] - b[i]);
 }
 
-/* ---- fused and parallel over channels (training) ---- */
+/* ---- fused and parallel over channels (training) ----
+ * These passes are memory-bound (a layer's activations are far larger
+ * than the caches), so they make as few passes as they can and
+ * vectorise: sums go into float lanes per block of BLOCK values, then
+ * into doubles in a fixed order (the same result on any thread count).
+ * Statistics are of z - z[first], a shift that keeps the one-pass
+ * variance free of cancellation. */
+
+#define LANES 16
+#define BLOCK 1024
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* s[0] += sum (x - k), s[1] += sum (x - k)^2 */
+VECTOR_CLONES static void shifted_sums(const float *restrict x, int n, float k, double *s)
+{
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+        int m = n - i0 < BLOCK ? n - i0 : BLOCK, i = 0;
+        float a[LANES] = {0}, b[LANES] = {0};
+        for (; i + LANES <= m; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float d = x[i0 + i + j] - k;
+                a[j] += d;
+                b[j] += d * d;
+            }
+        for (; i < m; i++) {
+            float d = x[i0 + i] - k;
+            a[0] += d;
+            b[0] += d * d;
+        }
+        for (int j = 0; j < LANES; j++)
+            s[0] += a[j], s[1] += b[j];
+    }
+}
+
+/* a = relu(A z) */
+VECTOR_CLONES static void scale_relu(float *restrict a, const float *restrict z, float A, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float y = z[i] * A;
+        a[i] = y > 0.0f ? y : 0.0f;
+    }
+}
 
 /* The whole batch's statistics when it is split over processes (set per
  * thread by the trainer); NULL: the local batch is the whole batch. */
@@ -151,25 +197,28 @@ void wp_bn_set_sync(const wp_bn_sync *s) { bn_sync = s; }
 
 typedef struct {
     float *out, *dgamma, *running_sd, *batch_sd;
-    const float *a, *z, *dout, *gamma;
+    const float *z, *dout, *gamma;
     int N, C, HW;
     double *st; /* synced: per-channel sums (layout in each phase) */
 } bnr_ctx;
 
+/* s += the shifted sums of channel c over the batch */
+static void channel_shifted_sums(const bnr_ctx *k, int c, float shift, double *s)
+{
+    for (int n = 0; n < k->N; n++)
+        shifted_sums(k->z + ((size_t)n * k->C + c) * k->HW, k->HW, shift, s);
+}
+
 /* a = relu(z / sd * g) for channel c, and the running update. */
 static void bnr_forward_apply(const bnr_ctx *k, int c, double var)
 {
-    float sd = (float)sqrt(var + BN_EPS), g = k->gamma[c];
+    float sd = (float)sqrt((var > 0.0 ? var : 0.0) + BN_EPS), A = k->gamma[c] / sd;
     k->batch_sd[c] = sd;
     if (k->running_sd)
         k->running_sd[c] = 0.9f * k->running_sd[c] + 0.1f * sd;
     for (int n = 0; n < k->N; n++) {
-        const float *zs = k->z + ((size_t)n * k->C + c) * k->HW;
-        float *as = k->out + ((size_t)n * k->C + c) * k->HW;
-        for (int i = 0; i < k->HW; i++) {
-            float y = zs[i] / sd * g;
-            as[i] = y > 0.0f ? y : 0.0f;
-        }
+        size_t o = ((size_t)n * k->C + c) * k->HW;
+        scale_relu(k->out + o, k->z + o, A, k->HW);
     }
 }
 
@@ -177,25 +226,31 @@ static void bnr_forward_channel(int c, int tid, void *p)
 {
     (void)tid;
     const bnr_ctx *k = p;
-    double m, v;
-    channel_stats(k->z, k->N, k->C, k->HW, c, &m, &v);
-    bnr_forward_apply(k, c, v);
+    double s[2] = {0.0, 0.0}, M = (double)k->N * k->HW;
+    channel_shifted_sums(k, c, k->z[(size_t)c * k->HW], s);
+    double m = s[0] / M;
+    bnr_forward_apply(k, c, s[1] / M - m * m);
 }
 
 /* Synced forward, st = [sum (C), count, sqdev (C)]: three parallel phases
- * with a sum over processes after each of the first two. */
+ * with a sum over processes after each of the first two (each process's
+ * own shift could not be summed, so the deviations take a second pass). */
 static void bnr_sync_sum(int c, int tid, void *p)
 {
     (void)tid;
     const bnr_ctx *k = p;
-    k->st[c] = channel_sum(k->z, k->N, k->C, k->HW, c);
+    double s[2] = {0.0, 0.0};
+    channel_shifted_sums(k, c, 0.0f, s);
+    k->st[c] = s[0];
 }
 
 static void bnr_sync_sqdev(int c, int tid, void *p)
 {
     (void)tid;
     const bnr_ctx *k = p;
-    k->st[k->C + 1 + c] = channel_sqdev(k->z, k->N, k->C, k->HW, c, k->st[c] / k->st[k->C]);
+    double s[2] = {0.0, 0.0};
+    channel_shifted_sums(k, c, (float)(k->st[c] / k->st[k->C]), s);
+    k->st[k->C + 1 + c] = s[1];
 }
 
 static void bnr_sync_apply(int c, int tid, void *p)
@@ -211,7 +266,7 @@ static void sync_sum(double *v, size_t n) { (void)bn_sync->sum(bn_sync->ctx, v, 
 void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, float *running_sd,
                               float *batch_sd, int N, int C, int HW)
 {
-    bnr_ctx k = {a, NULL, running_sd, batch_sd, NULL, z, NULL, gamma, N, C, HW, NULL};
+    bnr_ctx k = {a, NULL, running_sd, batch_sd, z, NULL, gamma, N, C, HW, NULL};
     if (!bn_sync) {
         wp_parallel_for(C, bnr_forward_channel, &k);
         return;
@@ -225,21 +280,51 @@ void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, floa
     wp_parallel_for(C, bnr_sync_apply, &k);
 }
 
-/* S = sum dy z and the sum of z over channel c (dy through the ReLU). */
-static void bnr_backward_sums(const bnr_ctx *k, int c, double *S_out, double *sum_out)
+/* s[0] += sum z, s[1] += sum dy z, where dy = da where A z > 0 (the
+ * ReLU's mask, from the same product the forward took), else 0 */
+VECTOR_CLONES static void masked_sums(const float *restrict z, const float *restrict da, float A,
+                                      int n, double *s)
 {
-    double S = 0.0, sum = 0.0;
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+        int m = n - i0 < BLOCK ? n - i0 : BLOCK, i = 0;
+        float a[LANES] = {0}, b[LANES] = {0};
+        for (; i + LANES <= m; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float zz = z[i0 + i + j], dy = zz * A > 0.0f ? da[i0 + i + j] : 0.0f;
+                a[j] += zz;
+                b[j] += dy * zz;
+            }
+        for (; i < m; i++) {
+            float zz = z[i0 + i], dy = zz * A > 0.0f ? da[i0 + i] : 0.0f;
+            a[0] += zz;
+            b[0] += dy * zz;
+        }
+        for (int j = 0; j < LANES; j++)
+            s[0] += a[j], s[1] += b[j];
+    }
+}
+
+/* dz = P dy - Q (z - m) */
+VECTOR_CLONES static void bn_dz(float *dz, const float *restrict z, const float *da, float A,
+                                float P, float Q, float m, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float dy = z[i] * A > 0.0f ? da[i] : 0.0f;
+        dz[i] = P * dy - Q * (z[i] - m);
+    }
+}
+
+/* S = sum dy z and the sum of z over channel c (dy through the ReLU). */
+static void bnr_backward_sums(const bnr_ctx *k, int c, double *S, double *sum)
+{
+    double s[2] = {0.0, 0.0};
+    float A = k->gamma[c] / k->batch_sd[c];
     for (int n = 0; n < k->N; n++) {
         size_t o = ((size_t)n * k->C + c) * k->HW;
-        const float *zs = k->z + o, *as = k->a + o, *ds = k->dout + o;
-        for (int i = 0; i < k->HW; i++) {
-            float dy = as[i] > 0.0f ? ds[i] : 0.0f; /* through the ReLU */
-            S += (double)dy * zs[i];
-            sum += zs[i];
-        }
+        masked_sums(k->z + o, k->dout + o, A, k->HW, s);
     }
-    *S_out = S;
-    *sum_out = sum;
+    *sum = s[0];
+    *S = s[1];
 }
 
 /* dz from the batch's S, sum and count M; dgamma gets this process's share
@@ -248,16 +333,12 @@ static void bnr_backward_apply(const bnr_ctx *k, int c, double S, double sum, do
                                double S_local)
 {
     double s = k->batch_sd[c], g = k->gamma[c], m = sum / M;
+    float A = k->gamma[c] / k->batch_sd[c];
     k->dgamma[c] += (float)(S_local / s);
-    float A = (float)(g / s), B = (float)(g * S / (M * s * s * s));
+    float P = (float)(g / s), Q = (float)(g * S / (M * s * s * s));
     for (int n = 0; n < k->N; n++) {
         size_t o = ((size_t)n * k->C + c) * k->HW;
-        const float *zs = k->z + o, *as = k->a + o, *ds = k->dout + o;
-        float *dz = k->out + o;
-        for (int i = 0; i < k->HW; i++) {
-            float dy = as[i] > 0.0f ? ds[i] : 0.0f;
-            dz[i] = A * dy - B * (float)(zs[i] - m);
-        }
+        bn_dz(k->out + o, k->z + o, k->dout + o, A, P, Q, (float)m, k->HW);
     }
 }
 
@@ -287,11 +368,10 @@ static void bnr_sync_backward_apply(int c, int tid, void *p)
     bnr_backward_apply(k, c, k->st[c], k->st[C + c], k->st[2 * C], k->st[2 * C + 1 + c]);
 }
 
-void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *a,
-                               const float *z, const float *gamma, const float *batch_sd, int N,
-                               int C, int HW)
+void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *z,
+                               const float *gamma, const float *batch_sd, int N, int C, int HW)
 {
-    bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, a, z, da, gamma, N, C, HW, NULL};
+    bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, z, da, gamma, N, C, HW, NULL};
     if (!bn_sync) {
         wp_parallel_for(C, bnr_backward_channel, &k);
         return;

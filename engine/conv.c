@@ -15,6 +15,22 @@
 
 #define CHUNK_PIXELS 4096
 
+/* 1x1 GEMMs go in column blocks small enough (M N K <= 1e6) for
+ * OpenBLAS's small-matrix kernels, which skip its packing and its
+ * zeroing pass over the output; the block's input rows are first copied
+ * side by side, since rows of an image that lie a multiple of 4 KiB apart
+ * alias in the cache (see gemm_1x1). */
+static int block_cols(int ci, int co)
+{
+    int b = 1000000 / (ci * co) & ~15;
+    return b < 16 ? 16 : b;
+}
+
+static size_t pack_floats(int ci, int co)
+{
+    return ((size_t)(ci > co ? ci : co) * block_cols(ci, co) + 15) & ~(size_t)15;
+}
+
 static size_t wino_floats(int Cin, int Cout, int W)
 {
     return wp_wino_weight_floats(Cin, Cout) + 16 +
@@ -25,7 +41,7 @@ static size_t wino_floats(int Cin, int Cout, int W)
  * chunk, and a private weight-gradient accumulator. */
 static size_t per_thread_floats(int Cin, int Cout, int H, int W, int k)
 {
-    size_t col = k == 3 ? (size_t)Cin * 9 * H * W : 0;
+    size_t col = k == 3 ? (size_t)Cin * 9 * H * W : pack_floats(Cin, Cout);
     size_t wf = k == 3 ? wp_wino_chunk_floats(Cin, Cout, W) : 0;
     size_t wb = k == 3 ? wp_wino_chunk_floats(Cout, Cin, W) : 0;
     size_t m = col > wf ? col : wf;
@@ -42,7 +58,8 @@ size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
 size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k)
 {
     (void)H;
-    return k == 3 ? wino_floats(Cin, Cout, W) : (size_t)Cin * Cout + 16;
+    return k == 3 ? wino_floats(Cin, Cout, W)
+                  : (size_t)Cin * Cout + 16 + (size_t)wp_threads() * pack_floats(Cin, Cout);
 }
 
 /* col[(ci*9 + a*3 + b), i*W + j] = x[ci, i+a-1, j+b-1] (0 outside). */
@@ -81,15 +98,33 @@ typedef struct {
     float *y;
     const float *x, *w;
     int Cin, Cout, HW, relu;
+    float *pack; /* per thread: pack_floats */
 } gemm_ctx;
+
+/* 1x1: y[co, n] = w[co, ci] x[ci, n] over n columns of rows ld apart
+ * (adjoint: w is [ci][co] and enters transposed, the backward-data
+ * product), in blocks packed into pack (pack_floats).  Measured against
+ * one GEMM per image, 64 channels, Zen 4, 1 thread: 1.5x at 64x64, 1.25x
+ * at 40x40 (unpacked small blocks: 0.9x at 64x64, 1.35x at 40x40). */
+static void gemm_1x1(float *y, const float *x, const float *w, int ci, int co, int ld, int n,
+                     int adjoint, float *pack)
+{
+    int block = block_cols(ci, co);
+    for (int j = 0; j < n; j += block) {
+        int m = n - j < block ? n - j : block;
+        for (int r = 0; r < ci; r++)
+            memcpy(pack + (size_t)r * m, x + (size_t)r * ld + j, sizeof(float) * m);
+        cblas_sgemm(CblasRowMajor, adjoint ? CblasTrans : CblasNoTrans, CblasNoTrans, co, m, ci,
+                    1.0f, w, adjoint ? co : ci, pack, m, 0.0f, y + j, ld);
+    }
+}
 
 static void gemm_chunk(int i, int tid, void *p)
 {
-    (void)tid;
     const gemm_ctx *c = p;
     int j0 = i * CHUNK_PIXELS, n = c->HW - j0 < CHUNK_PIXELS ? c->HW - j0 : CHUNK_PIXELS;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, n, c->Cin, 1.0f, c->w,
-                c->Cin, c->x + j0, c->HW, 0.0f, c->y + j0, c->HW);
+    gemm_1x1(c->y + j0, c->x + j0, c->w, c->Cin, c->Cout, c->HW, n, 0,
+             c->pack + (size_t)tid * pack_floats(c->Cin, c->Cout));
     if (c->relu)
         for (int o = 0; o < c->Cout; o++) {
             float *r = c->y + (size_t)o * c->HW + j0;
@@ -114,7 +149,7 @@ void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const flo
                 scratch[(size_t)o * Cin + i] = w[(size_t)o * Cin + i] * scale[o];
         wk = scratch;
     }
-    gemm_ctx c = {y, x, wk, Cin, Cout, H * W, relu};
+    gemm_ctx c = {y, x, wk, Cin, Cout, H * W, relu, scratch + (size_t)Cin * Cout + 16};
     wp_parallel_for((H * W + CHUNK_PIXELS - 1) / CHUNK_PIXELS, gemm_chunk, &c);
 }
 
@@ -143,12 +178,8 @@ static void conv_image(int n, int tid, void *p)
     float *out = c->out + (size_t)n * co * HW;
     if (c->k == 3) {
         wp_wino_conv3x3(out, in, c->w, ci, co, c->H, c->W, 0, slice(c, tid));
-    } else if (!c->adjoint) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, ci,
-                    in, (int)HW, 0.0f, out, (int)HW);
-    } else { /* dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, co, (int)HW, ci, 1.0f, c->w, co, in,
-                    (int)HW, 0.0f, out, (int)HW);
+    } else { /* 1x1; backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
+        gemm_1x1(out, in, c->w, ci, co, (int)HW, (int)HW, c->adjoint, slice(c, tid));
     }
 }
 

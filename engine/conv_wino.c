@@ -85,6 +85,15 @@ typedef struct {
  * columns of the zero-padded row (pad column 0 = input column -1):
  * E[k] = x[2k-1], O[k] = x[2k], k = 0..tw, so that every later step reads
  * contiguous memory and vectorises. */
+VECTOR_CLONES static void deinterleave(float *restrict E1, float *restrict O,
+                                       const float *restrict x, int pairs)
+{
+    for (int k = 0; k < pairs; k++) {
+        O[k] = x[2 * k];
+        E1[k] = x[2 * k + 1];
+    }
+}
+
 static void load_row_eo(const float *xc, int H, int W, int src, float *restrict E,
                         float *restrict O, int tw)
 {
@@ -95,11 +104,8 @@ static void load_row_eo(const float *xc, int H, int W, int src, float *restrict 
     }
     const float *x = xc + (size_t)src * W;
     E[0] = 0.0f;
-    int k = 0;
-    for (; 2 * k + 1 < W && k < tw; k++) { /* both columns inside */
-        O[k] = x[2 * k];
-        E[k + 1] = x[2 * k + 1];
-    }
+    int k = W / 2; /* both columns of pairs 0..k-1 are inside */
+    deinterleave(E + 1, O, x, k);
     for (; k <= tw; k++) {
         O[k] = 2 * k < W ? x[2 * k] : 0.0f;
         if (k + 1 <= tw)
@@ -184,6 +190,15 @@ VECTOR_CLONES static void tiles_at(float *restrict o0, float *restrict o1, float
     }
 }
 
+VECTOR_CLONES static void interleave(float *restrict y, const float *restrict even,
+                                     const float *restrict odd, int pairs)
+{
+    for (int j = 0; j < pairs; j++) {
+        y[2 * j] = even[j];
+        y[2 * j + 1] = odd[j];
+    }
+}
+
 /* y from M[xi][o][p] for the tiles of rows [t0, t1) */
 static void output_transform(const wino_ctx *c, int t0, int t1, const float *M, float *tmp)
 {
@@ -199,18 +214,12 @@ static void output_transform(const wino_ctx *c, int t0, int t1, const float *M, 
             int row = 2 * ti;
             float *y0 = yo + (size_t)row * W;
             int pairs = W / 2; /* tiles whose two columns are inside */
-            for (int j = 0; j < pairs; j++) {
-                y0[2 * j] = o0[j];
-                y0[2 * j + 1] = o1[j];
-            }
+            interleave(y0, o0, o1, pairs);
             if (W % 2)
                 y0[W - 1] = o0[pairs];
             if (row + 1 < H) {
                 float *y1 = y0 + W;
-                for (int j = 0; j < pairs; j++) {
-                    y1[2 * j] = o2[j];
-                    y1[2 * j + 1] = o3[j];
-                }
+                interleave(y1, o2, o3, pairs);
                 if (W % 2)
                     y1[W - 1] = o2[pairs];
             }

@@ -252,8 +252,8 @@ void wp_net_backward(const wp_net *net, wp_net_cache *c, const float *x, const f
     wp_conv2d_backward_data(da, dy, net->conv_w[L - 1], N, net->width, net->out_ch, H, W,
                             net->kernel[L - 1], c->scratch);
     for (int l = L - 2; l >= 1; l--) {
-        const float *a = c->a + (size_t)l * act, *z = c->z + (size_t)(l - 1) * act;
-        wp_bn_relu_backward_train(dz, grad + gamma_off + (size_t)(l - 1) * net->width, da, a, z,
+        const float *z = c->z + (size_t)(l - 1) * act;
+        wp_bn_relu_backward_train(dz, grad + gamma_off + (size_t)(l - 1) * net->width, da, z,
                                   net->gamma[l], c->batch_sd + (size_t)(l - 1) * net->width, N,
                                   net->width, HW);
         wp_conv2d_backward_weights(grad + wp_net_conv_offset(net, l), dz,

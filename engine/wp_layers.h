@@ -45,12 +45,13 @@ void wp_bn_backward_train(float *dx, float *dgamma, const float *dy, const float
                           const float *gamma, const float *batch_sd, int N, int C, int HW);
 
 /* Training BN followed by ReLU, fused and parallel over channels:
- * a = relu(z / sd * gamma) (same statistics and running update as
- * wp_bn_forward_train), and its backward from da to dz (dz may alias da). */
+ * a = relu(z * (gamma / sd)) (same statistics and running update as
+ * wp_bn_forward_train), and its backward from da to dz (dz may alias da;
+ * the ReLU's mask comes from z, so a is not read again). */
 void wp_bn_relu_forward_train(float *a, const float *z, const float *gamma, float *running_sd,
                               float *batch_sd, int N, int C, int HW);
-void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *a,
-                               const float *z, const float *gamma, const float *batch_sd, int N,
+void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const float *z,
+                               const float *gamma, const float *batch_sd, int N,
                                int C, int HW);
 
 /* Data-parallel training: the batch is split over processes (or threads),

@@ -45,7 +45,8 @@ START_TEST(conv_fast_matches_reference)
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
             conv_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4],
                       shapes[i][5]);
-        conv_case(1, 6, 5, 45, 61, 3); /* several Winograd chunks */
+        conv_case(1, 6, 5, 45, 61, 3);  /* several Winograd chunks */
+        conv_case(2, 64, 48, 17, 19, 1); /* several 1x1 blocks, the last partial */
     }
     wp_set_threads(1);
 }
@@ -55,7 +56,8 @@ END_TEST
  * images big enough to make several chunks. */
 START_TEST(fused_layer_matches_reference)
 {
-    int shapes[][5] = {{5, 7, 40, 50, 3}, {3, 4, 1, 9, 3}, {6, 5, 70, 80, 1}, {4, 8, 33, 2, 3}};
+    int shapes[][5] = {{5, 7, 40, 50, 3}, {3, 4, 1, 9, 3}, {6, 5, 70, 80, 1}, {4, 8, 33, 2, 3},
+                       {64, 40, 23, 29, 1}};
     for (int t = 1; t <= 2; t++) {
         wp_set_threads(t);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -255,7 +257,7 @@ START_TEST(bn_relu_fused_matches_separate)
         wp_relu_forward(a2, a2, n);
         ck_assert_double_le(max_abs_diff(a1, a2, n), 1e-6);
         ck_assert_double_le(max_abs_diff(rs1, rs2, C), 1e-7);
-        wp_bn_relu_backward_train(d1, dg1, da, a1, z, g, sd1, N, C, HW);
+        wp_bn_relu_backward_train(d1, dg1, da, z, g, sd1, N, C, HW);
         wp_relu_backward(d2, da, a2, n);
         wp_bn_backward_train(d2, dg2, d2, z, g, sd2, N, C, HW);
         ck_assert_double_le(max_abs_diff(d1, d2, n), 1e-5);
