@@ -26,7 +26,7 @@ for line in open(rec_path):
     elif kind == "info":
         info[(s, col)] = val
     elif kind == "sheet":
-        sheets.append((s, row, val))
+        sheets.append((s, col, val))
 
 published = OrderedDict()  # set -> method -> level -> psnr
 for line in open(pub_path):
@@ -62,7 +62,8 @@ out.append("Sets, protocols and published figures: `../shared/benchmarks/README.
            "in this run, one image at a time, each program on all cores of a shared "
            "machine (a ratio between methods, not an absolute speed).")
 out.append("")
-plines = [l[1:].strip() for l in open(params) if l.startswith("#")]
+plines = [l[1:].strip() for l in open(params)
+          if l.startswith("#") and not l.startswith("# method")]
 if plines:
     out.append("Peer parameters (`%s`): %s" % (params, " ".join(plines)))
     out.append("")

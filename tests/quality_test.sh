@@ -76,7 +76,7 @@ for m in photo-gray photo-color "ImageMagick Catrom" "ImageMagick Lanczos" "GEGL
 done
 [ "$(sr "the provided LR (bicubic)" "EDSR (published)")" = 38.11 ] && ok "Set5 x2: EDSR 38.11" ||
     bad "Set5 x2: no published EDSR row"
-[ -s "$T/quality-RNI6.png" ] && grep -q "quality-RNI6.png" "$Q" && ok "RNI6 contact sheet" ||
+[ -s "$T/quality-RNI6.jpg" ] && grep -q "quality-RNI6.jpg" "$Q" && ok "RNI6 contact sheet" ||
     bad "no RNI6 contact sheet"
 [ "$fail" -eq 0 ] || cat "$Q"
 finish
