@@ -7,6 +7,7 @@
 # usage: bench/upscale-eval.sh MODEL LIST [BUILD_DIR]   (LIST: one path a line,
 #        relative to its folder; gray models see the images in gray)
 set -euo pipefail
+. "$(dirname "$0")/peers.sh"
 MODEL=$1
 LIST=$2
 B=${3:-build}
@@ -34,7 +35,7 @@ while read -r rel; do
         row=()
         for lr in box bic; do
             "$B/cli/wprior" upscale -m "$MODEL" -f "$f" "$T/$lr.png" "$T/up_$lr.png" 2>/dev/null
-            convert "$T/$lr.png" -filter Catrom -resize "$((100 * f))%" "$T/cat_$lr.png"
+            peer_upscale catrom "$f" "$T/$lr.png" "$T/cat_$lr.png"
             p1=$("$B/tests/wp_psnr" "$T/up_$lr.png" "$T/clean.png")
             p2=$("$B/tests/wp_psnr" "$T/cat_$lr.png" "$T/clean.png")
             row+=("$p1" "$p2")
