@@ -46,15 +46,20 @@ static void inpaint_defaults(wp_inpaint_mode mode, wp_sampler_params *d)
     }
 }
 
-/* The finest level that the prior's ascent runs at.  The shipped priors'
- * denoisers smooth clean photographs' finest details (a floor of 30-42 dB
- * on clean validation crops), so the fast mode fills level 0 by diffusion
- * from the ascent's level 1: better PSNR there than an ascent at level 0
- * (bench/results/inpaint.md). */
-static int finest_level(wp_inpaint_mode mode, int J)
+/* The finest level that the prior's ascent runs at; the levels below are
+ * filled by diffusion from it.  The shipped priors' denoisers smooth clean
+ * photographs' finest details, so the fast mode stops at level 1 (its best
+ * PSNR, bench/results/inpaint.md); a model may say otherwise in its
+ * metadata "inpaint.fast.finest" / "inpaint.sharp.finest" (0..J). */
+static int finest_level(const wp_prior *p, wp_inpaint_mode mode, int J)
 {
     if (mode == WP_INPAINT_DIFFUSE)
         return J + 1;
+    const char *v = wp_prior_meta(p, mode == WP_INPAINT_FAST ? "inpaint.fast.finest"
+                                                             : "inpaint.sharp.finest");
+    double x;
+    if (v && !wp_parse_double(v, &x) && x >= 0 && x <= J && x == (int)x)
+        return (int)x;
     return mode == WP_INPAINT_FAST && J > 0 ? 1 : 0;
 }
 
@@ -599,7 +604,7 @@ wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *o
         free(regions);
         return st;
     }
-    int finest = finest_level(io->mode, J);
+    int finest = finest_level(p, io->mode, J);
     for (int k = 0; k < nreg; k++) {
         int hp = wp_pad_size(regions[k].h, J), wq = wp_pad_size(regions[k].w, J);
         for (int j = finest; j <= J; j++)

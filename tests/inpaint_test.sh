@@ -59,4 +59,16 @@ expect_fail "a missing mask" "nomask.png" "$T/out2.png" \
     "$WPRIOR" inpaint --mask "$T/nomask.png" "$T/in.png" "$T/out2.png"
 expect_fail "a bad mode" "--mode is fast, sharp or diffuse" "$T/out2.png" \
     "$WPRIOR" inpaint --mode slow --mask "$T/holes.png" "$T/in.png" "$T/out2.png"
+
+# wprior eval --random-missing: the paper's random-pixel problem
+mkdir -p "$T/clean"
+"$SYNTH" "$T/clean/a.png" 64 48 3 1 && "$SYNTH" "$T/clean/b.png" 64 48 3 2 || bad "wp_synth"
+if "$WPRIOR" eval -m photo-color --clean "$T/clean" --random-missing 0.5,0.8 >"$T/eval" 2>"$T/stderr" &&
+    awk '$1 == 0.5 || $1 == 0.8 { if ($2 + 0 > 10 && $3 + 0 > 10) n++ } END { exit n != 2 }' "$T/eval"; then
+    ok "eval --random-missing: $(tr '\n' ' ' <"$T/eval")"
+else
+    bad "eval --random-missing: $(cat "$T/eval" "$T/stderr")"
+fi
+expect_fail "eval --random-missing 1" "values in (0,1)" "" \
+    "$WPRIOR" eval -m photo-color --clean "$T/clean" --random-missing 1
 finish

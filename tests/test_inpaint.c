@@ -233,6 +233,26 @@ START_TEST(fast_beats_the_baselines)
 }
 END_TEST
 
+START_TEST(metadata_sets_the_finest_level)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 48, W = 48;
+    float *in = synth(1, H, W, 255);
+    uint8_t *m = random_mask(H, W, 0.5, 4);
+    float *a = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    char err[WP_ERRLEN];
+    ck_assert(wp_prior_set_meta(p, "inpaint.fast.finest", "0", err) == WP_OK);
+    float *b = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    ck_assert_msg(max_abs_diff(a, b, (size_t)H * W) > 1e-4, "level 0 made no difference");
+    ck_assert(wp_prior_set_meta(p, "inpaint.fast.finest", "7", err) == WP_OK); /* > J: ignored */
+    float *c = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    ck_assert(memcmp(a, c, sizeof(float) * H * W) == 0);
+    free(a), free(b), free(c), free(in), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
 static void cancel_now(double f, void *data)
 {
     (void)f;
@@ -299,6 +319,7 @@ int main(void)
     tcase_add_test(tc, border_holes_and_nearly_full_masks);
     tcase_add_test(tc, a_small_hole_costs_its_region);
     tcase_add_test(tc, fast_beats_the_baselines);
+    tcase_add_test(tc, metadata_sets_the_finest_level);
     tcase_add_test(tc, cancel_leaves_the_output);
     tcase_add_test(tc, bad_arguments_are_refused);
     suite_add_tcase(s, tc);
