@@ -469,11 +469,12 @@ static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
     wp_rng root, rng;
     wp_rng_seed(&root, seed);
     for (int j = R->J; j >= 0; j--) {
-        /* the coarser result, replicated, smoothed where unknown: the
-         * ascent starts close to the diffusion fill */
+        /* the coarser result, replicated, smoothed where unknown (fully
+         * below the prior's finest level; lightly above it, where a sharp
+         * draw's texture must survive) */
         if (j < R->J) {
             start_from_coarser(R, j);
-            diffuse(R, j, 8, 0.0f);
+            diffuse(R, j, j < finest || R->sp.beta >= 1 ? 512 : 8, 1e-5f);
         }
         if (j < finest)
             continue;
