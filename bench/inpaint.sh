@@ -6,7 +6,8 @@
 # mean over the images, and seconds per image; a contact sheet per mask kind
 # (the first images of each set).  Kodak24 is filled with photo-color,
 # Set12 with photo-gray.  Benchmark images are test data: never tune on them.
-# Writes bench/results/inpaint.md (+ inpaint-KIND.png).
+# Writes bench/results/inpaint-run.md and the sheets inpaint-KIND.png/.jpg
+# (benchmark images: git ignores them, never commit them).
 # usage: bench/inpaint.sh [BUILD_DIR]
 #   N=k: the first k images of each set (default all); SETS="Kodak24 Set12";
 #   KINDS="r50 r80 sq32 sq64 scratch"; MODES="fast sharp diffuse";
@@ -76,8 +77,12 @@ fill() { # method in mask out model
     fast | sharp | diffuse)
         "$B/cli/wprior" inpaint -m "$5" --threads "$THREADS" --mode "$1" --mask "$3" "$2" "$4" \
             2>/dev/null ;;
-    gmic-pde) OMP_NUM_THREADS=$THREADS gmic -v -1 "$2" "$3" inpaint_pde[0] [1] o[0] "$4" ;;
-    gmic-patch) OMP_NUM_THREADS=$THREADS gmic -v -1 "$2" "$3" inpaint_matchpatch[0] [1] o[0] "$4" ;;
+    # (G'MIC writes a 16-bit PNG of the unscaled values when any exceeds 255:
+    # rounded and clipped to 8 bits first)
+    gmic-pde) OMP_NUM_THREADS=$THREADS gmic -v -1 "$2" "$3" inpaint_pde[0] [1] round[0] cut[0] 0,255 \
+        o[0] "$4" ;;
+    gmic-patch) OMP_NUM_THREADS=$THREADS gmic -v -1 "$2" "$3" inpaint_matchpatch[0] [1] round[0] \
+        cut[0] 0,255 o[0] "$4" ;;
     resynth) resynth "$2" "$3" "$4" ;;
     esac
 }
@@ -149,7 +154,12 @@ for kind in $KINDS; do
     done
     [ ${#tiles[@]} -gt 0 ] || continue
     montage "${tiles[@]}" -colorspace sRGB -tile "$((${#METHODS[@]} + 2))x" -geometry 256x256+2+2 \
-        -title "$kind: masked, ${METHODS[*]}, original" "bench/results/inpaint-$kind.png"
+        -title "$kind: masked, ${METHODS[*]}, original" "$T/sheet.png"
+    # whole images as JPEG (a few hundred KB), square holes' crops as PNG
+    case $kind in
+    sq*) cp "$T/sheet.png" "bench/results/inpaint-$kind.png" ;;
+    *) convert "$T/sheet.png" -quality 85 "bench/results/inpaint-$kind.jpg" ;;
+    esac
 done
 
 # A 64x64 hole in a 12-megapixel photograph (the first image of the first
