@@ -207,7 +207,8 @@ typedef struct {
  * filled ones are in [0,1].  Only regions around the holes are processed
  * (their size is reported), so a small hole in a large image is cheap.  A
  * mask with no unknown pixel returns the input.  Seeded and reproducible
- * (for the same options, threads included or not). */
+ * for the same options and tile size, whatever the thread count (another
+ * tile size can move a sharp draw by a grey level here and there). */
 wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
                      int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
                      char *err);
