@@ -2,6 +2,8 @@
 #ifndef CLI_COMMON_H
 #define CLI_COMMON_H
 
+#include <stdint.h>
+
 #include "image_io.h"
 #include "wprior.h"
 
@@ -14,6 +16,7 @@ int cmd_import(int argc, char **argv);
 int cmd_upscale(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_inpaint(int argc, char **argv);
 
 /* What every job shares: run options, seed, sampler knobs, progress. */
 typedef struct {
@@ -60,6 +63,8 @@ wp_prior *cli_load_model(const char *path);
 /* The same, trying the shipped model `preferred` (a file name, or NULL)
  * before the default. */
 wp_prior *cli_load_model_or(const char *path, const char *preferred);
+/* The index of v among names[0..n-1], or -1 with "OPT is a, b or c, not 'v'". */
+int cli_choice(const char *opt, const char *v, const char *const *names, int n);
 /* Parses a whole decimal integer in [lo,hi]. */
 int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out);
 
@@ -80,5 +85,9 @@ void cli_input_close(cli_input *in);
 int cli_colour_channels(const wp_image *img);
 float *cli_to_planar(const wp_image *img);
 void cli_from_planar(wp_image *img, const float *planar);
+
+/* A mask image of width x height: 1 where any colour channel is not 0 (alpha
+ * ignored); *unknown counts them.  NULL with a message on error. */
+uint8_t *cli_read_mask(const char *path, int width, int height, size_t *unknown);
 
 #endif

@@ -42,7 +42,11 @@ static int eval_usage(FILE *f)
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
-            "                     score would be if that network were perfect\n",
+            "                     score would be if that network were perfect\n"
+            "  --random-missing F[,F...]  instead of denoising: remove a fraction F of the\n"
+            "                     pixels (seeded), fill them with `wprior inpaint` (fast\n"
+            "                     mode) and the diffusion fill, and print the PSNR inside\n"
+            "                     the removed pixels\n",
 #ifdef HAVE_CAIRO
             ""
 #else
@@ -54,23 +58,32 @@ static int eval_usage(FILE *f)
 
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
-    float sigma[MAX_SIGMAS];
-    int nsigma, crop, clip, no_unclip, per_image, ensemble, oracle;
+    float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
+    int nsigma, nmissing, crop, clip, no_unclip, per_image, ensemble, oracle;
     unsigned long long seed;
 } eval_args;
 
-static int parse_sigmas(const char *s, eval_args *a)
+/* A comma-separated list of up to MAX_SIGMAS values in (0, hi] (below 1
+ * when hi is 1). */
+static int parse_list(const char *s, const char *opt, double hi, float *out, int *n)
 {
-    a->nsigma = 0;
+    *n = 0;
     while (*s) {
         char *end;
         double v = strtod(s, &end);
-        if (end == s || !(v > 0 && v <= 1000) || (*end && *end != ',') || a->nsigma == MAX_SIGMAS)
-            return cli_error("--sigma takes up to %d comma-separated values in (0,1000]", MAX_SIGMAS);
-        a->sigma[a->nsigma++] = (float)v;
+        if (end == s || !(v > 0 && v <= hi && (hi != 1 || v < 1)) || (*end && *end != ',') ||
+            *n == MAX_SIGMAS)
+            return cli_error("%s takes up to %d comma-separated values in (0,%g%s", opt,
+                             MAX_SIGMAS, hi, hi == 1 ? ")" : "]");
+        out[(*n)++] = (float)v;
         s = *end ? end + 1 : end;
     }
-    return a->nsigma ? 0 : cli_error("--sigma is empty");
+    return *n ? 0 : cli_error("%s is empty", opt);
+}
+
+static int parse_sigmas(const char *s, eval_args *a)
+{
+    return parse_list(s, "--sigma", 1000, a->sigma, &a->nsigma);
 }
 
 static int parse_eval(int argc, char **argv, eval_args *a)
@@ -113,6 +126,9 @@ static int parse_eval(int argc, char **argv, eval_args *a)
         else if (!strcmp(k, "--sigma")) {
             if (parse_sigmas(v, a))
                 return 2;
+        } else if (!strcmp(k, "--random-missing")) {
+            if (parse_list(v, k, 1, a->missing, &a->nmissing))
+                return 2;
         } else if (!strcmp(k, "--crop")) {
             if (cli_parse_int(v, k, 8, 1 << 20, &n))
                 return 2;
@@ -134,6 +150,9 @@ static int parse_eval(int argc, char **argv, eval_args *a)
     }
     if (!a->clean)
         return cli_error("give --clean DIR|LIST") + 1;
+    if (a->nmissing && (a->oracle || a->flat || a->external || a->save || a->plot || a->clip))
+        return cli_error("--random-missing scores inpainting: no --oracle, --flat, --external, "
+                         "--save-noisy, --plot or --clip") + 1;
     if (a->oracle && a->ensemble > 1)
         return cli_error("--oracle works on one pass (no --ensemble)") + 1;
     return 0;
@@ -353,6 +372,54 @@ static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, flo
     return 0;
 }
 
+/* PSNR of out against clean [C,H,W] over the pixels where mask. */
+static double masked_psnr(const float *out, const float *clean, const uint8_t *mask, int C,
+                          size_t hw)
+{
+    double se = 0;
+    size_t k = 0;
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < hw; i++)
+            if (mask[i]) {
+                double d = (double)out[c * hw + i] - clean[c * hw + i];
+                se += d * d, k++;
+            }
+    return k ? 10 * log10((double)k / (se > 0 ? se : 1e-20)) : INFINITY;
+}
+
+/* --random-missing: each fraction's seeded mask filled by the fast mode
+ * (sums in E->out) and by diffusion (in E->in). */
+static int eval_missing(eval_sums *E, const char *path, const float *clean, float *work,
+                        uint8_t *mask, int C, int H, int W, int idx)
+{
+    const eval_args *a = E->a;
+    size_t hw = (size_t)H * W;
+    char err[WP_ERRLEN];
+    for (int k = 0; k < a->nmissing; k++) {
+        uint64_t s = a->seed * 1000003ULL + (unsigned)idx * 101ULL + (unsigned)k;
+        for (size_t i = 0; i < hw; i++) { /* splitmix64 */
+            uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            mask[i] = (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0 < a->missing[k];
+        }
+        double p[2];
+        for (int m = 0; m < 2; m++) {
+            wp_inpaint_options o = {0};
+            o.mode = m ? WP_INPAINT_DIFFUSE : WP_INPAINT_FAST;
+            if (wp_inpaint(E->p, clean, mask, work, C, H, W, &o, NULL, err))
+                return cli_error("%s: %s", path, err);
+            p[m] = masked_psnr(work, clean, mask, C, hw);
+        }
+        E->out[k] += p[0];
+        E->in[k] += p[1];
+        if (a->per_image)
+            printf("%-50s %6g %8.3f %8.3f\n", path, (double)a->missing[k], p[0], p[1]);
+    }
+    E->n++;
+    return 0;
+}
+
 static int eval_image(eval_sums *E, const char *path, int idx)
 {
     const eval_args *a = E->a;
@@ -363,6 +430,16 @@ static int eval_image(eval_sums *E, const char *path, int idx)
     if (a->crop)
         centre_crop(clean, C, &H, &W, a->crop);
     size_t n = (size_t)C * H * W;
+    if (a->nmissing) {
+        work = malloc(sizeof(float) * n);
+        uint8_t *mask = malloc((size_t)H * W);
+        rc = work && mask ? eval_missing(E, path, clean, work, mask, C, H, W, idx)
+                          : cli_error("out of memory");
+        free(mask);
+        free(work);
+        free(clean);
+        return rc;
+    }
     char out[4200];
     if (!(noisy = malloc(sizeof(float) * n)) || !(work = malloc(sizeof(float) * n))) {
         cli_error("out of memory");
@@ -448,12 +525,22 @@ int cmd_eval(int argc, char **argv)
     }
     if (cli_list_images(a.clean, &l))
         goto done;
-    if (a.per_image)
+    if (a.per_image && a.nmissing)
+        printf("%-50s %6s %8s %8s\n", "image", "missing", "fast", "diffuse");
+    else if (a.per_image)
         printf("%-50s %6s %8s %8s %8s %8s\n", "image", "sigma", "noisy", "denoised", "flat",
                "external");
     for (int i = 0; i < l.n; i++)
         if (eval_image(&E, l.path[i], i))
             goto done;
+    if (a.nmissing) {
+        printf("%d images, random missing pixels: mean PSNR inside them (dB, peak 1)\n", E.n);
+        printf("%8s %10s %10s\n", "missing", "fast", "diffuse");
+        for (int k = 0; k < a.nmissing; k++)
+            printf("%8g %10.3f %10.3f\n", (double)a.missing[k], E.out[k] / E.n, E.in[k] / E.n);
+        rc = 0;
+        goto done;
+    }
     printf("%d images, mean PSNR (dB, peak 1)%s%s\n", E.n, a.clip ? ", noisy input clipped" : "",
            a.oracle == WP_ORACLE_LOW       ? "; multi-scale given the clean low-pass"
            : a.oracle == WP_ORACLE_DETAILS ? "; multi-scale given the clean details"

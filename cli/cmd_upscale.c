@@ -60,15 +60,12 @@ int cmd_upscale(int argc, char **argv)
                 return cli_error("--factor is 2, 4 or 8") + 1;
             u.factor = (int)f;
         } else if (!strcmp(a, "--mode")) {
+            static const char *const modes[] = {"fast", "sharp"};
             const char *m = cli_value(argc, argv, &i);
-            if (!m)
+            int k = m ? cli_choice("--mode", m, modes, 2) : -1;
+            if (k < 0)
                 return 2;
-            if (!strcmp(m, "fast"))
-                u.mode = WP_UPSCALE_FAST;
-            else if (!strcmp(m, "sharp"))
-                u.mode = WP_UPSCALE_SHARP;
-            else
-                return cli_error("--mode is fast or sharp, not '%s'", m) + 1;
+            u.mode = k == 0 ? WP_UPSCALE_FAST : WP_UPSCALE_SHARP;
         } else if (cli_positional(a, pos, &npos, 2)) {
             return upscale_usage(stderr);
         }

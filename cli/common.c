@@ -168,6 +168,19 @@ wp_prior *cli_load_model_or(const char *path, const char *preferred)
     return p;
 }
 
+int cli_choice(const char *opt, const char *v, const char *const *names, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (!strcmp(v, names[k]))
+            return k;
+    char list[256] = "";
+    for (int k = 0; k < n; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", names[k],
+                 k + 2 < n ? ", " : k + 1 < n ? " or " : "");
+    cli_error("%s is %s, not '%s'", opt, list, v);
+    return -1;
+}
+
 int cli_colour_channels(const wp_image *img)
 {
     return img->channels == 1 || img->channels == 2 ? 1 : 3;

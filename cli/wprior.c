@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "                             blind multi-scale denoising of a PNG/JPEG\n"
             "  upscale [-m MODEL] [-f 2|4|8] [--mode fast|sharp] [--seed N] INPUT OUTPUT\n"
             "                             super-resolution drawn from the prior\n"
+            "  inpaint [-m MODEL] --mask MASK [--mode fast|sharp] [--seed N] INPUT OUTPUT\n"
+            "                             fills the masked pixels from the prior\n"
             "  sample [-m MODEL] [--size WxH] [--seed N] OUTPUT\n"
             "                             a new image drawn from the prior\n"
             "  import (--low FILE --cond J=FILE... | --flat FILE) [--channels 1|3]\n"
@@ -56,6 +58,8 @@ int wprior_main(int argc, char **argv)
         return cmd_import(argc - 1, argv + 1);
     if (!strcmp(cmd, "upscale"))
         return cmd_upscale(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inpaint"))
+        return cmd_inpaint(argc - 1, argv + 1);
     if (!strcmp(cmd, "sample"))
         return cmd_sample(argc - 1, argv + 1);
     if (!strcmp(cmd, "train"))

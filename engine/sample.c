@@ -26,8 +26,7 @@ void wp_sampler_defaults(wp_sampler_params *s)
     s->max_iter = 1000;
 }
 
-/* Zero fields of s take their values from d. */
-static void fill_defaults(wp_sampler_params *s, const wp_sampler_params *d)
+void wp_sampler_fill(wp_sampler_params *s, const wp_sampler_params *d)
 {
     if (s->sigma0 == 0) s->sigma0 = d->sigma0;
     if (s->sigma_l == 0) s->sigma_l = d->sigma_l;
@@ -36,7 +35,7 @@ static void fill_defaults(wp_sampler_params *s, const wp_sampler_params *d)
     if (s->max_iter == 0) s->max_iter = d->max_iter;
 }
 
-static wp_status check_params(const wp_sampler_params *s, char *err)
+wp_status wp_sampler_check(const wp_sampler_params *s, char *err)
 {
     if (!(s->sigma0 > 0 && s->sigma0 <= 100))
         return wp_fail(err, WP_ERR_ARG, "sigma0 %g is outside (0,100]", (double)s->sigma0);
@@ -49,6 +48,32 @@ static wp_status check_params(const wp_sampler_params *s, char *err)
     if (s->max_iter < 1 || s->max_iter > 100000)
         return wp_fail(err, WP_ERR_ARG, "max_iter %d is outside 1..100000", s->max_iter);
     return WP_OK;
+}
+
+void wp_ascent_schedule(const wp_sampler_params *sp, int t, double sigma, double *h,
+                        double *gamma)
+{
+    *h = sp->h0 * t / (1.0 + sp->h0 * (t - 1));
+    double g2 = (1.0 - sp->beta * *h) * (1.0 - sp->beta * *h) - (1.0 - *h) * (1.0 - *h);
+    *gamma = g2 > 0 ? sigma * sqrt(g2) : 0.0;
+}
+
+/* A denoiser has a residual floor: when sigma_t falls far slower than the
+ * schedule says it should (ideally by 1 - beta h_t per step), the ascent
+ * would only drift, so stop there.  Early steps expect little fall and are
+ * never judged. */
+int wp_ascent_stalled(const wp_sampler_params *sp, double *hist, int t, double sigma)
+{
+    hist[t % WP_STALL_WINDOW] = log(sigma);
+    if (t <= WP_STALL_WINDOW)
+        return 0;
+    double expect = 0.0;
+    for (int s = t - WP_STALL_WINDOW; s < t; s++) {
+        double hs = sp->h0 * s / (1.0 + sp->h0 * (s - 1));
+        expect += log(1.0 - sp->beta * hs + 1e-12);
+    }
+    double got = hist[t % WP_STALL_WINDOW] - hist[(t + 1) % WP_STALL_WINDOW];
+    return expect < WP_STALL_MIN_EXPECT && got > WP_STALL_FRACTION * expect;
 }
 
 void (*wp_ascent_trace_hook)(const wp_ascent *, int, double) = NULL;
@@ -96,7 +121,7 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
     wp_rng_fill_gauss(&a->rng, a->y, n, sp->sigma0);
     for (size_t i = 0; i < n; i++)
         a->y[i] += a->mean0;
-    double sigma = 0.0, first = 0.0, hist[WP_STALL_WINDOW + 1];
+    double sigma = 0.0, first = 0.0, hist[WP_STALL_WINDOW];
     int t, r_current = 0;
     a->stalled = 0;
     for (t = 1; t <= sp->max_iter; t++) {
@@ -117,26 +142,12 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
                            "the sampler diverged at iteration %d (sigma %.3g from %.3g); try a "
                            "smaller h0",
                            t, sigma, first);
-        /* A denoiser has a residual floor: when sigma_t falls far slower
-         * than the schedule says it should (ideally by 1 - beta h_t per
-         * step), the ascent would only drift, so stop there.  Early steps
-         * expect little fall and are never judged. */
-        hist[t % WP_STALL_WINDOW] = log(sigma);
-        if (t > WP_STALL_WINDOW) {
-            double expect = 0.0;
-            for (int s = t - WP_STALL_WINDOW; s < t; s++) {
-                double hs = sp->h0 * s / (1.0 + sp->h0 * (s - 1));
-                expect += log(1.0 - sp->beta * hs + 1e-12);
-            }
-            double got = hist[t % WP_STALL_WINDOW] - hist[(t + 1) % WP_STALL_WINDOW];
-            if (expect < WP_STALL_MIN_EXPECT && got > WP_STALL_FRACTION * expect) {
-                a->stalled = 1;
-                break;
-            }
+        if (wp_ascent_stalled(sp, hist, t, sigma)) {
+            a->stalled = 1;
+            break;
         }
-        double h = sp->h0 * t / (1.0 + sp->h0 * (t - 1));
-        double g2 = (1.0 - sp->beta * h) * (1.0 - sp->beta * h) - (1.0 - h) * (1.0 - h);
-        double gamma = g2 > 0 ? sigma * sqrt(g2) : 0.0;
+        double h, gamma;
+        wp_ascent_schedule(sp, t, sigma, &h, &gamma);
         if (gamma > 0)
             wp_rng_fill_gauss(&a->rng, a->z, n, (float)gamma);
         for (size_t i = 0; i < n; i++)
@@ -308,7 +319,7 @@ static void project_block_means(float *x, const float *low, int C, int h, int w,
  * ("upscale.fast.sigma0", "upscale.sharp.h0", "sample.beta", ...): a prior
  * trained on a narrow noise range must not start its ascent far outside
  * it (its conditional nets never saw sigma 1). */
-static void meta_defaults(const wp_prior *p, const char *prefix, wp_sampler_params *d)
+void wp_sampler_meta(const wp_prior *p, const char *prefix, wp_sampler_params *d)
 {
     const char *names[] = {"sigma0", "sigma_l", "h0", "beta", "max_iter"};
     for (int k = 0; k < 5; k++) {
@@ -374,10 +385,10 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     gen g = {0};
     upscale_defaults(uopt->mode, &g.sp);
-    meta_defaults(p, uopt->mode == WP_UPSCALE_FAST ? "upscale.fast" : "upscale.sharp", &g.sp);
+    wp_sampler_meta(p, uopt->mode == WP_UPSCALE_FAST ? "upscale.fast" : "upscale.sharp", &g.sp);
     wp_sampler_params sp = uopt->sampler;
-    fill_defaults(&sp, &g.sp);
-    if ((st = check_params(&sp, err)))
+    wp_sampler_fill(&sp, &g.sp);
+    if ((st = wp_sampler_check(&sp, err)))
         return st;
     g.sp = sp;
     g.p = p;
@@ -467,10 +478,10 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     gen g = {0};
     wp_sampler_params d;
     wp_sampler_defaults(&d);
-    meta_defaults(p, "sample", &d);
+    wp_sampler_meta(p, "sample", &d);
     g.sp = sopt->sampler;
-    fill_defaults(&g.sp, &d);
-    if ((st = check_params(&g.sp, err)))
+    wp_sampler_fill(&g.sp, &d);
+    if ((st = wp_sampler_check(&g.sp, err)))
         return st;
     if (sopt->tileable < -1 || sopt->tileable > 1)
         return wp_fail(err, WP_ERR_ARG, "tileable is -1, 0 or 1, not %d", sopt->tileable);

@@ -24,6 +24,21 @@ struct wp_ascent {
 
 wp_status wp_ascent_run(wp_ascent *a, char *err);
 
+/* Step t (1-based) of the schedule at sigma_t: the step size h_t and the
+ * noise amplitude gamma_t. */
+void wp_ascent_schedule(const wp_sampler_params *sp, int t, double sigma, double *h,
+                        double *gamma);
+/* Records sigma_t in hist[WP_STALL_WINDOW] and says whether the ascent has
+ * stalled (see WP_STALL_*). */
+int wp_ascent_stalled(const wp_sampler_params *sp, double *hist, int t, double sigma);
+
+/* Zero fields of s take their values from d. */
+void wp_sampler_fill(wp_sampler_params *s, const wp_sampler_params *d);
+wp_status wp_sampler_check(const wp_sampler_params *s, char *err);
+/* A model's own sampler defaults, from its metadata "<prefix>.sigma0",
+ * "<prefix>.h0", ... (e.g. "upscale.fast", "inpaint.sharp"). */
+void wp_sampler_meta(const wp_prior *p, const char *prefix, wp_sampler_params *d);
+
 /* Called at every step of every ascent when set (dev tools such as
  * bench/upscale_tune); NULL in normal use. */
 extern void (*wp_ascent_trace_hook)(const wp_ascent *a, int t, double sigma);

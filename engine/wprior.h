@@ -181,6 +181,38 @@ void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multi
 wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err);
 
+typedef enum {
+    WP_INPAINT_FAST = 0,    /* a deterministic ascent, close to the posterior mean: best PSNR */
+    WP_INPAINT_SHARP = 1,   /* a real sample (noise injected): plausible texture */
+    WP_INPAINT_DIFFUSE = 2, /* no prior: a multigrid diffusion fill (a baseline, instant) */
+} wp_inpaint_mode;
+
+typedef struct {
+    wp_inpaint_mode mode;
+    uint64_t seed;
+    wp_sampler_params sampler; /* zero fields: the mode's defaults (or the model's
+                                  metadata "inpaint.fast.h0", "inpaint.sharp.sigma0", ...) */
+    int context;               /* known pixels around each hole that are processed;
+                                  0: the larger of the coarsest net's field and half
+                                  the hole's size */
+    /* filled in by wp_inpaint: */
+    int regions;               /* regions processed (0: no hole) */
+    int iterations;            /* summed over levels, regions and channel passes */
+    size_t pixels;             /* pixels of the regions processed */
+} wp_inpaint_options;
+
+/* Fills the unknown pixels of in [channels, height, width] (mask [height,
+ * width], non-zero = unknown) with a draw from the prior given the known
+ * ones, coarse to fine; out may equal in.  Known pixels are copied exactly;
+ * filled ones are in [0,1].  Only regions around the holes are processed
+ * (their size is reported), so a small hole in a large image is cheap.  A
+ * mask with no unknown pixel returns the input.  Seeded and reproducible
+ * for the same options and tile size, whatever the thread count (another
+ * tile size can move a sharp draw by a grey level here and there). */
+wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
+                     int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
+                     char *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
 #!/bin/bash
-# valgrind over CLI denoise, upscale and sample on a small image with a tiny
+# valgrind over CLI denoise, upscale, inpaint and sample on a small image with a tiny
 # model: no memory errors, no leaks.  usage: valgrind_cli.sh WPRIOR
 set -u
 WPRIOR=$1
@@ -27,6 +27,7 @@ run() {
 }
 run "denoise" "$WPRIOR" denoise -m "$MODEL" --threads 2 "$IMG" "$T/d.png"
 run "upscale" "$WPRIOR" upscale -m "$MODEL" -f 2 --mode sharp --max-iter 5 "$IMG" "$T/u.png"
+run "inpaint" "$WPRIOR" inpaint -m "$MODEL" --mode sharp --max-iter 5 --mask "$IMG" "$IMG" "$T/i.png"
 run "sample" "$WPRIOR" sample -m "$MODEL" --size 16x8 --max-iter 5 "$T/s.png"
 run "info" "$WPRIOR" info "$MODEL"
 # an error path: a truncated model

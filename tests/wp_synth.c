@@ -1,5 +1,6 @@
 /* wp_synth: synthetic test images for the training tests (no data folder
- * needed).  Usage: wp_synth OUT.png WIDTH HEIGHT CHANNELS SEED
+ * needed).  Usage: wp_synth OUT.png WIDTH HEIGHT CHANNELS SEED [DEPTH]
+ * (DEPTH 8, the default, or 16)
  * Smooth shading, a disc, stripes and a little texture, all set by SEED. */
 #include <math.h>
 #include <stdio.h>
@@ -9,14 +10,14 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: wp_synth OUT.png WIDTH HEIGHT CHANNELS SEED\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: wp_synth OUT.png WIDTH HEIGHT CHANNELS SEED [DEPTH]\n");
         return 2;
     }
     int W = atoi(argv[2]), H = atoi(argv[3]), C = atoi(argv[4]), seed = atoi(argv[5]);
     wp_image img;
     char err[512];
-    if (wp_image_alloc(&img, W, H, C, 8, err, sizeof err)) {
+    if (wp_image_alloc(&img, W, H, C, argc == 7 ? atoi(argv[6]) : 8, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

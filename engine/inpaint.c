@@ -1,0 +1,664 @@
+/* inpaint.c: filling the unknown pixels of an image from the prior,
+ * conditioned on the known ones (Kadkhodaie & Simoncelli's linear inverse
+ * problem with M the known pixels), coarse to fine over the Haar pyramid.
+ *
+ * At level j the state is the low-pass image y_j (2^-j of the size) and the
+ * denoiser D_j is the prior's sub-pyramid from level j down (the low-pass
+ * net on the coarsest, then the conditional nets of levels J-1 .. j).  A
+ * pixel of y_j is known with the weight w_j = the fraction of its 2^j x 2^j
+ * pixels that are known, and then its value is their mean v_j.  One step:
+ *   y <- y + (1 - w) (h_t r(y) + gamma_t z),  y <- y + w (v - y),
+ * with the sampler's step sizes, noise and stopping rule (sigma_t measured
+ * over the unknown pixels).  At level 0 w is 0 or 1: the known pixels are
+ * the data.  Each level starts from the coarser one's result (replicated)
+ * merged with the data; the coarsest from a diffusion fill.
+ *
+ * Only regions around the holes are processed: the holes' bounding boxes
+ * grown by a context (the low-pass net's field at the coarsest level, or
+ * half the hole's size when larger), merged where they overlap. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_job.h"
+#include "wp_prior_internal.h"
+#include "wp_rng.h"
+#include "wp_sample.h"
+#include "wp_util.h"
+
+/* Defaults of the two modes (bench/results/inpaint.md). */
+static void inpaint_defaults(wp_inpaint_mode mode, wp_sampler_params *d)
+{
+    wp_sampler_defaults(d);
+    if (mode == WP_INPAINT_FAST) {
+        d->sigma0 = 1e-4f;
+        d->h0 = 0.3f;
+        d->beta = 1.0f;
+        d->sigma_l = 0.005f;
+        d->max_iter = 3;
+    } else {
+        d->sigma0 = 0.02f;
+        d->h0 = WP_SHARP_H0;
+        d->beta = WP_SHARP_BETA;
+        d->sigma_l = 0.01f;
+        d->max_iter = 300;
+    }
+}
+
+/* The finest level that the prior's ascent runs at; the levels below are
+ * filled by diffusion from it.  The shipped priors' denoisers smooth clean
+ * photographs' finest details, so the fast mode stops at level 1 (its best
+ * PSNR, bench/results/inpaint.md); a model may say otherwise in its
+ * metadata "inpaint.fast.finest" / "inpaint.sharp.finest" (0..J). */
+static int finest_level(const wp_prior *p, wp_inpaint_mode mode, int J)
+{
+    if (mode == WP_INPAINT_DIFFUSE)
+        return J + 1;
+    const char *v = wp_prior_meta(p, mode == WP_INPAINT_FAST ? "inpaint.fast.finest"
+                                                             : "inpaint.sharp.finest");
+    double x;
+    if (v && !wp_parse_double(v, &x) && x >= 0 && x <= J && x == (int)x)
+        return (int)x;
+    return mode == WP_INPAINT_FAST && J > 0 ? 1 : 0;
+}
+
+typedef struct {
+    int x, y, w, h;
+} box;
+
+/* ---- regions ---- */
+
+#define CELL 16
+#define MAX_REGIONS 256
+
+static int overlap(const box *a, const box *b)
+{
+    return a->x < b->x + b->w && b->x < a->x + a->w && a->y < b->y + b->h && b->y < a->y + a->h;
+}
+
+static void unite(box *a, const box *b)
+{
+    int x1 = a->x + a->w > b->x + b->w ? a->x + a->w : b->x + b->w;
+    int y1 = a->y + a->h > b->y + b->h ? a->y + a->h : b->y + b->h;
+    a->x = a->x < b->x ? a->x : b->x;
+    a->y = a->y < b->y ? a->y : b->y;
+    a->w = x1 - a->x;
+    a->h = y1 - a->y;
+}
+
+static void grow(box *b, int by, int H, int W)
+{
+    int x0 = b->x - by, y0 = b->y - by, x1 = b->x + b->w + by, y1 = b->y + b->h + by;
+    b->x = x0 < 0 ? 0 : x0;
+    b->y = y0 < 0 ? 0 : y0;
+    b->w = (x1 > W ? W : x1) - b->x;
+    b->h = (y1 > H ? H : y1) - b->y;
+}
+
+/* The regions to process: the 8-connected groups of CELL x CELL cells
+ * holding unknown pixels, each grown by max(context, half its size) and
+ * merged while any overlap (one region around everything when there are
+ * too many).  Returns the number of regions (0: no hole), -1: no memory. */
+static int find_regions(const uint8_t *mask, int H, int W, int context, box *out)
+{
+    int ch = (H + CELL - 1) / CELL, cw = (W + CELL - 1) / CELL;
+    int *cell = calloc((size_t)ch * cw, sizeof(int)), *stack = malloc(sizeof(int) * ch * cw);
+    if (!cell || !stack) {
+        free(cell), free(stack);
+        return -1;
+    }
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++)
+            if (mask[(size_t)i * W + j])
+                cell[(i / CELL) * cw + j / CELL] = -1;
+    int n = 0, many = 0;
+    box all = {0, 0, 0, 0};
+    for (int s = 0; s < ch * cw; s++) {
+        if (cell[s] != -1)
+            continue;
+        int top = 0, i0 = s / cw, i1 = i0, j0 = s % cw, j1 = j0;
+        stack[top++] = s;
+        cell[s] = 1;
+        while (top) {
+            int c = stack[--top], ci = c / cw, cj = c % cw;
+            i0 = ci < i0 ? ci : i0, i1 = ci > i1 ? ci : i1;
+            j0 = cj < j0 ? cj : j0, j1 = cj > j1 ? cj : j1;
+            for (int di = -1; di <= 1; di++)
+                for (int dj = -1; dj <= 1; dj++) {
+                    int ni = ci + di, nj = cj + dj;
+                    if (ni >= 0 && ni < ch && nj >= 0 && nj < cw && cell[ni * cw + nj] == -1) {
+                        cell[ni * cw + nj] = 1;
+                        stack[top++] = ni * cw + nj;
+                    }
+                }
+        }
+        box b = {j0 * CELL, i0 * CELL, (j1 + 1) * CELL, (i1 + 1) * CELL};
+        b.w = (b.w > W ? W : b.w) - b.x;
+        b.h = (b.h > H ? H : b.h) - b.y;
+        int half = (b.w > b.h ? b.w : b.h) / 2;
+        grow(&b, half > context ? half : context, H, W);
+        if (n == 0 && !many)
+            all = b;
+        else
+            unite(&all, &b);
+        if (n < MAX_REGIONS)
+            out[n++] = b;
+        else
+            many = 1;
+    }
+    free(cell);
+    free(stack);
+    if (many) {
+        out[0] = all;
+        return 1;
+    }
+    for (int merged = 1; merged;) {
+        merged = 0;
+        for (int a = 0; a < n && !merged; a++)
+            for (int b = a + 1; b < n; b++)
+                if (overlap(&out[a], &out[b])) {
+                    unite(&out[a], &out[b]);
+                    out[b] = out[--n];
+                    merged = 1;
+                    break;
+                }
+    }
+    return n;
+}
+
+/* ---- one region ---- */
+
+typedef struct {
+    wp_job *job;
+    const wp_prior *p;
+    wp_sampler_params sp;
+    int C, J, Hp, Wp;       /* prior channels, levels, padded region size */
+    float *y[WP_MAX_LEVELS + 1]; /* state per level [C, Hp>>j, Wp>>j] */
+    float *v[WP_MAX_LEVELS + 1]; /* data: mean of the known pixels */
+    float *wt[WP_MAX_LEVELS + 1]; /* weight: the fraction known [Hp>>j, Wp>>j] */
+    float *low[WP_MAX_LEVELS + 1], *det[WP_MAX_LEVELS]; /* the denoiser's pyramid */
+    float *r, *z, *netout;
+    float *buf;
+    int iterations;
+} region;
+
+static size_t level_floats(int C, int Hp, int Wp, int j) { return (size_t)C * (Hp >> j) * (Wp >> j); }
+
+/* Floats of the region's buffers (the padded planes of all levels). */
+static size_t region_floats(int C, int J, int Hp, int Wp)
+{
+    size_t n = 0, plane = level_floats(C, Hp, Wp, 0);
+    for (int j = 0; j <= J; j++)
+        n += 3 * level_floats(C, Hp, Wp, j) + level_floats(1, Hp, Wp, j) + 64;
+    return n + 3 * plane + 64;
+}
+
+static void region_layout(region *R)
+{
+    float *b = R->buf;
+    int C = R->C;
+    for (int j = 0; j <= R->J; j++) {
+        size_t n = level_floats(C, R->Hp, R->Wp, j);
+        R->y[j] = b, b += n;
+        R->v[j] = b, b += n;
+        R->wt[j] = b, b += level_floats(1, R->Hp, R->Wp, j) + 16;
+        /* low[j+1] and det[j] (3C channels at level j+1) share this level's
+         * third plane */
+        if (j < R->J) {
+            R->det[j] = b;
+            R->low[j + 1] = b + 3 * level_floats(C, R->Hp, R->Wp, j + 1);
+        }
+        b += n + 16;
+    }
+    size_t plane = level_floats(C, R->Hp, R->Wp, 0);
+    R->r = b, b += plane + 16;
+    R->z = b, b += plane + 16;
+    R->netout = b;
+}
+
+/* The known weights and data of every level, from the padded region. */
+static void build_data(region *R, const float *x, const float *known)
+{
+    int C = R->C;
+    size_t n0 = level_floats(1, R->Hp, R->Wp, 0);
+    memcpy(R->wt[0], known, sizeof(float) * n0);
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < n0; i++)
+            R->v[0][c * n0 + i] = known[i] > 0 ? x[c * n0 + i] : 0.0f;
+    for (int j = 1; j <= R->J; j++) {
+        int h = R->Hp >> j, w = R->Wp >> j, W2 = 2 * w;
+        size_t hw = (size_t)h * w, hw2 = 4 * hw;
+        const float *wf = R->wt[j - 1];
+        for (int i = 0; i < h; i++)
+            for (int k = 0; k < w; k++) {
+                size_t o = (size_t)i * w + k, a = (size_t)2 * i * W2 + 2 * k;
+                float w4[4] = {wf[a], wf[a + 1], wf[a + W2], wf[a + W2 + 1]};
+                float ws = w4[0] + w4[1] + w4[2] + w4[3];
+                R->wt[j][o] = ws / 4;
+                for (int c = 0; c < C; c++) {
+                    const float *vf = R->v[j - 1] + c * hw2;
+                    float s = w4[0] * vf[a] + w4[1] * vf[a + 1] + w4[2] * vf[a + W2] +
+                              w4[3] * vf[a + W2 + 1];
+                    R->v[j][c * hw + o] = ws > 0 ? s / ws : 0.0f;
+                }
+            }
+    }
+}
+
+/* y <- y + w (v - y): the data's pull (exact where w = 1). */
+static void pull_to_data(region *R, int j)
+{
+    size_t hw = level_floats(1, R->Hp, R->Wp, j);
+    for (int c = 0; c < R->C; c++)
+        for (size_t i = 0; i < hw; i++) {
+            float w = R->wt[j][i];
+            float *y = R->y[j] + c * hw + i;
+            if (w >= 1.0f)
+                *y = R->v[j][c * hw + i];
+            else if (w > 0)
+                *y += w * (R->v[j][c * hw + i] - *y);
+        }
+}
+
+/* Jacobi sweeps of the diffusion (Laplace) equation over the pixels of
+ * level j that are not wholly known, the known part pulled to the data;
+ * mirrored at the border.  Until the largest change is below tol. */
+static void diffuse(region *R, int j, int sweeps, float tol)
+{
+    int h = R->Hp >> j, w = R->Wp >> j;
+    size_t hw = (size_t)h * w;
+    float *tmp = R->r;
+    for (int s = 0; s < sweeps; s++) {
+        float most = 0;
+        for (int c = 0; c < R->C; c++) {
+            float *y = R->y[j] + c * hw;
+            for (int i = 0; i < h; i++)
+                for (int k = 0; k < w; k++) {
+                    size_t o = (size_t)i * w + k;
+                    float wt = R->wt[j][o];
+                    if (wt >= 1.0f) {
+                        tmp[o] = y[o];
+                        continue;
+                    }
+                    float up = y[o - (i > 0 ? w : 0)], dn = y[o + (i < h - 1 ? w : 0)];
+                    float lf = y[o - (k > 0)], rt = y[o + (k < w - 1)];
+                    float avg = (up + dn + lf + rt) / 4;
+                    tmp[o] = avg + wt * (R->v[j][c * hw + o] - avg);
+                    float d = fabsf(tmp[o] - y[o]);
+                    most = d > most ? d : most;
+                }
+            memcpy(y, tmp, sizeof(float) * hw);
+        }
+        if (most < tol)
+            break;
+    }
+}
+
+/* The coarsest level's start: the data where any pixel is known, the
+ * mean of the known data elsewhere, then diffusion. */
+static void fill_coarsest(region *R)
+{
+    int J = R->J;
+    size_t hw = level_floats(1, R->Hp, R->Wp, J);
+    for (int c = 0; c < R->C; c++) {
+        double s = 0, sw = 0;
+        for (size_t i = 0; i < hw; i++)
+            s += R->wt[J][i] * R->v[J][c * hw + i], sw += R->wt[J][i];
+        float mean = sw > 0 ? (float)(s / sw) : 0.5f;
+        for (size_t i = 0; i < hw; i++)
+            R->y[J][c * hw + i] = R->wt[J][i] > 0 ? R->v[J][c * hw + i] : mean;
+    }
+    diffuse(R, J, 4 * ((R->Hp >> J) + (R->Wp >> J)) + 64, 1e-5f);
+}
+
+/* Level j's start from level j+1's result: replicated, pulled to the data. */
+static void start_from_coarser(region *R, int j)
+{
+    int h = R->Hp >> (j + 1), w = R->Wp >> (j + 1);
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < R->C; c++)
+        for (int i = 0; i < 2 * h; i++)
+            for (int k = 0; k < 2 * w; k++)
+                R->y[j][c * 4 * hw + (size_t)i * 2 * w + k] =
+                    R->y[j + 1][c * hw + (size_t)(i / 2) * w + k / 2];
+    pull_to_data(R, j);
+}
+
+/* r = D_j(y_j) - y_j with the sub-pyramid denoiser of level j. */
+static wp_status residual(region *R, int j, char *err)
+{
+    const wp_prior *p = R->p;
+    int C = R->C, J = R->J;
+    size_t n = level_floats(C, R->Hp, R->Wp, j);
+    wp_status st;
+    if (p->flat) {
+        wp_plane_src s = {R->y[0], C, 0};
+        st = wp_net_forward_tiled(R->job, &p->flatnet, &s, 1, R->r, R->Hp, R->Wp, err);
+        for (size_t i = 0; i < n && !st; i++)
+            R->r[i] = -R->r[i];
+        return st;
+    }
+    const float *cur = R->y[j];
+    for (int k = j; k < J; k++) {
+        wp_haar_forward(cur, C, R->Hp >> k, R->Wp >> k, R->low[k + 1], R->det[k]);
+        cur = R->low[k + 1];
+    }
+    int h = R->Hp >> J, w = R->Wp >> J;
+    size_t nl = (size_t)C * h * w;
+    wp_plane_src ls = {cur, C, 0};
+    if (j == J) {
+        st = wp_net_forward_tiled(R->job, &p->low, &ls, 1, R->r, h, w, err);
+        for (size_t i = 0; i < nl && !st; i++)
+            R->r[i] = -R->r[i];
+        return st;
+    }
+    if ((st = wp_net_forward_tiled(R->job, &p->low, &ls, 1, R->netout, h, w, err)))
+        return st;
+    for (size_t i = 0; i < nl; i++)
+        R->low[J][i] -= R->netout[i];
+    for (int k = J - 1; k >= j; k--) {
+        wp_plane_src src[2] = {{R->low[k + 1], C, 0}, {R->det[k], 3 * C, 1}};
+        if ((st = wp_net_forward_tiled(R->job, &p->cond[k], src, 2, R->netout, h, w, err)))
+            return st;
+        size_t nd = (size_t)3 * C * h * w;
+        for (size_t i = 0; i < nd; i++)
+            R->det[k][i] -= R->netout[i];
+        /* level j's result goes to r, the finer low-passes to their buffers */
+        wp_haar_inverse(R->low[k + 1], R->det[k], C, h, w, k == j ? R->r : R->low[k]);
+        h *= 2, w *= 2;
+    }
+    for (size_t i = 0; i < n; i++)
+        R->r[i] -= R->y[j][i];
+    return WP_OK;
+}
+
+/* Work of one evaluation of D_j. */
+static double residual_work(const wp_prior *p, int J, int Hp, int Wp, int j)
+{
+    if (p->flat)
+        return wp_net_work(&p->flatnet, Hp, Wp);
+    double w = wp_net_work(&p->low, Hp >> J, Wp >> J);
+    for (int k = j; k < J; k++)
+        w += wp_net_work(&p->cond[k], Hp >> (k + 1), Wp >> (k + 1));
+    return w;
+}
+
+/* sigma_t over the unknown part: sqrt(sum (1-w) r^2 / sum (1-w)). */
+static double unknown_sigma(const region *R, int j)
+{
+    size_t hw = level_floats(1, R->Hp, R->Wp, j);
+    double s = 0, sw = 0;
+    for (int c = 0; c < R->C; c++)
+        for (size_t i = 0; i < hw; i++) {
+            double u = 1.0 - R->wt[j][i], r = R->r[c * hw + i];
+            s += u * r * r;
+            sw += u;
+        }
+    return sw > 0 ? sqrt(s / sw) : 0.0;
+}
+
+/* y += (1 - w) (a r + z) (z may be NULL), then the data's pull. */
+static void step(region *R, int j, float a, const float *z)
+{
+    size_t hw = level_floats(1, R->Hp, R->Wp, j);
+    for (int c = 0; c < R->C; c++)
+        for (size_t i = 0; i < hw; i++) {
+            size_t o = c * hw + i;
+            R->y[j][o] += (1.0f - R->wt[j][i]) * (a * R->r[o] + (z ? z[o] : 0.0f));
+        }
+    pull_to_data(R, j);
+}
+
+/* The ascent at level j from the state in y[j]. */
+static wp_status ascend(region *R, int j, wp_rng *rng, char *err)
+{
+    const wp_sampler_params *sp = &R->sp;
+    size_t n = level_floats(R->C, R->Hp, R->Wp, j);
+    double unit = residual_work(R->p, R->J, R->Hp, R->Wp, j), sigma = 0, first = 0;
+    double hist[WP_STALL_WINDOW];
+    wp_rng_fill_gauss(rng, R->z, n, sp->sigma0);
+    step(R, j, 0.0f, R->z);
+    int t, current = 0;
+    for (t = 1; t <= sp->max_iter; t++) {
+        wp_status st = residual(R, j, err);
+        if (st)
+            return st;
+        sigma = unknown_sigma(R, j);
+        if (!isfinite(sigma))
+            return wp_fail(err, WP_ERR_NUMERIC, "the network output is not finite");
+        current = 1;
+        if (t == 1)
+            first = sigma;
+        if (sigma <= sp->sigma_l)
+            break;
+        if (sigma > 10.0 * first + 1e-3)
+            return wp_fail(err, WP_ERR_NUMERIC,
+                           "the inpainting diverged at iteration %d (sigma %.3g from %.3g)", t,
+                           sigma, first);
+        if (wp_ascent_stalled(sp, hist, t, sigma))
+            break;
+        double h, gamma;
+        wp_ascent_schedule(sp, t, sigma, &h, &gamma);
+        if (gamma > 0)
+            wp_rng_fill_gauss(rng, R->z, n, (float)gamma);
+        step(R, j, (float)h, gamma > 0 ? R->z : NULL);
+        current = 0;
+    }
+    if (t > sp->max_iter)
+        t = sp->max_iter;
+    R->iterations += t;
+    if (getenv("WPRIOR_TRACE"))
+        fprintf(stderr, "inpaint level %d (%dx%d): %d iterations, sigma %.4g\n", j,
+                R->Wp >> j, R->Hp >> j, t, sigma);
+    wp_job_advance(R->job, unit * (double)(sp->max_iter - t));
+    wp_status st = current ? WP_OK : residual(R, j, err);
+    if (current)
+        wp_job_advance(R->job, unit);
+    if (!st)
+        step(R, j, 1.0f, NULL);
+    return st;
+}
+
+/* Fills the padded region from its data (build_data) into y[0]: the prior's
+ * ascent at levels J .. finest, the diffusion fill below (finest > J: no
+ * prior at all). */
+static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
+{
+    fill_coarsest(R);
+    wp_rng root, rng;
+    wp_rng_seed(&root, seed);
+    for (int j = R->J; j >= 0; j--) {
+        /* the coarser result, replicated, smoothed where unknown (fully
+         * below the prior's finest level; lightly above it, where a sharp
+         * draw's texture must survive) */
+        if (j < R->J) {
+            start_from_coarser(R, j);
+            diffuse(R, j, j < finest || R->sp.beta >= 1 ? 512 : 8, 1e-5f);
+        }
+        if (j < finest)
+            continue;
+        wp_rng_split(&root, (uint64_t)j + 1, &rng);
+        wp_status st = ascend(R, j, &rng, err);
+        if (st)
+            return st;
+    }
+    return WP_OK;
+}
+
+/* Appends the filled unknown pixels of region b (its C channels) to next,
+ * row by row; returns the end. */
+static float *keep_unknown(const region *R, const uint8_t *mask, int W, const box *b, float *next)
+{
+    for (int q = 0; q < R->C; q++)
+        for (int i = 0; i < b->h; i++)
+            for (int j = 0; j < b->w; j++)
+                if (mask[(size_t)(b->y + i) * W + b->x + j]) {
+                    float v = R->y[0][((size_t)q * R->Hp + i) * R->Wp + j];
+                    *next++ = v < 0 ? 0 : v > 1 ? 1 : v;
+                }
+    return next;
+}
+
+/* Writes what keep_unknown kept into channels c..c+C-1 of out. */
+static const float *put_unknown(float *out, const uint8_t *mask, int H, int W, int c, int C,
+                                const box *b, const float *from)
+{
+    for (int q = 0; q < C; q++)
+        for (int i = 0; i < b->h; i++)
+            for (int j = 0; j < b->w; j++) {
+                size_t o = (size_t)(b->y + i) * W + b->x + j;
+                if (mask[o])
+                    out[(size_t)(c + q) * H * W + o] = *from++;
+            }
+    return from;
+}
+
+/* ---- the job ---- */
+
+static int auto_context(const wp_prior *p)
+{
+    if (p->flat)
+        return (wp_net_receptive_field(&p->flatnet) - 1) / 2;
+    return ((wp_net_receptive_field(&p->low) - 1) / 2) << p->levels;
+}
+
+/* Copies region b of in [channels,H,W] channels c..c+C-1, padded by
+ * reflection to Hp x Wp, into x, and its known map into known. */
+static void gather(const float *in, const uint8_t *mask, int H, int W, int c, int C,
+                   const box *b, int Hp, int Wp, float *x, float *known, float *tmp)
+{
+    for (int k = 0; k < C; k++)
+        for (int i = 0; i < b->h; i++)
+            memcpy(tmp + ((size_t)k * b->h + i) * b->w,
+                   in + ((size_t)(c + k) * H + b->y + i) * W + b->x, sizeof(float) * b->w);
+    wp_pad_reflect(tmp, C, b->h, b->w, x, Hp, Wp);
+    for (int i = 0; i < b->h; i++)
+        for (int j = 0; j < b->w; j++)
+            tmp[(size_t)i * b->w + j] = mask[(size_t)(b->y + i) * W + b->x + j] ? 0.0f : 1.0f;
+    wp_pad_reflect(tmp, 1, b->h, b->w, known, Hp, Wp);
+}
+
+static wp_status check_args(const wp_prior *p, const float *in, const uint8_t *mask,
+                            const float *out, int channels, int height, int width,
+                            const wp_inpaint_options *io, char *err)
+{
+    if (!p || !in || !mask || !out || !io)
+        return wp_fail(err, WP_ERR_ARG, "wp_inpaint: NULL argument");
+    if (io->mode != WP_INPAINT_FAST && io->mode != WP_INPAINT_SHARP && io->mode != WP_INPAINT_DIFFUSE)
+        return wp_fail(err, WP_ERR_ARG, "unknown inpainting mode %d", (int)io->mode);
+    int C = p->channels;
+    if (channels != C && !(C == 1 && channels == 3))
+        return wp_fail(err, WP_ERR_ARG, "a %s prior cannot inpaint a %d-channel image",
+                       C == 1 ? "gray" : "colour", channels);
+    if (height < 1 || width < 1 || height > (1 << 20) || width > (1 << 20) ||
+        (size_t)height * width > ((size_t)1 << 34))
+        return wp_fail(err, WP_ERR_ARG, "an image of %dx%d cannot be inpainted", width, height);
+    if (io->context < 0)
+        return wp_fail(err, WP_ERR_ARG, "context %d is negative", io->context);
+    size_t n = (size_t)channels * height * width;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(in[i]))
+            return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
+    return WP_OK;
+}
+
+wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
+                     int height, int width, wp_inpaint_options *io, const wp_run_options *opt,
+                     char *err)
+{
+    wp_status st = check_args(p, in, mask, out, channels, height, width, io, err);
+    if (st)
+        return st;
+    wp_sampler_params d;
+    inpaint_defaults(io->mode, &d);
+    wp_sampler_meta(p, io->mode == WP_INPAINT_SHARP ? "inpaint.sharp" : "inpaint.fast", &d);
+    wp_sampler_params sp = io->sampler;
+    wp_sampler_fill(&sp, &d);
+    if ((st = wp_sampler_check(&sp, err)))
+        return st;
+    int C = p->channels, J = p->flat ? 0 : p->levels;
+    box *regions = malloc(sizeof(box) * MAX_REGIONS);
+    if (!regions)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    int nreg = find_regions(mask, height, width, io->context ? io->context : auto_context(p),
+                            regions);
+    io->regions = nreg > 0 ? nreg : 0;
+    io->iterations = 0;
+    io->pixels = 0;
+    if (nreg < 0) {
+        free(regions);
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    }
+    /* the largest region sets the buffers */
+    int maxH = 1 << J, maxW = 1 << J;
+    for (int k = 0; k < nreg; k++) {
+        int hp = wp_pad_size(regions[k].h, J), wq = wp_pad_size(regions[k].w, J);
+        maxH = hp > maxH ? hp : maxH, maxW = wq > maxW ? wq : maxW;
+        io->pixels += (size_t)regions[k].w * regions[k].h;
+    }
+    size_t plane = (size_t)C * maxH * maxW;
+    size_t floats = nreg ? region_floats(C, J, maxH, maxW) + 2 * plane + maxH * maxW : 0;
+    wp_job job;
+    if ((st = wp_job_begin(&job, p, opt, sizeof(float) * floats, wp_prior_largest_net(p),
+                           WP_BORDER_MIRROR, err))) {
+        free(regions);
+        return st;
+    }
+    int finest = finest_level(p, io->mode, J);
+    for (int k = 0; k < nreg; k++) {
+        int hp = wp_pad_size(regions[k].h, J), wq = wp_pad_size(regions[k].w, J);
+        for (int j = finest; j <= J; j++)
+            job.work_total += residual_work(p, J, hp, wq, j) * (sp.max_iter + 1) * (channels / C);
+    }
+    region R = {0};
+    float *x = NULL, *known = NULL, *tmp = NULL, *vals = NULL;
+    size_t nmask = 0;
+    for (size_t i = 0; i < (size_t)height * width; i++)
+        nmask += mask[i] != 0;
+    if (nreg && (!(R.buf = wp_alloc(sizeof(float) * floats)) ||
+                 !(vals = malloc(sizeof(float) * nmask * channels)))) {
+        st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (nreg) {
+        x = R.buf + region_floats(C, J, maxH, maxW);
+        tmp = x + plane;
+        known = tmp + plane;
+    }
+    float *next = vals;
+    for (int k = 0; k < nreg && !st; k++) {
+        const box *b = &regions[k];
+        R.job = &job, R.p = p, R.sp = sp, R.C = C, R.J = J;
+        R.Hp = wp_pad_size(b->h, J), R.Wp = wp_pad_size(b->w, J);
+        region_layout(&R);
+        /* A gray prior on RGB: one channel at a time with the same seed, so
+         * that a gray image in RGB stays gray. */
+        for (int c = 0; c < channels && !st; c += C) {
+            gather(in, mask, height, width, c, C, b, R.Hp, R.Wp, x, known, tmp);
+            build_data(&R, x, known);
+            st = region_run(&R, finest, io->seed, err);
+            if (!st)
+                next = keep_unknown(&R, mask, width, b, next);
+        }
+        io->iterations += R.iterations;
+        R.iterations = 0;
+    }
+    if (!st) {
+        /* Only a finished job writes: a cancelled one leaves out as it was. */
+        if (out != in)
+            memcpy(out, in, sizeof(float) * (size_t)channels * height * width);
+        const float *from = vals;
+        for (int k = 0; k < nreg; k++)
+            for (int c = 0; c < channels; c += C)
+                from = put_unknown(out, mask, height, width, c, C, &regions[k], from);
+    }
+    if (!st && opt && opt->progress)
+        opt->progress(1.0, opt->progress_data);
+done:
+    free(vals);
+    free(R.buf);
+    free(regions);
+    wp_job_end(&job);
+    return st;
+}

@@ -1,0 +1,328 @@
+/* test_inpaint.c: wp_inpaint with the shipped photo priors: known pixels
+ * come out bit-identical, seeded draws repeat, an empty mask returns the
+ * input, border holes and nearly-full masks give finite fills, a small hole
+ * in a large image costs only its region, and the fast mode beats the
+ * masked mean (and is no worse than the diffusion fill) inside the holes. */
+#include <stdint.h>
+
+#include "testutil.h"
+#include "wprior.h"
+
+static wp_prior *shipped(const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.safetensors", MODELS_DIR, name);
+    wp_prior *p = NULL;
+    char err[WP_ERRLEN];
+    if (wp_prior_load(path, &p, err))
+        return NULL;
+    return p;
+}
+
+/* A synthetic photograph-like image [C,H,W] quantized to `levels` steps:
+ * smooth shading, a disc edge and fine stripes, different per channel. */
+static float *synth(int C, int H, int W, int levels)
+{
+    float *x = malloc(sizeof(float) * C * H * W);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                double v = 0.3 + 0.25 * sin(0.05 * i + 0.3 * c) * cos(0.04 * j);
+                if ((i - H / 2.0) * (i - H / 2.0) + (j - W / 3.0) * (j - W / 3.0) < H * W / 12.0)
+                    v += 0.25;
+                v += 0.05 * sin(0.9 * j + 0.2 * i);
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+                x[((size_t)c * H + i) * W + j] = (float)lrint(v * levels) / (float)levels;
+            }
+    return x;
+}
+
+static uint8_t *random_mask(int H, int W, double f, uint64_t seed)
+{
+    uint8_t *m = malloc((size_t)H * W);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    for (int i = 0; i < H * W; i++)
+        m[i] = wp_rng_uniform(&r) < f;
+    return m;
+}
+
+static void add_rect(uint8_t *m, int W, int x, int y, int w, int h)
+{
+    for (int i = y; i < y + h; i++)
+        for (int j = x; j < x + w; j++)
+            m[(size_t)i * W + j] = 1;
+}
+
+static wp_run_options two_threads(void)
+{
+    wp_run_options o = {0};
+    o.threads = 2;
+    return o;
+}
+
+/* Fills in[C,H,W] where mask; checks the known pixels bit for bit and the
+ * filled ones in [0,1]; returns the output. */
+static float *fill_checked(wp_prior *p, const float *in, const uint8_t *m, int C, int H, int W,
+                           wp_inpaint_mode mode, uint64_t seed)
+{
+    size_t n = (size_t)C * H * W, hw = (size_t)H * W;
+    float *out = malloc(sizeof(float) * n);
+    wp_inpaint_options io = {0};
+    io.mode = mode;
+    io.seed = seed;
+    wp_run_options ro = two_threads();
+    char err[WP_ERRLEN] = "";
+    ck_assert_msg(wp_inpaint(p, in, m, out, C, H, W, &io, &ro, err) == WP_OK, "%s", err);
+    for (size_t i = 0; i < n; i++) {
+        if (!m[i % hw])
+            ck_assert_msg(memcmp(&out[i], &in[i], sizeof(float)) == 0,
+                          "known pixel %zu changed: %.9g -> %.9g", i, in[i], out[i]);
+        else
+            ck_assert_msg(out[i] >= 0 && out[i] <= 1, "pixel %zu is %g", i, out[i]);
+    }
+    return out;
+}
+
+START_TEST(known_pixels_are_bit_identical)
+{
+    wp_prior *gray = shipped("photo-gray"), *colour = shipped("photo-color");
+    if (!gray || !colour) {
+        wp_prior_free(gray), wp_prior_free(colour);
+        ck_abort_msg("the shipped photo priors are missing from %s", MODELS_DIR);
+    }
+    int H = 72, W = 88;
+    uint8_t *m = random_mask(H, W, 0.3, 7);
+    add_rect(m, W, 40, 20, 24, 24);
+    int levels[2] = {255, 65535};
+    for (int d = 0; d < 2; d++) {
+        struct { wp_prior *p; int C; } cases[3] = {{gray, 1}, {colour, 3}, {gray, 3}};
+        for (int k = 0; k < 3; k++) {
+            float *in = synth(cases[k].C, H, W, levels[d]);
+            for (int mode = 0; mode <= 2; mode++)
+                free(fill_checked(cases[k].p, in, m, cases[k].C, H, W, mode, 1));
+            free(in);
+        }
+    }
+    free(m);
+    wp_prior_free(gray);
+    wp_prior_free(colour);
+}
+END_TEST
+
+START_TEST(seeded_draws_repeat)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 64, W = 64;
+    float *in = synth(1, H, W, 255);
+    uint8_t *m = calloc(H * W, 1);
+    add_rect(m, W, 20, 20, 20, 20);
+    float *a = fill_checked(p, in, m, 1, H, W, WP_INPAINT_SHARP, 5);
+    float *b = fill_checked(p, in, m, 1, H, W, WP_INPAINT_SHARP, 5);
+    float *c = fill_checked(p, in, m, 1, H, W, WP_INPAINT_SHARP, 6);
+    ck_assert(memcmp(a, b, sizeof(float) * H * W) == 0);
+    ck_assert_msg(max_abs_diff(a, c, (size_t)H * W) > 1e-3, "another seed, the same draw");
+    free(a), free(b), free(c), free(in), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(empty_mask_returns_the_input)
+{
+    wp_prior *p = shipped("photo-color");
+    ck_assert_ptr_nonnull(p);
+    int H = 40, W = 50;
+    float *in = synth(3, H, W, 255), *out = malloc(sizeof(float) * 3 * H * W);
+    uint8_t *m = calloc(H * W, 1);
+    wp_inpaint_options io = {0};
+    io.mode = WP_INPAINT_SHARP;
+    char err[WP_ERRLEN];
+    ck_assert(wp_inpaint(p, in, m, out, 3, H, W, &io, NULL, err) == WP_OK);
+    ck_assert(memcmp(in, out, sizeof(float) * 3 * H * W) == 0);
+    ck_assert_int_eq(io.regions, 0);
+    ck_assert_int_eq(io.iterations, 0);
+    free(in), free(out), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(border_holes_and_nearly_full_masks)
+{
+    wp_prior *p = shipped("photo-color");
+    ck_assert_ptr_nonnull(p);
+    int H = 61, W = 77; /* not multiples of 2^J */
+    float *in = synth(3, H, W, 255);
+    uint8_t *m = calloc(H * W, 1);
+    add_rect(m, W, 0, 0, 20, 15);      /* a corner */
+    add_rect(m, W, W - 9, 10, 9, 40);  /* the right border */
+    add_rect(m, W, 30, H - 3, 30, 3);  /* the bottom border */
+    for (int mode = 0; mode < 2; mode++)
+        free(fill_checked(p, in, m, 3, H, W, mode, 2));
+    free(m);
+    m = random_mask(H, W, 0.97, 3); /* nearly everything unknown */
+    for (int mode = 0; mode < 2; mode++)
+        free(fill_checked(p, in, m, 3, H, W, mode, 2));
+    memset(m, 1, (size_t)H * W); /* everything: a plain sample */
+    free(fill_checked(p, in, m, 3, H, W, WP_INPAINT_FAST, 2));
+    free(in), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(a_small_hole_costs_its_region)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 1500, W = 2000;
+    float *in = synth(1, H, W, 255);
+    uint8_t *m = calloc((size_t)H * W, 1);
+    add_rect(m, W, 1200, 700, 32, 32);
+    add_rect(m, W, 100, 100, 16, 8); /* a second hole far away: its own region */
+    wp_inpaint_options io = {0};
+    wp_run_options ro = two_threads();
+    char err[WP_ERRLEN];
+    float *out = malloc(sizeof(float) * H * W);
+    ck_assert_msg(wp_inpaint(p, in, m, out, 1, H, W, &io, &ro, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(io.regions, 2);
+    ck_assert_msg(io.pixels < 2 * 200 * 200, "%zu pixels processed", io.pixels);
+    for (size_t i = 0; i < (size_t)H * W; i++)
+        if (!m[i])
+            ck_assert(out[i] == in[i]);
+    free(in), free(out), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+static double psnr_in(const float *a, const float *b, const uint8_t *m, size_t n)
+{
+    double se = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m[i])
+            se += (a[i] - (double)b[i]) * (a[i] - (double)b[i]), k++;
+    return 10 * log10(k / se);
+}
+
+START_TEST(fast_beats_the_masked_mean)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 96, W = 96;
+    size_t n = (size_t)H * W;
+    float *in = synth(1, H, W, 255), *mean = malloc(sizeof(float) * n);
+    uint8_t *m = random_mask(H, W, 0.5, 11);
+    add_rect(m, W, 50, 30, 16, 16);
+    double s = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i])
+            s += in[i], k++;
+    for (size_t i = 0; i < n; i++)
+        mean[i] = m[i] ? (float)(s / k) : in[i];
+    float *fast = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    float *diff = fill_checked(p, in, m, 1, H, W, WP_INPAINT_DIFFUSE, 0);
+    double pf = psnr_in(fast, in, m, n), pm = psnr_in(mean, in, m, n),
+           pd = psnr_in(diff, in, m, n);
+    fprintf(stderr, "inside the mask: fast %.3f dB, diffusion %.3f dB, masked mean %.3f dB\n", pf,
+            pd, pm);
+    ck_assert_msg(pf > pm + 10, "fast %.2f dB, masked mean %.2f dB", pf, pm);
+    /* the shipped priors leave the finest level to diffusion: no worse */
+    ck_assert_msg(pf > pd - 0.05, "fast %.3f dB, the diffusion fill %.3f dB", pf, pd);
+    free(in), free(mean), free(m), free(fast), free(diff);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(metadata_sets_the_finest_level)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 48, W = 48;
+    float *in = synth(1, H, W, 255);
+    uint8_t *m = random_mask(H, W, 0.5, 4);
+    float *a = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    char err[WP_ERRLEN];
+    ck_assert(wp_prior_set_meta(p, "inpaint.fast.finest", "0", err) == WP_OK);
+    float *b = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    ck_assert_msg(max_abs_diff(a, b, (size_t)H * W) > 1e-4, "level 0 made no difference");
+    ck_assert(wp_prior_set_meta(p, "inpaint.fast.finest", "7", err) == WP_OK); /* > J: ignored */
+    float *c = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
+    ck_assert(memcmp(a, c, sizeof(float) * H * W) == 0);
+    free(a), free(b), free(c), free(in), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+static void cancel_now(double f, void *data)
+{
+    (void)f;
+    *(volatile int *)data = 1;
+}
+
+START_TEST(cancel_leaves_the_output)
+{
+    wp_prior *p = shipped("photo-gray");
+    ck_assert_ptr_nonnull(p);
+    int H = 64, W = 64;
+    float *in = synth(1, H, W, 255), *out = malloc(sizeof(float) * H * W);
+    for (int i = 0; i < H * W; i++)
+        out[i] = -7.0f;
+    uint8_t *m = calloc(H * W, 1);
+    add_rect(m, W, 10, 10, 30, 30);
+    volatile int flag = 0;
+    wp_run_options ro = two_threads();
+    ro.cancel = &flag;
+    ro.progress = cancel_now;
+    ro.progress_data = (void *)&flag;
+    wp_inpaint_options io = {0};
+    io.mode = WP_INPAINT_SHARP;
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 1, H, W, &io, &ro, err), WP_ERR_CANCELLED);
+    for (int i = 0; i < H * W; i++)
+        ck_assert(out[i] == -7.0f);
+    free(in), free(out), free(m);
+    wp_prior_free(p);
+}
+END_TEST
+
+START_TEST(bad_arguments_are_refused)
+{
+    wp_prior *p = shipped("photo-color");
+    ck_assert_ptr_nonnull(p);
+    float in[3 * 16] = {0}, out[3 * 16];
+    uint8_t m[16] = {1};
+    wp_inpaint_options io = {0};
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 1, 4, 4, &io, NULL, err), WP_ERR_ARG);
+    in[3] = NAN;
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 3, 4, 4, &io, NULL, err), WP_ERR_ARG);
+    in[3] = 0;
+    io.mode = 9;
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 3, 4, 4, &io, NULL, err), WP_ERR_ARG);
+    io.mode = WP_INPAINT_FAST;
+    io.sampler.h0 = 2;
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 3, 4, 4, &io, NULL, err), WP_ERR_ARG);
+    io.sampler.h0 = 0;
+    ck_assert_int_eq(wp_inpaint(p, in, m, out, 3, 4, 4, &io, NULL, err), WP_OK);
+    wp_prior_free(p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("inpaint");
+    TCase *tc = tcase_create("inpaint");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, known_pixels_are_bit_identical);
+    tcase_add_test(tc, seeded_draws_repeat);
+    tcase_add_test(tc, empty_mask_returns_the_input);
+    tcase_add_test(tc, border_holes_and_nearly_full_masks);
+    tcase_add_test(tc, a_small_hole_costs_its_region);
+    tcase_add_test(tc, fast_beats_the_masked_mean);
+    tcase_add_test(tc, metadata_sets_the_finest_level);
+    tcase_add_test(tc, cancel_leaves_the_output);
+    tcase_add_test(tc, bad_arguments_are_refused);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
