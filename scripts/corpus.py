@@ -5,6 +5,7 @@
   corpus.py prepare DEBS_DIR OUT_DIR WORK_DIR SHEETS_DIR [PKG...]
   corpus.py check DATA_DIR                     verify an existing corpus (no network)
   corpus.py summary DATA_DIR
+  corpus.py sheets DATA_DIR SHEETS_DIR          redraw the contact sheets
   corpus.py selftest                           check the measurements on synthetic images
 
 Needs Debian's python3-pil and python3-numpy (the fetch script installs them).
@@ -56,7 +57,7 @@ GCOMPRIS_TAGS = [(r"/clickgame/", "underwater"), (r"narwhal|dolphin|penguin|crab
                  (r"explore_monuments", "architecture")]
 
 # Material textures of games: tags from the file names.
-TEXTURE_TAGS = [(r"sign|poster|label|text|graffiti|newspaper|book", "text"),
+TEXTURE_TAGS = [(r"sign|poster|label|\btext\b|graffiti|newspaper|book", "text"),
                 (r"carpet|fabric|cloth|curtain|sofa|textile|rug|canvas|towel", "fabric"),
                 (r"grass|leaf|leaves|hedge|bush|tree|foliage|ivy|moss|plant|flower", "foliage"),
                 (r"bark|wood|plank|crate|parquet|timber|log|board|fence", "wood"),
@@ -547,7 +548,7 @@ def assign_split(rows):
 # --- contact sheets ---------------------------------------------------------------------------
 def contact_sheet(rows, data_dir, path, title):
     from PIL import Image, ImageDraw
-    cell, cols = 128, 12
+    cell, cols = (128, 12) if len(rows) <= 200 else (96, 16)  # a few hundred KB at most
     rows = sorted(rows, key=lambda r: r["file"])
     n = len(rows)
     lines = (n + cols - 1) // cols
@@ -862,6 +863,11 @@ def main(argv):
         return cmd_check(args[0])
     elif cmd == "summary" and len(args) == 1:
         cmd_summary(args[0])
+    elif cmd == "sheets" and len(args) == 2:  # redraw the contact sheets of a corpus
+        _, rows = read_manifest(args[0])
+        for pkg in sorted({r["package"] for r in rows}):
+            contact_sheet([r for r in rows if r["package"] == pkg], args[0],
+                          os.path.join(args[1], "corpus-%s.jpg" % pkg), pkg)
     elif cmd == "selftest":
         return 1 if cmd_selftest() else 0
     else:

@@ -120,6 +120,7 @@ DATA_DIR=$(cd "$DATA_DIR" && pwd)
 CACHE=$DATA_DIR/.cache
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wprior-fetch.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM   # so that the EXIT trap cleans up
 
 APT_OPTS=()
 # As root apt drops to the _apt user, which cannot write into our private folders.
