@@ -1,20 +1,22 @@
 #!/bin/bash
 # Wall-clock time of `wprior denoise` (1 and 4 passes) against GEGL's
 # gegl:denoise-dct on the same gray image, one after the other in one run
-# (the time does not depend on the content, so the clean photograph is used).
+# (the time does not depend on the content, so the clean photograph is used,
+# resized to 2560x1600).
 # Writes bench/results/denoise-speed-vs-gegl-MODEL.txt.
 # Usage: bench/denoise-speed-vs-gegl.sh [MODEL] [IMAGE]   (WPRIOR: the wprior to use; REPS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/photo-gray.safetensors}
-image=${2:-data/photos/plasma-workspace-wallpapers/Kite.jpg}
+image=${2:-data/photos/plasma-workspace-wallpapers/Kite.png}
 wprior=${WPRIOR:-build/cli/wprior}
 reps=${REPS:-3}
 command -v gegl >/dev/null || { echo "gegl is not installed (apt-get install gegl)" >&2; exit 1; }
 [ -f "$image" ] || { echo "no $image: run scripts/fetch-training-data.sh" >&2; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-gegl -i "$image" -o "$T/in.png" -- gray >/dev/null 2>&1
+# 2560x1600 (4 MP) gray whatever the source size, so runs compare.
+convert "$image" -colorspace Gray -resize '2560x1600!' "$T/in.png"
 # best of REPS wall-clock seconds of a command
 best() {
     local b=
