@@ -21,8 +21,8 @@ usage() { echo "usage: scripts/train-photo.sh gray|color [SECONDS]" >&2; exit 2;
 kind=${1:-}
 limit=${2:-4800}
 case $kind in
-gray) ch=1 what="Gray" ;;
-color) ch=3 what="Colour (RGB)" ;;
+gray) ch=1 what="Black-and-white photographs (or each channel of a colour one)" ;;
+color) ch=3 what="Colour photographs" ;;
 *) usage ;;
 esac
 [[ $limit =~ ^[0-9]+$ ]] || usage
@@ -44,7 +44,7 @@ common=(--preset small --channels "$ch" --levels 3
         --no-rescale-low --scale-aug 2
         --data data/train.txt --val data/val.txt --val-every 500 --val-crops 64
         --checkpoint-every 250 --name "$name"
-        --description "$what prior for photographs: denoising and x2/x4/x8 upscaling. Trained on the free photographs and photographic textures of Debian packages (scripts/fetch-training-data.sh).")
+        --description "$what: removes noise, enlarges 2, 4 or 8 times, fills selections. Trained on free photographs from Debian packages.")
 
 # The CPU seconds of all runs so far (user + system, every thread), kept in
 # wip/NAME.cpu-seconds for the model card.

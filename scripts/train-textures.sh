@@ -55,11 +55,11 @@ train() { # NAME CHANNELS LEVELS BAND-NOISE DESCRIPTION (lists made)
 for t in "$@"; do
     case $t in
     paper) grain train && grain val && train paper 1 1 projected \
-        "Gray texture prior of paper and canvas grain (J=1), trained on the paper scans of mypaint-data-extras (Debian), high-passed and contrast-stretched; samples tile seamlessly" ;;
+        "Draws seamless (tileable) paper and canvas grain, in gray." ;;
     wood) lists wood '^textures/gimp-data/Wood_' && train wood 3 1 projected \
-        "RGB texture prior of wood (J=1), trained on the Wood patterns of gimp-data (Debian); samples tile seamlessly" ;;
+        "Draws seamless (tileable) wood textures, in colour." ;;
     stone) lists stone '^textures/gimp-data/Stone_' && train stone 3 1 projected \
-        "RGB texture prior of stone (J=1), trained on the Stone patterns of gimp-data (Debian); samples tile seamlessly" ;;
+        "Draws seamless (tileable) stone textures, in colour." ;;
     *) echo "unknown texture prior '$t' (stone, wood, paper)" >&2; exit 2 ;;
     esac
 done
