@@ -1,0 +1,289 @@
+/* texdist.c: Haar band histograms and radial power spectra of texture sets
+ * (texdist.h). */
+#include "texdist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wp_haar.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+static int is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+int td_set_init(td_set *s, int n, int channels, int levels, char *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!is_pow2(n) || n < 4 || channels < 1 || channels > 4 || levels < 1 ||
+        levels >= WP_MAX_LEVELS || (n >> levels) < 1) {
+        snprintf(err, 256, "texdist: need a square power-of-two image (got %d), 1-4 channels, "
+                 "1 <= levels <= log2(n)", n);
+        return -1;
+    }
+    s->n = n;
+    s->channels = channels;
+    s->levels = levels;
+    s->nbands = channels * (3 * levels + 1);
+    s->coef = calloc((size_t)s->nbands, sizeof *s->coef);
+    s->count = calloc((size_t)s->nbands, sizeof *s->count);
+    s->cap = calloc((size_t)s->nbands, sizeof *s->cap);
+    s->power = calloc((size_t)n / 2 + 1, sizeof *s->power);
+    s->ring_size = calloc((size_t)n / 2 + 1, sizeof *s->ring_size);
+    s->work = malloc(((size_t)2 * n * n + 2 * (size_t)n) * sizeof *s->work);
+    s->pyr = malloc((size_t)channels * n * n * 2 * sizeof *s->pyr);
+    if (!s->coef || !s->count || !s->cap || !s->power || !s->ring_size || !s->work || !s->pyr) {
+        td_set_free(s);
+        snprintf(err, 256, "texdist: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void td_set_free(td_set *s)
+{
+    if (s->coef)
+        for (int b = 0; b < s->nbands; b++)
+            free(s->coef[b]);
+    free(s->coef);
+    free(s->count);
+    free(s->cap);
+    free(s->power);
+    free(s->ring_size);
+    free(s->work);
+    free(s->pyr);
+    memset(s, 0, sizeof *s);
+}
+
+static int append(td_set *s, int b, const float *v, size_t m, char *err)
+{
+    if (s->count[b] + m > s->cap[b]) {
+        size_t cap = s->cap[b] ? s->cap[b] : 1024;
+        while (cap < s->count[b] + m)
+            cap *= 2;
+        float *p = realloc(s->coef[b], cap * sizeof *p);
+        if (!p) {
+            snprintf(err, 256, "texdist: out of memory");
+            return -1;
+        }
+        s->coef[b] = p;
+        s->cap[b] = cap;
+    }
+    memcpy(s->coef[b] + s->count[b], v, m * sizeof *v);
+    s->count[b] += m;
+    return 0;
+}
+
+/* Band order: level j's three orientations per channel (j = 0 finest),
+ * then the coarsest low-pass per channel. */
+static int add_bands(td_set *s, const float *img, char *err)
+{
+    int C = s->channels, n = s->n;
+    /* a: the current low-pass (C n n), b: the next low-pass (C n n / 4),
+     * then the details (3 C n n / 4): 2 C n n floats in all. */
+    float *a = s->pyr, *b = a + (size_t)C * n * n;
+    float *det = b + (size_t)C * n * n / 4;
+    memcpy(a, img, (size_t)C * n * n * sizeof *a);
+    int side = n;
+    for (int j = 0; j < s->levels; j++) {
+        int h = side / 2;
+        size_t plane = (size_t)h * h;
+        wp_haar_forward(a, C, side, side, b, det);
+        for (int o = 0; o < 3; o++)
+            for (int c = 0; c < C; c++)
+                if (append(s, (j * 3 + o) * C + c, det + (size_t)(o * C + c) * plane, plane, err))
+                    return -1;
+        memcpy(a, b, (size_t)C * plane * sizeof *a);
+        side = h;
+    }
+    size_t plane = (size_t)side * side;
+    for (int c = 0; c < C; c++)
+        if (append(s, 3 * s->levels * C + c, a + c * plane, plane, err))
+            return -1;
+    return 0;
+}
+
+void td_dft_naive(const double *re, const double *im, double *ore, double *oim, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double sr = 0, si = 0;
+        for (int k = 0; k < n; k++) {
+            double t = -2 * M_PI * (double)((long)j * k % n) / n;
+            sr += re[k] * cos(t) - im[k] * sin(t);
+            si += re[k] * sin(t) + im[k] * cos(t);
+        }
+        ore[j] = sr;
+        oim[j] = si;
+    }
+}
+
+void td_fft(double *re, double *im, int n)
+{
+    for (int i = 1, j = 0; i < n; i++) { /* bit reversal */
+        int bit = n >> 1;
+        for (; j & bit; bit >>= 1)
+            j ^= bit;
+        j ^= bit;
+        if (i < j) {
+            double t = re[i]; re[i] = re[j]; re[j] = t;
+            t = im[i]; im[i] = im[j]; im[j] = t;
+        }
+    }
+    for (int len = 2; len <= n; len <<= 1) {
+        double ang = -2 * M_PI / len;
+        for (int i = 0; i < n; i += len)
+            for (int k = 0; k < len / 2; k++) {
+                double wr = cos(ang * k), wi = sin(ang * k);
+                double *ur = re + i + k, *ui = im + i + k;
+                double vr = ur[len / 2] * wr - ui[len / 2] * wi;
+                double vi = ur[len / 2] * wi + ui[len / 2] * wr;
+                ur[len / 2] = *ur - vr;
+                ui[len / 2] = *ui - vi;
+                *ur += vr;
+                *ui += vi;
+            }
+    }
+}
+
+/* Windowed power of the gray image, summed into rings. */
+static void add_spectrum(td_set *s, const float *img)
+{
+    int n = s->n, C = s->channels;
+    double *re = s->work, *im = re + (size_t)n * n, *cr = im + (size_t)n * n, *ci = cr + n;
+    double mean = 0, wsum = 0;
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        double g = 0;
+        for (int c = 0; c < C; c++)
+            g += img[c * (size_t)n * n + i];
+        re[i] = g / C;
+        mean += re[i];
+    }
+    mean /= (double)n * n;
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++) {
+            double w = (0.5 - 0.5 * cos(2 * M_PI * x / n)) * (0.5 - 0.5 * cos(2 * M_PI * y / n));
+            re[(size_t)y * n + x] = (re[(size_t)y * n + x] - mean) * w;
+            im[(size_t)y * n + x] = 0;
+            wsum += w * w;
+        }
+    for (int y = 0; y < n; y++)
+        td_fft(re + (size_t)y * n, im + (size_t)y * n, n);
+    for (int x = 0; x < n; x++) {
+        for (int y = 0; y < n; y++) {
+            cr[y] = re[(size_t)y * n + x];
+            ci[y] = im[(size_t)y * n + x];
+        }
+        td_fft(cr, ci, n);
+        for (int y = 0; y < n; y++) {
+            re[(size_t)y * n + x] = cr[y];
+            im[(size_t)y * n + x] = ci[y];
+        }
+    }
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++) {
+            int fy = y <= n / 2 ? y : y - n, fx = x <= n / 2 ? x : x - n;
+            int r = (int)floor(sqrt((double)fx * fx + (double)fy * fy) + 0.5);
+            if (r < 1 || r > n / 2)
+                continue;
+            size_t i = (size_t)y * n + x;
+            s->power[r] += (re[i] * re[i] + im[i] * im[i]) / wsum;
+            if (s->images == 0)
+                s->ring_size[r] += 1;
+        }
+}
+
+int td_set_add(td_set *s, const float *img, char *err)
+{
+    if (s->finished) {
+        snprintf(err, 256, "texdist: set already finished");
+        return -1;
+    }
+    if (add_bands(s, img, err))
+        return -1;
+    add_spectrum(s, img);
+    s->images++;
+    return 0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void td_set_finish(td_set *s)
+{
+    if (s->finished)
+        return;
+    for (int b = 0; b < s->nbands; b++)
+        qsort(s->coef[b], s->count[b], sizeof(float), cmp_float);
+    for (int r = 1; r <= s->n / 2; r++)
+        if (s->images > 0 && s->ring_size[r] > 0)
+            s->power[r] /= s->images * s->ring_size[r];
+    s->finished = 1;
+}
+
+double td_w1_sorted(const float *a, size_t na, const float *b, size_t nb)
+{
+    /* Walk the merged samples: between consecutive values x0 < x1 the two
+     * empirical CDFs are constant, ia/na and ib/nb. */
+    size_t ia = 0, ib = 0;
+    double w = 0, prev = 0;
+    int started = 0;
+    while (ia < na || ib < nb) {
+        double x = (ib >= nb || (ia < na && a[ia] <= b[ib])) ? a[ia] : b[ib];
+        if (started)
+            w += fabs((double)ia / na - (double)ib / nb) * (x - prev);
+        while (ia < na && a[ia] == x)
+            ia++;
+        while (ib < nb && b[ib] == x)
+            ib++;
+        prev = x;
+        started = 1;
+    }
+    return w;
+}
+
+static double band_sd(const float *v, size_t m)
+{
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < m; i++) {
+        s += v[i];
+        s2 += (double)v[i] * v[i];
+    }
+    double mean = s / m, var = s2 / m - mean * mean;
+    return var > 0 ? sqrt(var) : 0;
+}
+
+double td_band_distance(const td_set *ref, const td_set *x, int b)
+{
+    if (!ref->count[b] || !x->count[b])
+        return NAN;
+    double sd = band_sd(ref->coef[b], ref->count[b]);
+    double w = td_w1_sorted(ref->coef[b], ref->count[b], x->coef[b], x->count[b]);
+    return w / (sd > 1e-6 ? sd : 1e-6);
+}
+
+td_dist td_distance(const td_set *ref, const td_set *x)
+{
+    td_dist d = {NAN, NAN};
+    if (ref->n != x->n || ref->channels != x->channels || ref->levels != x->levels ||
+        !ref->images || !x->images)
+        return d;
+    double h = 0;
+    for (int b = 0; b < ref->nbands; b++)
+        h += td_band_distance(ref, x, b);
+    d.hist = h / ref->nbands;
+    double s = 0;
+    int rings = 0;
+    for (int r = 1; r <= ref->n / 2; r++) {
+        double e = log10(ref->power[r] + 1e-20) - log10(x->power[r] + 1e-20);
+        s += e * e;
+        rings++;
+    }
+    d.spectrum = sqrt(s / rings);
+    return d;
+}
