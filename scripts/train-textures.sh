@@ -135,8 +135,10 @@ train() { # NAME CH DESC (lists made)
     # noise of 255 is 1/8 on the low-pass and on level 2's bands; started
     # at 0.5 the detail nets left coloured noise) and ends at a fine
     # residual: texture lives there.
+    # (each stage's metadata names only its own net: say what the whole is)
     "$wprior" meta "$base.low.safetensors" sample.tileable=1 sample.sigma0=0.1 \
-        sample.sigma_l=0.005 -o "$MODELS/$name.safetensors"
+        sample.sigma_l=0.005 "training=scripts/train-textures.sh $name: cond2, cond1, cond0 $COND_STEPS steps each, then the low-pass net $LOW_STEPS steps (one a stage), batch 16 of 32x32 band crops, noise quadratic 0..255 projected" \
+        -o "$MODELS/$name.safetensors"
     echo "done: $MODELS/$name.safetensors (the $base.* files can go)"
 }
 
