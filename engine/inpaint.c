@@ -523,6 +523,24 @@ static int auto_context(const wp_prior *p)
     return ((wp_net_receptive_field(&p->low) - 1) / 2) << p->levels;
 }
 
+void wp_inpaint_extent(const wp_prior *p, const wp_inpaint_options *io, int width, int height,
+                       int x, int y, int w, int h, int *rx, int *ry, int *rw, int *rh)
+{
+    /* The holes' cells, grown as find_regions grows any group of them (by
+     * at most half the cells' larger side), then the origin down to the
+     * cell grid: a crop to it finds the same regions at the same places. */
+    int x0 = x / CELL * CELL, y0 = y / CELL * CELL;
+    int x1 = (x + w + CELL - 1) / CELL * CELL, y1 = (y + h + CELL - 1) / CELL * CELL;
+    int ctx = io && io->context ? io->context : p ? auto_context(p) : 0;
+    int half = (x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0) / 2;
+    box b = {x0, y0, x1 - x0, y1 - y0};
+    grow(&b, half > ctx ? half : ctx, height, width);
+    *rx = b.x / CELL * CELL;
+    *ry = b.y / CELL * CELL;
+    *rw = b.x + b.w - *rx;
+    *rh = b.y + b.h - *ry;
+}
+
 /* Copies region b of in [channels,H,W] channels c..c+C-1, padded by
  * reflection to Hp x Wp, into x, and its known map into known. */
 static void gather(const float *in, const uint8_t *mask, int H, int W, int c, int C,

@@ -213,6 +213,14 @@ wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *o
                      int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
                      char *err);
 
+/* The rectangle of an image of width x height that wp_inpaint reads for
+ * holes lying within (x,y,w,h): their bounding box grown by the context,
+ * clipped to the image, its origin on the engine's grid.  Inpainting a crop
+ * of the image to it (with the mask cropped alike) fills the holes exactly
+ * as inpainting the whole image does, so a caller needs to read no more. */
+void wp_inpaint_extent(const wp_prior *p, const wp_inpaint_options *iopt, int width, int height,
+                       int x, int y, int w, int h, int *rx, int *ry, int *rw, int *rh);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,10 +28,14 @@ typedef struct {
     char err[WP_ERRLEN];
 } wg_run;
 
-/* The three operations: WP_OK, or a status with run->err set; the image is
+/* The four operations: WP_OK, or a status with run->err set; the image is
  * left as it was on failure or cancel. */
 wp_status wg_denoise(wg_run *run);
 wp_status wg_upscale(wg_run *run);
 wp_status wg_sample(wg_run *run);
+wp_status wg_heal(wg_run *run);
+/* The selection's bounding box in the drawable; -1 with run->err set
+ * when there is nothing to heal there. */
+int wg_heal_box(wg_run *run, int *x, int *y, int *w, int *h);
 
 #endif

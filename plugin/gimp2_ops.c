@@ -1,4 +1,4 @@
-/* gimp2_ops.c: denoise, upscale and sample on GIMP layers.  Every job
+/* gimp2_ops.c: denoise, upscale, sample and heal on GIMP layers.  Every job
  * runs to the end before the image is touched, so a failure or a cancel
  * leaves it as it was; the changes then form one undo step. */
 #include <string.h>
@@ -303,5 +303,36 @@ wp_status wg_sample(wg_run *run)
     }
     g_free(px);
     wpj_batch_free(&b);
+    return st;
+}
+
+/* ---- heal ---- */
+
+int wg_heal_box(wg_run *run, int *x, int *y, int *w, int *h)
+{
+    int group = gimp_item_is_group(run->drawable), empty = gimp_selection_is_empty(run->image);
+    int touches = !group && !empty && gimp_drawable_mask_intersect(run->drawable, x, y, w, h);
+    return wg_heal_refuse(group, empty, touches, run->err, sizeof run->err);
+}
+
+static wp_status heal_batch(wpj_batch *b, void *run)
+{
+    return run_batch(run, b, _("Healing (Wavelet Prior)"));
+}
+
+wp_status wg_heal(wg_run *run)
+{
+    int x, y, w, h;
+    if (wg_heal_box(run, &x, &y, &w, &h))
+        return WP_ERR_ARG;
+    wg_drawable d;
+    wg_drawable_open(&d, run->drawable);
+    gimp_progress_init(_("Reading pixels"));
+    wp_status st = wg_heal_fill(&d, run->prior, x, y, w, h, &run->ready, heal_batch, run,
+                                run->err, sizeof run->err);
+    if (st == WP_OK) { /* GIMP blends through the (feathered) selection: one undo step */
+        gimp_drawable_merge_shadow(d.id, TRUE);
+        gimp_drawable_update(d.id, x, y, w, h);
+    }
     return st;
 }

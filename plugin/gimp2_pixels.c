@@ -8,11 +8,18 @@ static GeglBuffer *buffer(const wg_drawable *d, int shadow)
     return shadow ? gimp_drawable_get_shadow_buffer(d->id) : gimp_drawable_get_buffer(d->id);
 }
 
+static GeglBuffer *selection(const wg_drawable *d)
+{
+    return gimp_drawable_get_buffer(gimp_image_get_selection(gimp_item_get_image(d->id)));
+}
+
 void wg_drawable_open(wg_drawable *d, gint32 id)
 {
     memset(d, 0, sizeof *d);
     d->id = id;
     d->buffer = buffer;
+    d->selection = selection;
+    gimp_drawable_offsets(id, &d->off_x, &d->off_y);
     wg_pixels_setup(d, gimp_drawable_is_rgb(id) ? 3 : 1, gimp_drawable_has_alpha(id) ? 1 : 0,
                     gimp_drawable_get_format(id), gimp_drawable_width(id),
                     gimp_drawable_height(id));

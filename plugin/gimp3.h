@@ -29,10 +29,14 @@ typedef struct {
     char err[WP_ERRLEN];
 } g3_run;
 
-/* The three operations: WP_OK, or a status with run->err set; the image is
+/* The four operations: WP_OK, or a status with run->err set; the image is
  * left as it was on failure or cancel. */
 wp_status g3_denoise(g3_run *run);
 wp_status g3_upscale(g3_run *run);
 wp_status g3_sample(g3_run *run);
+wp_status g3_heal(g3_run *run);
+/* The selection's bounding box in the drawable; -1 with run->err set
+ * when there is nothing to heal there. */
+int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h);
 
 #endif

@@ -74,7 +74,8 @@ static void prefer_shipped(const wpj_desc *p, g3_run *run)
     wpm_choose(run_models(run), run->s.model, sizeof run->s.model, p->kind == WPJ_SAMPLE, gray);
 }
 
-/* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display. */
+/* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display, -2 nothing
+ * to work on (run->err says why). */
 static int show_dialog(const wpj_desc *p, g3_run *run)
 {
     if (wp_ui_init())
@@ -86,6 +87,8 @@ static int show_dialog(const wpj_desc *p, g3_run *run)
     if (p->needs_input) {
         g3_drawable_open(&d, run->drawable);
         wg_ui_source(&d, &src);
+        if (p->kind == WPJ_HEAL && g3_heal_box(run, &src.sel_x, &src.sel_y, &src.sel_w, &src.sel_h))
+            return -2;
     } else { /* a sample suggests the selection's or the image's size */
         gboolean sel;
         gint x1, y1, x2, y2;
@@ -97,6 +100,7 @@ static int show_dialog(const wpj_desc *p, g3_run *run)
     case WPJ_DENOISE: return wp_ui_denoise_dialog(&run->s, models, &src);
     case WPJ_UPSCALE: return wp_ui_upscale_dialog(&run->s, models, &src);
     case WPJ_SAMPLE: return wp_ui_sample_dialog(&run->s, models, &src, &run->ready);
+    case WPJ_HEAL: return wp_ui_heal_dialog(&run->s, models, &src, &run->ready);
     default: return 0;
     }
 }
@@ -107,7 +111,7 @@ static GimpPDBStatusType get_settings(const wpj_desc *p, GimpProcedureConfig *co
     prefer_shipped(p, run);
     if (run->mode == GIMP_RUN_INTERACTIVE) {
         int ok = show_dialog(p, run);
-        if (ok < 0)
+        if (ok == -1)
             g_snprintf(run->err, sizeof run->err, _("Cannot open the display."));
         if (ok <= 0)
             return ok < 0 ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_CANCEL;
@@ -147,6 +151,7 @@ static GimpPDBStatusType execute(const wpj_desc *p, g3_run *run)
     case WPJ_DENOISE: st = g3_denoise(run); break;
     case WPJ_UPSCALE: st = g3_upscale(run); break;
     case WPJ_SAMPLE: st = g3_sample(run); break;
+    case WPJ_HEAL: st = g3_heal(run); break;
     default: break;
     }
     wp_prior_free(run->prior);

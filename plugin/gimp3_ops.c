@@ -1,4 +1,4 @@
-/* gimp3_ops.c: denoise, upscale and sample on GIMP 3 layers.  Every job
+/* gimp3_ops.c: denoise, upscale, sample and heal on GIMP 3 layers.  Every job
  * runs to the end before the image is touched, so a failure or a cancel
  * (GIMP's progress bar ends the plug-in) leaves it as it was; the changes
  * then form one undo step. */
@@ -13,11 +13,19 @@ static GeglBuffer *buffer(const wg_drawable *d, int shadow)
     return shadow ? gimp_drawable_get_shadow_buffer(dr) : gimp_drawable_get_buffer(dr);
 }
 
+static GeglBuffer *selection(const wg_drawable *d)
+{
+    GimpImage *img = gimp_item_get_image(GIMP_ITEM(d->drawable));
+    return gimp_drawable_get_buffer(GIMP_DRAWABLE(gimp_image_get_selection(img)));
+}
+
 void g3_drawable_open(wg_drawable *d, GimpDrawable *drawable)
 {
     memset(d, 0, sizeof *d);
     d->drawable = drawable;
     d->buffer = buffer;
+    d->selection = selection;
+    gimp_drawable_get_offsets(drawable, &d->off_x, &d->off_y);
     wg_pixels_setup(d, gimp_drawable_is_rgb(drawable) ? 3 : 1,
                     gimp_drawable_has_alpha(drawable) ? 1 : 0, gimp_drawable_get_format(drawable),
                     gimp_drawable_get_width(drawable), gimp_drawable_get_height(drawable));
@@ -296,5 +304,37 @@ wp_status g3_sample(g3_run *run)
     }
     g_free(px);
     wpj_batch_free(&b);
+    return st;
+}
+
+/* ---- heal ---- */
+
+int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h)
+{
+    int group = gimp_item_is_group(GIMP_ITEM(run->drawable));
+    int empty = gimp_selection_is_empty(run->image);
+    int touches = !group && !empty && gimp_drawable_mask_intersect(run->drawable, x, y, w, h);
+    return wg_heal_refuse(group, empty, touches, run->err, sizeof run->err);
+}
+
+static wp_status heal_batch(wpj_batch *b, void *run)
+{
+    return run_batch(run, b);
+}
+
+wp_status g3_heal(g3_run *run)
+{
+    int x, y, w, h;
+    if (g3_heal_box(run, &x, &y, &w, &h))
+        return WP_ERR_ARG;
+    wg_drawable d;
+    g3_drawable_open(&d, run->drawable);
+    gimp_progress_init(_("Reading pixels"));
+    wp_status st = wg_heal_fill(&d, run->prior, x, y, w, h, &run->ready, heal_batch, run,
+                                run->err, sizeof run->err);
+    if (st == WP_OK) { /* GIMP blends through the (feathered) selection: one undo step */
+        gimp_drawable_merge_shadow(run->drawable, TRUE);
+        gimp_drawable_update(run->drawable, x, y, w, h);
+    }
     return st;
 }

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "wp_i18n.h"
+
 void wg_pixels_setup(wg_drawable *d, int colour, int alpha, const Babl *space, int width,
                      int height)
 {
@@ -50,6 +52,74 @@ int wg_read_planes(const wg_drawable *d, int x, int y, int w, int h, wpj_image *
     return 0;
 }
 
+void wg_read_selection(const wg_drawable *d, int x, int y, int w, int h, float *out)
+{
+    GeglBuffer *buf = d->selection(d);
+    gegl_buffer_get(buf, GEGL_RECTANGLE(d->off_x + x, d->off_y + y, w, h), 1.0,
+                    babl_format("Y float"), out, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    g_object_unref(buf);
+}
+
+int wg_heal_refuse(int is_group, int selection_empty, int touches, char *err, int errlen)
+{
+    if (is_group)
+        g_snprintf(err, errlen, _("Heal works on layers, masks and channels, not on layer groups."));
+    else if (selection_empty)
+        g_snprintf(err, errlen, _("Heal fills the selection: select what to remove first."));
+    else if (!touches)
+        g_snprintf(err, errlen, _("The selection does not touch this layer."));
+    return is_group || selection_empty || !touches ? -1 : 0;
+}
+
+/* The heal's input around the box (rx..): colour planes, then the
+ * selection; px gets the interleaved pixels, alpha included. */
+static int heal_read(const wg_drawable *d, int rx, int ry, int rw, int rh, float **px,
+                     wpj_image *in)
+{
+    if (!(*px = wg_read(d, rx, ry, rw, rh)) || wpj_image_alloc(in, d->colour + 1, rh, rw))
+        return -1;
+    wpj_image colour = *in;
+    colour.c = d->colour;
+    wpj_from_interleaved(&colour, *px, d->ncomp);
+    wg_read_selection(d, rx, ry, rw, rh, in->px + (size_t)d->colour * rw * rh);
+    return 0;
+}
+
+wp_status wg_heal_fill(const wg_drawable *d, const wp_prior *p, int x, int y, int w, int h,
+                       wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data),
+                       void *data, char *err, int errlen)
+{
+    int rx, ry, rw, rh;
+    wpj_heal_context(p, x, y, w, h, d->width, d->height, &rx, &ry, &rw, &rh);
+    float *px = NULL;
+    wpj_image in = {0}, out = {0};
+    wpj_batch b = {.kind = WPJ_HEAL, .n = 1, .in = &in, .out = &out};
+    wp_status st = WP_OK;
+    if (heal_read(d, rx, ry, rw, rh, &px, &in)) {
+        g_snprintf(err, errlen, _("Not enough memory for the layer's pixels."));
+        st = WP_ERR_NOMEM;
+    } else if (ready->px && ready->w == rw && ready->h == rh && ready->c == d->colour) {
+        out = *ready; /* the dialog's preview is this very fill */
+        ready->px = NULL;
+    } else {
+        st = run(&b, data);
+    }
+    if (st == WP_OK) {
+        wpj_to_interleaved(&out, px, d->ncomp); /* alpha stays as read */
+        wg_write(d, 1, x, y, w, h, px + ((size_t)(y - ry) * rw + (x - rx)) * d->ncomp, rw);
+    }
+    wpj_batch_free(&b);
+    wpj_image_free(&in);
+    g_free(px);
+    return st;
+}
+
+static int fetch_selection(void *data, int x, int y, int w, int h, float *out)
+{
+    wg_read_selection(data, x, y, w, h, out);
+    return 0;
+}
+
 static int fetch(void *data, int x, int y, int w, int h, float *out)
 {
     const wg_drawable *d = data;
@@ -66,6 +136,7 @@ void wg_ui_source(wg_drawable *d, wp_ui_source *src)
 {
     memset(src, 0, sizeof *src);
     src->fetch = fetch;
+    src->fetch_selection = fetch_selection;
     src->data = d;
     src->width = d->width;
     src->height = d->height;

@@ -14,6 +14,9 @@ struct wg_drawable {
     void *drawable; /* GIMP 3: the GimpDrawable */
     /* A new reference to the drawable's buffer or (shadow) its shadow buffer. */
     GeglBuffer *(*buffer)(const wg_drawable *d, int shadow);
+    /* A new reference to the buffer of the image's selection mask. */
+    GeglBuffer *(*selection)(const wg_drawable *d);
+    int off_x, off_y;   /* the drawable's offsets in the image (the selection's frame) */
     const Babl *format; /* "R'G'B'(A) float" or "Y'(A) float" in the drawable's space */
     int ncomp;          /* components per pixel, alpha included */
     int colour;         /* colour channels: 1 or 3 */
@@ -34,6 +37,23 @@ void wg_write(const wg_drawable *d, int shadow, int x, int y, int w, int h, cons
               int rowstride);
 /* Reads a rectangle's colour planes into im (allocated); -1 when out of memory. */
 int wg_read_planes(const wg_drawable *d, int x, int y, int w, int h, wpj_image *im);
+/* The selection's values [h,w] in [0,1] over a rectangle of the drawable. */
+void wg_read_selection(const wg_drawable *d, int x, int y, int w, int h, float *out);
+
+/* Whether a heal can run: 0, or -1 with the reason in err (a layer group,
+ * no selection, a selection that misses the layer). */
+int wg_heal_refuse(int is_group, int selection_empty, int touches, char *err, int errlen);
+
+/* Heals the selection whose bounding box in the drawable is (x,y,w,h):
+ * reads it and the context prior p needs around it, fills it (with the
+ * dialog's fill in ready when that is of the right size, else by
+ * run(batch, data)), and writes the box to the shadow buffer, alpha as it
+ * was; the caller merges the shadow through the selection.  A status, with
+ * err set on failure. */
+wp_status wg_heal_fill(const wg_drawable *d, const wp_prior *p, int x, int y, int w, int h,
+                       wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data),
+                       void *data, char *err, int errlen);
+
 /* The wp_ui_source of a drawable (for the dialogs' previews). */
 void wg_ui_source(wg_drawable *d, wp_ui_source *src);
 

@@ -1,4 +1,4 @@
-/* dialogs.c: the denoise, upscale and sample dialogs around one live
+/* dialogs.c: the denoise, upscale, sample and heal dialogs around one live
  * preview.  The preview runs the engine in the background on a region of
  * the layer; a change of any setting cancels it and starts it again. */
 #include <gtk/gtk.h>
@@ -24,7 +24,7 @@ typedef struct {
     char prior_err[WP_ERRLEN];
     wpj_job *job;
     wpj_image job_in;
-    wpj_image sample;       /* the last finished sample and its settings */
+    wpj_image sample;       /* the last finished sample or fill and its settings */
     wpj_settings sample_s;
     int region_x, region_y; /* top-left of the previewed region, layer pixels */
     int dirty;              /* settings changed since the running job started */
@@ -40,10 +40,35 @@ static int region_side(const dialog_state *d)
     return d->kind == WPJ_UPSCALE ? PREVIEW_SIDE / d->cur.factor : PREVIEW_SIDE;
 }
 
+/* A heal previews all it will do: the selection's box and its context,
+ * the colour planes then the selection's plane. */
+static int fetch_heal_region(dialog_state *d)
+{
+    const wp_ui_source *src = d->src;
+    int x, y, w, h;
+    wpj_heal_context(d->prior, src->sel_x, src->sel_y, src->sel_w, src->sel_h, src->width,
+                     src->height, &x, &y, &w, &h);
+    wpj_image_free(&d->job_in);
+    if (wpj_image_alloc(&d->job_in, src->channels + 1, h, w))
+        return -1;
+    if (src->fetch(src->data, x, y, w, h, d->job_in.px) ||
+        src->fetch_selection(src->data, x, y, w, h,
+                             d->job_in.px + (size_t)src->channels * w * h)) {
+        wpj_image_free(&d->job_in);
+        return -1;
+    }
+    wpj_image colour = d->job_in;
+    colour.c = src->channels;
+    wp_preview_set_before(d->pv, &colour, 1);
+    return 0;
+}
+
 /* Clamps the region to the layer and reads it; -1 when it cannot. */
 static int fetch_region(dialog_state *d)
 {
     const wp_ui_source *src = d->src;
+    if (d->kind == WPJ_HEAL)
+        return fetch_heal_region(d);
     int side = region_side(d);
     int w = MIN(side, src->width), h = MIN(side, src->height);
     d->region_x = CLAMP(d->region_x, 0, src->width - w);
@@ -106,18 +131,34 @@ static void start_preview(dialog_state *d)
 /* Seconds the whole job would take, from the preview's time. */
 static double estimate_seconds(const dialog_state *d, double secs)
 {
-    if (d->kind == WPJ_SAMPLE)
-        return secs;
+    if (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL)
+        return secs; /* the preview is the whole job */
     double region = (double)d->job_in.w * d->job_in.h;
     return secs * ((double)d->src->width * d->src->height) / region;
 }
 
+/* A fill as GIMP will show it: blended through the selection. */
+static void show_fill(dialog_state *d, const wpj_image *out)
+{
+    wpj_image shown = {0};
+    if (wpj_image_alloc(&shown, out->c, out->h, out->w))
+        return;
+    memcpy(shown.px, out->px, sizeof(float) * (size_t)out->c * out->h * out->w);
+    wpj_heal_blend(&shown, &d->job_in);
+    wp_preview_set_after(d->pv, &shown);
+    wpj_image_free(&shown);
+}
+
 static void show_result(dialog_state *d, const wpj_image *out, double secs)
 {
-    wp_preview_set_after(d->pv, out);
+    if (d->kind == WPJ_HEAL)
+        show_fill(d, out);
+    else
+        wp_preview_set_after(d->pv, out);
     show_message(d, NULL);
     char *t = wp_ui_format_duration(estimate_seconds(d, secs));
     char *msg = d->kind == WPJ_SAMPLE ? g_strdup_printf(_("Time for this sample: %s"), t)
+                : d->kind == WPJ_HEAL ? g_strdup_printf(_("Time for this fill: %s"), t)
                                       : g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
     gtk_label_set_text(GTK_LABEL(d->estimate), msg);
     g_free(msg);
@@ -138,22 +179,24 @@ static void collect_job(dialog_state *d)
         show_result(d, &out, secs);
     else
         show_message(d, err);
-    if (st == WP_OK && d->kind == WPJ_SAMPLE && !d->dirty) {
+    if (st == WP_OK && (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL) && !d->dirty) {
         wpj_image_free(&d->sample);
-        d->sample = out; /* OK takes it instead of sampling again */
+        d->sample = out; /* OK takes it instead of running again */
         d->sample_s = d->cur;
         return;
     }
     wpj_image_free(&out);
 }
 
-/* The previewed sample when it was drawn with the final settings. */
+/* The previewed sample or fill when it was made with the final settings. */
 static int sample_is_current(const dialog_state *d)
 {
     const wpj_settings *a = &d->sample_s, *b = &d->cur;
-    return d->sample.px && !d->job && !d->dirty && !strcmp(a->model, b->model) &&
-           a->width == b->width && a->height == b->height && a->seed == b->seed &&
-           a->quality == b->quality;
+    if (!d->sample.px || d->job || d->dirty || strcmp(a->model, b->model) || a->seed != b->seed)
+        return 0;
+    if (d->kind == WPJ_HEAL)
+        return a->sharp == b->sharp;
+    return a->width == b->width && a->height == b->height && a->quality == b->quality;
 }
 
 static gboolean on_tick(gpointer data)
@@ -467,8 +510,9 @@ static void build_dialog(dialog_state *d)
     gtk_container_set_border_width(GTK_CONTAINER(hbox), 12);
     d->pv = wp_preview_new(PREVIEW_SIDE, d->kind == WPJ_DENOISE   ? "denoise"
                                          : d->kind == WPJ_UPSCALE ? "upscale"
+                                         : d->kind == WPJ_HEAL    ? "heal"
                                                                   : "sample");
-    if (d->kind != WPJ_SAMPLE)
+    if (d->kind == WPJ_DENOISE || d->kind == WPJ_UPSCALE)
         wp_preview_set_pan(d->pv, on_pan, d);
     GtkWidget *frame = gtk_frame_new(NULL);
     gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
@@ -483,7 +527,7 @@ static void build_dialog(dialog_state *d)
 /* Centres the region on the layer's middle at first. */
 static void initial_region(dialog_state *d)
 {
-    if (d->kind == WPJ_SAMPLE)
+    if (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL)
         return;
     int side = region_side(d);
     d->region_x = (d->src->width - side) / 2;
@@ -546,4 +590,10 @@ int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_sou
                         wpj_image *sample)
 {
     return run_dialog(WPJ_SAMPLE, s, models, src, sample);
+}
+
+int wp_ui_heal_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
+                      wpj_image *result)
+{
+    return run_dialog(WPJ_HEAL, s, models, src, result);
 }

@@ -13,6 +13,10 @@ typedef struct {
      * values in [0,1]; returns 0, or -1 when the pixels cannot be read. */
     int (*fetch)(void *data, int x, int y, int w, int h, float *out);
     void *data;
+    /* Heal: the selection's values [h,w] in [0,1] at (x,y), and its
+     * bounding box in the layer (what the heal dialog previews). */
+    int (*fetch_selection)(void *data, int x, int y, int w, int h, float *out);
+    int sel_x, sel_y, sel_w, sel_h;
     int width, height;   /* layer size */
     int channels;        /* 1 or 3 */
     unsigned long parent; /* X11 window of the host's progress/display, 0 if none */
@@ -30,6 +34,12 @@ int wp_ui_upscale_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_so
  * settings (px NULL otherwise), so that OK need not draw it again. */
 int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
                         wpj_image *sample);
+
+/* The heal dialog previews the whole job (the selection's box and its
+ * context); result receives the unblended fill when it was computed with
+ * the chosen settings (px NULL otherwise), so that OK need not fill again. */
+int wp_ui_heal_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
+                      wpj_image *result);
 
 /* A small window with a progress bar and a Cancel button, shown while
  * the full job runs.  poll() is called about every 50 ms; it returns the

@@ -78,6 +78,18 @@ static const wpj_param sample_params[] = {
      3, 1, tiling_values, tiling_labels},
 };
 
+static const char *const heal_mode_labels[] = {N_("Fast (smooth, most likely)"),
+                                               N_("Sharp (a sample, with texture)")};
+
+static const wpj_param heal_params[] = {
+    MODEL_PARAM,
+    {"mode", WPJ_ARG_INT, 0, 1, 0, OFF(sharp), N_("M_ode:"),
+     N_("0 = fast (the most likely fill: smooth, best on thin scratches and small spots), "
+        "1 = sharp (a sample from the prior: texture that continues around the hole)"),
+     2, 1, mode_values, heal_mode_labels},
+    SEED_PARAM,
+};
+
 static int sample_check(const wpj_settings *s, char *err, int errlen)
 {
     if ((s->width == 0) != (s->height == 0)) {
@@ -113,6 +125,15 @@ static const wpj_desc descs[WPJ_NKINDS] = {
                        "adds it as a new layer on top of the active one."),
                     {"<Image>/Filters/Render", NULL}, N_("Sampling (Wavelet Prior)"),
                     sample_params, G_N_ELEMENTS(sample_params), 0, sample_check},
+    [WPJ_HEAL] = {WPJ_HEAL, "plug-in-wprior-heal", N_("Heal Selection (Wavelet Prior)"),
+                  N_("_Heal Selection (Wavelet Prior)..."),
+                  N_("Fill the selection from a learned wavelet prior"),
+                  N_("Removes what is selected (a wire, a blemish, a scratch) and fills the hole "
+                     "with what the prior finds most likely around it, coarse to fine. Only the "
+                     "selection's surroundings are read; pixels outside the selection stay as "
+                     "they are, and a feathered selection blends. Alpha is kept as it is."),
+                  {"<Image>/Filters/Enhance", NULL}, N_("Healing (Wavelet Prior)"), heal_params,
+                  G_N_ELEMENTS(heal_params), 1, NULL},
 };
 
 const wpj_desc *wpj_describe(wpj_kind kind)

@@ -70,6 +70,38 @@ void wpj_denoise_context(int x, int y, int w, int h, int lw, int lh, int *rx, in
     *rh = MIN(lh, y + h + WPJ_DENOISE_MARGIN) - *ry;
 }
 
+void wpj_heal_context(const wp_prior *p, int x, int y, int w, int h, int lw, int lh, int *rx,
+                      int *ry, int *rw, int *rh)
+{
+    wp_inpaint_extent(p, NULL, lw, lh, x, y, w, h, rx, ry, rw, rh);
+}
+
+/* The selection plane of a heal's input. */
+static const float *heal_selection(const wpj_image *in)
+{
+    return in->px + (size_t)(in->c - 1) * in->h * in->w;
+}
+
+size_t wpj_heal_mask(const wpj_image *in, uint8_t *mask)
+{
+    const float *sel = heal_selection(in);
+    size_t n = 0;
+    for (size_t i = 0, np = (size_t)in->h * in->w; i < np; i++)
+        n += mask[i] = sel[i] > 0.0f;
+    return n;
+}
+
+void wpj_heal_blend(wpj_image *out, const wpj_image *in)
+{
+    const float *sel = heal_selection(in);
+    size_t np = (size_t)in->h * in->w;
+    for (int c = 0; c < out->c; c++)
+        for (size_t i = 0; i < np; i++) {
+            float s = sel[i], *o = &out->px[c * np + i], v = in->px[c * np + i];
+            *o = s >= 1.0f ? *o : s > 0.0f ? v + s * (*o - v) : v;
+        }
+}
+
 float *wpj_compose_upscaled(const wpj_image *out, const float *src, int sw, int n, int alpha,
                             int f)
 {
@@ -222,14 +254,36 @@ static wp_status run_upscale(wpj_job *j, const wpj_image *in, wpj_image *out,
     return wp_upscale(j->prior, in->px, in->c, in->h, in->w, out->px, &u, ro, j->err);
 }
 
+/* The selection's pixels filled; the others copied. */
+static wp_status run_heal(wpj_job *j, const wpj_image *in, wpj_image *out,
+                          const wp_run_options *ro)
+{
+    uint8_t *mask = g_try_malloc((size_t)in->h * in->w + 1);
+    if (!mask) {
+        g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
+        return WP_ERR_NOMEM;
+    }
+    wp_status st = WP_ERR_ARG;
+    wp_inpaint_options io = {.mode = j->s.sharp ? WP_INPAINT_SHARP : WP_INPAINT_FAST,
+                             .seed = (uint64_t)j->s.seed};
+    if (!wpj_heal_mask(j->in, mask))
+        g_snprintf(j->err, sizeof j->err, _("Nothing is selected here: select what to heal."));
+    else
+        st = wp_inpaint(j->prior, in->px, mask, out->px, in->c, in->h, in->w, &io, ro, j->err);
+    g_free(mask);
+    return st;
+}
+
 /* A colour prior on gray pixels works on R=G=B and gives their mean. */
 static wp_status run_filter(wpj_job *j, const wp_run_options *ro)
 {
     int pc = wp_prior_channels(j->prior);
     wpj_image in = *j->in, tmp = {0}, out3 = {0};
+    if (j->kind == WPJ_HEAL)
+        in.c--; /* the colour planes; run_heal reads the selection plane */
     int widen = pc == 3 && in.c == 1;
     wp_status st = WP_ERR_NOMEM;
-    if (widen && wpj_convert_channels(j->in, 3, &tmp))
+    if (widen && wpj_convert_channels(&in, 3, &tmp))
         goto nomem;
     if (widen)
         in = tmp;
@@ -237,7 +291,9 @@ static wp_status run_filter(wpj_job *j, const wp_run_options *ro)
     wpj_output_size(j->kind, &j->s, j->prior, in.w, in.h, &ow, &oh);
     if (wpj_image_alloc(&out3, in.c, oh, ow))
         goto nomem;
-    st = j->kind == WPJ_DENOISE ? run_denoise(j, &in, &out3, ro) : run_upscale(j, &in, &out3, ro);
+    st = j->kind == WPJ_DENOISE ? run_denoise(j, &in, &out3, ro)
+         : j->kind == WPJ_HEAL  ? run_heal(j, &in, &out3, ro)
+                                : run_upscale(j, &in, &out3, ro);
     if (st == WP_OK && widen) {
         if (wpj_convert_channels(&out3, 1, &j->out))
             goto nomem;
@@ -281,7 +337,8 @@ static gpointer worker(gpointer data)
     j->t0 = g_get_monotonic_time();
     switch (j->kind) {
     case WPJ_DENOISE:
-    case WPJ_UPSCALE: j->status = run_filter(j, &ro); break;
+    case WPJ_UPSCALE:
+    case WPJ_HEAL: j->status = run_filter(j, &ro); break;
     case WPJ_SAMPLE: j->status = run_sample(j, &ro); break;
     default:
         g_snprintf(j->err, sizeof j->err, "unknown job kind %d", (int)j->kind);

@@ -1,4 +1,4 @@
-/* jobs.h: the plug-in's three jobs on plain pixel buffers (no GIMP, no GTK).
+/* jobs.h: the plug-in's four jobs on plain pixel buffers (no GIMP, no GTK).
  *
  * A job runs the engine in a worker thread so that the caller's main loop
  * can pump progress and react to a cancel request. */
@@ -6,6 +6,7 @@
 #define WP_JOBS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wprior.h"
 
@@ -13,7 +14,7 @@
 
 /* A new kind: its enum value, its run function and a descriptor in
  * jobdesc.c; the front ends and checks follow from the descriptor. */
-typedef enum { WPJ_DENOISE, WPJ_UPSCALE, WPJ_SAMPLE, WPJ_NKINDS } wpj_kind;
+typedef enum { WPJ_DENOISE, WPJ_UPSCALE, WPJ_SAMPLE, WPJ_HEAL, WPJ_NKINDS } wpj_kind;
 
 /* Where an upscale goes. */
 typedef enum { WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE } wpj_target;
@@ -110,6 +111,26 @@ void wpj_to_interleaved(const wpj_image *im, float *px, int n);
  * lw x lh: the region and its margin, clipped to the layer. */
 void wpj_denoise_context(int x, int y, int w, int h, int lw, int lh, int *rx, int *ry, int *rw,
                          int *rh);
+
+/* ---- heal: the selection filled from the prior ----
+ * A heal's input holds the layer's colour planes and, as one more plane
+ * after them, the selection's value at each pixel (0 = keep, 1 = fill,
+ * in between = a feathered edge); every pixel with a value above 0 is
+ * filled.  Its output is the colour planes with the selection filled; the
+ * known pixels are the input's, exactly. */
+
+/* The rectangle a heal reads for a selection whose bounding box in a
+ * layer of lw x lh is (x,y,w,h): the box and the context the prior's
+ * inpainting needs around it, clipped to the layer.  Healing that crop
+ * gives the same pixels as healing the whole layer. */
+void wpj_heal_context(const wp_prior *p, int x, int y, int w, int h, int lw, int lh, int *rx,
+                      int *ry, int *rw, int *rh);
+/* The fill mask of a heal's input (1: the selection's value is above 0);
+ * returns the number of pixels to fill. */
+size_t wpj_heal_mask(const wpj_image *in, uint8_t *mask);
+/* out (a heal's output) blended into the input by the selection's value:
+ * what GIMP shows once it merges the result through the selection. */
+void wpj_heal_blend(wpj_image *out, const wpj_image *in);
 
 /* Interleaved pixels (n = colour + alpha components) of an upscaled
  * image: colour from out, alpha (when alpha) from the pixel of the

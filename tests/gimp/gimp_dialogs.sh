@@ -166,6 +166,18 @@ if open_dialog plug-in-wprior-sample sample '^Sample from prior' '"" 0 0 3 0 0';
     undo_check sample "$T/clean.png"
 fi
 
+# ---- heal: a 14x10 hole in the clean face ----
+make_hole
+sf "(let ((img $IMG)) (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10))"
+escape_check heal plug-in-wprior-heal '^Heal Selection \(Wavelet' '"" 0 0' "$T/clean.png"
+if open_dialog plug-in-wprior-heal heal '^Heal Selection \(Wavelet' '"" 0 0'; then
+    press Return '^Heal Selection \(Wavelet'
+    save_now heal-ok
+    expect_heal "heal: OK runs the job" "$T/clean.png" "$T/heal-ok.png" --seed 0
+    undo_check heal "$T/clean.png"
+fi
+sf "(let ((img $IMG)) (gimp-selection-none img))"
+
 # ---- cancel in the progress window: OK at once (the preview is not done,
 # so the full run starts), then Escape in the progress window ----
 sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-INTERACTIVE img (active img) \"\" 0 0 4 1 0))"

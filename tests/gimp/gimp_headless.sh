@@ -102,6 +102,32 @@ B_SAMPLE='
   (save img l2 "gray-sample-normal.png")
   (save img l3 "gray-sample-tiled.png")
   (gimp-image-delete img))'
+# ---- heal: a 14x10 hole at 40,30 (HOLE); sharp; feathered; no selection ----
+make_hole
+B_HEAL='
+(check "plug-in-wprior-heal is registered"
+       (= 1 (car (gimp-procedural-db-proc-exists "plug-in-wprior-heal"))))
+(for-each (lambda (kind)
+  (let* ((img (open kind)) (d (active img)))
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
+    (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1)
+    (save img d (string-append kind "-heal.png"))
+    (gimp-image-delete img)))
+  (list "rgb" "rgba" "gray" "graya" "rgb16"))
+(let* ((img (open "gray")) (d (active img)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
+  (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 1 7)
+  (save img d "gray-heal-sharp.png")
+  (gimp-selection-none img)
+  (gimp-image-select-ellipse img CHANNEL-OP-REPLACE 30 24 28 20)
+  (gimp-selection-feather img 10)
+  (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1)
+  (save img d "gray-heal-feather.png")
+  (gimp-selection-none img)
+  (check "heal without a selection fails"
+         (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1) #t)))
+  (save img d "heal-nosel.png")
+  (gimp-image-delete img))'
 
 # ---- failing runs: a clear message, the image unchanged ----
 head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
@@ -113,6 +139,12 @@ B_CORRUPT='
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0) #t)))
   (check "a bad factor fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0) #t)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
+  (check "heal with a corrupt model fails"
+         (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 0 1) #t)))
+  (check "heal in mode 2 fails"
+         (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 2 1) #t)))
+  (gimp-selection-none img)
   (let ((group (car (gimp-layer-group-new img))))
     (gimp-image-insert-layer img group 0 -1)
     (check "denoising a layer group fails"
@@ -122,7 +154,7 @@ B_CORRUPT='
 
 # One GIMP start for all of the above (each start costs seconds, minutes
 # on a busy machine); the checks on their files follow.
-gimp_batch main "$B_DENOISE $B_UPSCALE $B_SAMPLE $B_CORRUPT"
+gimp_batch main "$B_DENOISE $B_UPSCALE $B_SAMPLE $B_HEAL $B_CORRUPT"
 check_denoise() {
     for k in $KINDS; do
         [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
@@ -172,6 +204,16 @@ check_sample() {
     expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
 }
 
+check_heal() {
+    for k in $KINDS; do
+        expect_heal "heal $k" "$T/$k-orig.png" "$T/$k-heal.png" --seed 1
+    done
+    expect_cmp "heal rgba: alpha unchanged" 0 0 "$T/rgba-orig.png" "$T/rgba-heal.png" --channel 3
+    expect_cmp "heal graya: alpha unchanged" 0 0 "$T/graya-orig.png" "$T/graya-heal.png" --channel 1
+    expect_heal "heal gray, sharp" "$T/gray-orig.png" "$T/gray-heal-sharp.png" --mode sharp --seed 7
+    expect_heal_edges "$T/gray-heal-sharp.png" "$T/gray-heal-feather.png" "$T/heal-nosel.png" "$T/main.log"
+}
+
 check_corrupt() {
     grep -q "Cannot use the model .*corrupt.safetensors" "$T/main.log" &&
         ok "corrupt model: GIMP shows why" || { bad "corrupt model: no clear message"; cat "$T/main.log"; }
@@ -184,6 +226,7 @@ check_corrupt() {
 check_denoise
 check_upscale
 check_sample
+check_heal
 check_corrupt
 
 # A tight budget that still fits: the engine works in tiles, same pixels.
@@ -204,6 +247,9 @@ gimp_batch budget '
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1) #t)))
   (check "upscale over the memory budget fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1) #t)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
+  (check "heal over the memory budget fails"
+         (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1) #t)))
   (check "the canvas keeps its size" (= (car (gimp-image-width img)) 96))
   (save img d "budget-after.png"))'
 unset WPRIOR_MAX_MEMORY

@@ -140,3 +140,34 @@ expect_changed() {
         bad "$name: $r"
     fi
 }
+
+# ---- heal: a 14x10 hole at 40,30 of the 96x80 test images ----
+HOLE="40 30 14 10"
+make_hole() {
+    convert -size 96x80 xc:black -fill white -draw "rectangle 40,30 53,39" "$T/hole.png"
+}
+
+# expect_heal NAME ORIG HEALED [wprior inpaint options]: HEALED is ORIG
+# healed in HOLE: the outside bit-identical, the inside filled, equal to
+# wprior inpaint on the same mask within 1/255.
+expect_heal() {
+    local name=$1 orig=$2 out=$3
+    shift 3
+    [ -f "$out" ] || { bad "$name: no output"; return; }
+    expect_cmp "$name: pixels outside the selection bit-identical" 0 0 "$orig" "$out" --outside $HOLE
+    expect_changed "$name: the selection is filled" "$orig" "$out" --inside $HOLE
+    "$WPRIOR" inpaint -m "$MODEL" --mask "$T/hole.png" "$@" "$orig" "${out%.png}-cli.png" >/dev/null 2>&1
+    expect_cmp "$name equals wprior inpaint $* within 1/255" 0.00393 1 "${out%.png}-cli.png" "$out"
+}
+
+# expect_heal_edges BEFORE FEATHERED NOSEL LOG: a heal of an ellipse at
+# 30,24 28x20 feathered by 10 changes nothing beyond the feather and fills
+# the middle; a heal without a selection says why (in LOG) and leaves the
+# layer as it was (NOSEL equals FEATHERED).
+expect_heal_edges() {
+    expect_cmp "heal, feathered: nothing changes beyond the feather" 0 0 "$1" "$2" --outside 20 14 48 40
+    expect_changed "heal, feathered: the middle is filled" "$1" "$2" --inside 38 28 12 12
+    grep -q "select what to remove" "$4" &&
+        ok "heal without a selection: the message says why" || bad "heal without a selection: no clear message"
+    expect_cmp "heal without a selection leaves the layer bit-identical" 0 0 "$2" "$3"
+}

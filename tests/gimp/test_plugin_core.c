@@ -323,6 +323,90 @@ START_TEST(batch_runs_and_cancels)
 }
 END_TEST
 
+/* A smooth test pattern with some texture, values in [0.1, 0.9]. */
+static void pattern(float *px, int H, int W)
+{
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            px[y * W + x] = 0.5f + 0.25f * sinf(x / 5.0f) * cosf(y / 7.0f) + 0.15f * (x - y) / (W + H);
+}
+
+/* A heal of a small selection reads only its surroundings and fills
+ * exactly what the engine fills on the whole layer; pixels outside the
+ * selection stay bit-identical; a feathered edge blends; no selection is
+ * an error. */
+START_TEST(heal_crop_equals_whole)
+{
+    enum { W = 320, H = 240, SX = 201, SY = 77, SW = 19, SH = 11 };
+    wp_prior *p;
+    ck_assert_int_eq(wp_prior_load(model_path, &p, NULL), WP_OK);
+    float *full = g_new(float, W * H), *ref = g_new(float, W * H);
+    uint8_t *mask = g_new0(uint8_t, W * H);
+    pattern(full, H, W);
+    for (int y = SY; y < SY + SH; y++)
+        for (int x = SX; x < SX + SW; x++)
+            mask[y * W + x] = 1;
+    wp_inpaint_options io = {.mode = WP_INPAINT_FAST, .seed = 3};
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_inpaint(p, full, mask, ref, 1, H, W, &io, NULL, err), WP_OK);
+
+    int rx, ry, rw, rh;
+    wpj_heal_context(p, SX, SY, SW, SH, W, H, &rx, &ry, &rw, &rh);
+    ck_assert(rx <= SX && ry <= SY && rx + rw >= SX + SW && ry + rh >= SY + SH);
+    ck_assert(rw < W && rh < H); /* only the surroundings */
+    wpj_image in, out = {0};
+    ck_assert_int_eq(wpj_image_alloc(&in, 2, rh, rw), 0);
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            in.px[y * rw + x] = full[(ry + y) * W + rx + x];
+            in.px[rh * rw + y * rw + x] = mask[(ry + y) * W + rx + x];
+        }
+    wpj_settings s;
+    wpj_settings_defaults(&s);
+    s.seed = 3;
+    wpj_batch b = {.kind = WPJ_HEAL, .s = &s, .prior = p, .n = 1, .in = &in, .out = &out};
+    ck_assert_int_eq(wpj_batch_wait(&b), WP_OK);
+    ck_assert(out.px && out.c == 1 && out.w == rw && out.h == rh);
+    int changed = 0;
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            float v = out.px[y * rw + x];
+            ck_assert_float_eq(v, ref[(ry + y) * W + rx + x]);
+            if (!mask[(ry + y) * W + rx + x])
+                ck_assert_float_eq(v, in.px[y * rw + x]);
+            else
+                changed += fabsf(v - in.px[y * rw + x]) > 1.0f / 255;
+        }
+    ck_assert_int_gt(changed, SW * SH / 4);
+
+    /* a feathered edge: half way between the input and the fill */
+    int at = (SY - ry + 2) * rw + SX - rx + 3;
+    in.px[rh * rw + at] = 0.5f;
+    float fill = out.px[at], orig = in.px[at];
+    out.px[0] = 0.25f; /* outside the selection: back to the input */
+    wpj_heal_blend(&out, &in);
+    ck_assert_float_eq_tol(out.px[at], 0.5f * (fill + orig), 1e-6);
+    ck_assert_float_eq(out.px[0], in.px[0]);
+    uint8_t *m = g_new(uint8_t, rw * rh);
+    ck_assert_uint_eq(wpj_heal_mask(&in, m), SW * SH);
+    wpj_batch_free(&b);
+
+    /* nothing selected: an error that says so, no output */
+    memset(in.px + rh * rw, 0, sizeof(float) * rh * rw);
+    wpj_batch e = {.kind = WPJ_HEAL, .s = &s, .prior = p, .n = 1, .in = &in, .out = &out};
+    ck_assert_int_eq(wpj_batch_wait(&e), WP_ERR_ARG);
+    ck_assert(strstr(e.err, "select"));
+    ck_assert_ptr_null(out.px);
+    ck_assert_uint_eq(wpj_heal_mask(&in, m), 0);
+    g_free(m);
+    wpj_image_free(&in);
+    g_free(full);
+    g_free(ref);
+    g_free(mask);
+    wp_prior_free(p);
+}
+END_TEST
+
 int main(void)
 {
     setup_dirs();
@@ -338,6 +422,7 @@ int main(void)
     tcase_add_test(tc, output_sizes_and_budget);
     tcase_add_test(tc, model_folders);
     tcase_add_test(tc, batch_runs_and_cancels);
+    tcase_add_test(tc, heal_crop_equals_whole);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* the folder set-up is shared */

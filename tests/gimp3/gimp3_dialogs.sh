@@ -1,8 +1,8 @@
 #!/bin/bash
-# Dialog tests of the GIMP 3 plug-in under Xvfb: each dialog opens and
-# draws its preview (the preview's pixels are not flat), Escape cancels and
-# leaves the image bit-identical, Return runs the job, and Ctrl+Z undoes
-# the run in one step.  Screenshots of the dialogs go to
+# Dialog tests of the GIMP 3 plug-in under Xvfb: each dialog (heal: on a
+# selection) opens and draws its preview (the preview's pixels are not
+# flat), Escape cancels and leaves the image bit-identical, Return runs the
+# job, and Ctrl+Z undoes the run in one step.  Screenshots of the dialogs go to
 # $WPRIOR_SCREENSHOTS when it is set.
 # Usage: gimp3_dialogs.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
 set -u
@@ -55,7 +55,9 @@ try:
     d = layer0(img)
     save_layer(d, "orig.png"); mark("ready")
     for proc, name in (("plug-in-wprior-denoise", "denoise"), ("plug-in-wprior-upscale", "upscale"),
-                       ("plug-in-wprior-sample", "sample")):
+                       ("plug-in-wprior-sample", "sample"), ("plug-in-wprior-heal", "heal")):
+        if name == "heal":
+            img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
         st = run_i(proc, img, d)
         note(name + " escape: " + st.value_nick)
         save_layer(img.get_selected_layers()[0], name + "-esc.png"); mark(name + "-esc")
@@ -132,7 +134,9 @@ undo() {
 
 wait_mark ready || { finish; exit; }
 prev=$T/orig.png
-for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior"; do
+make_hole
+for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior" \
+    "heal:^Heal Selection \(Wavelet"; do
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"
     open_dialog "$name" "$title" || break
@@ -153,6 +157,8 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^S
         size=$(identify -format '%wx%h' "$T/sample-ok.png" 2>/dev/null)
         [ "$size" = 160x160 ] && ok "sample: OK adds the model's 160x160 sample as a layer" ||
             bad "sample: the new layer is $size" ;;
+    heal)
+        expect_heal "heal: OK runs the job" "$prev" "$T/heal-ok.png" --seed 0 ;;
     esac
     undo
     touch "$T/go-$name-undo"

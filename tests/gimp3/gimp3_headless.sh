@@ -2,7 +2,8 @@
 # Headless tests of the GIMP 3 plug-in in gimp-console-3.0 (Python batch):
 # the procedures are registered; denoise, upscale and sample on RGB, RGBA,
 # gray and gray+alpha layers at 8-bit, 16-bit and float agree with the CLI;
-# selections; failing runs leave the layer bit-identical.
+# selections; heal fills a selection (known pixels bit-identical, equal to
+# wprior inpaint); failing runs leave the layer bit-identical.
 # Usage: gimp3_headless.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
 set -u
 PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
@@ -17,7 +18,8 @@ make_images
 ONE=0.00393 # 1/255
 
 gimp3_batch main '
-for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-sample"):
+for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-sample",
+          "plug-in-wprior-heal"):
     check(p + " is registered", pdb.procedure_exists(p))
 KINDS = ("rgb", "rgba", "gray", "graya")
 DEPTHS = ("8", "16", "float")
@@ -88,6 +90,31 @@ for kind in ("rgb", "gray"):
         save_layer(d, "%s-%s-aftersample.png" % (kind, depth))
         img.delete()
 
+# heal: a 14x10 hole at 40,30, every kind and depth; sharp; feathered; no selection
+for kind in KINDS:
+    for depth in DEPTHS:
+        img = open_kind(kind, depth); d = layer0(img)
+        img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
+        st, _ = run("plug-in-wprior-heal", img, [d], model=MODEL, mode=0, seed=1)
+        ok_run("heal %s %s" % (kind, depth), st)
+        save_layer(d, "%s-%s-heal.png" % (kind, depth))
+        img.delete()
+img = open_kind("gray"); d = layer0(img)
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
+st, _ = run("plug-in-wprior-heal", img, [d], model=MODEL, mode=1, seed=7)
+ok_run("heal gray, sharp", st)
+save_layer(d, "gray-heal-sharp.png")
+img.select_ellipse(Gimp.ChannelOps.REPLACE, 30, 24, 28, 20)
+Gimp.Selection.feather(img, 10)
+st, _ = run("plug-in-wprior-heal", img, [d], model=MODEL, mode=0, seed=1)
+ok_run("heal a feathered selection", st)
+save_layer(d, "gray-heal-feather.png")
+Gimp.Selection.none(img)
+st, _ = run("plug-in-wprior-heal", img, [d], model=MODEL, mode=0, seed=1)
+check("heal without a selection fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+save_layer(d, "heal-nosel.png")
+img.delete()
+
 # failing runs: a clear status, the layer bit-identical
 with open(T + "/corrupt.safetensors", "wb") as f:
     f.write(open(MODEL, "rb").read()[:3000])
@@ -101,6 +128,11 @@ check("factor 3 fails", st == Gimp.PDBStatusType.CALLING_ERROR)
 group = Gimp.GroupLayer.new(img, "group"); img.insert_layer(group, None, 0)
 st, _ = run("plug-in-wprior-denoise", img, [group], model=MODEL, strength=1.0, passes=1)
 check("denoising a layer group fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
+st, _ = run("plug-in-wprior-heal", img, [d], model=T + "/corrupt.safetensors", mode=0, seed=1)
+check("heal with a corrupt model fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+st, _ = run("plug-in-wprior-heal", img, [group], model=MODEL, mode=0, seed=1)
+check("healing a layer group fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
 check("the canvas and layer keep their size", (img.get_width(), d.get_width()) == (96, 96))
 save_layer(d, "failed-after.png")
 img.delete()
@@ -149,6 +181,16 @@ for k in rgb gray; do
         expect_cmp "sample $k $depth equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/$k-$depth-sample-g.png"
     done
 done
+make_hole
+for k in rgb rgba gray graya; do
+    for depth in 8 16 float; do
+        expect_heal "heal $k $depth" "$T/$k.png" "$T/$k-$depth-heal.png" --seed 1
+    done
+done
+expect_cmp "heal rgba: alpha unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-heal.png" --channel 3
+expect_cmp "heal graya: alpha unchanged" 0 0 "$T/graya.png" "$T/graya-8-heal.png" --channel 1
+expect_heal "heal gray, sharp" "$T/gray.png" "$T/gray-heal-sharp.png" --mode sharp --seed 7
+expect_heal_edges "$T/gray-heal-sharp.png" "$T/gray-heal-feather.png" "$T/heal-nosel.png" "$T/main.checks"
 expect_cmp "failing runs leave the 16-bit layer bit-identical" 0 0 "$T/rgb.png" "$T/failed-after.png"
 
 # Over the memory budget: an error, and the layer bit-identical.
@@ -159,6 +201,9 @@ st, _ = run("plug-in-wprior-denoise", img, [d], model=MODEL, strength=1.0, passe
 check("denoise over the memory budget fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
 st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=1)
 check("upscale over the memory budget fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
+st, _ = run("plug-in-wprior-heal", img, [d], model=MODEL, mode=0, seed=1)
+check("heal over the memory budget fails", st == Gimp.PDBStatusType.EXECUTION_ERROR)
 check("the canvas keeps its size", img.get_width() == 96)
 save_layer(d, "budget-after.png")
 '
