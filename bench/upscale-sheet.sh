@@ -3,8 +3,10 @@
 # smoothing), to see block grids, beading and halos: per image, the
 # original, ours (fast) and the peers, all from the same f x f block means.
 # usage: bench/upscale-sheet.sh MODEL OUT.jpg IMAGE...
-# Environment: FACTOR (4), CROP (96: the side of the crop, output pixels),
-#   PEERS (lanczos nohalo), BUILD (build).  A gray model sees the images as
+# Environment: FACTOR (4), CROP (96: the side of the crop shown, output
+#   pixels; the methods run on the centre 2*CROP square, rounded down to a
+#   multiple of FACTOR), PEERS (lanczos nohalo), BUILD (build), BEFORE
+#   (another wprior binary, e.g. an older build, shown as a column "before").  A gray model sees the images as
 #   BT.601 luma.  Run it with nice on a shared machine.
 set -euo pipefail
 . "$(dirname "$0")/peers.sh"
@@ -23,20 +25,23 @@ tiles=()
 i=0
 for img in "$@"; do
     i=$((i + 1))
-    # the image cut to a multiple of f, its block means, and the upscales
-    read -r w h < <(identify -format "%w %h\n" "$img" | head -1)
-    w=$((w / f * f)) h=$((h / f * f))
-    convert "$img" +repage "${cs[@]}" -crop "${w}x${h}+0+0" +repage -depth 8 "$T/$i-hr.png"
-    convert "$T/$i-hr.png" -filter Box -resize "$((w / f))x$((h / f))!" -depth 8 "$T/$i-lr.png"
+    # the centre square, its block means, and the upscales
+    s=$((2 * crop / f * f))
+    convert "$img" +repage "${cs[@]}" -gravity center -crop "${s}x${s}+0+0" +repage -depth 8 "$T/$i-hr.png"
+    convert "$T/$i-hr.png" -filter Box -resize "$((s / f))x$((s / f))!" -depth 8 "$T/$i-lr.png"
     "$B/cli/wprior" upscale -m "$MODEL" -f "$f" "$T/$i-lr.png" "$T/$i-ours.png" 2>/dev/null
     methods=(hr ours)
+    if [ -n "${BEFORE:-}" ]; then
+        "$BEFORE" upscale -m "$MODEL" -f "$f" "$T/$i-lr.png" "$T/$i-before.png" 2>/dev/null
+        methods+=(before)
+    fi
     for m in ${PEERS:-lanczos nohalo}; do
         peer_upscale "$m" "$f" "$T/$i-lr.png" "$T/$i-$m.png"
         methods+=("$m")
     done
     b=$(basename "$img")
     for m in "${methods[@]}"; do
-        case $m in hr) label="${b%.*}" ;; ours) label="$name fast x$f" ;; *) label="$(peer_label "$m") x$f" ;; esac
+        case $m in hr) label="${b%.*}" ;; ours) label="$name fast x$f" ;; before) label="before x$f" ;; *) label="$(peer_label "$m") x$f" ;; esac
         convert "$T/$i-$m.png" -gravity center -crop "${crop}x${crop}+0+0" +repage \
             -filter point -resize 200% "$T/$i-$m-tile.png"
         tiles+=(-label "$label" "$T/$i-$m-tile.png")
