@@ -153,3 +153,64 @@ void wp_pyramid_free(wp_pyramid *p)
     free(p->buf);
     memset(p, 0, sizeof *p);
 }
+
+/* Catmull-Rom weights of the taps i-1, i, i+1, i+2 for the fine sample a
+ * quarter of a coarse pixel after coarse sample i (the fine samples of a 2x
+ * upscale sit at -1/4 and +1/4 of each coarse pixel; the one before uses
+ * them mirrored). */
+static const float cr_quarter[4] = {-0.0703125f, 0.8671875f, 0.2265625f, -0.0234375f};
+
+/* Half-sample reflection of index i into [0,n). */
+static int mirror(int i, int n)
+{
+    while (i < 0 || i >= n)
+        i = i < 0 ? -1 - i : 2 * n - 1 - i;
+    return i;
+}
+
+/* One 1-D x2 upscale along a line of n samples with stride s_in, written
+ * with stride s_out. */
+static void cubic2_line(const float *in, int n, size_t s_in, float *out, size_t s_out)
+{
+    const float *q = cr_quarter;
+    for (int i = 0; i < n; i++) {
+        float a = in[(size_t)mirror(i - 2, n) * s_in], b = in[(size_t)mirror(i - 1, n) * s_in],
+              c = in[(size_t)i * s_in], d = in[(size_t)mirror(i + 1, n) * s_in],
+              e = in[(size_t)mirror(i + 2, n) * s_in];
+        out[(size_t)(2 * i) * s_out] = q[3] * a + q[2] * b + q[1] * c + q[0] * d;
+        out[(size_t)(2 * i + 1) * s_out] = q[0] * b + q[1] * c + q[2] * d + q[3] * e;
+    }
+}
+
+void wp_haar_cubic2(const float *low, int C, int h, int w, float *out, float *tmp)
+{
+    for (int c = 0; c < C; c++) {
+        const float *l = low + (size_t)c * h * w;
+        float *t = tmp + (size_t)c * h * 2 * w, *o = out + (size_t)c * 4 * h * w;
+        for (int i = 0; i < h; i++)
+            cubic2_line(l + (size_t)i * w, w, 1, t + (size_t)i * 2 * w, 1);
+        for (int j = 0; j < 2 * w; j++)
+            cubic2_line(t + j, h, (size_t)2 * w, o + j, (size_t)2 * w);
+    }
+}
+
+void wp_haar_smooth_up(const float *low, int C, int h, int w, int iters, float *out,
+                       float *coef, float *tmp)
+{
+    size_t hw = (size_t)h * w;
+    memcpy(coef, low, sizeof(float) * C * hw);
+    for (int it = 0;; it++) {
+        wp_haar_cubic2(coef, C, h, w, out, tmp);
+        if (it == iters)
+            break;
+        /* back-projection: move the coefficients by the block means' error */
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++) {
+                    const float *x = out + (size_t)c * 4 * hw + (size_t)(2 * i) * 2 * w + 2 * j;
+                    float m = (x[0] + x[1] + x[2 * w] + x[2 * w + 1]) / 4;
+                    size_t o = (size_t)c * hw + (size_t)i * w + j;
+                    coef[o] += low[o] - m;
+                }
+    }
+}

@@ -178,6 +178,49 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
     return WP_OK;
 }
 
+/* The fast upscale's refinement of one level: a->y holds the start (the
+ * details of a smooth, consistent upscale); each step moves it to the mean
+ * of the denoiser's estimates from two probes, y + s z and y - s z, with s
+ * falling geometrically from sigma0 to sigma_l over max_iter steps.  A
+ * blind denoiser leaves a smooth (noise-free) start almost as it is; the
+ * probes make it act as at noise level s, and the pair's mean cancels what
+ * D passes through of z to first order.  z comes from a->rng, so the result
+ * is a function of the input alone when the caller fixes the seed.  probe
+ * is a buffer of y's size. */
+wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err)
+{
+    const wp_sampler_params *sp = &a->sp;
+    size_t n = (size_t)a->ch * a->h * a->w;
+    float *u = a->y;
+    int T = sp->max_iter;
+    double s = sp->sigma0, sigma = 0.0,
+           q = T > 1 ? pow((double)sp->sigma_l / sp->sigma0, 1.0 / (T - 1)) : 1.0;
+    wp_status st = WP_OK;
+    a->y = probe; /* what residual() reads */
+    for (int t = 0; t < T && !st; t++, s *= q) {
+        wp_rng keep = a->rng;
+        wp_rng_fill_gauss(&a->rng, a->z, n, (float)s);
+        for (size_t i = 0; i < n; i++)
+            probe[i] = u[i] + a->z[i];
+        if ((st = residual(a, &sigma, err)))
+            break;
+        for (size_t i = 0; i < n; i++)
+            a->z[i] = probe[i] + a->r[i];
+        a->rng = keep; /* the same z again, now subtracted */
+        wp_rng_fill_gauss(&a->rng, probe, n, (float)s);
+        for (size_t i = 0; i < n; i++)
+            probe[i] = u[i] - probe[i];
+        if ((st = residual(a, &sigma, err)))
+            break;
+        for (size_t i = 0; i < n; i++)
+            u[i] = 0.5f * (a->z[i] + probe[i] + a->r[i]);
+    }
+    a->y = u;
+    a->iterations = 2 * T;
+    a->final_sigma = (float)sigma;
+    return st;
+}
+
 /* ---- levels ---- */
 
 typedef struct {
@@ -185,6 +228,7 @@ typedef struct {
     wp_prior *p;
     wp_sampler_params sp;
     int relative_details; /* relative stop rule at the conditional levels */
+    int faithful;         /* the fast upscale: wp_faithful_run instead of the ascent */
     uint64_t seed;
     float *big, *small;   /* low-pass ping-pong: final plane, quarter plane */
     float *det, *r, *z;   /* 3C planes of the finest level */
@@ -201,7 +245,8 @@ static wp_status sample_details(gen *g, int from, int h, int w, char *err)
 {
     int C = g->p->channels;
     wp_rng root;
-    wp_rng_seed(&root, g->seed);
+    /* the fast upscale's probes are the same for every seed */
+    wp_rng_seed(&root, g->faithful ? WP_FAST_SEED : g->seed);
     for (int j = from - 1; j >= 0; j--) {
         wp_ascent a = {0};
         a.job = g->job;
@@ -213,7 +258,16 @@ static wp_status sample_details(gen *g, int from, int h, int w, char *err)
         a.relative = g->relative_details;
         a.sp = g->sp;
         wp_rng_split(&root, (uint64_t)j + 1, &a.rng);
-        wp_status st = wp_ascent_run(&a, err);
+        wp_status st;
+        if (g->faithful) {
+            /* the level's own output plane is free until the inverse below */
+            float *x = low_buf(g, j);
+            wp_haar_smooth_up(a.cond, C, h, w, WP_FAST_BACKPROJECT, x, g->r, g->z);
+            wp_haar_forward(x, C, 2 * h, 2 * w, g->z, g->det);
+            st = wp_faithful_run(&a, x, err);
+        } else {
+            st = wp_ascent_run(&a, err);
+        }
         if (st)
             return st;
         g->iterations += a.iterations;
@@ -245,12 +299,12 @@ static size_t gen_bytes(int C, int H, int W)
     return sizeof(float) * (plane + plane / 4 + 3 * (plane / 4 * 3) + 64);
 }
 
-/* Work of an ascent of max_iter (+1 final) evaluations per level. */
-static double levels_work(const wp_prior *p, int from, int h, int w, int max_iter)
+/* Work of evals network evaluations per level. */
+static double levels_work(const wp_prior *p, int from, int h, int w, int evals)
 {
     double work = 0.0;
     for (int j = from - 1; j >= 0; j--, h *= 2, w *= 2)
-        work += wp_net_work(&p->cond[j], h, w) * (max_iter + 1);
+        work += wp_net_work(&p->cond[j], h, w) * evals;
     return work;
 }
 
@@ -345,12 +399,9 @@ static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
         d->beta = WP_SHARP_BETA;
     }
     if (mode == WP_UPSCALE_FAST) {
-        /* Tuned for PSNR on faces: stop the ascent early, while D(y) is
-         * still close to the posterior mean (bench/upscale-tuning). */
-        d->h0 = WP_FAST_H0;
-        d->beta = WP_FAST_BETA;
+        d->sigma0 = WP_FAST_SIGMA0;
         d->sigma_l = WP_FAST_SIGMA_L;
-        d->max_iter = WP_FAST_MAX_ITER;
+        d->max_iter = WP_FAST_STEPS;
     }
 }
 
@@ -394,6 +445,7 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
     g.p = p;
     g.seed = uopt->seed;
     g.relative_details = uopt->mode == WP_UPSCALE_SHARP;
+    g.faithful = uopt->mode == WP_UPSCALE_FAST;
     size_t H = (size_t)height * f, W = (size_t)width * f, plane = (size_t)C * H * W;
     size_t all = channels != C ? sizeof(float) * (size_t)channels * H * W : 0;
     wp_job job;
@@ -401,7 +453,8 @@ wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int
                            wp_prior_largest_net(p), WP_BORDER_MIRROR, err)))
         return st;
     g.job = &job;
-    job.work_total = levels_work(p, k, height, width, sp.max_iter) * (channels / C);
+    job.work_total = levels_work(p, k, height, width, g.faithful ? 2 * sp.max_iter : sp.max_iter + 1) *
+                     (channels / C);
     float *res = NULL;
     if ((st = gen_alloc(&g, C, (int)H, (int)W, err)))
         goto done;
@@ -496,7 +549,7 @@ wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *so
     g.job = &job;
     job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));
     job.work_total = wp_net_work(&p->low, h, w) * (g.sp.max_iter + 1) +
-                     levels_work(p, J, h, w, g.sp.max_iter);
+                     levels_work(p, J, h, w, g.sp.max_iter + 1);
     if ((st = gen_alloc(&g, C, H, W, err)))
         goto done;
     /* the coarsest low-pass, from mid-gray plus noise, with the global net */

@@ -13,6 +13,17 @@
 void wp_haar_forward(const float *in, int C, int H, int W, float *low, float *det);
 void wp_haar_inverse(const float *low, const float *det, int C, int h, int w, float *out);
 
+/* A smooth x2 upscale of a low-pass [C,h,w] to out [C,2h,2w]: Catmull-Rom
+ * cubic at the Haar samples (a quarter pixel either side of each coarse
+ * centre), mirror borders.  tmp holds [C,h,2w]. */
+void wp_haar_cubic2(const float *low, int C, int h, int w, float *out, float *tmp);
+/* The same made (nearly) consistent with the Haar low-pass: iters rounds of
+ * back-projection on the coefficients (coef [C,h,w]) so that out's 2x2
+ * block means approach low without the blocky correction a direct
+ * projection would add. */
+void wp_haar_smooth_up(const float *low, int C, int h, int w, int iters, float *out,
+                       float *coef, float *tmp);
+
 /* Smallest multiple of 2^J that is >= n. */
 int wp_pad_size(int n, int J);
 /* Symmetric (half-sample) reflection: out[C,Hp,Wp] from in[C,H,W], works
