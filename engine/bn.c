@@ -4,7 +4,6 @@
 #include "wp_parallel.h"
 
 #include <math.h>
-#include <stdlib.h>
 
 #define BN_EPS 1e-5
 
@@ -330,66 +329,17 @@ static void bnr_backward_sums(const bnr_ctx *k, int c, double *S, double *sum)
 
 /* dz from the batch's S, sum and count M; dgamma gets this process's share
  * S_local / s (the gradient sum over processes adds the rest). */
-/* The coefficients of channel c's dz = P dy - Q (z - m): f = {A, P, Q, m}. */
-static void bnr_backward_coeffs(const bnr_ctx *k, int c, double S, double sum, double M,
-                                double S_local, float f[4])
-{
-    double s = k->batch_sd[c], g = k->gamma[c];
-    k->dgamma[c] += (float)(S_local / s);
-    f[0] = k->gamma[c] / k->batch_sd[c];
-    f[1] = (float)(g / s);
-    f[2] = (float)(g * S / (M * s * s * s));
-    f[3] = (float)(sum / M);
-}
-
 static void bnr_backward_apply(const bnr_ctx *k, int c, double S, double sum, double M,
                                double S_local)
 {
-    float f[4];
-    bnr_backward_coeffs(k, c, S, sum, M, S_local, f);
+    double s = k->batch_sd[c], g = k->gamma[c], m = sum / M;
+    float A = k->gamma[c] / k->batch_sd[c];
+    k->dgamma[c] += (float)(S_local / s);
+    float P = (float)(g / s), Q = (float)(g * S / (M * s * s * s));
     for (int n = 0; n < k->N; n++) {
         size_t o = ((size_t)n * k->C + c) * k->HW;
-        bn_dz(k->out + o, k->z + o, k->dout + o, f[0], f[1], f[2], f[3], k->HW);
+        bn_dz(k->out + o, k->z + o, k->dout + o, A, P, Q, (float)m, k->HW);
     }
-}
-
-/* The local backward walks memory in order, one (image, channel) plane
- * at a time (a channel's planes lie an image apart: 1.5x slower to walk),
- * with per-plane sums added up per channel in image order (the same
- * result on any thread count).  part: 2 N C doubles, then 4 C floats. */
-static void bnr_plane_sums(int i, int tid, void *p)
-{
-    (void)tid;
-    const bnr_ctx *k = p;
-    int c = i % k->C;
-    size_t o = (size_t)i * k->HW;
-    k->st[2 * (size_t)i] = k->st[2 * (size_t)i + 1] = 0.0;
-    masked_sums(k->z + o, k->dout + o, k->gamma[c] / k->batch_sd[c], k->HW, k->st + 2 * (size_t)i);
-}
-
-static void bnr_plane_apply(int i, int tid, void *p)
-{
-    (void)tid;
-    const bnr_ctx *k = p;
-    const float *f = (const float *)(k->st + 2 * (size_t)k->N * k->C) + 4 * (i % k->C);
-    size_t o = (size_t)i * k->HW;
-    bn_dz(k->out + o, k->z + o, k->dout + o, f[0], f[1], f[2], f[3], k->HW);
-}
-
-static void bnr_backward_planes(bnr_ctx *k)
-{
-    int N = k->N, C = k->C;
-    wp_parallel_for(N * C, bnr_plane_sums, k);
-    float *f = (float *)(k->st + 2 * (size_t)N * C);
-    for (int c = 0; c < C; c++) {
-        double sum = 0.0, S = 0.0;
-        for (int n = 0; n < N; n++) {
-            sum += k->st[2 * ((size_t)n * C + c)];
-            S += k->st[2 * ((size_t)n * C + c) + 1];
-        }
-        bnr_backward_coeffs(k, c, S, sum, (double)N * k->HW, S, f + 4 * c);
-    }
-    wp_parallel_for(N * C, bnr_plane_apply, k);
 }
 
 static void bnr_backward_channel(int c, int tid, void *p)
@@ -423,13 +373,7 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
 {
     bnr_ctx k = {dz, dgamma, NULL, (float *)batch_sd, z, da, gamma, N, C, HW, NULL};
     if (!bn_sync) {
-        /* a small block, reused by malloc (no fresh pages) */
-        k.st = malloc(sizeof(double) * 2 * (size_t)N * C + sizeof(float) * 4 * (size_t)C);
-        if (k.st)
-            bnr_backward_planes(&k);
-        else
-            wp_parallel_for(C, bnr_backward_channel, &k);
-        free(k.st);
+        wp_parallel_for(C, bnr_backward_channel, &k);
         return;
     }
     double *st = k.st = bn_sync->st;

@@ -1,10 +1,15 @@
 /* gemm1x1.c: the 1x1 convolution's product y = W x with AVX-512
  * registers blocked for K = channel counts of a few dozen, and the weight
- * gradient's product c += a b^T (64 x 64 outputs, K = pixels or tiles).  OpenBLAS runs
- * these short-K products at about 80% of its peak (a zeroing pass over
- * y for beta = 0, packing both operands); here W stays in L1, a packed
- * block of x columns in L1, and each output is written once.  CPUs
- * without AVX-512 (and odd shapes) keep the BLAS path. */
+ * gradient's product c += a b^T (64 x 64 outputs, K = pixels or tiles).
+ * OpenBLAS's AVX2 cores run these short-K products at about 80% of their
+ * peak (a zeroing pass over y for beta = 0, packing both operands); here
+ * W stays in L1, a packed block of x columns in L1, and each output is
+ * written once.  They serve where the CPU has AVX-512 but OpenBLAS runs
+ * an AVX2 core (OPENBLAS_CORETYPE=Haswell, or a CPU it does not know):
+ * its AVX-512 cores have small-matrix kernels that beat these (Zen 5,
+ * 1 thread, RF13 training step: 1x1 forward 49 ms with OpenBLAS's
+ * Cooperlake core, 81 with these; 96 with its Haswell core).  Elsewhere,
+ * and for odd shapes, the BLAS path. */
 #include "wp_conv.h"
 
 #include <cblas.h>
@@ -52,6 +57,23 @@ TARGET static void block(float *y, int ld, const float *xp, const float *w, size
     }
 }
 
+/* 1 where these kernels beat OpenBLAS's (see the top), decided once. */
+static int use_own(void)
+{
+    static _Atomic int decided = -1;
+    int d = decided;
+    if (d < 0) {
+        const char *core = openblas_get_corename(), *avx512[] = {"skylakex", "cooperlake",
+                                                                  "sapphirerapids"};
+        d = __builtin_cpu_supports("avx512f") != 0;
+        for (size_t i = 0; i < sizeof avx512 / sizeof avx512[0]; i++)
+            if (core && !strcasecmp(core, avx512[i]))
+                d = 0;
+        decided = d;
+    }
+    return d;
+}
+
 static __mmask16 lanes(int m) { return m <= 0 ? 0 : m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1); }
 
 /* Columns [j, j + m) of the ci rows, side by side and zero-padded to
@@ -68,7 +90,7 @@ static void pack(float *xp, const float *x, int ci, int ld, int m)
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
             int ld, int n, float *work)
 {
-    if (co % ROWS || !__builtin_cpu_supports("avx512f"))
+    if (co % ROWS || !use_own())
         return 0;
     float *xp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
     for (int j = 0; j < n; j += COLS) {
@@ -113,7 +135,7 @@ TARGET static void dot_block(float *c, int ldc, const float *a, int lda, const f
 
 static int kdot(float *c, const float *a, const float *b, int M, int N, int K)
 {
-    if (M % 4 || N % 4 || !__builtin_cpu_supports("avx512f"))
+    if (M % 4 || N % 4 || !use_own())
         return 0;
     for (int p = 0; p < K; p += DOT_CHUNK) {
         int k = K - p < DOT_CHUNK ? K - p : DOT_CHUNK;
