@@ -2,7 +2,8 @@
 """The same cases as bench.c, in PyTorch (optional reference, never a
 dependency): forward of the reference BF-CNNs and a training step
 (forward + backward + Adam), same shapes, same thread count.
-usage: /usr/bin/python3 bench/torch_bench.py THREADS [REPEATS]"""
+usage: /usr/bin/python3 bench/torch_bench.py THREADS [REPEATS [FILTER]]
+(FILTER: only the cases whose name contains it)"""
 import sys
 import time
 
@@ -78,6 +79,7 @@ def report(name, shape, sec, flops):
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    wanted = sys.argv[3] if len(sys.argv) > 3 else ""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
@@ -88,6 +90,8 @@ def main():
              ("infer colour RF13", 12, 9, rf_kernels(13))]
     with torch.no_grad():
         for name, cin, cout, k in cases:
+            if wanted not in name:
+                continue
             net = BFCNN(cin, cout, k).eval()
             x = torch.rand(1, cin, 256, 256)
             t = best_of(reps, lambda: net(x))
@@ -96,6 +100,8 @@ def main():
                                       ("train low", 32, 1, 1, [3] * 20, 40),
                                       ("train RGB cond RF13", 32, 12, 9, rf_kernels(13), 64),
                                       ("train RGB low", 16, 3, 3, [3] * 20, 64)]:
+        if wanted not in name:
+            continue
         net = BFCNN(cin, cout, k).train()
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
         x = torch.rand(n, cin, hw, hw)

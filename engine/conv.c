@@ -3,7 +3,8 @@
  * - 1x1: one GEMM, at inference in spatial chunks over the engine's
  *   threads with BN scale folded into the weights and ReLU applied while
  *   the chunk is in cache;
- * - backward-weights: im2col and one GEMM per image.
+ * - backward-weights: 3x3 by Winograd (conv_wino.c), 1x1 one GEMM per
+ *   image, each thread into its own accumulator.
  * conv_ref.c holds the plain-loop oracle of each. */
 #include "wp_layers.h"
 
@@ -28,7 +29,9 @@ static int block_cols(int ci, int co)
 
 static size_t pack_floats(int ci, int co)
 {
-    return ((size_t)(ci > co ? ci : co) * block_cols(ci, co) + 15) & ~(size_t)15;
+    size_t blas = (size_t)(ci > co ? ci : co) * block_cols(ci, co), k1 = wp_k1x1_pack_floats(ci);
+    k1 = k1 > wp_k1x1_pack_floats(co) ? k1 : wp_k1x1_pack_floats(co); /* either way round */
+    return ((blas > k1 ? blas : k1) + 15) & ~(size_t)15;
 }
 
 static size_t wino_floats(int Cin, int Cout, int W)
@@ -37,16 +40,25 @@ static size_t wino_floats(int Cin, int Cout, int W)
            (size_t)wp_threads() * wp_wino_chunk_floats(Cin, Cout, W);
 }
 
-/* Per thread, for the training ops: im2col of one image or a Winograd
- * chunk, and a private weight-gradient accumulator. */
+/* Weight-gradient accumulator: Winograd's 16 planes for 3x3. */
+static size_t grad_floats(int Cin, int Cout, int k)
+{
+    return (size_t)Cout * Cin * (k == 3 ? 16 : 1);
+}
+
+/* Per thread, for the training ops: a Winograd chunk (forward,
+ * backward-data or weight gradient) or a 1x1 block, and a private
+ * weight-gradient accumulator. */
 static size_t per_thread_floats(int Cin, int Cout, int H, int W, int k)
 {
-    size_t col = k == 3 ? (size_t)Cin * 9 * H * W : pack_floats(Cin, Cout);
-    size_t wf = k == 3 ? wp_wino_chunk_floats(Cin, Cout, W) : 0;
-    size_t wb = k == 3 ? wp_wino_chunk_floats(Cout, Cin, W) : 0;
-    size_t m = col > wf ? col : wf;
-    m = m > wb ? m : wb;
-    return ((m + (size_t)Cout * Cin * k * k + 15) & ~(size_t)15);
+    size_t m = pack_floats(Cin, Cout);
+    if (k == 3) {
+        size_t wf = wp_wino_chunk_floats(Cin, Cout, W), wb = wp_wino_chunk_floats(Cout, Cin, W);
+        size_t wg = wp_wino_dw_floats(Cin, Cout, H, W);
+        m = wf > wb ? wf : wb;
+        m = m > wg ? m : wg;
+    }
+    return ((m + grad_floats(Cin, Cout, k) + 15) & ~(size_t)15);
 }
 
 size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
@@ -60,36 +72,6 @@ size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k)
     (void)H;
     return k == 3 ? wino_floats(Cin, Cout, W)
                   : (size_t)Cin * Cout + 16 + (size_t)wp_threads() * pack_floats(Cin, Cout);
-}
-
-/* col[(ci*9 + a*3 + b), i*W + j] = x[ci, i+a-1, j+b-1] (0 outside). */
-static void im2col3(float *col, const float *x, int C, int H, int W)
-{
-    size_t HW = (size_t)H * W;
-    for (int c = 0; c < C; c++)
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++) {
-                float *dst = col + ((size_t)c * 9 + a * 3 + b) * HW;
-                const float *src = x + (size_t)c * HW;
-                for (int i = 0; i < H; i++) {
-                    float *d = dst + (size_t)i * W;
-                    int si = i + a - 1;
-                    if (si < 0 || si >= H) {
-                        memset(d, 0, sizeof(float) * W);
-                        continue;
-                    }
-                    const float *s = src + (size_t)si * W;
-                    if (b == 1) {
-                        memcpy(d, s, sizeof(float) * W);
-                    } else if (b == 0) {
-                        d[0] = 0.0f;
-                        memcpy(d + 1, s, sizeof(float) * (W - 1));
-                    } else {
-                        memcpy(d, s + 1, sizeof(float) * (W - 1));
-                        d[W - 1] = 0.0f;
-                    }
-                }
-            }
 }
 
 /* ---- 1x1 in chunks ---- */
@@ -109,6 +91,9 @@ typedef struct {
 static void gemm_1x1(float *y, const float *x, const float *w, int ci, int co, int ld, int n,
                      int adjoint, float *pack)
 {
+    /* w(o, k): w[o][k], adjoint w[k][o] */
+    if (wp_k1x1(y, x, w, adjoint ? 1 : (size_t)ci, adjoint ? (size_t)co : 1, ci, co, ld, n, pack))
+        return;
     int block = block_cols(ci, co);
     for (int j = 0; j < n; j += block) {
         int m = n - j < block ? n - j : block;
@@ -211,16 +196,15 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
 
 static void weights_image(int n, float *mine, const batch_ctx *c)
 {
-    int HW = c->H * c->W, K = c->Cin * c->k * c->k;
-    float *col = mine + (size_t)c->Cout * K;
-    const float *xn = c->x + (size_t)n * c->Cin * HW, *b = xn;
+    int HW = c->H * c->W;
+    const float *xn = c->x + (size_t)n * c->Cin * HW, *dyn = c->in + (size_t)n * c->Cout * HW;
     if (c->k == 3) {
-        im2col3(col, xn, c->Cin, c->H, c->W);
-        b = col;
+        wp_wino_dw_image(mine, xn, dyn, c->Cin, c->Cout, c->H, c->W,
+                         mine + grad_floats(c->Cin, c->Cout, 3));
+        return;
     }
-    /* dw_t[Cout,K] += dy[Cout,HW] * b^T[HW,K] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->Cout, K, HW, 1.0f,
-                c->in + (size_t)n * c->Cout * HW, HW, b, HW, 1.0f, mine, K);
+    /* dw[Cout,Cin] += dy[Cout,HW] * x^T[HW,Cin] */
+    wp_gemm_abt(mine, dyn, xn, c->Cout, c->Cin, HW);
 }
 
 /* Block b of T takes images [b N / T, (b+1) N / T) into accumulator b: a
@@ -238,8 +222,9 @@ void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int 
                                 int Cout, int H, int W, int k, float *scratch)
 {
     /* Each thread sums its images into its own accumulator; then they add
-     * up into dw in thread order (deterministic for a thread count). */
-    size_t K = (size_t)Cin * k * k, nw = (size_t)Cout * K;
+     * up in thread order (deterministic for a thread count), for 3x3 in
+     * Winograd's domain before one transform into dw. */
+    size_t nw = grad_floats(Cin, Cout, k);
     size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
     int T = wp_threads() < N ? wp_threads() : N;
     if (T < 1)
@@ -249,9 +234,12 @@ void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int 
     for (int t = 0; t < T; t++)
         memset(slice(&c, t), 0, sizeof(float) * nw);
     wp_parallel_for(T, weights_block, &c);
-    for (int t = 0; t < T; t++) {
+    float *sum = k == 3 ? slice(&c, 0) : dw;
+    for (int t = k == 3; t < T; t++) {
         const float *mine = slice(&c, t);
         for (size_t i = 0; i < nw; i++)
-            dw[i] += mine[i];
+            sum[i] += mine[i];
     }
+    if (k == 3)
+        wp_wino_dw_finish(dw, sum, Cin, Cout);
 }

@@ -17,6 +17,29 @@ void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *s
 void wp_wino_conv3x3(float *y, const float *x, const float *U, int Cin, int Cout, int H, int W,
                      int relu, float *scratch);
 
+/* 3x3 weight gradient by Winograd, one image on the calling thread:
+ * dU[16][Cout][Cin] += the gradient of U for x[Cin,H,W] and
+ * dy[Cout,H,W] (work: wp_wino_dw_floats); then dw[Cout][Cin][3][3] +=
+ * the gradient of w from the summed dU. */
+size_t wp_wino_dw_floats(int Cin, int Cout, int H, int W);
+void wp_wino_dw_image(float *dU, const float *x, const float *dy, int Cin, int Cout, int H,
+                      int W, float *work);
+void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
+
+/* 1x1 product y[o][j] = sum_k w(o,k) x[k][j] for j < n (rows of x and y
+ * ld apart), w(o,k) = w[o so + k sk], with a register-blocked AVX-512
+ * kernel (gemm1x1.c); work: wp_k1x1_pack_floats(ci).  Returns 0, having
+ * done nothing, where the CPU or the shape (co a multiple of 8) has no
+ * such kernel: the caller uses BLAS. */
+size_t wp_k1x1_pack_floats(int ci);
+int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
+            int ld, int n, float *work);
+
+/* c[M][N] += a[M][K] b[N][K]^T (a weight gradient), by a register-blocked
+ * AVX-512 kernel where the CPU has one and M, N are multiples of 4, else
+ * by BLAS. */
+void wp_gemm_abt(float *c, const float *a, const float *b, int M, int N, int K);
+
 /* One image: y = act(scale[o] * conv(x, w)), act = ReLU when relu.  This
  * is a whole bias-free BN + ReLU layer at inference (scale = gamma/sd). */
 size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k);

@@ -47,6 +47,45 @@ START_TEST(conv_fast_matches_reference)
                       shapes[i][5]);
         conv_case(1, 6, 5, 45, 61, 3);  /* several Winograd chunks */
         conv_case(2, 64, 48, 17, 19, 1); /* several 1x1 blocks, the last partial */
+        conv_case(2, 64, 64, 40, 40, 1); /* the training shapes of 1x1 layers */
+        conv_case(1, 64, 64, 64, 64, 1);
+    }
+    wp_set_threads(1);
+}
+END_TEST
+
+/* The weight gradients (3x3 by Winograd, 1x1 by the blocked product) at
+ * the training shapes (first, middle and last layers of a 64-channel net,
+ * 40x40 crops in one GEMM chunk and 64x64 in two), against the
+ * double-precision oracle: the error relative to the largest gradient
+ * stays at float rounding. */
+START_TEST(weight_gradient_at_training_shapes)
+{
+    int shapes[][6] = {{2, 64, 64, 40, 40, 3}, {2, 4, 64, 40, 40, 3}, {2, 64, 3, 40, 40, 3},
+                       {1, 12, 64, 64, 64, 3}, {2, 64, 64, 40, 40, 1}, {1, 64, 64, 64, 64, 1},
+                       {1, 64, 60, 9, 7, 1}};
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int N = shapes[s][0], Cin = shapes[s][1], Cout = shapes[s][2], H = shapes[s][3],
+                W = shapes[s][4], k = shapes[s][5];
+            wp_rng r;
+            wp_rng_seed(&r, 77 + s);
+            size_t nx = (size_t)N * Cin * H * W, ny = (size_t)N * Cout * H * W,
+                   nw = (size_t)Cout * Cin * k * k;
+            float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1);
+            float *dw1 = calloc(nw, 4), *dw2 = calloc(nw, 4);
+            float *scratch = malloc(4 * wp_conv2d_scratch_floats(Cin, Cout, H, W, k));
+            wp_conv2d_backward_weights(dw1, dy, x, N, Cin, Cout, H, W, k, scratch);
+            wp_conv2d_backward_weights_ref(dw2, dy, x, N, Cin, Cout, H, W, k);
+            double big = 0;
+            for (size_t i = 0; i < nw; i++)
+                big = fabs(dw2[i]) > big ? fabs(dw2[i]) : big;
+            double e = max_abs_diff(dw1, dw2, nw);
+            ck_assert_msg(e <= 1e-5 * big, "shape %zu threads %d: max abs diff %g, largest %g", s,
+                          t, e, big);
+            free(x), free(dy), free(dw1), free(dw2), free(scratch);
+        }
     }
     wp_set_threads(1);
 }
@@ -502,6 +541,7 @@ int main(void)
     TCase *tc = tcase_create("layers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, conv_fast_matches_reference);
+    tcase_add_test(tc, weight_gradient_at_training_shapes);
     tcase_add_test(tc, fused_layer_matches_reference);
     tcase_add_test(tc, conv_gradients);
     tcase_add_test(tc, bn_gradients);
