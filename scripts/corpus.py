@@ -5,6 +5,8 @@
   corpus.py prepare DEBS_DIR OUT_DIR WORK_DIR SHEETS_DIR [PKG...]
   corpus.py check DATA_DIR                     verify an existing corpus (no network)
   corpus.py summary DATA_DIR
+  corpus.py compare OLD_DIR NEW_DIR             images whose split changed (must be none)
+  corpus.py relabel DATA_DIR SHEETS_DIR          tags and split from the current rules (no decoding)
   corpus.py sheets DATA_DIR SHEETS_DIR          redraw the contact sheets
   corpus.py selftest                           check the measurements on synthetic images
 
@@ -59,7 +61,7 @@ GCOMPRIS_TAGS = [(r"/clickgame/", "underwater"), (r"narwhal|dolphin|penguin|crab
 # Material textures of games: tags from the file names.
 TEXTURE_TAGS = [(r"sign|poster|label|\btext\b|graffiti|newspaper|book", "text"),
                 (r"carpet|fabric|cloth|curtain|sofa|textile|rug|canvas|towel", "fabric"),
-                (r"grass|leaf|leaves|hedge|bush|tree|foliage|ivy|moss|plant|flower", "foliage"),
+                (r"grass|leaf|leaves|hedge|bush|(?<!s)tree(?!_?[Bb]ark)|foliage|ivy|moss|plant|flower", "foliage"),
                 (r"bark|wood|plank|crate|parquet|timber|log|board|fence", "wood"),
                 (r"metal|rust|steel|iron|container|grate|plate|pipe|alu|chrome|tin", "metal"),
                 (r"brick|stone|rock|concrete|cobble|marble|granite|wall|cliff|pebble|tile|asphalt|road|pave",
@@ -163,10 +165,14 @@ SOURCES = [
          take=["usr/share/games/ufoai/base/0textures.pk3::textures/tex_%s/*.%s" % (d, e)
                for d in ("buildings", "buildings_snow", "base", "ctp1", "dirt", "doors", "furniture", "material",
                          "mattn", "misc", "nature", "shop", "streets", "terrain") for e in ("jpg", "png")],
-         skip=TEXTURE_SKIP + r"|/art\d|/art_", tags=TEXTURE_TAGS),
+         # synthetic: signs, painted stripes and markings, flat colour fills (seen on the contact sheet)
+         skip=TEXTURE_SKIP + r"|/art\d|/art_|sign|yellow|helipad|lab_floor002|tex_base/wall00[23]|stripe|street01[01]\.|street11\."
+              r"|tex_ctp1/concrete_(b_[12]|r_[14]|y_1)\.", tags=TEXTURE_TAGS),
     dict(pkg="torcs-data", suite="bookworm", kind="texture", factor=2,
          take=["usr/share/games/torcs/data/textures/*.png", "usr/share/games/torcs/tracks/*/*/*.png"], name_parts=2,
-         skip=TEXTURE_SKIP + r"|shadow|/(?P<trk>[^/]+)/(?P=trk)\.png$|outline|logo|INFO|64PASS|/tree",
+         tag_on_name=True,
+         skip=TEXTURE_SKIP + r"|shadow|/(?P<trk>[^/]+)/(?P=trk)\.png$|outline|logo|INFO|64PASS|/tree"
+              r"|sign|PDKKA02|corkscrew/water|tire-?wall|curb-|raceline",  # banners, lettering, painted kerbs
          tags=[(r"background", "landscape")] + TEXTURE_TAGS),
     dict(pkg="flightgear-data-base", suite="trixie", kind="texture", factor=2,
          take=["usr/share/games/flightgear/Textures/Terrain/*.png",
@@ -177,11 +183,29 @@ SOURCES = [
                 r"|green", "foliage"),
                (r"rock|cliff|gravel|lava|glacier", "stone"), (r"sand|dune|desert|dirt", "ground"),
                (r"Sky/", "sky"), (r".", "aerial")]),
-    # The small lossless patterns of GIMP and MyPaint: kept at full size and whatever their noise
+    dict(pkg="supertuxkart-data", suite="bookworm", kind="texture", factor=2, allow="supertuxkart-data",
+         take=["usr/share/games/supertuxkart/data/%s/*.%s" % (d, e) for d in ("textures", "tracks/*")
+               for e in ("jpg", "png")], name_parts=2, tag_on_name=True, tags=TEXTURE_TAGS),
+    dict(pkg="redeclipse-data", suite="bookworm", kind="texture", factor=2, allow="redeclipse-data",
+         take=["usr/share/games/redeclipse/data/jojo/*.png", "usr/share/games/redeclipse/data/trak/trak4/*.jpg"],
+         name_parts=2, tags=[(r"carpet", "fabric"), (r"rust", "metal"), (r"plaster|tile", "stone")] + TEXTURE_TAGS),
+    dict(pkg="cube2-data", suite="bookworm", kind="texture", factor=2, allow="cube2-data",
+         take=["usr/share/games/cube2/packages/*.jpg", "usr/share/games/cube2/packages/*.png"],
+         tags=[(r"plaster|castell_wall|formation|Rock|rock", "stone"), (r"bark|planks", "wood"),
+               (r"dirt|ground_m", "ground"), (r"grass", "foliage"), (r"cr_env", "stone")] + TEXTURE_TAGS),
+    # Debian's DEP-5 paths are those of the source tree: Data/ there is usr/share/games/lugaru/ here
+    dict(pkg="lugaru-data", suite="bookworm", kind="texture", factor=2, allow="lugaru-data",
+         dep5=("usr/share/games/lugaru/", "Data/"), take=["usr/share/games/lugaru/Textures/*.jpg"],
+         tags=[(r"Snow", "ground"), (r"Sand|Desert", "ground"), (r"Grass", "foliage"), (r"Rock|Boulder", "stone")]),
+    # The small lossless patterns of GIMP, MyPaint and Krita: kept at full size and whatever their noise
     # estimate (their fine grain is the material itself: scanned paper, canvas, stone, wood).
     dict(pkg="mypaint-data-extras", suite="bookworm", kind="texture", factor=1, noise_max=None,
          take=["usr/share/mypaint/backgrounds/*.png", "usr/share/mypaint/backgrounds/*/*.png"],
          tags=[(r"Canvas", "fabric"), (r"Cork", "wood"), (r".", "paper")]),
+    dict(pkg="krita-data", suite="bookworm", kind="texture", factor=1, noise_max=None, allow="krita-data",
+         take=["usr/share/krita/patterns/*.png"],
+         tags=[(r"canvas", "fabric"), (r"paper|grain", "paper"), (r"rock", "stone"), (r"wood|bark", "wood"),
+               (r"vegetal", "foliage"), (r"crackle|Sand", "ground"), (r".", "texture")]),
     dict(pkg="gimp-data", suite="bookworm", kind="texture", factor=1, noise_max=None,
          take=["usr/share/gimp/2.0/patterns/*.pat", "usr/share/gimp/2.0/patterns/*/*.pat"],
          tags=[(r"Stone|Rock|marble|granite|slate|brick", "stone"), (r"Wood|wood|pine", "wood"),
@@ -193,6 +217,10 @@ SOURCE = {s["pkg"]: s for s in SOURCES}
 VAL_EXTRA = {
     "photos/gcompris-qt-data/explore_monuments/india/hawaMahal.png",
     "photos/kphotoalbum/donna.png",
+    # picked for their tags (flowers, food) by the first full build; listed so that a fresh build
+    # splits exactly as the corpus the first photo priors trained on
+    "photos/lxqt-themes/butterfly.png",
+    "photos/plasma-workspace-wallpapers/ColorfulCups.png",
 }
 # Tags set by hand where the path says nothing (seen on the contact sheets).
 TAG_OVERRIDE = {}
@@ -506,10 +534,13 @@ def out_name(src, rel):
 
 
 def tag_of(src, rel, name):
+    """The first of SRC's tags whose regex matches REL (only its file name where the folders name
+    something else, as TORCS's and SuperTuxKart's tracks do: dirt-2/house12.png is a wall)."""
     if name in TAG_OVERRIDE:
         return TAG_OVERRIDE[name]
+    what = rel.rsplit("/", 1)[-1] if src.get("tag_on_name") else rel
     for rx, tag in src.get("tags", []):
-        if re.search(rx, rel):
+        if re.search(rx, what):
             return tag
     return "scene" if src["kind"] == "scene" else "texture"
 
@@ -519,9 +550,12 @@ def split_of(pkg, rel):
         else "train"
 
 
-def dedup(rows):
-    """Drop near-duplicates (dHash within DHASH_DIST): keep the most pixels, then the first source."""
-    order = sorted(range(len(rows)), key=lambda i: (-rows[i]["src_width"] * rows[i]["src_height"],
+def dedup(rows, previous=()):
+    """Drop near-duplicates (dHash within DHASH_DIST): keep an image of the previous corpus first
+    (so that a new twin never replaces one the training has seen), then the most pixels, then the
+    first source."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["file"] not in previous,
+                                                   -rows[i]["src_width"] * rows[i]["src_height"],
                                                    rows[i]["order"], rows[i]["file"]))
     kept, dropped = [], []
     for i in order:
@@ -534,15 +568,36 @@ def dedup(rows):
     return [rows[i] for i in sorted(kept)], dropped
 
 
-def assign_split(rows):
+def assign_split(rows, previous=None):
+    """Split each image by a rule of its own (VAL_EXTRA, else the hash of package/source), except
+    that an image of the previous corpus (PREVIOUS: {file: split}) keeps its split: a training run
+    that saw train.txt must never find one of those images in val.txt.  Then each content tag
+    without a validation image gets one, its new image (not in PREVIOUS) with the smallest hash;
+    returns the tags left without one (all their images are in the previous corpus's training
+    split)."""
+    previous = previous or {}
     for r in rows:
-        r["split"] = "val" if r["file"] in VAL_EXTRA else split_of(r["package"], r["source"])
+        r["split"] = previous.get(r["file"]) or ("val" if r["file"] in VAL_EXTRA else split_of(r["package"], r["source"]))
+    uncovered = []
     for tag in VAL_TAGS:
         tagged = [r for r in rows if r["tag"] == tag]
         if tagged and not any(r["split"] == "val" for r in tagged):
-            # the tagged image with the smallest hash goes to val, so that every kind is validated
-            pick = min(tagged, key=lambda r: hashlib.sha1(r["file"].encode()).hexdigest())
-            pick["split"] = "val"
+            new = [r for r in tagged if r["file"] not in previous]
+            if not new:
+                uncovered.append(tag)
+                continue
+            min(new, key=lambda r: hashlib.sha1(r["file"].encode()).hexdigest())["split"] = "val"
+    return uncovered
+
+
+def previous_split(path):
+    """{file: split} of the corpus whose manifest is PATH (or PATH/manifest.tsv); {} when none."""
+    if path and os.path.isdir(path):
+        path = os.path.join(path, "manifest.tsv")
+    if not path or not os.path.exists(path):
+        return {}
+    _, rows = read_manifest(os.path.dirname(path), os.path.basename(path))
+    return {r["file"]: r["split"] for r in rows}
 
 
 # --- contact sheets ---------------------------------------------------------------------------
@@ -619,6 +674,8 @@ def cmd_prepare(debs, out_dir, work, sheets, pkgs):
             outer, _, inner = rel.partition("::")
             # DEP-5 paths of files inside a zip (.pk3) are relative to the zip's folder
             lpath = inner if outer.endswith(".rcc") else (os.path.dirname(outer) + "/" + inner if inner else outer)
+            if src.get("dep5") and lpath.startswith(src["dep5"][0]):
+                lpath = src["dep5"][1] + lpath[len(src["dep5"][0]):]
             lic, cr = licence_for(lpath, stanzas, src.get("licence") or first or "see-copyright")
             if len(cr) > 600:
                 cr = cr[:600] + "... (see usr/share/doc/%s/copyright)" % src["pkg"]
@@ -646,11 +703,21 @@ def cmd_prepare(debs, out_dir, work, sheets, pkgs):
         r["tag"] = tag_of(job[0], job[1], m["file"])
         rows.append(r)
     ex.shutdown()
-    rows, dropped = dedup(rows)
+    prev_from = os.environ.get("WPRIOR_CORPUS_SPLIT_FROM", "")
+    previous = previous_split(prev_from)
+    rows, dropped = dedup(rows, previous)
     for r, twin in dropped:
         os.remove(os.path.join(out_dir, r["file"]))
         rejects.append((r["package"], r["source"], "duplicate of " + twin["file"]))
-    assign_split(rows)
+    uncovered = assign_split(rows, previous)
+    if previous:
+        kept = sum(r["file"] in previous for r in rows)
+        note("split: %d images of the previous corpus (%s) keep their split, %d are new (%d of them val), "
+             "%d are gone" % (kept, prev_from, len(rows) - kept,
+                              sum(r["split"] == "val" and r["file"] not in previous for r in rows),
+                              len(set(previous) - {r["file"] for r in rows})))
+    for tag in uncovered:
+        note("warning: tag %s has no validation image (all its images are in the previous training split)" % tag)
     write_outputs(out_dir, rows, rejects, jobs)
     os.makedirs(sheets, exist_ok=True)
     for pkg in sorted({r["package"] for r in rows}):
@@ -685,8 +752,8 @@ def write_outputs(out_dir, rows, rejects, jobs):
         f.write("%.1f\n" % mp_before)
 
 
-def read_manifest(data_dir):
-    with open(os.path.join(data_dir, "manifest.tsv"), encoding="utf-8") as f:
+def read_manifest(data_dir, name="manifest.tsv"):
+    with open(os.path.join(data_dir, name), encoding="utf-8") as f:
         head = f.readline().rstrip("\n").split("\t")
         return head, [dict(zip(head, l.rstrip("\n").split("\t"))) for l in f if l.strip()]
 
@@ -752,7 +819,9 @@ def cmd_check(data_dir):
     tags = {r["tag"] for r in rows}
     for t in VAL_TAGS:
         if t in tags and not any(r["tag"] == t and r["split"] == "val" for r in rows):
-            bad.append("tag %s has no validation image" % t)
+            # not a failure: the stable split may leave a tag whose images were all trained on
+            print("corpus: check: warning: tag %s has no validation image (%d training images)"
+                  % (t, sum(r["tag"] == t for r in rows)))
     for b in bad[:20]:
         print("corpus: check: " + b)
     print("corpus: check: %d images, %d problems" % (len(rows), len(bad)))
@@ -799,12 +868,77 @@ def cmd_selftest():
     rcc = make_rcc({"a/b.txt": b"hello", "a/c/d.bin": b"\0\1\2"})
     got = sorted(rcc_files(rcc))
     check("rcc: files and paths", got == [("a/b.txt", b"hello"), ("a/c/d.bin", b"\0\1\2")], str(got))
-    rows = [dict(file="photos/p/%d.png" % i, package="p", source=str(i), tag="fur" if i == 5 else "x")
-            for i in range(40)]
-    assign_split(rows)
-    check("split: every tag has a validation image",
-          any(r["split"] == "val" and r["tag"] == "fur" for r in rows), "fur")
+    def corpus(pkgs, previous=None, n=20):
+        rows = [dict(file="textures/%s/%d.png" % (p, i), package=p, source="%d.jpg" % i,
+                     tag=("stone", "wood", "fur")[i % 3] if i % 5 == 3 else "x")
+                for p in pkgs for i in range(n)]
+        uncovered = assign_split(rows, previous)
+        return {r["file"]: r["split"] for r in rows}, uncovered, rows
+
+    def moved(a, b):
+        return sum(a[f] != b[f] for f in set(a) & set(b))
+
+    full, unc, rows = corpus("pqr")
+    check("split: every tag has a validation image", not unc and all(
+        any(r["split"] == "val" and r["tag"] == t for r in rows) for t in ("stone", "wood", "fur")),
+          "%d val of %d" % (sum(v == "val" for v in full.values()), len(full)))
+    fewer = corpus("pr")[0]
+    plain = [r["file"] for r in rows if r["tag"] == "x"]  # the rule alone
+    check("split: a build with one package fewer splits the rule's images alike",
+          all(full[f] == fewer[f] for f in plain if f in fewer), "%d moved" % moved(full, fewer))
+    small = corpus("p")[0]
+    grown = corpus("pqr", small)[0]
+    check("split: adding packages moves no image of the previous corpus", moved(small, grown) == 0,
+          "%d of %d common images moved" % (moved(small, grown), len(small)))
+    shrunk = corpus("pr", full)[0]
+    check("split: removing a package moves no image either", moved(full, shrunk) == 0,
+          "%d moved" % moved(full, shrunk))
+    trained = {f: "train" for f in corpus("q")[0]}  # a previous corpus with no validation image
+    again, unc, _ = corpus("q", trained)
+    check("split: a tag whose images were all trained on stays uncovered, nothing moves",
+          moved(trained, again) == 0 and sorted(unc) == ["fur", "stone", "wood"], "uncovered %s" % unc)
     return fails
+
+
+def cmd_relabel(data_dir, sheets):
+    """Tags (and so the validation picks) from the current rules without decoding any image: what
+    a rebuild with the same sources would write.  The split honours WPRIOR_CORPUS_SPLIT_FROM, else
+    this corpus itself (then no image changes split)."""
+    head, rows = read_manifest(data_dir)
+    prev_from = os.environ.get("WPRIOR_CORPUS_SPLIT_FROM") or data_dir
+    previous = previous_split(prev_from)
+    changed = 0
+    for r in rows:
+        tag = tag_of(SOURCE[r["package"]], r["source"], r["file"]) if r["package"] in SOURCE else r["tag"]
+        changed += tag != r["tag"]
+        r["tag"] = tag
+    for t in assign_split(rows, previous):
+        note("warning: tag %s has no validation image (all its images are in the previous training split)" % t)
+    for r in rows:  # write_outputs formats floats; the manifest's values are strings already
+        r["src_width"], r["src_height"] = int(r["src_width"]), int(r["src_height"])
+    write_outputs(data_dir, rows, read_rejects(data_dir), [])
+    for pkg in sorted({r["package"] for r in rows}):
+        contact_sheet([r for r in rows if r["package"] == pkg], data_dir, os.path.join(sheets, "corpus-%s.jpg" % pkg), pkg)
+    note("relabel: %d tags changed; split from %s" % (changed, prev_from))
+
+
+def read_rejects(data_dir):
+    with open(os.path.join(data_dir, "rejects.tsv"), encoding="utf-8") as f:
+        f.readline()
+        return [tuple(l.rstrip("\n").split("\t", 2)) for l in f if l.strip()]
+
+
+def cmd_compare(old_dir, new_dir):
+    """How many images of the corpus OLD_DIR changed split in NEW_DIR (the stability rule)."""
+    old, new = previous_split(old_dir), previous_split(new_dir)
+    common = set(old) & set(new)
+    moved = sorted(f for f in common if old[f] != new[f])
+    for f in moved[:20]:
+        print("corpus: compare: moved %s -> %s: %s" % (old[f], new[f], f))
+    print("corpus: compare: %d images in both, %d moved (train->val %d, val->train %d), %d gone, %d new"
+          % (len(common), len(moved), sum(old[f] == "train" for f in moved), sum(old[f] == "val" for f in moved),
+             len(set(old) - set(new)), len(set(new) - set(old))))
+    return 1 if moved else 0
 
 
 def make_rcc(files):
@@ -861,6 +995,10 @@ def main(argv):
         cmd_prepare(args[0], args[1], args[2], args[3], args[4:])
     elif cmd == "check" and len(args) == 1:
         return cmd_check(args[0])
+    elif cmd == "relabel" and len(args) == 2:
+        cmd_relabel(args[0], args[1])
+    elif cmd == "compare" and len(args) == 2:
+        return cmd_compare(args[0], args[1])
     elif cmd == "summary" and len(args) == 1:
         cmd_summary(args[0])
     elif cmd == "sheets" and len(args) == 2:  # redraw the contact sheets of a corpus

@@ -8,6 +8,8 @@
 #             validation coverage) without network; exit 77 when there is no corpus
 #   WPRIOR_CORPUS_PACKAGES="pkg ..."  build from these sources only (a quick partial corpus)
 #   WPRIOR_CORPUS_JOBS=N              worker processes for the preparation (default 2)
+#   WPRIOR_CORPUS_SPLIT_FROM=DIR      the corpus whose split to keep (default: the data directory's
+#                                     own manifest.tsv, when there is one; "none": ignore it)
 #
 # Every image comes from a Debian package, fetched with `apt-get download` and unpacked with
 # `dpkg-deb --fsys-tarfile | tar` in a temporary directory (nothing is installed but the
@@ -43,8 +45,10 @@
 #   otherwise the first License: field; the few copyright files that are not machine-readable
 #   have their licence checked by hand in SOURCES.
 # Split: fixed by image: sha1(package/path) mod 10 == 0 -> val, plus a short explicit list
-#   (VAL_EXTRA) and, for each content tag of VAL_TAGS without a validation image, its image
-#   with the smallest hash.
+#   (VAL_EXTRA); an image of the previous corpus (WPRIOR_CORPUS_SPLIT_FROM) keeps its split
+#   whatever the rules say, so that adding packages never moves an image a training run has
+#   seen; then, for each content tag of VAL_TAGS without a validation image, its new image with
+#   the smallest hash.
 # Contact sheets: bench/results/corpus-<package>.jpg (validation images framed in red).
 #
 # Needs bash, apt-get, dpkg-deb, tar, coreutils and Debian's python3 with python3-pil and
@@ -52,7 +56,7 @@
 
 set -euo pipefail
 
-FORMAT_VERSION=2   # bump when the selection rules change, so that existing data is rebuilt
+FORMAT_VERSION=3   # bump when the selection rules change, so that existing data is rebuilt
 
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO_DIR=$(cd "$SCRIPT_DIR/.." && pwd)
@@ -190,7 +194,7 @@ note "downloads done in $(( $(date +%s) - START )) s ($(du -sh "$CACHE/debs" | c
 NEW=$DATA_DIR/.staging
 rm -rf "$NEW"
 mkdir -p "$NEW"
-nice -n 5 "$PY" "$CORPUS" prepare "$CACHE/debs" "$NEW" "$WORK" "$SHEETS_DIR" "${ONLY[@]}"
+WPRIOR_CORPUS_SPLIT_FROM=${WPRIOR_CORPUS_SPLIT_FROM:-$DATA_DIR} nice -n 5 "$PY" "$CORPUS" prepare "$CACHE/debs" "$NEW" "$WORK" "$SHEETS_DIR" "${ONLY[@]}"
 rm -f "$DATA_DIR/$STAMP_NAME"
 for d in photos textures; do
     rm -rf "$DATA_DIR/$d"

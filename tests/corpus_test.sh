@@ -1,8 +1,10 @@
 #!/bin/bash
 # Tests of the training-corpus script without network: --help, the measurements of
 # scripts/corpus.py on synthetic images (noise estimates, blockiness, box average, dHash,
-# DEP-5 licences, Qt .rcc reading, validation coverage), and --check of a corpus when
-# WPRIOR_DATA_DIR names one.  Skips (77) without Debian's python3 with PIL and numpy.
+# DEP-5 licences, Qt .rcc reading, validation coverage, the stable split), --check of a corpus
+# when WPRIOR_DATA_DIR names one, and that no image changed split from the corpus
+# WPRIOR_CORPUS_SPLIT_FROM names (the one it was built from).  Skips (77) without Debian's
+# python3 with PIL and numpy.
 # Usage: corpus_test.sh SOURCE_ROOT
 set -u
 ROOT=$1
@@ -28,6 +30,15 @@ if "$PY" "$ROOT/scripts/corpus.py" selftest; then ok "corpus.py selftest"; else 
 
 if [ -n "${WPRIOR_DATA_DIR:-}" ] && [ -f "$WPRIOR_DATA_DIR/manifest.tsv" ]; then
     if "$ROOT/scripts/fetch-training-data.sh" --check; then ok "--check $WPRIOR_DATA_DIR"; else bad "--check"; fi
+    # a corpus built from an earlier one keeps every common image in its split
+    prev=${WPRIOR_CORPUS_SPLIT_FROM:-}
+    if [ -n "$prev" ] && [ -f "$prev/manifest.tsv" ]; then
+        if "$PY" "$ROOT/scripts/corpus.py" compare "$prev" "$WPRIOR_DATA_DIR"; then
+            ok "no image moved split from $prev"
+        else
+            bad "images moved split from $prev"
+        fi
+    fi
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -2,7 +2,8 @@
 # bench/quality on a 2-image subset (one gray and one colour denoising set
 # at sigma 25, Set5 x2, the RNI6 sheet) with the shipped models: the tables
 # hold our PSNR and every peer's in plausible ranges, beside the published
-# rows.  Skips (77) without ../shared/benchmarks, gegl or gmic.
+# rows; a second run takes the peers' results from its cache.  Skips (77)
+# without ../shared/benchmarks, gegl or gmic.
 # usage: quality_test.sh SOURCE_ROOT WPRIOR WP_PSNR
 set -u
 SRC=$1
@@ -16,6 +17,7 @@ trap 'rm -rf "$T"' EXIT
 for t in gegl gmic; do command -v $t >/dev/null || { echo "$t is not installed"; exit 77; }; done
 unset OPENBLAS_NUM_THREADS # bench/quality times each program on all cores
 
+export PEER_CACHE=$T/cache # a private cache, filled by the first run
 SETS="Set12 CBSD68 Set5 RNI6" SIGMAS=25 FACTORS=2 "$SRC/bench/quality" --subset 2 \
     --out "$T/quality.md" "$SRC/models/photo-gray.safetensors" "$SRC/models/photo-color.safetensors" \
     >"$T/log" 2>&1
@@ -78,5 +80,15 @@ done
     bad "Set5 x2: no published EDSR row"
 [ -s "$T/quality-RNI6.jpg" ] && grep -q "quality-RNI6.jpg" "$Q" && ok "RNI6 contact sheet" ||
     bad "no RNI6 contact sheet"
+
+# A second run takes the peers' results from the cache: the same values, none recomputed.
+SETS=Set12 SIGMAS=25 METHODS="ours dct nlm pca" "$SRC/bench/quality" --subset 2 --out "$T/again.md" \
+    "$SRC/models/photo-gray.safetensors" >"$T/log2" 2>&1 || bad "bench/quality again: $(tail -3 "$T/log2")"
+n=$(grep -c 'Set12, .*: 2 of 2 results from the cache' "$T/log2")
+[ "$n" = 3 ] && ok "second run: every peer's result from the cache" || bad "second run: $n of 3 peers from the cache"
+for m in "gegl:denoise-dct" "G'MIC denoise" "G'MIC denoise_patchpca"; do
+    a=$(table Set12 2 25 "$m") b=$(Q=$T/again.md table Set12 2 25 "$m")
+    [ -n "$a" ] && [ "$a" = "$b" ] && ok "cached $m: $b" || bad "cached $m: '$b' vs '$a'"
+done
 [ "$fail" -eq 0 ] || cat "$Q"
 finish
