@@ -182,7 +182,7 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
 
 typedef struct {
     wp_job *job;
-    wp_prior *p;
+    const wp_prior *p;
     wp_sampler_params sp;
     int relative_details; /* relative stop rule at the conditional levels */
     uint64_t seed;
@@ -354,7 +354,7 @@ static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
     }
 }
 
-wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
+wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
                      float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
                      char *err)
 {
@@ -451,7 +451,7 @@ static int tileable_default(const wp_prior *p)
     return s && !strcmp(s, "1");
 }
 
-wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err)
 {
     if (!p || !out || !sopt)

@@ -9,6 +9,13 @@
  * Every call that can fail returns a wp_status and, when err is not NULL,
  * writes a one-line message into err (WP_ERRLEN bytes is always enough).
  * The engine never exits or aborts on bad input.
+ *
+ * Threads: a loaded prior is read-only to the jobs (wp_denoise, wp_upscale,
+ * wp_sample, wp_inpaint take it const), so any number of threads may run
+ * jobs on one prior at once (a preview and a full run), each job with its
+ * own wp_workspace or none; their results are the same as one at a time.
+ * Changing or freeing a prior (wp_prior_set_meta, wp_prior_free) waits
+ * until no job uses it.  A wp_workspace serves one job at a time.
  */
 #ifndef WPRIOR_H
 #define WPRIOR_H
@@ -75,6 +82,17 @@ typedef void (*wp_progress_fn)(double fraction, void *user_data);
  * colour photo prior 3 dB at x2). */
 typedef enum { WP_BORDER_MODEL = 0, WP_BORDER_ZERO, WP_BORDER_MIRROR } wp_border;
 
+/* A job's scratch memory (the networks' activations for each tile and
+ * thread).  A job given none allocates its own and frees it when it ends;
+ * a caller that runs many jobs (a live preview) keeps one and passes it in
+ * wp_run_options, so that the memory is reused instead of faulted in anew.
+ * It keeps the size the largest job needed (within that job's memory
+ * budget) until wp_workspace_free. */
+typedef struct wp_workspace wp_workspace;
+
+wp_workspace *wp_workspace_new(void); /* NULL when out of memory */
+void wp_workspace_free(wp_workspace *ws);
+
 /* How a job runs.  A zeroed struct gives the defaults. */
 typedef struct {
     int threads;                /* 0: all cores */
@@ -85,6 +103,7 @@ typedef struct {
     const volatile int *cancel; /* polled at least every ~100 ms of work; non-zero stops the
                                    job with WP_ERR_CANCELLED and leaves the output untouched */
     wp_border border;           /* what the networks see beyond the image border */
+    wp_workspace *workspace;    /* reused scratch memory, one job at a time; NULL: the job's own */
 } wp_run_options;
 
 /* Images are planar float32: channels x height x width, values in [0,1]
@@ -116,7 +135,7 @@ enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };
  * NULL it receives the estimated noise standard deviation of the input
  * (in [0,1] pixel units, from the finest diagonal band, robust median).
  * opt and dopt may be NULL (defaults: strength 1, not clipped). */
-wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
+wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err);
 
@@ -155,7 +174,7 @@ typedef struct {
  * from the prior's conditional networks.  out is
  * [channels, height*factor, width*factor], in [0,1], and its
  * factor x factor block means equal the input (clipped to [0,1]). */
-wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
+wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
                      float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
                      char *err);
 
@@ -178,7 +197,7 @@ typedef struct {
 void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
 
 /* Unconditional synthesis into out [channels, height, width]. */
-wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err);
 
 typedef enum {
@@ -209,7 +228,7 @@ typedef struct {
  * mask with no unknown pixel returns the input.  Seeded and reproducible
  * for the same options and tile size, whatever the thread count (another
  * tile size can move a sharp draw by a grey level here and there). */
-wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
+wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
                      int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
                      char *err);
 

@@ -20,6 +20,7 @@ typedef struct {
     GtkWidget *dialog, *ok, *model_info, *estimate, *size_w, *size_h;
     wp_preview *pv;
     wp_prior *prior;
+    wp_workspace *ws; /* the previews' scratch memory, kept between them */
     char prior_path[WPJ_MODEL_LEN];
     char prior_err[WP_ERRLEN];
     wpj_job *job;
@@ -99,7 +100,7 @@ static void start_preview(dialog_state *d)
         show_message(d, _("Cannot read the layer."));
         return;
     }
-    d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, err, sizeof err);
+    d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, d->ws, err, sizeof err);
     show_message(d, d->job ? _("Computing...") : err);
 }
 
@@ -503,7 +504,8 @@ static void stop_job(dialog_state *d)
 static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
                       const wp_ui_source *src, wpj_image *sample)
 {
-    dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src};
+    dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src,
+                      .ws = wp_workspace_new()};
     build_dialog(&d);
     if (kind == WPJ_SAMPLE)
         sync_sample_size(&d);
@@ -521,6 +523,7 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     stop_job(&d);
     gtk_widget_destroy(d.dialog);
     wp_prior_free(d.prior);
+    wp_workspace_free(d.ws);
     wpj_image_free(&d.job_in);
     if (ok)
         *s = d.cur;
