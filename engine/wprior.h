@@ -27,6 +27,14 @@
 extern "C" {
 #endif
 
+/* What libwprior exports: it is built with -fvisibility=hidden, so a
+ * function is public only when declared with WP_API. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WP_API __attribute__((visibility("default")))
+#else
+#define WP_API
+#endif
+
 #define WP_ERRLEN 512
 
 typedef enum {
@@ -39,35 +47,35 @@ typedef enum {
     WP_ERR_NUMERIC = -6,   /* NaN/Inf or divergence */
 } wp_status;
 
-const char *wp_status_name(wp_status s);
+WP_API const char *wp_status_name(wp_status s);
 
 /* An opaque loaded prior.  Owned by the caller: free with wp_prior_free. */
 typedef struct wp_prior wp_prior;
 
-wp_status wp_prior_load(const char *path, wp_prior **out, char *err);
-wp_status wp_prior_load_memory(const void *data, size_t size, wp_prior **out, char *err);
-void wp_prior_free(wp_prior *p);
+WP_API wp_status wp_prior_load(const char *path, wp_prior **out, char *err);
+WP_API wp_status wp_prior_load_memory(const void *data, size_t size, wp_prior **out, char *err);
+WP_API void wp_prior_free(wp_prior *p);
 
 /* What a prior is made of. */
-int wp_prior_channels(const wp_prior *p); /* colour channels: 1 or 3 */
-int wp_prior_levels(const wp_prior *p);   /* J; 0 for a flat prior */
-int wp_prior_is_flat(const wp_prior *p);
+WP_API int wp_prior_channels(const wp_prior *p); /* colour channels: 1 or 3 */
+WP_API int wp_prior_levels(const wp_prior *p);   /* J; 0 for a flat prior */
+WP_API int wp_prior_is_flat(const wp_prior *p);
 /* Metadata value for a key of the file's __metadata__, or NULL. */
-const char *wp_prior_meta(const wp_prior *p, const char *key);
+WP_API const char *wp_prior_meta(const wp_prior *p, const char *key);
 /* A multi-line human description (architectures, parameter counts,
  * metadata).  Returns a malloc'ed string the caller frees. */
-char *wp_prior_describe(const wp_prior *p);
+WP_API char *wp_prior_describe(const wp_prior *p);
 
 /* Sets a free-form metadata entry (name, description, training, ...). */
-wp_status wp_prior_set_meta(wp_prior *p, const char *key, const char *value, char *err);
+WP_API wp_status wp_prior_set_meta(wp_prior *p, const char *key, const char *value, char *err);
 /* Writes p to path (temporary file, fsync, rename). */
-wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
+WP_API wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
 /* Builds a prior from the paper's per-network safetensors files: either a
  * low-pass network and levels conditional networks (cond_paths[j] for level
  * j, 0 the finest) or, with flat_path, one pixel-domain network.
  * channels: 1 (gray) or 3.  Sets the metadata "border" to "zero". */
-wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
-                          const char *flat_path, int channels, wp_prior **out, char *err);
+WP_API wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
+                                 const char *flat_path, int channels, wp_prior **out, char *err);
 
 /* Progress callback: fraction in [0,1], rising monotonically to 1. */
 typedef void (*wp_progress_fn)(double fraction, void *user_data);
@@ -90,8 +98,8 @@ typedef enum { WP_BORDER_MODEL = 0, WP_BORDER_ZERO, WP_BORDER_MIRROR } wp_border
  * budget) until wp_workspace_free. */
 typedef struct wp_workspace wp_workspace;
 
-wp_workspace *wp_workspace_new(void); /* NULL when out of memory */
-void wp_workspace_free(wp_workspace *ws);
+WP_API wp_workspace *wp_workspace_new(void); /* NULL when out of memory */
+WP_API void wp_workspace_free(wp_workspace *ws);
 
 /* How a job runs.  A zeroed struct gives the defaults. */
 typedef struct {
@@ -135,12 +143,12 @@ enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };
  * NULL it receives the estimated noise standard deviation of the input
  * (in [0,1] pixel units, from the finest diagonal band, robust median).
  * opt and dopt may be NULL (defaults: strength 1, not clipped). */
-wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
-                     int width, const wp_denoise_options *dopt, const wp_run_options *opt,
-                     float *noise_sigma, char *err);
+WP_API wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels,
+                            int height, int width, const wp_denoise_options *dopt,
+                            const wp_run_options *opt, float *noise_sigma, char *err);
 
 /* The noise estimate alone (same as wp_denoise reports). */
-float wp_estimate_noise(const float *img, int channels, int height, int width);
+WP_API float wp_estimate_noise(const float *img, int channels, int height, int width);
 
 /* Knobs of Kadkhodaie & Simoncelli's stochastic coarse-to-fine ascent:
  * y <- y + h r(y) + gamma z, with r(y) = D(y) - y,
@@ -155,7 +163,7 @@ typedef struct {
     int max_iter;  /* per level */
 } wp_sampler_params;
 
-void wp_sampler_defaults(wp_sampler_params *s);
+WP_API void wp_sampler_defaults(wp_sampler_params *s);
 
 typedef enum {
     WP_UPSCALE_FAST = 0,  /* few steps, tuned for PSNR (close to the posterior mean) */
@@ -174,9 +182,9 @@ typedef struct {
  * from the prior's conditional networks.  out is
  * [channels, height*factor, width*factor], in [0,1], and its
  * factor x factor block means equal the input (clipped to [0,1]). */
-wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
-                     float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
-                     char *err);
+WP_API wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
+                            float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
+                            char *err);
 
 typedef struct {
     int width, height;        /* 0: the prior's native size (wp_prior_sample_size) */
@@ -194,11 +202,11 @@ typedef struct {
 /* Sizes a prior can sample: a fixed size (face models, from the metadata
  * "image_size" = "WxH") or, for stationary priors, any multiple of 2^J
  * (then *width = *height = 0 and *multiple = 2^J). */
-void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
+WP_API void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
 
 /* Unconditional synthesis into out [channels, height, width]. */
-wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
-                    const wp_run_options *opt, char *err);
+WP_API wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+                           const wp_run_options *opt, char *err);
 
 typedef enum {
     WP_INPAINT_FAST = 0,    /* a deterministic ascent, close to the posterior mean: best PSNR */
@@ -228,9 +236,9 @@ typedef struct {
  * mask with no unknown pixel returns the input.  Seeded and reproducible
  * for the same options and tile size, whatever the thread count (another
  * tile size can move a sharp draw by a grey level here and there). */
-wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
-                     int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
-                     char *err);
+WP_API wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, float *out,
+                            int channels, int height, int width, wp_inpaint_options *iopt,
+                            const wp_run_options *opt, char *err);
 
 #ifdef __cplusplus
 }
