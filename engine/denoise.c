@@ -235,11 +235,13 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
         return wp_fail(err, WP_ERR_ARG, "image is %dx%d", width, height);
     if (height > (1 << 20) || width > (1 << 20))
         return wp_fail(err, WP_ERR_ARG, "image of %dx%d is too large", width, height);
-    float strength = dopt ? dopt->strength : 1.0f;
-    if (!(strength >= 0.0f && strength <= 1.0f))
-        return wp_fail(err, WP_ERR_ARG, "strength %g is outside [0,1]", (double)strength);
+    float strength = dopt ? dopt->strength : (float)WP_STRENGTH_DEFAULT;
+    if (!(strength >= WP_STRENGTH_MIN && strength <= WP_STRENGTH_MAX))
+        return wp_fail(err, WP_ERR_ARG, "strength %g is outside [%g,%g]", (double)strength,
+                       WP_STRENGTH_MIN, WP_STRENGTH_MAX);
     int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1;
-    int most = p->flat ? 8 : 32; /* a flat net moved by a pixel only moves */
+    int most = p->flat ? WP_ENSEMBLE_MAX_FLAT : WP_ENSEMBLE_MAX; /* a flat net moved by a
+                                                                     pixel only moves */
     if (dopt && (dopt->ensemble < 0 || dopt->ensemble > most))
         return wp_fail(err, WP_ERR_ARG, "ensemble of %d passes (0..%d for a%s prior)",
                        dopt->ensemble, most, p->flat ? " flat" : " multi-scale");

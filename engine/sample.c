@@ -360,9 +360,12 @@ wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int heigh
 {
     if (!p || !in || !out || !uopt)
         return wp_fail(err, WP_ERR_ARG, "wp_upscale: NULL argument");
-    int f = uopt->factor, k = f == 2 ? 1 : f == 4 ? 2 : f == 8 ? 3 : 0;
-    if (!k)
-        return wp_fail(err, WP_ERR_ARG, "upscaling factor %d (2, 4 or 8)", f);
+    int f = uopt->factor, k = 0; /* k = log2(f) */
+    while (k < 30 && (1 << k) < f)
+        k++;
+    if (f < WP_FACTOR_MIN || f > WP_FACTOR_MAX || (1 << k) != f)
+        return wp_fail(err, WP_ERR_ARG, "upscaling factor %d (a power of two in %d..%d)", f,
+                       WP_FACTOR_MIN, WP_FACTOR_MAX);
     if (p->flat)
         return wp_fail(err, WP_ERR_ARG, "a flat (pixel-domain) prior cannot upscale");
     if (p->levels < k)

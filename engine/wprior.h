@@ -119,6 +119,21 @@ typedef struct {
  * alpha is the caller's business.  A gray prior on a 3-channel image works
  * one channel at a time; a colour prior needs 3 channels. */
 
+/* The ranges and defaults of the jobs' options, declared once for the
+ * engine's checks and every front end (`wprior`'s options, the plug-in's
+ * arguments and dialogs). */
+#define WP_STRENGTH_MIN 0.0        /* wp_denoise_options.strength */
+#define WP_STRENGTH_MAX 1.0
+#define WP_STRENGTH_DEFAULT 1.0
+#define WP_ENSEMBLE_MAX 32         /* wp_denoise_options.ensemble: passes, 1.. */
+#define WP_ENSEMBLE_MAX_FLAT 8     /* a flat prior's passes only turn and mirror */
+#define WP_ENSEMBLE_DEFAULT 1
+#define WP_FACTOR_MIN 2            /* wp_upscale_options.factor: a power of two, */
+#define WP_FACTOR_MAX 8            /* MIN..MAX */
+#define WP_FACTOR_DEFAULT 2
+#define WP_SAMPLE_SIDE_MAX 16384   /* a sample's width or height that front ends offer */
+#define WP_SAMPLE_SIDE_DEFAULT 256 /* ... when neither the user nor the prior sets it */
+
 typedef struct {
     float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
     int clipped;    /* 1: the noisy input was clipped to [0,1] (as every 8- or 16-bit
@@ -171,7 +186,7 @@ typedef enum {
 } wp_upscale_mode;
 
 typedef struct {
-    int factor;               /* 2, 4 or 8 */
+    int factor;               /* 2, 4 or 8 (WP_FACTOR_MIN..WP_FACTOR_MAX) */
     wp_upscale_mode mode;
     uint64_t seed;
     wp_sampler_params sampler; /* zero fields: the mode's defaults */

@@ -395,7 +395,7 @@ static void sync_sample_size(dialog_state *d)
     int values[2] = {w, h};
     for (int i = 0; i < 2; i++) {
         GtkSpinButton *sb = GTK_SPIN_BUTTON(spins[i]);
-        gtk_spin_button_set_range(sb, mult, 16384 / mult * mult);
+        gtk_spin_button_set_range(sb, mult, WP_SAMPLE_SIDE_MAX / mult * mult);
         gtk_spin_button_set_increments(sb, mult, mult * 4);
         gtk_spin_button_set_snap_to_ticks(sb, TRUE);
         gtk_spin_button_set_value(sb, values[i] / mult * mult);

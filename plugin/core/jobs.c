@@ -7,8 +7,6 @@
 
 #include "wp_i18n.h"
 
-#define DEFAULT_SAMPLE_SIDE 256
-
 int wpj_image_alloc(wpj_image *im, int c, int h, int w)
 {
     im->px = g_try_malloc(sizeof(float) * (size_t)c * h * w + 1);
@@ -123,7 +121,7 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih
     if (mult < 1)
         mult = 1;
     if (iw <= 0 || ih <= 0)
-        iw = ih = DEFAULT_SAMPLE_SIDE;
+        iw = ih = WP_SAMPLE_SIDE_DEFAULT;
     *w = MAX(mult, iw / mult * mult);
     *h = MAX(mult, ih / mult * mult);
 }
