@@ -332,7 +332,10 @@ START_TEST(model_folders)
     ck_assert_int_eq(ours, 1); /* the broken file and notes.txt are left out */
     ck_assert_str_eq(l.items[0].name, "Faces");
     ck_assert_int_eq(l.items[0].levels, 2);
-    ck_assert(strstr(l.items[0].kind, "2"));
+    /* what the model is for, in plain words (the face prior: J=2, 160x160) */
+    ck_assert_msg(strstr(l.items[0].kind, "Gray model") && strstr(l.items[0].kind, "up to 4x") &&
+                      strstr(l.items[0].kind, "160x160") && !strstr(l.items[0].kind, "level"),
+                  "%s", l.items[0].kind);
     ck_assert_int_eq(wpm_find(&l, ""), 0);
     ck_assert_int_eq(wpm_find(&l, "Faces"), 0);
     ck_assert_int_eq(wpm_find(&l, "faces"), 0);
