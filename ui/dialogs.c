@@ -513,7 +513,7 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     d.dirty = 1;
     d.timer = g_timeout_add(TICK_MS, on_tick, &d);
     gtk_widget_show_all(d.dialog);
-    wp_ui_set_parent(d.dialog, src ? src->parent : 0);
+    wp_ui_attach(d.dialog, src ? &src->host : NULL);
     gtk_widget_grab_focus(d.ok);
     int response;
     while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
