@@ -65,6 +65,8 @@ wp_prior *cli_load_model(const char *path);
 wp_prior *cli_load_model_or(const char *path, const char *preferred);
 /* The index of v among names[0..n-1], or -1 with "OPT is a, b or c, not 'v'". */
 int cli_choice(const char *opt, const char *v, const char *const *names, int n);
+/* The upscaling factors in words: "2, 4 or 8". */
+const char *cli_factors(void);
 /* Parses a whole decimal integer in [lo,hi]. */
 int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out);
 

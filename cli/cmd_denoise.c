@@ -13,13 +13,14 @@ static int denoise_usage(FILE *f)
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
                "                     photo-color, or photo-gray for gray images); a bare\n"
                "                     name (photo-gray) is a shipped model\n"
-               "  --strength S       0..1, blend of input (0) and result (1); default 1\n"
+               "  --strength S       %g..%g, blend of input (0) and result (1); default %g\n"
                "  --no-unclip        keep the bias that clipping to black and white gave the\n"
                "                     noise (by default the result is corrected for it)\n"
-               "  --ensemble N       1..32: the mean of N passes over the image moved by a\n"
+               "  --ensemble N       1..%d: the mean of N passes over the image moved by a\n"
                "                     pixel (4 ways), then turned and mirrored; better\n"
-               "                     (4: +0.4 dB at sigma 25), N times slower  [1]\n%s",
-            cli_job_usage());
+               "                     (4: +0.4 dB at sigma 25), N times slower  [%d]\n%s",
+            WP_STRENGTH_MIN, WP_STRENGTH_MAX, WP_STRENGTH_DEFAULT, WP_ENSEMBLE_MAX,
+            WP_ENSEMBLE_DEFAULT, cli_job_usage());
     return f == stdout ? 0 : 2;
 }
 
@@ -27,7 +28,8 @@ int cmd_denoise(int argc, char **argv)
 {
     const char *pos[2] = {0};
     int npos = 0;
-    wp_denoise_options dopt = {.strength = 1.0f, .clipped = 1};
+    wp_denoise_options dopt = {
+        .strength = WP_STRENGTH_DEFAULT, .clipped = 1, .ensemble = WP_ENSEMBLE_DEFAULT};
     cli_job job;
     cli_job_init(&job, "denoise");
     for (int i = 1; i < argc; i++) {
@@ -44,7 +46,7 @@ int cmd_denoise(int argc, char **argv)
         } else if (!strcmp(a, "--ensemble")) {
             const char *v = cli_value(argc, argv, &i);
             long n;
-            if (!v || cli_parse_int(v, a, 1, 32, &n))
+            if (!v || cli_parse_int(v, a, 1, WP_ENSEMBLE_MAX, &n))
                 return 2;
             dopt.ensemble = (int)n;
         } else if (!strcmp(a, "--strength")) {
@@ -53,8 +55,10 @@ int cmd_denoise(int argc, char **argv)
             if (!v)
                 return 2;
             dopt.strength = strtof(v, &end);
-            if (*end || end == v || !(dopt.strength >= 0 && dopt.strength <= 1))
-                return cli_error("--strength must be a number in [0,1], not '%s'", v) + 1;
+            if (*end || end == v ||
+                !(dopt.strength >= WP_STRENGTH_MIN && dopt.strength <= WP_STRENGTH_MAX))
+                return cli_error("--strength must be a number in [%g,%g], not '%s'",
+                                 WP_STRENGTH_MIN, WP_STRENGTH_MAX, v) + 1;
         } else if (cli_positional(a, pos, &npos, 2)) {
             return denoise_usage(stderr);
         }

@@ -360,7 +360,7 @@ static int run_external(const eval_args *a, const char *noisy, float sigma, cons
     return rc;
 }
 
-static int denoise_psnr(wp_prior *p, const float *noisy, const float *clean, float *work, int C,
+static int denoise_psnr(const wp_prior *p, const float *noisy, const float *clean, float *work, int C,
                         int H, int W, const wp_denoise_options *d, const char *name,
                         double *psnr)
 {

@@ -13,13 +13,13 @@ static int sample_usage(FILE *f)
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
                "                     texture prior stone); a bare name (paper) is a\n"
                "                     shipped model\n"
-               "  --size WxH         output size (default: the model's own, else 256x256);\n"
+               "  --size WxH         output size (default: the model's own, else %dx%d);\n"
                "                     a multiple of 2^levels\n"
                "  --depth 8|16       PNG bit depth (default 8)\n"
                "  --tileable, --no-tileable\n"
                "                     the sample wraps around seamlessly, or not (default:\n"
                "                     the model's choice; texture priors tile)\n%s%s",
-            cli_job_usage(), cli_sampler_usage());
+            WP_SAMPLE_SIDE_DEFAULT, WP_SAMPLE_SIDE_DEFAULT, cli_job_usage(), cli_sampler_usage());
     return f == stdout ? 0 : 2;
 }
 
@@ -44,9 +44,10 @@ int cmd_sample(int argc, char **argv)
             char tail;
             if (!v)
                 return 2;
-            if (sscanf(v, "%dx%d%c", &W, &H, &tail) != 2 || W < 1 || H < 1 || W > (1 << 16) ||
-                H > (1 << 16))
-                return cli_error("--size takes WxH with 1..65536 each, not '%s'", v) + 1;
+            if (sscanf(v, "%dx%d%c", &W, &H, &tail) != 2 || W < 1 || H < 1 ||
+                W > WP_SAMPLE_SIDE_MAX || H > WP_SAMPLE_SIDE_MAX)
+                return cli_error("--size takes WxH with 1..%d each, not '%s'", WP_SAMPLE_SIDE_MAX,
+                                 v) + 1;
         } else if (!strcmp(a, "--tileable")) {
             tileable = 1;
         } else if (!strcmp(a, "--no-tileable")) {
@@ -70,8 +71,8 @@ int cmd_sample(int argc, char **argv)
     int rc = 1, C = wp_prior_channels(p), nw, nh, m;
     wp_prior_sample_size(p, &nw, &nh, &m);
     wp_sample_options so = {0};
-    so.width = W ? W : (nw ? nw : 256);
-    so.height = H ? H : (nh ? nh : 256);
+    so.width = W ? W : (nw ? nw : WP_SAMPLE_SIDE_DEFAULT);
+    so.height = H ? H : (nh ? nh : WP_SAMPLE_SIDE_DEFAULT);
     so.seed = job.seed;
     so.sampler = job.sampler;
     so.tileable = tileable;

@@ -15,9 +15,9 @@ static int upscale_usage(FILE *f)
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
                "                     photo-color, or photo-gray for gray images); a bare\n"
                "                     name (photo-gray) is a shipped model\n"
-               "  -f, --factor F     2, 4 or 8 (default 2)\n"
+               "  -f, --factor F     %s (default %d)\n"
                "  --mode fast|sharp  fast: few steps, faithful (default); sharp: a real sample\n%s%s",
-            cli_job_usage(), cli_sampler_usage());
+            cli_factors(), WP_FACTOR_DEFAULT, cli_job_usage(), cli_sampler_usage());
     return f == stdout ? 0 : 2;
 }
 
@@ -38,7 +38,7 @@ int cmd_upscale(int argc, char **argv)
     const char *pos[2] = {0};
     int npos = 0;
     wp_upscale_options u = {0};
-    u.factor = 2;
+    u.factor = WP_FACTOR_DEFAULT;
     u.mode = WP_UPSCALE_FAST;
     cli_job job;
     cli_job_init(&job, "upscale");
@@ -56,8 +56,8 @@ int cmd_upscale(int argc, char **argv)
             long f;
             if (!v)
                 return 2;
-            if (cli_parse_int(v, "--factor", 2, 8, &f) || (f != 2 && f != 4 && f != 8))
-                return cli_error("--factor is 2, 4 or 8") + 1;
+            if (cli_parse_int(v, "--factor", WP_FACTOR_MIN, WP_FACTOR_MAX, &f) || (f & (f - 1)))
+                return cli_error("--factor is %s", cli_factors()) + 1;
             u.factor = (int)f;
         } else if (!strcmp(a, "--mode")) {
             static const char *const modes[] = {"fast", "sharp"};

@@ -34,6 +34,16 @@ int cli_parse_int(const char *s, const char *what, long lo, long hi, long *out)
     return 0;
 }
 
+const char *cli_factors(void)
+{
+    static char buf[64];
+    size_t n = 0;
+    for (int f = WP_FACTOR_MIN; f <= WP_FACTOR_MAX && n < sizeof buf; f *= 2)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d",
+                              f == WP_FACTOR_MIN ? "" : f == WP_FACTOR_MAX ? " or " : ", ", f);
+    return buf;
+}
+
 /* Whether this wprior is the one in the build folder (not installed). */
 static int running_from_build(void)
 {

@@ -1,5 +1,6 @@
-/* conv_ref.c: plain-loop convolutions, the oracle for conv.c. */
-#include "wp_layers.h"
+/* conv_ref.c: plain-loop convolutions, the oracle for conv.c (not in
+ * libwprior: only the tests and benchmarks link them). */
+#include "wp_layers_ref.h"
 
 #include <string.h>
 

@@ -51,7 +51,7 @@ static double denoise_work(const wp_prior *p, int H, int W)
 static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int H, int W,
                                     float *netout, const float *clean, int oracle, char *err)
 {
-    wp_prior *p = job->prior;
+    const wp_prior *p = job->prior;
     int C = p->channels, J = p->levels;
     wp_pyramid pyr, ref = {0};
     wp_status st = wp_pyramid_forward(&pyr, x, C, H, W, J, err);
@@ -91,7 +91,7 @@ static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int
 static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, int W,
                               float *netout, char *err)
 {
-    wp_prior *p = job->prior;
+    const wp_prior *p = job->prior;
     size_t n = (size_t)p->channels * H * W;
     wp_plane_src src = {x, p->channels, 0};
     wp_status st = wp_net_forward_tiled(job, &p->flatnet, &src, 1, netout, H, W, err);
@@ -225,7 +225,7 @@ float wp_estimate_noise(const float *img, int channels, int height, int width)
     return (float)(sum / channels);
 }
 
-wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
+wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err)
 {
@@ -235,11 +235,13 @@ wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int
         return wp_fail(err, WP_ERR_ARG, "image is %dx%d", width, height);
     if (height > (1 << 20) || width > (1 << 20))
         return wp_fail(err, WP_ERR_ARG, "image of %dx%d is too large", width, height);
-    float strength = dopt ? dopt->strength : 1.0f;
-    if (!(strength >= 0.0f && strength <= 1.0f))
-        return wp_fail(err, WP_ERR_ARG, "strength %g is outside [0,1]", (double)strength);
+    float strength = dopt ? dopt->strength : (float)WP_STRENGTH_DEFAULT;
+    if (!(strength >= WP_STRENGTH_MIN && strength <= WP_STRENGTH_MAX))
+        return wp_fail(err, WP_ERR_ARG, "strength %g is outside [%g,%g]", (double)strength,
+                       WP_STRENGTH_MIN, WP_STRENGTH_MAX);
     int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1;
-    int most = p->flat ? 8 : 32; /* a flat net moved by a pixel only moves */
+    int most = p->flat ? WP_ENSEMBLE_MAX_FLAT : WP_ENSEMBLE_MAX; /* a flat net moved by a
+                                                                     pixel only moves */
     if (dopt && (dopt->ensemble < 0 || dopt->ensemble > most))
         return wp_fail(err, WP_ERR_ARG, "ensemble of %d passes (0..%d for a%s prior)",
                        dopt->ensemble, most, p->flat ? " flat" : " multi-scale");

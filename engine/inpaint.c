@@ -581,7 +581,7 @@ static wp_status check_args(const wp_prior *p, const float *in, const uint8_t *m
     return WP_OK;
 }
 
-wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
+wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
                      int height, int width, wp_inpaint_options *io, const wp_run_options *opt,
                      char *err)
 {

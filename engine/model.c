@@ -89,7 +89,6 @@ void wp_prior_free(wp_prior *p)
         free(p->meta[i].value);
     }
     free(p->meta);
-    free(p->ws);
     free(p);
 }
 
@@ -109,22 +108,6 @@ wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, ch
     p->flat = flat;
     *out = p;
     return WP_OK;
-}
-
-float *wp_prior_workspace(wp_prior *p, size_t n, char *err)
-{
-    if (n > p->ws_cap) {
-        free(p->ws);
-        p->ws_cap = 0;
-        p->ws = wp_alloc(sizeof(float) * n);
-        if (!p->ws) {
-            wp_fail(err, WP_ERR_NOMEM, "out of memory for a %zu MiB workspace",
-                    n * sizeof(float) >> 20);
-            return NULL;
-        }
-        p->ws_cap = n;
-    }
-    return p->ws;
 }
 
 /* ---- network tensors ---- */

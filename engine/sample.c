@@ -225,7 +225,7 @@ wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err)
 
 typedef struct {
     wp_job *job;
-    wp_prior *p;
+    const wp_prior *p;
     wp_sampler_params sp;
     int relative_details; /* relative stop rule at the conditional levels */
     int faithful;         /* the fast upscale: wp_faithful_run instead of the ascent */
@@ -405,15 +405,18 @@ static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
     }
 }
 
-wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
+wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
                      float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
                      char *err)
 {
     if (!p || !in || !out || !uopt)
         return wp_fail(err, WP_ERR_ARG, "wp_upscale: NULL argument");
-    int f = uopt->factor, k = f == 2 ? 1 : f == 4 ? 2 : f == 8 ? 3 : 0;
-    if (!k)
-        return wp_fail(err, WP_ERR_ARG, "upscaling factor %d (2, 4 or 8)", f);
+    int f = uopt->factor, k = 0; /* k = log2(f) */
+    while (k < 30 && (1 << k) < f)
+        k++;
+    if (f < WP_FACTOR_MIN || f > WP_FACTOR_MAX || (1 << k) != f)
+        return wp_fail(err, WP_ERR_ARG, "upscaling factor %d (a power of two in %d..%d)", f,
+                       WP_FACTOR_MIN, WP_FACTOR_MAX);
     if (p->flat)
         return wp_fail(err, WP_ERR_ARG, "a flat (pixel-domain) prior cannot upscale");
     if (p->levels < k)
@@ -504,7 +507,7 @@ static int tileable_default(const wp_prior *p)
     return s && !strcmp(s, "1");
 }
 
-wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err)
 {
     if (!p || !out || !sopt)

@@ -38,12 +38,13 @@ static size_t tile_floats(const wp_net *net, int eh, int ew, int threads)
 
 static int halo_of(const wp_net *net) { return (wp_net_receptive_field(net) - 1) / 2; }
 
-wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
+wp_status wp_job_begin(wp_job *job, const wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
                        const wp_net *largest, wp_border unset, char *err)
 {
     memset(job, 0, sizeof *job);
     job->prior = p;
     job->opt = opt;
+    job->ws = opt && opt->workspace ? opt->workspace : &job->own;
     job->threads = opt && opt->threads > 0 ? opt->threads : online_cpus();
     wp_border b = opt ? opt->border : WP_BORDER_MODEL;
     if (b < WP_BORDER_MODEL || b > WP_BORDER_MIRROR)
@@ -73,7 +74,34 @@ wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size
 
 void wp_job_end(wp_job *job)
 {
+    free(job->own.buf);
     pthread_mutex_destroy(&job->lock);
+}
+
+wp_workspace *wp_workspace_new(void) { return calloc(1, sizeof(wp_workspace)); }
+
+void wp_workspace_free(wp_workspace *ws)
+{
+    if (ws)
+        free(ws->buf);
+    free(ws);
+}
+
+float *wp_job_workspace(wp_job *job, size_t n, char *err)
+{
+    wp_workspace *ws = job->ws;
+    if (n > ws->cap) {
+        free(ws->buf);
+        ws->cap = 0;
+        ws->buf = wp_alloc(sizeof(float) * n);
+        if (!ws->buf) {
+            wp_fail(err, WP_ERR_NOMEM, "out of memory for a %zu MiB workspace",
+                    n * sizeof(float) >> 20);
+            return NULL;
+        }
+        ws->cap = n;
+    }
+    return ws->buf;
 }
 
 int wp_job_cancelled(const wp_job *job)
@@ -290,7 +318,7 @@ wp_status wp_net_forward_tiled(wp_job *job, const wp_net *net, const wp_plane_sr
             inner = job->threads, per = shared;
     }
     r.nthreads = nthreads;
-    float *ws = wp_prior_workspace(job->prior, per * (size_t)nthreads, err);
+    float *ws = wp_job_workspace(job, per * (size_t)nthreads, err);
     if (!ws)
         return WP_ERR_NOMEM;
     /* OpenBLAS stays single-threaded: the engine's threads split the work

@@ -12,9 +12,17 @@
 #define WP_DEFAULT_MAX_MEMORY ((size_t)1 << 30)
 #define WP_MIN_TILE 32
 
+/* Scratch floats of the tiles, grown on demand, never shrunk. */
+struct wp_workspace {
+    float *buf;
+    size_t cap;
+};
+
 typedef struct {
-    wp_prior *prior;          /* owns the reusable workspace */
+    const wp_prior *prior;    /* read-only: jobs on one prior may run at once */
     const wp_run_options *opt;
+    wp_workspace *ws;         /* the caller's (opt->workspace) or &own */
+    wp_workspace own;         /* freed by wp_job_end */
     int threads;
     size_t budget;            /* bytes left for tile workspaces, all threads */
     double work_total;        /* progress units: pixel-MACs of all network runs */
@@ -30,9 +38,12 @@ typedef struct {
  * allocated, with room for the smallest tile of the largest net.  unset:
  * the border when neither the options nor the model's metadata choose one
  * (WP_BORDER_ZERO or WP_BORDER_MIRROR; the operation's default). */
-wp_status wp_job_begin(wp_job *job, wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
+wp_status wp_job_begin(wp_job *job, const wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
                        const wp_net *largest, wp_border unset, char *err);
 void wp_job_end(wp_job *job);
+/* The job's workspace grown to n floats; NULL (with a message) when out
+ * of memory. */
+float *wp_job_workspace(wp_job *job, size_t n, char *err);
 int wp_job_cancelled(const wp_job *job);
 /* Adds work done and reports progress (monotonic, thread-safe). */
 void wp_job_advance(wp_job *job, double work);

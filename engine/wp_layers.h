@@ -2,8 +2,8 @@
  * and a backward.  Tensors are float32 NCHW; HW = H*W.
  *
  * Convolutions: kernel k in {1,3}, stride 1, zero "same" padding, no bias.
- * Weights are [Cout, Cin, k, k] as in PyTorch.  The *_ref functions are
- * plain loops kept as the test oracle for the optimised ones. */
+ * Weights are [Cout, Cin, k, k] as in PyTorch.  Their plain-loop oracles
+ * are in wp_layers_ref.h. */
 #ifndef WP_LAYERS_H
 #define WP_LAYERS_H
 
@@ -22,27 +22,6 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N,
 /* dw[Cout,Cin,k,k] += sum_n dy[n] (x) x[n]  (accumulates) */
 void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int N,
                                 int Cin, int Cout, int H, int W, int k, float *scratch);
-
-void wp_conv2d_forward_ref(float *y, const float *x, const float *w, int N, int Cin,
-                           int Cout, int H, int W, int k);
-void wp_conv2d_backward_data_ref(float *dx, const float *dy, const float *w, int N,
-                                 int Cin, int Cout, int H, int W, int k);
-void wp_conv2d_backward_weights_ref(float *dw, const float *dy, const float *x, int N,
-                                    int Cin, int Cout, int H, int W, int k);
-
-/* Bias-free batch norm, inference: y = x / running_sd * gamma, fused with
- * ReLU when relu != 0.  y may alias x.  x: [N,C,HW] */
-void wp_bn_forward_eval(float *y, const float *x, const float *running_sd,
-                        const float *gamma, int N, int C, int HW, int relu);
-/* Training: sd = sqrt(biased var over N,H,W + 1e-5); y = x / sd * gamma;
- * running_sd <- 0.9 running_sd + 0.1 sd (when running_sd != NULL).
- * batch_sd[C] receives sd for the backward. */
-void wp_bn_forward_train(float *y, const float *x, const float *gamma, float *running_sd,
-                         float *batch_sd, int N, int C, int HW);
-/* dx from dy, including the gradient through the batch statistics;
- * dgamma[C] accumulates. */
-void wp_bn_backward_train(float *dx, float *dgamma, const float *dy, const float *x,
-                          const float *gamma, const float *batch_sd, int N, int C, int HW);
 
 /* Training BN followed by ReLU, fused and parallel over channels:
  * a = relu(z * (gamma / sd)) (same statistics and running update as
@@ -67,10 +46,6 @@ typedef struct {
     double *st; /* scratch: 3 C + 1 doubles for the widest layer */
 } wp_bn_sync;
 void wp_bn_set_sync(const wp_bn_sync *s);
-
-/* ReLU; backward masks dy by y > 0 (y is the forward output). */
-void wp_relu_forward(float *y, const float *x, size_t n);
-void wp_relu_backward(float *dx, const float *dy, const float *y, size_t n);
 
 /* Mean squared error over n values and its gradient 2(a-b)/n into da. */
 double wp_mse_forward(const float *a, const float *b, size_t n);

@@ -17,16 +17,12 @@ struct wp_prior {
     wp_net flatnet;              /* in C, out C */
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
-    float *ws;                   /* reusable inference workspace */
-    size_t ws_cap;
 };
 
 /* A prior with networks allocated (zero weights) from a description. */
 wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, char *err);
 /* The network that needs the most memory for a tile (budget checks). */
 const wp_net *wp_prior_largest_net(const wp_prior *p);
-/* Grows p's workspace to n floats (never shrinks). */
-float *wp_prior_workspace(wp_prior *p, size_t n, char *err);
 /* Reads one network's tensors "<prefix>conv_layers.i.weight" and
  * "<prefix>BN_layers.k.{running_sd,gammas}" into an initialised net. */
 wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char *err);

@@ -9,6 +9,13 @@
  * Every call that can fail returns a wp_status and, when err is not NULL,
  * writes a one-line message into err (WP_ERRLEN bytes is always enough).
  * The engine never exits or aborts on bad input.
+ *
+ * Threads: a loaded prior is read-only to the jobs (wp_denoise, wp_upscale,
+ * wp_sample, wp_inpaint take it const), so any number of threads may run
+ * jobs on one prior at once (a preview and a full run), each job with its
+ * own wp_workspace or none; their results are the same as one at a time.
+ * Changing or freeing a prior (wp_prior_set_meta, wp_prior_free) waits
+ * until no job uses it.  A wp_workspace serves one job at a time.
  */
 #ifndef WPRIOR_H
 #define WPRIOR_H
@@ -18,6 +25,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* What libwprior exports: it is built with -fvisibility=hidden, so a
+ * function is public only when declared with WP_API. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WP_API __attribute__((visibility("default")))
+#else
+#define WP_API
 #endif
 
 #define WP_ERRLEN 512
@@ -32,35 +47,35 @@ typedef enum {
     WP_ERR_NUMERIC = -6,   /* NaN/Inf or divergence */
 } wp_status;
 
-const char *wp_status_name(wp_status s);
+WP_API const char *wp_status_name(wp_status s);
 
 /* An opaque loaded prior.  Owned by the caller: free with wp_prior_free. */
 typedef struct wp_prior wp_prior;
 
-wp_status wp_prior_load(const char *path, wp_prior **out, char *err);
-wp_status wp_prior_load_memory(const void *data, size_t size, wp_prior **out, char *err);
-void wp_prior_free(wp_prior *p);
+WP_API wp_status wp_prior_load(const char *path, wp_prior **out, char *err);
+WP_API wp_status wp_prior_load_memory(const void *data, size_t size, wp_prior **out, char *err);
+WP_API void wp_prior_free(wp_prior *p);
 
 /* What a prior is made of. */
-int wp_prior_channels(const wp_prior *p); /* colour channels: 1 or 3 */
-int wp_prior_levels(const wp_prior *p);   /* J; 0 for a flat prior */
-int wp_prior_is_flat(const wp_prior *p);
+WP_API int wp_prior_channels(const wp_prior *p); /* colour channels: 1 or 3 */
+WP_API int wp_prior_levels(const wp_prior *p);   /* J; 0 for a flat prior */
+WP_API int wp_prior_is_flat(const wp_prior *p);
 /* Metadata value for a key of the file's __metadata__, or NULL. */
-const char *wp_prior_meta(const wp_prior *p, const char *key);
+WP_API const char *wp_prior_meta(const wp_prior *p, const char *key);
 /* A multi-line human description (architectures, parameter counts,
  * metadata).  Returns a malloc'ed string the caller frees. */
-char *wp_prior_describe(const wp_prior *p);
+WP_API char *wp_prior_describe(const wp_prior *p);
 
 /* Sets a free-form metadata entry (name, description, training, ...). */
-wp_status wp_prior_set_meta(wp_prior *p, const char *key, const char *value, char *err);
+WP_API wp_status wp_prior_set_meta(wp_prior *p, const char *key, const char *value, char *err);
 /* Writes p to path (temporary file, fsync, rename). */
-wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
+WP_API wp_status wp_prior_save(const wp_prior *p, const char *path, char *err);
 /* Builds a prior from the paper's per-network safetensors files: either a
  * low-pass network and levels conditional networks (cond_paths[j] for level
  * j, 0 the finest) or, with flat_path, one pixel-domain network.
  * channels: 1 (gray) or 3.  Sets the metadata "border" to "zero". */
-wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
-                          const char *flat_path, int channels, wp_prior **out, char *err);
+WP_API wp_status wp_prior_import(const char *low_path, const char *const *cond_paths, int levels,
+                                 const char *flat_path, int channels, wp_prior **out, char *err);
 
 /* Progress callback: fraction in [0,1], rising monotonically to 1. */
 typedef void (*wp_progress_fn)(double fraction, void *user_data);
@@ -75,6 +90,17 @@ typedef void (*wp_progress_fn)(double fraction, void *user_data);
  * colour photo prior 3 dB at x2). */
 typedef enum { WP_BORDER_MODEL = 0, WP_BORDER_ZERO, WP_BORDER_MIRROR } wp_border;
 
+/* A job's scratch memory (the networks' activations for each tile and
+ * thread).  A job given none allocates its own and frees it when it ends;
+ * a caller that runs many jobs (a live preview) keeps one and passes it in
+ * wp_run_options, so that the memory is reused instead of faulted in anew.
+ * It keeps the size the largest job needed (within that job's memory
+ * budget) until wp_workspace_free. */
+typedef struct wp_workspace wp_workspace;
+
+WP_API wp_workspace *wp_workspace_new(void); /* NULL when out of memory */
+WP_API void wp_workspace_free(wp_workspace *ws);
+
 /* How a job runs.  A zeroed struct gives the defaults. */
 typedef struct {
     int threads;                /* 0: all cores */
@@ -85,12 +111,28 @@ typedef struct {
     const volatile int *cancel; /* polled at least every ~100 ms of work; non-zero stops the
                                    job with WP_ERR_CANCELLED and leaves the output untouched */
     wp_border border;           /* what the networks see beyond the image border */
+    wp_workspace *workspace;    /* reused scratch memory, one job at a time; NULL: the job's own */
 } wp_run_options;
 
 /* Images are planar float32: channels x height x width, values in [0,1]
  * (gamma-encoded pixels, as stored in PNG files).  channels is 1 or 3;
  * alpha is the caller's business.  A gray prior on a 3-channel image works
  * one channel at a time; a colour prior needs 3 channels. */
+
+/* The ranges and defaults of the jobs' options, declared once for the
+ * engine's checks and every front end (`wprior`'s options, the plug-in's
+ * arguments and dialogs). */
+#define WP_STRENGTH_MIN 0.0        /* wp_denoise_options.strength */
+#define WP_STRENGTH_MAX 1.0
+#define WP_STRENGTH_DEFAULT 1.0
+#define WP_ENSEMBLE_MAX 32         /* wp_denoise_options.ensemble: passes, 1.. */
+#define WP_ENSEMBLE_MAX_FLAT 8     /* a flat prior's passes only turn and mirror */
+#define WP_ENSEMBLE_DEFAULT 1
+#define WP_FACTOR_MIN 2            /* wp_upscale_options.factor: a power of two, */
+#define WP_FACTOR_MAX 8            /* MIN..MAX */
+#define WP_FACTOR_DEFAULT 2
+#define WP_SAMPLE_SIDE_MAX 16384   /* a sample's width or height that front ends offer */
+#define WP_SAMPLE_SIDE_DEFAULT 256 /* ... when neither the user nor the prior sets it */
 
 typedef struct {
     float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
@@ -116,12 +158,12 @@ enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };
  * NULL it receives the estimated noise standard deviation of the input
  * (in [0,1] pixel units, from the finest diagonal band, robust median).
  * opt and dopt may be NULL (defaults: strength 1, not clipped). */
-wp_status wp_denoise(wp_prior *p, const float *in, float *out, int channels, int height,
-                     int width, const wp_denoise_options *dopt, const wp_run_options *opt,
-                     float *noise_sigma, char *err);
+WP_API wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels,
+                            int height, int width, const wp_denoise_options *dopt,
+                            const wp_run_options *opt, float *noise_sigma, char *err);
 
 /* The noise estimate alone (same as wp_denoise reports). */
-float wp_estimate_noise(const float *img, int channels, int height, int width);
+WP_API float wp_estimate_noise(const float *img, int channels, int height, int width);
 
 /* Knobs of Kadkhodaie & Simoncelli's stochastic coarse-to-fine ascent:
  * y <- y + h r(y) + gamma z, with r(y) = D(y) - y,
@@ -136,7 +178,7 @@ typedef struct {
     int max_iter;  /* per level */
 } wp_sampler_params;
 
-void wp_sampler_defaults(wp_sampler_params *s);
+WP_API void wp_sampler_defaults(wp_sampler_params *s);
 
 typedef enum {
     WP_UPSCALE_FAST = 0,  /* few steps, tuned for PSNR (close to the posterior mean) */
@@ -144,7 +186,7 @@ typedef enum {
 } wp_upscale_mode;
 
 typedef struct {
-    int factor;               /* 2, 4 or 8 */
+    int factor;               /* 2, 4 or 8 (WP_FACTOR_MIN..WP_FACTOR_MAX) */
     wp_upscale_mode mode;
     uint64_t seed;
     wp_sampler_params sampler; /* zero fields: the mode's defaults */
@@ -155,9 +197,9 @@ typedef struct {
  * from the prior's conditional networks.  out is
  * [channels, height*factor, width*factor], in [0,1], and its
  * factor x factor block means equal the input (clipped to [0,1]). */
-wp_status wp_upscale(wp_prior *p, const float *in, int channels, int height, int width,
-                     float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
-                     char *err);
+WP_API wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
+                            float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
+                            char *err);
 
 typedef struct {
     int width, height;        /* 0: the prior's native size (wp_prior_sample_size) */
@@ -175,11 +217,11 @@ typedef struct {
 /* Sizes a prior can sample: a fixed size (face models, from the metadata
  * "image_size" = "WxH") or, for stationary priors, any multiple of 2^J
  * (then *width = *height = 0 and *multiple = 2^J). */
-void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
+WP_API void wp_prior_sample_size(const wp_prior *p, int *width, int *height, int *multiple);
 
 /* Unconditional synthesis into out [channels, height, width]. */
-wp_status wp_sample(wp_prior *p, float *out, int channels, wp_sample_options *sopt,
-                    const wp_run_options *opt, char *err);
+WP_API wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
+                           const wp_run_options *opt, char *err);
 
 typedef enum {
     WP_INPAINT_FAST = 0,    /* a deterministic ascent, close to the posterior mean: best PSNR */
@@ -209,16 +251,16 @@ typedef struct {
  * mask with no unknown pixel returns the input.  Seeded and reproducible
  * for the same options and tile size, whatever the thread count (another
  * tile size can move a sharp draw by a grey level here and there). */
-wp_status wp_inpaint(wp_prior *p, const float *in, const uint8_t *mask, float *out, int channels,
-                     int height, int width, wp_inpaint_options *iopt, const wp_run_options *opt,
-                     char *err);
+WP_API wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, float *out,
+                            int channels, int height, int width, wp_inpaint_options *iopt,
+                            const wp_run_options *opt, char *err);
 
 /* The rectangle of an image of width x height that wp_inpaint reads for
  * holes lying within (x,y,w,h): their bounding box grown by the context,
  * clipped to the image, its origin on the engine's grid.  Inpainting a crop
  * of the image to it (with the mask cropped alike) fills the holes exactly
  * as inpainting the whole image does, so a caller needs to read no more. */
-void wp_inpaint_extent(const wp_prior *p, const wp_inpaint_options *iopt, int width, int height,
+WP_API void wp_inpaint_extent(const wp_prior *p, const wp_inpaint_options *iopt, int width, int height,
                        int x, int y, int w, int h, int *rx, int *ry, int *rw, int *rh);
 
 #ifdef __cplusplus

@@ -38,19 +38,19 @@ extern "C" {
 typedef struct wp_dataset wp_dataset;
 
 /* channels: 1 (gray) or 3 (RGB); every image added must have that many. */
-wp_status wp_dataset_create(wp_dataset **out, int channels, char *err);
+WP_API wp_status wp_dataset_create(wp_dataset **out, int channels, char *err);
 /* Copies an image [channels, height, width] of 8-bit values. */
-wp_status wp_dataset_add(wp_dataset *d, const uint8_t *pixels, int height, int width,
-                         char *err);
-int wp_dataset_count(const wp_dataset *d);
-int wp_dataset_channels(const wp_dataset *d);
-size_t wp_dataset_pixels(const wp_dataset *d); /* summed height*width */
+WP_API wp_status wp_dataset_add(wp_dataset *d, const uint8_t *pixels, int height, int width,
+                                char *err);
+WP_API int wp_dataset_count(const wp_dataset *d);
+WP_API int wp_dataset_channels(const wp_dataset *d);
+WP_API size_t wp_dataset_pixels(const wp_dataset *d); /* summed height*width */
 /* The image i: its size, and a pointer to its planes (valid while d is). */
-const uint8_t *wp_dataset_image(const wp_dataset *d, int i, int *height, int *width);
-void wp_dataset_free(wp_dataset *d);
+WP_API const uint8_t *wp_dataset_image(const wp_dataset *d, int i, int *height, int *width);
+WP_API void wp_dataset_free(wp_dataset *d);
 /* FNV-1a over every image's size and bytes: tells a resumed run whether
  * its data changed. */
-uint64_t wp_dataset_hash(const wp_dataset *d);
+WP_API uint64_t wp_dataset_hash(const wp_dataset *d);
 
 /* ---- options ---- */
 
@@ -121,7 +121,7 @@ typedef struct {
 /* Fills o for a preset ("small": ~1 h for both networks on 2 cores;
  * "paper": the reference sizes; "tiny": seconds, for tests).  Returns -1
  * for an unknown preset name. */
-int wp_train_defaults(wp_train_options *o, const char *preset, int channels);
+WP_API int wp_train_defaults(wp_train_options *o, const char *preset, int channels);
 
 /* ---- the trainer ---- */
 
@@ -150,17 +150,17 @@ typedef int (*wp_train_step_fn)(const wp_train_report *r, void *user);
  * trained (with o->only); without it they keep their initial weights.
  * With o->finetune, base supplies the trained networks' starting weights
  * too. */
-wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_trainer **out,
-                            char *err);
+WP_API wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base,
+                                   wp_trainer **out, char *err);
 /* A trainer from a checkpoint: options, weights, Adam moments, running BN
  * statistics, random states and step. */
-wp_status wp_trainer_resume(const char *ckpt, wp_trainer **out, char *err);
+WP_API wp_status wp_trainer_resume(const char *ckpt, wp_trainer **out, char *err);
 /* The data (kept by reference; must outlive the trainer's runs).  val may
  * be NULL: validation crops then come from train.  Crops and noise of the
  * validation set are fixed by the seed. */
-wp_status wp_trainer_set_data(wp_trainer *t, const wp_dataset *train, const wp_dataset *val,
-                              char *err);
-void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user);
+WP_API wp_status wp_trainer_set_data(wp_trainer *t, const wp_dataset *train, const wp_dataset *val,
+                                     char *err);
+WP_API void wp_trainer_set_callback(wp_trainer *t, wp_train_step_fn fn, void *user);
 /* Data-parallel training over processes (MPI ranks, threads, ...): every
  * process holds the same trainer (same options, or the same checkpoint)
  * and the same data; each makes samples [rank B/size, (rank+1) B/size) of
@@ -181,45 +181,45 @@ typedef struct {
 /* Shares t's steps with the other processes of comm (copied; NULL or size
  * 1: alone).  Needs batch >= size.  Stops (the stop flag, the callback)
  * then take effect on every process at the same step. */
-wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *err);
+WP_API wp_status wp_trainer_set_comm(wp_trainer *t, const wp_train_comm *comm, char *err);
 
 /* A hash of the trained state (weights, running statistics, Adam moments,
  * random states): the same on every process of a data-parallel run as
  * long as their sums gave every process the same numbers. */
-uint64_t wp_trainer_state_hash(const wp_trainer *t);
+WP_API uint64_t wp_trainer_state_hash(const wp_trainer *t);
 
 /* Runs up to max_steps steps (0: to the end), or until *stop becomes
  * non-zero or the callback asks to stop.  WP_ERR_NUMERIC on NaN/Inf or
  * divergence: the trainer is then unusable (do not checkpoint it). */
-wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop, char *err);
-int wp_trainer_done(const wp_trainer *t);
+WP_API wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop, char *err);
+WP_API int wp_trainer_done(const wp_trainer *t);
 /* Where the run stands: stage (network) index of stages, steps done in it. */
-void wp_trainer_progress(const wp_trainer *t, int *stage, int *stages, long *step);
-const wp_train_options *wp_trainer_options(const wp_trainer *t);
+WP_API void wp_trainer_progress(const wp_trainer *t, int *stage, int *stages, long *step);
+WP_API const wp_train_options *wp_trainer_options(const wp_trainer *t);
 /* A string the caller stored with wp_trainer_set_note (kept in checkpoints),
  * or NULL. */
-const char *wp_trainer_note(const wp_trainer *t, const char *key);
-wp_status wp_trainer_set_note(wp_trainer *t, const char *key, const char *value, char *err);
+WP_API const char *wp_trainer_note(const wp_trainer *t, const char *key);
+WP_API wp_status wp_trainer_set_note(wp_trainer *t, const char *key, const char *value, char *err);
 /* Written to a temporary file, fsync'ed, renamed: a crash at any moment
  * leaves the previous checkpoint whole. */
-wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char *err);
+WP_API wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char *err);
 /* The prior as it stands (for evaluation); owned by the trainer. */
-wp_prior *wp_trainer_prior(wp_trainer *t);
+WP_API wp_prior *wp_trainer_prior(wp_trainer *t);
 /* Saves the prior with wp_prior_save, training notes in its metadata. */
-wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err);
+WP_API wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err);
 /* Totals of this process: samples (crops), floating-point operations and
  * seconds spent in steps, and the share of it spent preparing batches. */
-void wp_trainer_throughput(const wp_trainer *t, double *samples, double *flops,
-                           double *seconds, double *data_seconds);
-void wp_trainer_free(wp_trainer *t);
+WP_API void wp_trainer_throughput(const wp_trainer *t, double *samples, double *flops,
+                                  double *seconds, double *data_seconds);
+WP_API void wp_trainer_free(wp_trainer *t);
 
 /* ---- evaluation helpers ---- */
 
 /* Adds N(0, sigma^2) noise to x[n]: the same numbers for a seed on every
  * machine (xoshiro256** and Box-Muller). */
-void wp_add_noise(float *x, size_t n, float sigma, uint64_t seed);
+WP_API void wp_add_noise(float *x, size_t n, float sigma, uint64_t seed);
 /* PSNR in dB (peak 1) of a against b; INFINITY when they are equal. */
-double wp_psnr(const float *a, const float *b, size_t n);
+WP_API double wp_psnr(const float *a, const float *b, size_t n);
 
 #ifdef __cplusplus
 }

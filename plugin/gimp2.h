@@ -20,13 +20,17 @@ typedef struct {
     gint32 image, drawable;
     wpj_settings s;
     wp_prior *prior;
-    unsigned long parent;   /* X11 window of GIMP's progress, for dialogs */
+    unsigned long parent;   /* X11 window of GIMP's progress, 0: none (wg_attach) */
     wpj_image ready;        /* a sample the dialog already drew, or px NULL */
     gint32 result;          /* new image (upscale) or layer (sample), or -1 */
     wpm_list models;        /* the installed models, scanned once a run (scanned: 1) */
     int scanned;
     char err[WP_ERRLEN];
 } wg_run;
+
+/* Keeps win (a dialog, the progress window) above the run's parent window:
+ * the wp_ui_host of GIMP 2.10, whose windows only X11 ids name. */
+void wg_attach(GtkWindow *win, void *run);
 
 /* The four operations: WP_OK, or a status with run->err set; the image is
  * left as it was on failure or cancel. */

@@ -1,6 +1,10 @@
 /* gimp2_main.c: the GIMP 2.10 plug-in: PDB procedures, run modes,
  * settings kept between runs, and the errors GIMP shows. */
+#include <gtk/gtk.h>
 #include <string.h>
+#ifdef GDK_WINDOWING_X11
+#include <gdk/gdkx.h>
+#endif
 
 #include "gimp2.h"
 #include "models.h"
@@ -15,6 +19,25 @@ static const GimpParamDef sample_rets[] = {
 };
 
 #define NCOMMON 3 /* run-mode, image, drawable */
+
+void wg_attach(GtkWindow *win, void *data)
+{
+#ifdef GDK_WINDOWING_X11
+    const wg_run *run = data;
+    GdkDisplay *disp = gtk_widget_get_display(GTK_WIDGET(win));
+    GdkWindow *own = gtk_widget_get_window(GTK_WIDGET(win));
+    if (!run->parent || !GDK_IS_X11_DISPLAY(disp) || !own)
+        return;
+    GdkWindow *host = gdk_x11_window_foreign_new_for_display(disp, (Window)run->parent);
+    if (host) {
+        gdk_window_set_transient_for(own, host);
+        g_object_unref(host);
+    }
+#else
+    (void)win;
+    (void)data;
+#endif
+}
 
 /* The PDB arguments of a job: the common three, then its descriptor's. */
 static GimpParamDef *pdb_args(const wpj_desc *d)
@@ -114,7 +137,7 @@ static int show_dialog(const wpj_desc *p, wg_run *run)
         src.width = sel ? x2 - x1 : gimp_image_width(run->image);
         src.height = sel ? y2 - y1 : gimp_image_height(run->image);
     }
-    src.parent = run->parent;
+    src.host = (wp_ui_host){wg_attach, run};
     switch (p->kind) {
     case WPJ_DENOISE: return wp_ui_denoise_dialog(&run->s, models, &src);
     case WPJ_UPSCALE: return wp_ui_upscale_dialog(&run->s, models, &src);

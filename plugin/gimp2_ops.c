@@ -41,7 +41,7 @@ static wp_status run_batch(wg_run *run, wpj_batch *b, const char *stage)
     b->on_progress = progress_hook;
     gimp_progress_init(stage);
     if (run->mode == GIMP_RUN_INTERACTIVE && wp_ui_init() == 0) {
-        wp_ui_progress p = {ui_poll, ui_cancel, b, stage, run->parent};
+        wp_ui_progress p = {ui_poll, ui_cancel, b, stage, {wg_attach, run}};
         wp_ui_progress_run(&p);
     } else {
         wpj_batch_wait(b);

@@ -74,6 +74,13 @@ static void prefer_shipped(const wpj_desc *p, g3_run *run)
     wpm_choose(run_models(run), run->s.model, sizeof run->s.model, p->kind == WPJ_SAMPLE, gray);
 }
 
+/* Keeps our dialog above the image window the plug-in was started from. */
+static void attach_to_gimp(GtkWindow *win, void *data)
+{
+    (void)data;
+    gimp_window_set_transient(win);
+}
+
 /* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display, -2 nothing
  * to work on (run->err says why). */
 static int show_dialog(const wpj_desc *p, g3_run *run)
@@ -83,7 +90,7 @@ static int show_dialog(const wpj_desc *p, g3_run *run)
     gimp_ui_init(PLUG_IN_BINARY);
     const wpm_list *models = run_models(run);
     wg_drawable d;
-    wp_ui_source src = {0};
+    wp_ui_source src = {.host = {attach_to_gimp, NULL}};
     if (p->needs_input) {
         g3_drawable_open(&d, run->drawable);
         wg_ui_source(&d, &src);

@@ -810,6 +810,85 @@ START_TEST(tileable_sample_follows_metadata)
 }
 END_TEST
 
+/* Two threads run jobs on one prior at once (wprior.h: a loaded prior is
+ * read-only): each result equals, bit for bit, the same job run alone. */
+typedef struct {
+    const wp_prior *p;
+    int kind; /* 0: denoise, 1: sample */
+    const float *x;
+    float *out;
+    int H, W;
+    wp_workspace *ws; /* NULL: the job's own */
+    pthread_barrier_t *start;
+    wp_status st;
+    char err[WP_ERRLEN];
+} shared_job;
+
+static void *run_shared_job(void *arg)
+{
+    shared_job *j = arg;
+    wp_run_options o = {0};
+    o.threads = 1;
+    o.tile_size = 40; /* many tiles: the jobs' workspaces are in use all along */
+    o.workspace = j->ws;
+    if (j->start)
+        pthread_barrier_wait(j->start);
+    if (j->kind == 0) {
+        j->st = wp_denoise(j->p, j->x, j->out, 1, j->H, j->W, NULL, &o, NULL, j->err);
+    } else {
+        wp_sample_options s = {0};
+        s.width = j->W, s.height = j->H, s.seed = 5;
+        s.sampler = (wp_sampler_params){.h0 = 0.1f, .beta = 0.5f, .sigma_l = 0.05f, .max_iter = 20};
+        j->st = wp_sample(j->p, j->out, 1, &s, &o, j->err);
+    }
+    return NULL;
+}
+
+static void shared_prior_pair(const wp_prior *p, int kind0, int kind1)
+{
+    int H = 160, W = 192;
+    size_t n = (size_t)H * W;
+    float *x = smooth_image(1, H, W, 21);
+    wp_workspace *ws = wp_workspace_new();
+    ck_assert_ptr_nonnull(ws);
+    shared_job alone[2], both[2];
+    int kinds[2] = {kind0, kind1};
+    for (int i = 0; i < 2; i++) {
+        alone[i] = (shared_job){p, kinds[i], x, malloc(sizeof(float) * n), H, W, ws, NULL, 0, ""};
+        run_shared_job(&alone[i]); /* one after the other, one workspace reused */
+        ck_assert_msg(alone[i].st == WP_OK, "%s", alone[i].err);
+    }
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        /* one job keeps the workspace, the other has its own */
+        both[i] = (shared_job){p, kinds[i], x, malloc(sizeof(float) * n), H, W, i ? NULL : ws,
+                               &start, 0, ""};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, run_shared_job, &both[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(both[i].st == WP_OK, "%s", both[i].err);
+        ck_assert_msg(!memcmp(both[i].out, alone[i].out, sizeof(float) * n),
+                      "job %d (kind %d) differs from its run alone by %g", i, kinds[i],
+                      max_abs_diff(both[i].out, alone[i].out, n));
+        free(alone[i].out), free(both[i].out);
+    }
+    pthread_barrier_destroy(&start);
+    wp_workspace_free(ws);
+    free(x);
+}
+
+START_TEST(jobs_share_a_prior)
+{
+    const wp_prior *p = he_gain(random_prior(1, 2, 8, 13));
+    shared_prior_pair(p, 0, 0); /* the same denoise twice */
+    shared_prior_pair(p, 0, 1); /* a denoise and a sample */
+    wp_prior_free((wp_prior *)p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jobs");
@@ -838,5 +917,10 @@ int main(void)
     tcase_add_test(up, upscale_face_keeps_block_means_and_beats_bicubic);
     tcase_add_test(up, upscale_fast_is_seed_free_consistent_and_beats_lanczos);
     suite_add_tcase(s, up);
+    /* its own case: CK_RUN_CASE=shared runs it alone */
+    TCase *shared = tcase_create("shared");
+    tcase_set_timeout(shared, 120);
+    tcase_add_test(shared, jobs_share_a_prior);
+    suite_add_tcase(s, shared);
     return run_suite(s);
 }

@@ -3,7 +3,7 @@
  * central finite differences (computed in double on the float code). */
 #include "testutil.h"
 #include "wp_conv.h"
-#include "wp_layers.h"
+#include "wp_layers_ref.h"
 #include "wp_parallel.h"
 #include "wp_net.h"
 

@@ -2,9 +2,6 @@
 #include <gtk/gtk.h>
 #include <math.h>
 #include <stdio.h>
-#ifdef GDK_WINDOWING_X11
-#include <gdk/gdkx.h>
-#endif
 
 #include "ui_common.h"
 #include "wp_i18n.h"
@@ -24,21 +21,10 @@ int wp_ui_init(void)
     return 0;
 }
 
-void wp_ui_set_parent(GtkWidget *win, unsigned long parent)
+void wp_ui_attach(GtkWidget *win, const wp_ui_host *host)
 {
-#ifdef GDK_WINDOWING_X11
-    GdkDisplay *disp = gtk_widget_get_display(win);
-    if (!parent || !GDK_IS_X11_DISPLAY(disp) || !gtk_widget_get_window(win))
-        return;
-    GdkWindow *host = gdk_x11_window_foreign_new_for_display(disp, (Window)parent);
-    if (host) {
-        gdk_window_set_transient_for(gtk_widget_get_window(win), host);
-        g_object_unref(host);
-    }
-#else
-    (void)win;
-    (void)parent;
-#endif
+    if (host && host->attach)
+        host->attach(GTK_WINDOW(win), host->data);
 }
 
 char *wp_ui_format_duration(double seconds)

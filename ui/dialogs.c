@@ -20,6 +20,7 @@ typedef struct {
     GtkWidget *dialog, *ok, *model_info, *estimate, *size_w, *size_h;
     wp_preview *pv;
     wp_prior *prior;
+    wp_workspace *ws; /* the previews' scratch memory, kept between them */
     char prior_path[WPJ_MODEL_LEN];
     char prior_err[WP_ERRLEN];
     wpj_job *job;
@@ -124,7 +125,7 @@ static void start_preview(dialog_state *d)
         show_message(d, _("Cannot read the layer."));
         return;
     }
-    d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, err, sizeof err);
+    d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, d->ws, err, sizeof err);
     show_message(d, d->job ? _("Computing...") : err);
 }
 
@@ -437,7 +438,7 @@ static void sync_sample_size(dialog_state *d)
     int values[2] = {w, h};
     for (int i = 0; i < 2; i++) {
         GtkSpinButton *sb = GTK_SPIN_BUTTON(spins[i]);
-        gtk_spin_button_set_range(sb, mult, 16384 / mult * mult);
+        gtk_spin_button_set_range(sb, mult, WP_SAMPLE_SIDE_MAX / mult * mult);
         gtk_spin_button_set_increments(sb, mult, mult * 4);
         gtk_spin_button_set_snap_to_ticks(sb, TRUE);
         gtk_spin_button_set_value(sb, values[i] / mult * mult);
@@ -547,7 +548,8 @@ static void stop_job(dialog_state *d)
 static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
                       const wp_ui_source *src, wpj_image *sample)
 {
-    dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src};
+    dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src,
+                      .ws = wp_workspace_new()};
     build_dialog(&d);
     if (kind == WPJ_SAMPLE)
         sync_sample_size(&d);
@@ -555,7 +557,7 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     d.dirty = 1;
     d.timer = g_timeout_add(TICK_MS, on_tick, &d);
     gtk_widget_show_all(d.dialog);
-    wp_ui_set_parent(d.dialog, src ? src->parent : 0);
+    wp_ui_attach(d.dialog, src ? &src->host : NULL);
     gtk_widget_grab_focus(d.ok);
     int response;
     while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
@@ -565,6 +567,7 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     stop_job(&d);
     gtk_widget_destroy(d.dialog);
     wp_prior_free(d.prior);
+    wp_workspace_free(d.ws);
     wpj_image_free(&d.job_in);
     if (ok)
         *s = d.cur;

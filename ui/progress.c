@@ -76,7 +76,7 @@ void wp_ui_progress_run(const wp_ui_progress *p)
     g_signal_connect(win, "delete-event", G_CALLBACK(on_delete), &st);
     g_signal_connect(win, "key-press-event", G_CALLBACK(on_key), &st);
     gtk_widget_show_all(win);
-    wp_ui_set_parent(win, p->parent);
+    wp_ui_attach(win, &p->host);
     guint timer = g_timeout_add(50, on_tick, &st);
     g_main_loop_run(st.loop);
     (void)timer; /* on_tick removed itself */

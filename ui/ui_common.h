@@ -4,8 +4,10 @@
 
 #include <gtk/gtk.h>
 
-/* Keeps win above the host's window (X11 id parent, 0: none). */
-void wp_ui_set_parent(GtkWidget *win, unsigned long parent);
+#include "wp_ui.h"
+
+/* Hands the shown window win to the host (host or its attach may be NULL). */
+void wp_ui_attach(GtkWidget *win, const wp_ui_host *host);
 /* "about 3 s", "about 2 min": a translated rough duration. */
 char *wp_ui_format_duration(double seconds);
 

@@ -4,8 +4,21 @@
 #ifndef WP_UI_H
 #define WP_UI_H
 
+#include <gtk/gtk.h>
+
 #include "jobs.h"
 #include "models.h"
+
+/* How the host keeps the windows the UI opens (a dialog, the progress
+ * window) over its own: attach is called with each once it is shown.  A
+ * host in this process sets the window transient for its GtkWindow; GIMP,
+ * whose windows are in another process, does it its own way (GIMP 3:
+ * gimp_window_set_transient; 2.10: the X11 window of its progress, in
+ * the adapter).  attach NULL: the window manager places them. */
+typedef struct {
+    void (*attach)(GtkWindow *win, void *data);
+    void *data;
+} wp_ui_host;
 
 /* The layer a dialog previews. */
 typedef struct {
@@ -19,7 +32,7 @@ typedef struct {
     int sel_x, sel_y, sel_w, sel_h;
     int width, height;   /* layer size */
     int channels;        /* 1 or 3 */
-    unsigned long parent; /* X11 window of the host's progress/display, 0 if none */
+    wp_ui_host host;
 } wp_ui_source;
 
 /* Sets up GTK (once); -1 with a message on stderr when there is no display. */
@@ -49,7 +62,7 @@ typedef struct {
     void (*cancel)(void *data);
     void *data;
     const char *title;
-    unsigned long parent;
+    wp_ui_host host;
 } wp_ui_progress;
 
 /* Shows the window until poll() reports done; returns then. */

@@ -1,4 +1,5 @@
-/* jobdesc.c: what each job takes, declared once. */
+/* jobdesc.c: what each job takes, declared once (the ranges and defaults
+ * that `wprior` shares come from wprior.h). */
 #include <glib.h>
 #include <math.h>
 #include <stddef.h>
@@ -8,7 +9,6 @@
 #include "wp_i18n.h"
 
 #define OFF(field) offsetof(wpj_settings, field)
-#define MAX_SIDE 16384
 
 #define MODEL_PARAM                                                                          \
     {"model", WPJ_ARG_MODEL, 0, 0, 0, OFF(model), N_("_Model:"),                             \
@@ -26,9 +26,10 @@ static const char *const passes_labels[] = {N_("1 (fast)"), N_("4 (better, 4 tim
 
 static const wpj_param denoise_params[] = {
     MODEL_PARAM,
-    {"strength", WPJ_ARG_DOUBLE, 0.0, 1.0, 1.0, OFF(strength), N_("_Strength:"),
+    {"strength", WPJ_ARG_DOUBLE, WP_STRENGTH_MIN, WP_STRENGTH_MAX, WP_STRENGTH_DEFAULT,
+     OFF(strength), N_("_Strength:"),
      N_("0..1: 1 = fully denoised, 0 = unchanged, blended in between"), 0, 0, NULL, NULL},
-    {"passes", WPJ_ARG_INT, 1, 32, 1, OFF(passes), N_("_Passes:"),
+    {"passes", WPJ_ARG_INT, 1, WP_ENSEMBLE_MAX, WP_ENSEMBLE_DEFAULT, OFF(passes), N_("_Passes:"),
      N_("1..32: the mean of that many passes over the layer moved by a pixel (4 ways), then "
         "turned and mirrored (4: better, 4 times slower)"),
      3, 0, passes_values, passes_labels},
@@ -36,7 +37,7 @@ static const wpj_param denoise_params[] = {
 
 static const int factor_values[] = {2, 4, 8};
 static const char *const factor_labels[] = {N_("2x"), N_("4x"), N_("8x")};
-static const int mode_values[] = {0, 1};
+static const int mode_values[] = {WP_UPSCALE_FAST, WP_UPSCALE_SHARP};
 static const char *const mode_labels[] = {N_("Fast (faithful)"), N_("Sharp (a sample)")};
 static const int target_values[] = {WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE};
 static const char *const target_labels[] = {N_("Active layer"), N_("Whole image"),
@@ -44,9 +45,11 @@ static const char *const target_labels[] = {N_("Active layer"), N_("Whole image"
 
 static const wpj_param upscale_params[] = {
     MODEL_PARAM,
-    {"factor", WPJ_ARG_INT, 2, 8, 2, OFF(factor), N_("_Factor:"), N_("Upscale factor: 2, 4 or 8"),
+    {"factor", WPJ_ARG_INT, WP_FACTOR_MIN, WP_FACTOR_MAX, WP_FACTOR_DEFAULT, OFF(factor),
+     N_("_Factor:"), N_("Upscale factor: 2, 4 or 8"),
      3, 1, factor_values, factor_labels},
-    {"mode", WPJ_ARG_INT, 0, 1, 0, OFF(sharp), N_("M_ode:"),
+    {"mode", WPJ_ARG_INT, WP_UPSCALE_FAST, WP_UPSCALE_SHARP, WP_UPSCALE_FAST, OFF(sharp),
+     N_("M_ode:"),
      N_("0 = fast (close to the posterior mean), 1 = sharp (a sample from the prior)"), 2, 1,
      mode_values, mode_labels},
     SEED_PARAM,
@@ -64,9 +67,9 @@ static const char *const tiling_labels[] = {N_("As the model says"), N_("Tileabl
 
 static const wpj_param sample_params[] = {
     MODEL_PARAM,
-    {"width", WPJ_ARG_INT, 0, MAX_SIDE, 0, OFF(width), N_("_Width:"),
+    {"width", WPJ_ARG_INT, 0, WP_SAMPLE_SIDE_MAX, 0, OFF(width), N_("_Width:"),
      N_("Sample width; 0 (with height 0) = the model's own size"), 0, 0, NULL, NULL},
-    {"height", WPJ_ARG_INT, 0, MAX_SIDE, 0, OFF(height), N_("_Height:"),
+    {"height", WPJ_ARG_INT, 0, WP_SAMPLE_SIDE_MAX, 0, OFF(height), N_("_Height:"),
      N_("Sample height; 0 = the model's own size"), 0, 0, NULL, NULL},
     SEED_PARAM,
     {"quality", WPJ_ARG_INT, 0, 2, WPJ_QUALITY_NORMAL, OFF(quality), N_("_Quality:"),
@@ -94,7 +97,7 @@ static int sample_check(const wpj_settings *s, char *err, int errlen)
 {
     if ((s->width == 0) != (s->height == 0)) {
         g_snprintf(err, errlen, _("The sample size must be 0x0 (the model's own) or at most %dx%d."),
-                   MAX_SIDE, MAX_SIDE);
+                   WP_SAMPLE_SIDE_MAX, WP_SAMPLE_SIDE_MAX);
         return -1;
     }
     return 0;

@@ -7,8 +7,6 @@
 
 #include "wp_i18n.h"
 
-#define DEFAULT_SAMPLE_SIDE 256
-
 int wpj_image_alloc(wpj_image *im, int c, int h, int w)
 {
     im->px = g_try_malloc(sizeof(float) * (size_t)c * h * w + 1);
@@ -155,7 +153,7 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih
     if (mult < 1)
         mult = 1;
     if (iw <= 0 || ih <= 0)
-        iw = ih = DEFAULT_SAMPLE_SIDE;
+        iw = ih = WP_SAMPLE_SIDE_DEFAULT;
     *w = MAX(mult, iw / mult * mult);
     *h = MAX(mult, ih / mult * mult);
 }
@@ -213,8 +211,9 @@ static void sampler_for_quality(int quality, wp_sampler_params *sp)
 struct wpj_job {
     wpj_kind kind;
     wpj_settings s;
-    wp_prior *prior;
+    const wp_prior *prior;
     const wpj_image *in;
+    wp_workspace *ws;
     wpj_image out;
     GThread *thread;
     volatile int cancel;
@@ -333,7 +332,8 @@ static gpointer worker(gpointer data)
     wp_run_options ro = {.max_memory = wpj_max_memory(),
                          .progress = on_progress,
                          .progress_data = j,
-                         .cancel = &j->cancel};
+                         .cancel = &j->cancel,
+                         .workspace = j->ws};
     j->t0 = g_get_monotonic_time();
     switch (j->kind) {
     case WPJ_DENOISE:
@@ -351,14 +351,15 @@ static gpointer worker(gpointer data)
     return NULL;
 }
 
-wpj_job *wpj_start(wpj_kind kind, const wpj_settings *s, wp_prior *p, const wpj_image *in,
-                   char *err, int errlen)
+wpj_job *wpj_start(wpj_kind kind, const wpj_settings *s, const wp_prior *p, const wpj_image *in,
+                   wp_workspace *ws, char *err, int errlen)
 {
     wpj_job *j = g_new0(wpj_job, 1);
     j->kind = kind;
     j->s = *s;
     j->prior = p;
     j->in = in;
+    j->ws = ws;
     GError *gerr = NULL;
     j->thread = g_thread_try_new("wprior-job", worker, j, &gerr);
     if (!j->thread) {
@@ -406,7 +407,9 @@ wp_status wpj_finish(wpj_job *j, wpj_image *out, double *seconds, char *err, int
 /* Starts job b->i; a thread that cannot start fails the batch. */
 static void batch_start(wpj_batch *b)
 {
-    b->job = wpj_start(b->kind, b->s, b->prior, &b->in[b->i], b->err, sizeof b->err);
+    if (!b->ws)
+        b->ws = wp_workspace_new(); /* NULL: each job has its own */
+    b->job = wpj_start(b->kind, b->s, b->prior, &b->in[b->i], b->ws, b->err, sizeof b->err);
     if (!b->job)
         b->status = WP_ERR_NOMEM;
 }
@@ -430,6 +433,10 @@ double wpj_batch_poll(wpj_batch *b, int *done)
     if (b->on_progress)
         b->on_progress(f, b->progress_data);
     *done = !b->job;
+    if (*done) {
+        wp_workspace_free(b->ws);
+        b->ws = NULL;
+    }
     return f;
 }
 

@@ -154,11 +154,13 @@ size_t wpj_max_memory(void);
 
 typedef struct wpj_job wpj_job;
 
-/* Starts a job.  p and in are borrowed until wpj_finish; in is unused for
- * a sample and may be NULL.  Out is allocated by the job.  Returns NULL
- * (with a message) only when the thread cannot start. */
-wpj_job *wpj_start(wpj_kind kind, const wpj_settings *s, wp_prior *p, const wpj_image *in,
-                   char *err, int errlen);
+/* Starts a job.  p, in and ws are borrowed until wpj_finish; in is unused
+ * for a sample and may be NULL.  ws: scratch memory kept from one job to
+ * the next (a preview's), or NULL.  Jobs on one prior may run at once,
+ * each with its own ws.  Out is allocated by the job.  Returns NULL (with
+ * a message) only when the thread cannot start. */
+wpj_job *wpj_start(wpj_kind kind, const wpj_settings *s, const wp_prior *p, const wpj_image *in,
+                   wp_workspace *ws, char *err, int errlen);
 /* Progress in [0,1]; non-zero once the worker has finished. */
 double wpj_progress(const wpj_job *j);
 int wpj_done(const wpj_job *j);
@@ -174,7 +176,7 @@ wp_status wpj_finish(wpj_job *j, wpj_image *out, double *seconds, char *err, int
 typedef struct {
     wpj_kind kind;
     const wpj_settings *s;
-    wp_prior *prior;
+    const wp_prior *prior;
     int n;
     const wpj_image *in; /* n inputs (a sample has one, empty) */
     wpj_image *out;      /* n outputs, filled in as the jobs finish */
@@ -182,6 +184,7 @@ typedef struct {
     void *progress_data;
     /* private */
     int i, cancelled;
+    wp_workspace *ws; /* shared by the batch's jobs, freed when it ends */
     wpj_job *job;
     wp_status status;
     char err[WP_ERRLEN];

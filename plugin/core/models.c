@@ -31,14 +31,30 @@ char **wpm_search_dirs(void)
     return (char **)g_ptr_array_free(dirs, FALSE);
 }
 
+/* What the model is for, in the words of the plug-in's jobs: a pixel-domain
+ * (flat) prior only denoises and fills; a multi-scale one also upscales by
+ * up to 2^levels and draws new images (of its own size, when it has one).
+ * Whole sentences, so that translators can inflect them. */
 static char *kind_text(const wp_prior *p)
 {
-    const char *colour = wp_prior_channels(p) == 3 ? _("colour") : _("gray");
+    int colour = wp_prior_channels(p) == 3;
     if (wp_prior_is_flat(p))
-        return g_strdup_printf(_("single-scale, %s"), colour);
-    int J = wp_prior_levels(p);
-    return g_strdup_printf(ngettext("multi-scale, %d level, %s", "multi-scale, %d levels, %s", J),
-                           J, colour);
+        return g_strdup(colour ? _("Colour model: denoises and fills holes.")
+                               : _("Gray model: denoises and fills holes."));
+    int up = 1 << wp_prior_levels(p), w, h, mult;
+    up = up < WP_FACTOR_MAX ? up : WP_FACTOR_MAX;
+    wp_prior_sample_size(p, &w, &h, &mult);
+    if (w > 0 && h > 0)
+        return g_strdup_printf(colour ? _("Colour model: denoises, upscales (up to %dx), fills "
+                                          "holes and draws new %dx%d images.")
+                                      : _("Gray model: denoises, upscales (up to %dx), fills "
+                                          "holes and draws new %dx%d images."),
+                               up, w, h);
+    return g_strdup_printf(colour ? _("Colour model: denoises, upscales (up to %dx), fills holes "
+                                      "and draws new images.")
+                                  : _("Gray model: denoises, upscales (up to %dx), fills holes "
+                                      "and draws new images."),
+                           up);
 }
 
 /* Fills m from the file at path; -1 when it does not load. */

@@ -11,7 +11,8 @@
 typedef struct {
     char *path;
     char *name;        /* metadata "name", else the file name without extension */
-    char *kind;        /* e.g. "multi-scale, 2 levels, gray" (translated) */
+    char *kind;        /* what it is for, e.g. "Gray model: denoises, upscales (up to
+                          4x), fills holes and draws new images." (translated) */
     char *description; /* metadata "description" or "" */
     int channels;
     int levels;        /* 0: flat */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "jobs.h"
 #include "models.h"
@@ -114,6 +115,71 @@ START_TEST(descriptors)
     s.factor = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
     ck_assert(strstr(err, "2, 4 or 8"));
+}
+END_TEST
+
+/* Runs `wprior CMD -m <none> OPT VALUE ...`: 1 when it refuses the value
+ * (exit status 2, a message naming OPT), 0 when it gets past the options
+ * to the missing input or model. */
+static int cli_refuses(const char *cmd, const char *opt, const char *value)
+{
+    const char *cli = g_getenv("WPRIOR_CLI");
+    ck_assert_msg(cli && *cli, "WPRIOR_CLI is not set (run the tests with meson test)");
+    char *model = g_build_filename(tmpdir, "no-such-model.safetensors", NULL);
+    char *in = g_build_filename(tmpdir, "no-such-input.png", NULL);
+    char *out = g_build_filename(tmpdir, "never-written.png", NULL);
+    int sample = !strcmp(cmd, "sample");
+    const char *argv[] = {cli, cmd, "-m", model, opt, value, sample ? out : in, out, NULL};
+    if (sample)
+        argv[7] = NULL;
+    char *err = NULL;
+    int status = 0;
+    GError *gerr = NULL;
+    ck_assert_msg(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, &gerr),
+                  "%s", gerr ? gerr->message : "");
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "%s %s %s: ran", cmd, opt, value);
+    int refused = WEXITSTATUS(status) == 2 && strstr(err, opt);
+    ck_assert_msg(refused || strstr(err, "no-such-"), "%s %s %s: %s", cmd, opt, value, err);
+    ck_assert(!g_file_test(out, G_FILE_TEST_EXISTS));
+    g_free(err), g_free(model), g_free(in), g_free(out);
+    return refused;
+}
+
+/* `wprior` and the plug-in take the same values of the options they share
+ * (both read their ranges from wprior.h): at each bound, just beyond it,
+ * and a factor between the allowed ones. */
+START_TEST(cli_takes_the_plugin_ranges)
+{
+    static const struct {
+        wpj_kind kind;
+        const char *param, *cmd, *opt;
+        double step; /* just beyond a bound */
+    } shared[] = {
+        {WPJ_DENOISE, "strength", "denoise", "--strength", 0.01},
+        {WPJ_DENOISE, "passes", "denoise", "--ensemble", 1},
+        {WPJ_UPSCALE, "factor", "upscale", "--factor", 1},
+        {WPJ_SAMPLE, "width", "sample", "--size", 1},
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(shared); k++) {
+        const wpj_param *p = wpj_param_find(wpj_describe(shared[k].kind), shared[k].param);
+        ck_assert_ptr_nonnull(p);
+        int size = !strcmp(shared[k].opt, "--size"); /* 0 (the model's own) is the plug-in's */
+        double v[] = {p->min - shared[k].step, p->min, p->max, p->max + shared[k].step,
+                      p->type == WPJ_ARG_INT ? floor((p->min + p->max) / 2) + 1
+                                             : (p->min + p->max) / 2};
+        for (size_t i = size ? 2 : 0; i < G_N_ELEMENTS(v) - (size ? 1 : 0); i++) {
+            char text[64];
+            if (size)
+                g_snprintf(text, sizeof text, "%.0fx%.0f", v[i], p->max);
+            else
+                g_snprintf(text, sizeof text, "%g", v[i]);
+            int cli_ok = !cli_refuses(shared[k].cmd, shared[k].opt, text);
+            ck_assert_msg(cli_ok == wpj_param_ok(p, v[i]), "%s %s: wprior %s, the plug-in %s",
+                          shared[k].opt, text, cli_ok ? "takes it" : "refuses",
+                          wpj_param_ok(p, v[i]) ? "takes it" : "refuses");
+        }
+    }
 }
 END_TEST
 
@@ -266,7 +332,10 @@ START_TEST(model_folders)
     ck_assert_int_eq(ours, 1); /* the broken file and notes.txt are left out */
     ck_assert_str_eq(l.items[0].name, "Faces");
     ck_assert_int_eq(l.items[0].levels, 2);
-    ck_assert(strstr(l.items[0].kind, "2"));
+    /* what the model is for, in plain words (the face prior: J=2, 160x160) */
+    ck_assert_msg(strstr(l.items[0].kind, "Gray model") && strstr(l.items[0].kind, "up to 4x") &&
+                      strstr(l.items[0].kind, "160x160") && !strstr(l.items[0].kind, "level"),
+                  "%s", l.items[0].kind);
     ck_assert_int_eq(wpm_find(&l, ""), 0);
     ck_assert_int_eq(wpm_find(&l, "Faces"), 0);
     ck_assert_int_eq(wpm_find(&l, "faces"), 0);
@@ -415,6 +484,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, settings_ranges);
     tcase_add_test(tc, descriptors);
+    tcase_add_test(tc, cli_takes_the_plugin_ranges);
     tcase_add_test(tc, pixel_helpers);
     tcase_add_test(tc, model_choice);
     tcase_add_test(tc, interleaved_round_trip);
