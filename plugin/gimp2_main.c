@@ -30,7 +30,7 @@ void wg_attach(GtkWindow *win, void *data)
         return;
     GdkWindow *host = gdk_x11_window_foreign_new_for_display(disp, (Window)run->parent);
     if (host) {
-        gdk_window_set_transient_for(own, host);
+        wp_ui_place_over(win, host);
         g_object_unref(host);
     }
 #else

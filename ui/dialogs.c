@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 #include <string.h>
 
+#include "estimate.h"
 #include "preview.h"
 #include "ui_common.h"
 #include "wp_i18n.h"
@@ -30,6 +31,9 @@ typedef struct {
     int region_x, region_y; /* top-left of the previewed region, layer pixels */
     int dirty;              /* settings changed since the running job started */
     guint timer;
+    wp_estimate est;        /* the whole layer's time, from the previews' throughput */
+    wpj_settings est_s;     /* the settings est was measured with */
+    gint64 job_t0;          /* when the running job started, us */
 } dialog_state;
 
 static void sync_sample_size(dialog_state *d);
@@ -105,12 +109,41 @@ static void show_message(dialog_state *d, const char *msg)
     wp_preview_set_message(d->pv, msg);
 }
 
+/* The previews measure the whole job (sample, heal) or a region of it. */
+static int previews_whole_job(const dialog_state *d)
+{
+    return d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL;
+}
+
+/* Settings that change the cost per pixel start a new measurement. */
+static void check_estimate_settings(dialog_state *d)
+{
+    const wpj_settings *a = &d->est_s, *b = &d->cur;
+    if (!strcmp(a->model, b->model) && a->passes == b->passes && a->factor == b->factor &&
+        a->quality == b->quality)
+        return;
+    wp_estimate_reset(&d->est);
+    d->est_s = d->cur;
+}
+
+/* "Estimated time for the whole layer: about 6 seconds" (or estimating). */
+static void show_estimate(dialog_state *d)
+{
+    double secs = wp_estimate_seconds(&d->est, (double)d->src->width * d->src->height);
+    char *t = secs < 0 ? g_strdup(_("estimating...")) : wp_ui_format_duration(secs);
+    char *msg = g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
+    gtk_label_set_text(GTK_LABEL(d->estimate), msg);
+    g_free(msg);
+    g_free(t);
+}
+
 static void start_preview(dialog_state *d)
 {
     char err[WP_ERRLEN];
     d->dirty = 0;
     wp_preview_set_after(d->pv, NULL);
-    gtk_label_set_text(GTK_LABEL(d->estimate), "");
+    if (previews_whole_job(d))
+        gtk_label_set_text(GTK_LABEL(d->estimate), "");
     if (!d->cur.model[0]) {
         show_message(d, _("No model"));
         return;
@@ -125,17 +158,20 @@ static void start_preview(dialog_state *d)
         show_message(d, _("Cannot read the layer."));
         return;
     }
+    if (!previews_whole_job(d)) {
+        check_estimate_settings(d);
+        wp_estimate_begin(&d->est, (double)d->job_in.w * d->job_in.h);
+        show_estimate(d);
+    }
+    d->job_t0 = g_get_monotonic_time();
     d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, d->ws, err, sizeof err);
     show_message(d, d->job ? _("Computing...") : err);
 }
 
-/* Seconds the whole job would take, from the preview's time. */
-static double estimate_seconds(const dialog_state *d, double secs)
+/* Seconds since the running job started. */
+static double job_seconds(const dialog_state *d)
 {
-    if (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL)
-        return secs; /* the preview is the whole job */
-    double region = (double)d->job_in.w * d->job_in.h;
-    return secs * ((double)d->src->width * d->src->height) / region;
+    return (g_get_monotonic_time() - d->job_t0) / 1e6;
 }
 
 /* A fill as GIMP will show it: blended through the selection. */
@@ -157,10 +193,14 @@ static void show_result(dialog_state *d, const wpj_image *out, double secs)
     else
         wp_preview_set_after(d->pv, out);
     show_message(d, NULL);
-    char *t = wp_ui_format_duration(estimate_seconds(d, secs));
+    if (!previews_whole_job(d)) {
+        wp_estimate_observe(&d->est, secs, 1.0, 1);
+        show_estimate(d);
+        return;
+    }
+    char *t = wp_ui_format_duration(secs);
     char *msg = d->kind == WPJ_SAMPLE ? g_strdup_printf(_("Time for this sample: %s"), t)
-                : d->kind == WPJ_HEAL ? g_strdup_printf(_("Time for this fill: %s"), t)
-                                      : g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
+                                      : g_strdup_printf(_("Time for this fill: %s"), t);
     gtk_label_set_text(GTK_LABEL(d->estimate), msg);
     g_free(msg);
     g_free(t);
@@ -171,8 +211,8 @@ static void collect_job(dialog_state *d)
 {
     char err[WP_ERRLEN];
     wpj_image out = {0};
-    double secs;
-    wp_status st = wpj_finish(d->job, &out, &secs, err, sizeof err);
+    double secs = job_seconds(d); /* the clock the progress was observed on */
+    wp_status st = wpj_finish(d->job, &out, NULL, err, sizeof err);
     d->job = NULL;
     if (d->dirty)
         ; /* a newer request follows */
@@ -208,7 +248,12 @@ static gboolean on_tick(gpointer data)
     if (!d->job && d->dirty)
         start_preview(d);
     if (d->job && !d->dirty) {
-        char *msg = g_strdup_printf(_("Computing... %d%%"), (int)(wpj_progress(d->job) * 100));
+        double f = wpj_progress(d->job);
+        if (!previews_whole_job(d)) {
+            wp_estimate_observe(&d->est, job_seconds(d), f, 0);
+            show_estimate(d);
+        }
+        char *msg = g_strdup_printf(_("Computing... %d%%"), (int)(f * 100));
         show_message(d, msg);
         g_free(msg);
     }
@@ -550,14 +595,14 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
 {
     dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src,
                       .ws = wp_workspace_new()};
+    wp_estimate_reset(&d.est);
     build_dialog(&d);
     if (kind == WPJ_SAMPLE)
         sync_sample_size(&d);
     initial_region(&d);
     d.dirty = 1;
     d.timer = g_timeout_add(TICK_MS, on_tick, &d);
-    gtk_widget_show_all(d.dialog);
-    wp_ui_attach(d.dialog, src ? &src->host : NULL);
+    wp_ui_show(d.dialog, src ? &src->host : NULL);
     gtk_widget_grab_focus(d.ok);
     int response;
     while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
