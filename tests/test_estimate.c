@@ -58,6 +58,7 @@ START_TEST(never_falls_fast)
         replay(&e, 0, 0.1);
         double s = wp_estimate_seconds(&e, LAYER_PX);
         ck_assert(s <= prev && s >= prev / 1.5 - 1e-9);
+        ck_assert_double_eq(wp_estimate_seconds(&e, LAYER_PX), s); /* asked again (each tick) */
         prev = s;
     }
     ck_assert_double_eq_tol(prev, 6.1035 * pow(10, pow(0.5, 6)), 0.05); /* close to the new rate */

@@ -56,6 +56,19 @@ void wp_ui_place_over(GtkWindow *win, GdkWindow *parent)
     gtk_window_move(win, x, y);
 }
 
+int wp_ui_report(const char *line)
+{
+    const char *path = g_getenv("WPRIOR_UI_REPORT");
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+    return 1;
+}
+
 char *wp_ui_format_duration(double seconds)
 {
     if (seconds < 1.0)

@@ -55,6 +55,9 @@ double wp_estimate_seconds(wp_estimate *e, double total_px)
 {
     if (e->rate <= 0)
         return -1;
+    if (e->shown > 0 && e->rate == e->shown_rate)
+        return e->shown;
+    e->shown_rate = e->rate;
     double est = total_px / e->rate;
     if (e->shown <= 0 || est > e->shown * HYSTERESIS)
         e->shown = est;

@@ -14,6 +14,7 @@ typedef struct {
     double rate;           /* smoothed pixels per second; 0: none yet */
     int rate_warm;         /* the rate was measured after a first tile */
     double shown;          /* the last estimate handed out, seconds; 0: none */
+    double shown_rate;     /* the rate it came from */
     double px;             /* pixels of the running preview job */
     double t_warm, f_warm; /* time and progress at its first tile; t_warm < 0: not yet */
 } wp_estimate;
@@ -25,7 +26,8 @@ void wp_estimate_begin(wp_estimate *e, double px);
 /* The job at t seconds from its start has progress f in [0,1]; done: it
  * has just finished (t is then its whole run time). */
 void wp_estimate_observe(wp_estimate *e, double t, double f, int done);
-/* Seconds for total_px pixels, or -1 while there is nothing meaningful. */
+/* Seconds for total_px pixels, or -1 while there is nothing meaningful;
+ * the same until a new rate is measured, however often it is asked. */
 double wp_estimate_seconds(wp_estimate *e, double total_px);
 
 #endif

@@ -41,6 +41,15 @@ typedef struct {
     wp_ui_host host;
 } wp_ui_source;
 
+/* The help pages: help/<lang>/<procedure>.html and GIMP's map of them,
+ * help/<lang>/gimp-help.xml, installed beside the plug-in's executable.
+ * The host registers the folder with its help system under WP_HELP_DOMAIN;
+ * the dialogs' Help button and F1 open the page.  Each returns a path to
+ * g_free, or NULL when the pages are not installed. */
+#define WP_HELP_DOMAIN "wavelet-prior-help"
+char *wp_ui_help_dir(void);
+char *wp_ui_help_page(const char *proc);
+
 /* Sets up GTK (once); -1 with a message on stderr when there is no display. */
 int wp_ui_init(void);
 
