@@ -67,7 +67,7 @@ static const char *const region_text =
     "<p>The preview shows the job on a part of the layer: left of the white line as it is, "
     "right of it as it will be. Drag the line to move it; drag the picture to pan. The "
     "buttons above it, or the mouse wheel over it, zoom: <em>Fit</em> shows the whole "
-    "layer, <em>100%</em> and <em>200%</em> show the result's pixels at that size. The "
+    "layer (its middle 4 megapixels when it is larger), <em>100%</em> and <em>200%</em> show the result's pixels at that size. The "
     "preview grows with the dialog. It is computed in the background and starts again when "
     "a setting changes. The time the whole job will take is estimated from how fast the "
     "preview ran; it reads <em>estimating...</em> until it has been measured.</p>\n";

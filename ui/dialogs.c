@@ -12,6 +12,7 @@
 #include "wp_ui.h"
 
 #define PREVIEW_SIDE 256
+#define MAX_REGION_PX (2048.0 * 2048.0) /* layer pixels a preview computes at most */
 #define TICK_MS 50
 
 typedef struct {
@@ -58,14 +59,18 @@ static void preview_size(const dialog_state *d, int *w, int *h)
     *h = MAX(gtk_widget_get_allocated_height(area), PREVIEW_SIDE);
 }
 
-/* Screen pixels per result pixel: the zoom, or the scale that fits the layer. */
+/* Screen pixels per result pixel: the zoom, or the scale that fits the
+ * layer; never so small that the region exceeds MAX_REGION_PX layer pixels
+ * (a large layer's Fit shows its middle, at the scale that allows). */
 static double view_scale(const dialog_state *d)
 {
     int W, H, f = result_factor(d);
-    if (d->zoom > 0)
-        return d->zoom;
     preview_size(d, &W, &H);
-    return fmin((double)W / (d->src->width * f), (double)H / (d->src->height * f));
+    double s = d->zoom > 0 ? d->zoom
+                           : fmin((double)W / (d->src->width * f), (double)H / (d->src->height * f));
+    if ((double)d->src->width * d->src->height <= MAX_REGION_PX)
+        return s;
+    return fmax(s, sqrt((double)W * H / MAX_REGION_PX) / f);
 }
 
 /* The layer pixels the preview shows at the current zoom and size. */
