@@ -30,7 +30,7 @@ void wg_attach(GtkWindow *win, void *data)
         return;
     GdkWindow *host = gdk_x11_window_foreign_new_for_display(disp, (Window)run->parent);
     if (host) {
-        gdk_window_set_transient_for(own, host);
+        wp_ui_place_over(win, host);
         g_object_unref(host);
     }
 #else
@@ -71,6 +71,11 @@ static void pdb_rets(wpj_kind kind, const GimpParamDef **rets, int *n)
 static void query(void)
 {
     gimp_plugin_domain_register(GETTEXT_PACKAGE, LOCALEDIR);
+    char *help = wp_ui_help_dir(), *uri = help ? g_filename_to_uri(help, NULL, NULL) : NULL;
+    if (uri) /* GIMP's help (F1 on our menu items) finds help/en/gimp-help.xml */
+        gimp_plugin_help_register(WP_HELP_DOMAIN, uri);
+    g_free(uri);
+    g_free(help);
     for (int k = 0; k < WPJ_NKINDS; k++) {
         const wpj_desc *p = wpj_describe(k);
         const GimpParamDef *rets;

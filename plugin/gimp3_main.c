@@ -215,7 +215,13 @@ static GimpValueArray *run_job(GimpProcedure *procedure, GimpRunMode run_mode, G
 
 static GList *query_procedures(GimpPlugIn *plug_in)
 {
-    (void)plug_in;
+    char *help = wp_ui_help_dir();
+    if (help) { /* GIMP's help (F1 on our menu items) finds help/en/gimp-help.xml */
+        GFile *dir = g_file_new_for_path(help);
+        gimp_plug_in_set_help_domain(plug_in, WP_HELP_DOMAIN, dir);
+        g_object_unref(dir);
+        g_free(help);
+    }
     GList *list = NULL;
     for (int k = 0; k < WPJ_NKINDS; k++)
         list = g_list_append(list, g_strdup(wpj_describe(k)->proc));

@@ -21,10 +21,52 @@ int wp_ui_init(void)
     return 0;
 }
 
-void wp_ui_attach(GtkWidget *win, const wp_ui_host *host)
+static void show_child(GtkWidget *w, gpointer data)
 {
+    (void)data;
+    gtk_widget_show_all(w);
+}
+
+void wp_ui_show(GtkWidget *win, const wp_ui_host *host)
+{
+    /* Realized at its final size, so that the host can place it before the
+     * window manager first sees it. */
+    gtk_container_foreach(GTK_CONTAINER(win), show_child, NULL);
+    gtk_widget_realize(win);
     if (host && host->attach)
         host->attach(GTK_WINDOW(win), host->data);
+    gtk_widget_show(win);
+}
+
+void wp_ui_place_over(GtkWindow *win, GdkWindow *parent)
+{
+    GdkWindow *own = gtk_widget_get_window(GTK_WIDGET(win));
+    if (!own || !parent)
+        return;
+    gdk_window_set_transient_for(own, parent);
+    GdkRectangle p, area;
+    gdk_window_get_frame_extents(parent, &p);
+    GdkMonitor *mon = gdk_display_get_monitor_at_window(gdk_window_get_display(parent), parent);
+    gdk_monitor_get_workarea(mon, &area);
+    int w, h;
+    gtk_window_get_size(win, &w, &h);
+    int x = p.x + (p.width - w) / 2, y = p.y + (p.height - h) / 2;
+    x = CLAMP(x, area.x, MAX(area.x, area.x + area.width - w));
+    y = CLAMP(y, area.y, MAX(area.y, area.y + area.height - h));
+    gtk_window_move(win, x, y);
+}
+
+int wp_ui_report(const char *line)
+{
+    const char *path = g_getenv("WPRIOR_UI_REPORT");
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+    return 1;
 }
 
 char *wp_ui_format_duration(double seconds)

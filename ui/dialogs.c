@@ -2,14 +2,17 @@
  * preview.  The preview runs the engine in the background on a region of
  * the layer; a change of any setting cancels it and starts it again. */
 #include <gtk/gtk.h>
+#include <math.h>
 #include <string.h>
 
+#include "estimate.h"
 #include "preview.h"
 #include "ui_common.h"
 #include "wp_i18n.h"
 #include "wp_ui.h"
 
 #define PREVIEW_SIDE 256
+#define MAX_REGION_PX (2048.0 * 2048.0) /* layer pixels a preview computes at most */
 #define TICK_MS 50
 
 typedef struct {
@@ -28,17 +31,56 @@ typedef struct {
     wpj_image sample;       /* the last finished sample or fill and its settings */
     wpj_settings sample_s;
     int region_x, region_y; /* top-left of the previewed region, layer pixels */
+    int region_w, region_h; /* its size when it was last read */
+    double zoom;            /* screen pixels per pixel of the result; 0: the layer fitted */
+    GtkWidget *zoom_label;
     int dirty;              /* settings changed since the running job started */
     guint timer;
+    wp_estimate est;        /* the whole layer's time, from the previews' throughput */
+    wpj_settings est_s;     /* the settings est was measured with */
+    gint64 job_t0;          /* when the running job started, us */
 } dialog_state;
 
 static void sync_sample_size(dialog_state *d);
+static void show_zoom(dialog_state *d);
 
 /* ---- the previewed region and the background job ---- */
 
-static int region_side(const dialog_state *d)
+/* Result pixels per layer pixel. */
+static int result_factor(const dialog_state *d)
 {
-    return d->kind == WPJ_UPSCALE ? PREVIEW_SIDE / d->cur.factor : PREVIEW_SIDE;
+    return d->kind == WPJ_UPSCALE ? d->cur.factor : 1;
+}
+
+static void preview_size(const dialog_state *d, int *w, int *h)
+{
+    GtkWidget *area = wp_preview_widget(d->pv);
+    *w = MAX(gtk_widget_get_allocated_width(area), PREVIEW_SIDE);
+    *h = MAX(gtk_widget_get_allocated_height(area), PREVIEW_SIDE);
+}
+
+/* Screen pixels per result pixel: the zoom, or the scale that fits the
+ * layer; never so small that the region exceeds MAX_REGION_PX layer pixels
+ * (a large layer's Fit shows its middle, at the scale that allows). */
+static double view_scale(const dialog_state *d)
+{
+    int W, H, f = result_factor(d);
+    preview_size(d, &W, &H);
+    double s = d->zoom > 0 ? d->zoom
+                           : fmin((double)W / (d->src->width * f), (double)H / (d->src->height * f));
+    if ((double)d->src->width * d->src->height <= MAX_REGION_PX)
+        return s;
+    return fmax(s, sqrt((double)W * H / MAX_REGION_PX) / f);
+}
+
+/* The layer pixels the preview shows at the current zoom and size. */
+static void region_size(const dialog_state *d, int *w, int *h)
+{
+    int W, H, f = result_factor(d);
+    double s = view_scale(d);
+    preview_size(d, &W, &H);
+    *w = MIN(d->src->width, MAX(1, (int)ceil(W / (s * f))));
+    *h = MIN(d->src->height, MAX(1, (int)ceil(H / (s * f))));
 }
 
 /* A heal previews all it will do: the selection's box and its context,
@@ -70,8 +112,8 @@ static int fetch_region(dialog_state *d)
     const wp_ui_source *src = d->src;
     if (d->kind == WPJ_HEAL)
         return fetch_heal_region(d);
-    int side = region_side(d);
-    int w = MIN(side, src->width), h = MIN(side, src->height);
+    int w, h;
+    region_size(d, &w, &h);
     d->region_x = CLAMP(d->region_x, 0, src->width - w);
     d->region_y = CLAMP(d->region_y, 0, src->height - h);
     wpj_image_free(&d->job_in);
@@ -81,6 +123,10 @@ static int fetch_region(dialog_state *d)
         wpj_image_free(&d->job_in);
         return -1;
     }
+    d->region_w = w;
+    d->region_h = h;
+    wp_preview_set_scale(d->pv, view_scale(d));
+    show_zoom(d);
     wp_preview_set_before(d->pv, &d->job_in, d->kind == WPJ_UPSCALE ? d->cur.factor : 1);
     return 0;
 }
@@ -105,12 +151,41 @@ static void show_message(dialog_state *d, const char *msg)
     wp_preview_set_message(d->pv, msg);
 }
 
+/* The previews measure the whole job (sample, heal) or a region of it. */
+static int previews_whole_job(const dialog_state *d)
+{
+    return d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL;
+}
+
+/* Settings that change the cost per pixel start a new measurement. */
+static void check_estimate_settings(dialog_state *d)
+{
+    const wpj_settings *a = &d->est_s, *b = &d->cur;
+    if (!strcmp(a->model, b->model) && a->passes == b->passes && a->factor == b->factor &&
+        a->quality == b->quality)
+        return;
+    wp_estimate_reset(&d->est);
+    d->est_s = d->cur;
+}
+
+/* "Estimated time for the whole layer: about 6 seconds" (or estimating). */
+static void show_estimate(dialog_state *d)
+{
+    double secs = wp_estimate_seconds(&d->est, (double)d->src->width * d->src->height);
+    char *t = secs < 0 ? g_strdup(_("estimating...")) : wp_ui_format_duration(secs);
+    char *msg = g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
+    gtk_label_set_text(GTK_LABEL(d->estimate), msg);
+    g_free(msg);
+    g_free(t);
+}
+
 static void start_preview(dialog_state *d)
 {
     char err[WP_ERRLEN];
     d->dirty = 0;
     wp_preview_set_after(d->pv, NULL);
-    gtk_label_set_text(GTK_LABEL(d->estimate), "");
+    if (previews_whole_job(d))
+        gtk_label_set_text(GTK_LABEL(d->estimate), "");
     if (!d->cur.model[0]) {
         show_message(d, _("No model"));
         return;
@@ -125,17 +200,20 @@ static void start_preview(dialog_state *d)
         show_message(d, _("Cannot read the layer."));
         return;
     }
+    if (!previews_whole_job(d)) {
+        check_estimate_settings(d);
+        wp_estimate_begin(&d->est, (double)d->job_in.w * d->job_in.h);
+        show_estimate(d);
+    }
+    d->job_t0 = g_get_monotonic_time();
     d->job = wpj_start(d->kind, &d->cur, d->prior, &d->job_in, d->ws, err, sizeof err);
     show_message(d, d->job ? _("Computing...") : err);
 }
 
-/* Seconds the whole job would take, from the preview's time. */
-static double estimate_seconds(const dialog_state *d, double secs)
+/* Seconds since the running job started. */
+static double job_seconds(const dialog_state *d)
 {
-    if (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL)
-        return secs; /* the preview is the whole job */
-    double region = (double)d->job_in.w * d->job_in.h;
-    return secs * ((double)d->src->width * d->src->height) / region;
+    return (g_get_monotonic_time() - d->job_t0) / 1e6;
 }
 
 /* A fill as GIMP will show it: blended through the selection. */
@@ -157,10 +235,14 @@ static void show_result(dialog_state *d, const wpj_image *out, double secs)
     else
         wp_preview_set_after(d->pv, out);
     show_message(d, NULL);
-    char *t = wp_ui_format_duration(estimate_seconds(d, secs));
+    if (!previews_whole_job(d)) {
+        wp_estimate_observe(&d->est, secs, 1.0, 1);
+        show_estimate(d);
+        return;
+    }
+    char *t = wp_ui_format_duration(secs);
     char *msg = d->kind == WPJ_SAMPLE ? g_strdup_printf(_("Time for this sample: %s"), t)
-                : d->kind == WPJ_HEAL ? g_strdup_printf(_("Time for this fill: %s"), t)
-                                      : g_strdup_printf(_("Estimated time for the whole layer: %s"), t);
+                                      : g_strdup_printf(_("Time for this fill: %s"), t);
     gtk_label_set_text(GTK_LABEL(d->estimate), msg);
     g_free(msg);
     g_free(t);
@@ -171,8 +253,8 @@ static void collect_job(dialog_state *d)
 {
     char err[WP_ERRLEN];
     wpj_image out = {0};
-    double secs;
-    wp_status st = wpj_finish(d->job, &out, &secs, err, sizeof err);
+    double secs = job_seconds(d); /* the clock the progress was observed on */
+    wp_status st = wpj_finish(d->job, &out, NULL, err, sizeof err);
     d->job = NULL;
     if (d->dirty)
         ; /* a newer request follows */
@@ -208,7 +290,12 @@ static gboolean on_tick(gpointer data)
     if (!d->job && d->dirty)
         start_preview(d);
     if (d->job && !d->dirty) {
-        char *msg = g_strdup_printf(_("Computing... %d%%"), (int)(wpj_progress(d->job) * 100));
+        double f = wpj_progress(d->job);
+        if (!previews_whole_job(d)) {
+            wp_estimate_observe(&d->est, job_seconds(d), f, 0);
+            show_estimate(d);
+        }
+        char *msg = g_strdup_printf(_("Computing... %d%%"), (int)(f * 100));
         show_message(d, msg);
         g_free(msg);
     }
@@ -221,6 +308,84 @@ static void settings_changed(dialog_state *d)
     d->dirty = 1;
     if (d->job)
         wpj_cancel(d->job);
+}
+
+/* ---- zoom ---- */
+
+static void show_zoom(dialog_state *d)
+{
+    char *t = g_strdup_printf("%d%%", (int)lround(view_scale(d) * 100));
+    gtk_label_set_text(GTK_LABEL(d->zoom_label), t);
+    g_free(t);
+}
+
+/* A new zoom (0: fit) about the middle of the previewed region. */
+static void set_zoom(dialog_state *d, double zoom)
+{
+    int cx = d->region_x + d->region_w / 2, cy = d->region_y + d->region_h / 2, w, h;
+    d->zoom = zoom;
+    region_size(d, &w, &h);
+    d->region_x = cx - w / 2;
+    d->region_y = cy - h / 2;
+    show_zoom(d);
+    settings_changed(d);
+}
+
+/* The mouse wheel: the next of 25% .. 800%, never below fitting the layer. */
+static void on_zoom_step(void *data, int steps)
+{
+    static const double levels[] = {0.25, 0.5, 1, 2, 4, 8};
+    dialog_state *d = data;
+    double cur = view_scale(d), next = cur;
+    int n = G_N_ELEMENTS(levels);
+    for (int i = 0; steps > 0 && i < n && next == cur; i++)
+        if (levels[i] > cur * 1.01)
+            next = levels[i];
+    for (int i = n - 1; steps < 0 && i >= 0 && next == cur; i--)
+        if (levels[i] < cur * 0.99)
+            next = levels[i];
+    double saved = d->zoom;
+    d->zoom = 0;
+    double fit = view_scale(d);
+    d->zoom = saved;
+    if (next != cur)
+        set_zoom(d, next <= fit * 1.01 ? 0 : next);
+}
+
+static void on_zoom_button(GtkButton *b, gpointer data)
+{
+    set_zoom(data, *(const double *)g_object_get_data(G_OBJECT(b), "zoom"));
+}
+
+static GtkWidget *zoom_bar(dialog_state *d)
+{
+    static const double zooms[] = {0, 1, 2};
+    static const char *const labels[] = {N_("F_it"), N_("_100%"), N_("_200%")};
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 4);
+    for (int i = 0; i < 3; i++) {
+        GtkWidget *b = gtk_button_new_with_mnemonic(_(labels[i]));
+        g_object_set_data(G_OBJECT(b), "zoom", (gpointer)&zooms[i]);
+        g_signal_connect(b, "clicked", G_CALLBACK(on_zoom_button), d);
+        gtk_box_pack_start(GTK_BOX(box), b, FALSE, FALSE, 0);
+    }
+    d->zoom_label = gtk_label_new("");
+    gtk_box_pack_end(GTK_BOX(box), d->zoom_label, FALSE, FALSE, 0);
+    return box;
+}
+
+/* The preview grew or shrank: a region of the new size, or a new fit. */
+static void on_preview_resized(GtkWidget *w, GdkRectangle *r, gpointer data)
+{
+    (void)w;
+    (void)r;
+    dialog_state *d = data;
+    int rw, rh;
+    region_size(d, &rw, &rh);
+    show_zoom(d);
+    if (rw != d->region_w || rh != d->region_h)
+        settings_changed(d);
+    else
+        wp_preview_set_scale(d->pv, view_scale(d));
 }
 
 static void on_pan(void *data, int dx, int dy)
@@ -468,8 +633,16 @@ static GtkWidget *side_panel(dialog_state *d)
     return box;
 }
 
-/* The job's help, from its descriptor: what it does, then each setting. */
-static void show_help(dialog_state *d)
+static const char *kind_name(wpj_kind kind)
+{
+    return kind == WPJ_DENOISE ? "denoise" : kind == WPJ_UPSCALE ? "upscale"
+                                           : kind == WPJ_HEAL    ? "heal"
+                                                                 : "sample";
+}
+
+/* The job's help, from its descriptor: what it does, then each setting
+ * (when the help pages are not installed or cannot be shown). */
+static void show_help_summary(dialog_state *d)
 {
     const wpj_desc *desc = wpj_describe(d->kind);
     GString *t = g_string_new(_(desc->help));
@@ -488,6 +661,23 @@ static void show_help(dialog_state *d)
     gtk_dialog_run(GTK_DIALOG(m));
     gtk_widget_destroy(m);
     g_string_free(t, TRUE);
+}
+
+/* The job's installed help page in the desktop's browser (the dialog
+ * tests only hear where it is). */
+static void show_help(dialog_state *d)
+{
+    char *page = wp_ui_help_page(wpj_describe(d->kind)->proc);
+    char *uri = page ? g_filename_to_uri(page, NULL, NULL) : NULL;
+    char *line = g_strdup_printf("help %s %s", kind_name(d->kind), uri ? uri : "none");
+    GError *err = NULL;
+    if (!wp_ui_report(line) &&
+        (!uri || !gtk_show_uri_on_window(GTK_WINDOW(d->dialog), uri, GDK_CURRENT_TIME, &err)))
+        show_help_summary(d);
+    g_clear_error(&err);
+    g_free(line);
+    g_free(uri);
+    g_free(page);
 }
 
 static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer data)
@@ -509,17 +699,19 @@ static void build_dialog(dialog_state *d)
     d->ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
     gtk_container_set_border_width(GTK_CONTAINER(hbox), 12);
-    d->pv = wp_preview_new(PREVIEW_SIDE, d->kind == WPJ_DENOISE   ? "denoise"
-                                         : d->kind == WPJ_UPSCALE ? "upscale"
-                                         : d->kind == WPJ_HEAL    ? "heal"
-                                                                  : "sample");
-    if (d->kind == WPJ_DENOISE || d->kind == WPJ_UPSCALE)
-        wp_preview_set_pan(d->pv, on_pan, d);
-    GtkWidget *frame = gtk_frame_new(NULL);
+    d->pv = wp_preview_new(PREVIEW_SIDE, kind_name(d->kind));
+    GtkWidget *frame = gtk_frame_new(NULL), *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
-    gtk_widget_set_valign(frame, GTK_ALIGN_START);
-    gtk_box_pack_start(GTK_BOX(hbox), frame, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(hbox), side_panel(d), TRUE, TRUE, 0);
+    if (!previews_whole_job(d)) { /* a region of the layer: pan and zoom */
+        wp_preview_set_pan(d->pv, on_pan, d);
+        wp_preview_set_zoom(d->pv, on_zoom_step, d);
+        gtk_box_pack_start(GTK_BOX(vbox), zoom_bar(d), FALSE, FALSE, 0);
+        g_signal_connect(wp_preview_widget(d->pv), "size-allocate", G_CALLBACK(on_preview_resized),
+                         d);
+    }
+    gtk_box_pack_start(GTK_BOX(vbox), frame, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(hbox), vbox, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(hbox), side_panel(d), FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(d->dialog))), hbox, TRUE,
                        TRUE, 0);
     gtk_widget_set_sensitive(d->ok, d->models->n > 0);
@@ -530,9 +722,14 @@ static void initial_region(dialog_state *d)
 {
     if (d->kind == WPJ_SAMPLE || d->kind == WPJ_HEAL)
         return;
-    int side = region_side(d);
-    d->region_x = (d->src->width - side) / 2;
-    d->region_y = (d->src->height - side) / 2;
+    /* A layer that fits at 100% or more is shown whole, else at 100%. */
+    d->zoom = 0;
+    if (view_scale(d) < 1)
+        d->zoom = 1;
+    region_size(d, &d->region_w, &d->region_h);
+    d->region_x = (d->src->width - d->region_w) / 2;
+    d->region_y = (d->src->height - d->region_h) / 2;
+    show_zoom(d);
 }
 
 static void stop_job(dialog_state *d)
@@ -550,14 +747,14 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
 {
     dialog_state d = {.kind = kind, .cur = *s, .models = models, .src = src,
                       .ws = wp_workspace_new()};
+    wp_estimate_reset(&d.est);
     build_dialog(&d);
     if (kind == WPJ_SAMPLE)
         sync_sample_size(&d);
     initial_region(&d);
     d.dirty = 1;
     d.timer = g_timeout_add(TICK_MS, on_tick, &d);
-    gtk_widget_show_all(d.dialog);
-    wp_ui_attach(d.dialog, src ? &src->host : NULL);
+    wp_ui_show(d.dialog, src ? &src->host : NULL);
     gtk_widget_grab_focus(d.ok);
     int response;
     while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)

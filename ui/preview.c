@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ui_common.h"
 #include "wp_i18n.h"
 
 #define SPLIT_GRAB 6 /* pixels either side of the split line that grab it */
@@ -19,6 +20,9 @@ struct wp_preview {
     double x0, y0, dx, dy;
     wp_preview_pan_fn pan;
     void *pan_data;
+    wp_preview_zoom_fn zoom;
+    void *zoom_data;
+    double scale;        /* screen pixels per picture pixel; 0: fitted */
     int reported;        /* the current "after" has been reported */
 };
 
@@ -50,13 +54,13 @@ static cairo_surface_t *to_surface(const wpj_image *im, int scale)
     return s;
 }
 
-/* Where the picture goes inside the widget: fitted and centred. */
+/* Where the picture goes inside the widget: at its scale (or fitted), centred. */
 static void picture_rect(const wp_preview *pv, cairo_surface_t *img, double *x, double *y,
                          double *scale)
 {
     int W = gtk_widget_get_allocated_width(pv->area), H = gtk_widget_get_allocated_height(pv->area);
     int iw = cairo_image_surface_get_width(img), ih = cairo_image_surface_get_height(img);
-    *scale = fmin((double)W / iw, (double)H / ih);
+    *scale = pv->scale > 0 ? pv->scale : fmin((double)W / iw, (double)H / ih);
     *x = floor((W - iw * *scale) / 2);
     *y = floor((H - ih * *scale) / 2);
 }
@@ -75,18 +79,15 @@ static void paint_image(cairo_t *cr, cairo_surface_t *img, double x, double y, d
 /* For the dialog tests: where the finished preview is, in window pixels. */
 static void report(wp_preview *pv, double x, double y, double w, double h)
 {
-    const char *path = g_getenv("WPRIOR_UI_REPORT");
-    if (!path || pv->reported)
-        return;
     int tx, ty;
     GtkWidget *top = gtk_widget_get_toplevel(pv->area);
-    if (!gtk_widget_translate_coordinates(pv->area, top, (int)x, (int)y, &tx, &ty))
+    if (pv->reported || !g_getenv("WPRIOR_UI_REPORT") ||
+        !gtk_widget_translate_coordinates(pv->area, top, (int)x, (int)y, &tx, &ty))
         return;
-    FILE *f = fopen(path, "a");
-    if (!f)
-        return;
-    fprintf(f, "preview %s %d %d %d %d\n", pv->name, tx, ty, (int)w, (int)h);
-    fclose(f);
+    double s = w / cairo_image_surface_get_width(pv->after);
+    char *line = g_strdup_printf("preview %s %d %d %d %d %.3f", pv->name, tx, ty, (int)w, (int)h, s);
+    wp_ui_report(line);
+    g_free(line);
     pv->reported = 1;
 }
 
@@ -192,6 +193,16 @@ static gboolean on_release(GtkWidget *w, GdkEventButton *ev, gpointer data)
     return TRUE;
 }
 
+static gboolean on_scroll(GtkWidget *w, GdkEventScroll *ev, gpointer data)
+{
+    (void)w;
+    wp_preview *pv = data;
+    if (!pv->zoom || (ev->direction != GDK_SCROLL_UP && ev->direction != GDK_SCROLL_DOWN))
+        return FALSE;
+    pv->zoom(pv->zoom_data, ev->direction == GDK_SCROLL_UP ? 1 : -1);
+    return TRUE;
+}
+
 static void on_destroy(GtkWidget *w, gpointer data)
 {
     (void)w;
@@ -213,13 +224,14 @@ wp_preview *wp_preview_new(int side, const char *name)
     pv->area = gtk_drawing_area_new();
     gtk_widget_set_size_request(pv->area, side, side);
     gtk_widget_add_events(pv->area, GDK_BUTTON_PRESS_MASK | GDK_BUTTON_RELEASE_MASK |
-                                        GDK_BUTTON1_MOTION_MASK);
+                                        GDK_BUTTON1_MOTION_MASK | GDK_SCROLL_MASK);
     gtk_widget_set_tooltip_text(pv->area, _("Left: before, right: after. Drag the line to move "
-                                            "it; drag the picture to pan."));
+                                            "it; drag the picture to pan; the mouse wheel zooms."));
     g_signal_connect(pv->area, "draw", G_CALLBACK(on_draw), pv);
     g_signal_connect(pv->area, "button-press-event", G_CALLBACK(on_press), pv);
     g_signal_connect(pv->area, "motion-notify-event", G_CALLBACK(on_motion), pv);
     g_signal_connect(pv->area, "button-release-event", G_CALLBACK(on_release), pv);
+    g_signal_connect(pv->area, "scroll-event", G_CALLBACK(on_scroll), pv);
     g_signal_connect(pv->area, "destroy", G_CALLBACK(on_destroy), pv);
     return pv;
 }
@@ -233,6 +245,18 @@ void wp_preview_set_pan(wp_preview *pv, wp_preview_pan_fn fn, void *data)
 {
     pv->pan = fn;
     pv->pan_data = data;
+}
+
+void wp_preview_set_zoom(wp_preview *pv, wp_preview_zoom_fn fn, void *data)
+{
+    pv->zoom = fn;
+    pv->zoom_data = data;
+}
+
+void wp_preview_set_scale(wp_preview *pv, double scale)
+{
+    pv->scale = scale;
+    gtk_widget_queue_draw(pv->area);
 }
 
 static void replace_surface(cairo_surface_t **slot, const wpj_image *im, int scale)

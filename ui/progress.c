@@ -62,6 +62,7 @@ void wp_ui_progress_run(const wp_ui_progress *p)
     GtkWidget *win = gtk_window_new(GTK_WINDOW_TOPLEVEL);
     gtk_window_set_title(GTK_WINDOW(win), p->title);
     gtk_window_set_default_size(GTK_WINDOW(win), 360, -1);
+    gtk_window_set_type_hint(GTK_WINDOW(win), GDK_WINDOW_TYPE_HINT_DIALOG);
     gtk_container_set_border_width(GTK_CONTAINER(win), 12);
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 8);
     gtk_container_add(GTK_CONTAINER(win), box);
@@ -75,8 +76,7 @@ void wp_ui_progress_run(const wp_ui_progress *p)
     g_signal_connect(cancel, "clicked", G_CALLBACK(on_cancel), &st);
     g_signal_connect(win, "delete-event", G_CALLBACK(on_delete), &st);
     g_signal_connect(win, "key-press-event", G_CALLBACK(on_key), &st);
-    gtk_widget_show_all(win);
-    wp_ui_attach(win, &p->host);
+    wp_ui_show(win, &p->host);
     guint timer = g_timeout_add(50, on_tick, &st);
     g_main_loop_run(st.loop);
     (void)timer; /* on_tick removed itself */

@@ -10,15 +10,21 @@
 #include "models.h"
 
 /* How the host keeps the windows the UI opens (a dialog, the progress
- * window) over its own: attach is called with each once it is shown.  A
- * host in this process sets the window transient for its GtkWindow; GIMP,
- * whose windows are in another process, does it its own way (GIMP 3:
- * gimp_window_set_transient; 2.10: the X11 window of its progress, in
- * the adapter).  attach NULL: the window manager places them. */
+ * window) over its own: attach is called with each once it is realized,
+ * before it is shown, so that a window manager places it from the start.
+ * A host in this process sets the window transient for its GtkWindow;
+ * GIMP, whose windows are in another process, does it its own way (GIMP 3:
+ * gimp_window_set_transient; 2.10: wp_ui_place_over the GdkWindow of its
+ * progress, in the adapter).  attach NULL: the window manager places them. */
 typedef struct {
     void (*attach)(GtkWindow *win, void *data);
     void *data;
 } wp_ui_host;
+
+/* For an attach: makes the realized win transient for parent (a window of
+ * another process, say) and centres it over parent, within the monitor's
+ * work area, whether or not a window manager runs. */
+void wp_ui_place_over(GtkWindow *win, GdkWindow *parent);
 
 /* The layer a dialog previews. */
 typedef struct {
@@ -34,6 +40,15 @@ typedef struct {
     int channels;        /* 1 or 3 */
     wp_ui_host host;
 } wp_ui_source;
+
+/* The help pages: help/<lang>/<procedure>.html and GIMP's map of them,
+ * help/<lang>/gimp-help.xml, installed beside the plug-in's executable.
+ * The host registers the folder with its help system under WP_HELP_DOMAIN;
+ * the dialogs' Help button and F1 open the page.  Each returns a path to
+ * g_free, or NULL when the pages are not installed. */
+#define WP_HELP_DOMAIN "wavelet-prior-help"
+char *wp_ui_help_dir(void);
+char *wp_ui_help_page(const char *proc);
 
 /* Sets up GTK (once); -1 with a message on stderr when there is no display. */
 int wp_ui_init(void);

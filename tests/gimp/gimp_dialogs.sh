@@ -19,14 +19,14 @@ if [ "${4:-}" != --inside-xvfb ]; then
     import_models sized
     make_images
     export T MODEL
-    timeout 600 xvfb-run -a -s "-screen 0 1280x900x24" "$0" "$@" --inside-xvfb
+    timeout 1500 xvfb-run -a -s "-screen 0 1280x900x24" "$0" "$@" --inside-xvfb
     exit $?
 fi
 
 # ---- from here on, inside the X server ----
 export WPRIOR_UI_REPORT=$T/report.txt
 mkfifo "$T/cmd"
-timeout 500 gimp-2.10 -d -f -s -b - <"$T/cmd" >"$T/gui.log" 2>&1 &
+timeout 1400 gimp-2.10 -d -f -s -b - <"$T/cmd" >"$T/gui.log" 2>&1 &
 gimp_pid=$!
 exec 3>"$T/cmd"
 trap 'exec 3>&-; kill $gimp_pid 2>/dev/null; rm -rf "$T"' EXIT
@@ -112,6 +112,7 @@ undo() {
 # image is still REF.
 escape_check() {
     open_dialog "$2" "$1" "$3" "$4" || return
+    help_check "$1" "$2" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior"
     press Escape "$3"
     save_now "$1-esc"
     expect_cmp "$1: Escape leaves the image unchanged" 0 0 "$5" "$T/$1-esc.png"
@@ -130,6 +131,11 @@ save_now orig
 # ---- denoise ----
 escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0 1' "$T/orig.png"
 if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0 1'; then
+    # the 96x80 layer: fitted at first; 200%, then the wheel (400%: a
+    # 64x64 region fills the 256-pixel preview), then fitted again
+    zoom_check denoise alt+2 2
+    zoom_check denoise wheel-up 4
+    zoom_check denoise alt+i 2.667
     press Return '^Denoise \(Wavelet'
     save_now denoise-ok
     "$WPRIOR" denoise -m "$MODEL" "$T/orig.png" "$T/denoise-cli.png" >/dev/null 2>&1
@@ -201,4 +207,7 @@ fi
 sf "(gimp-quit 1)"
 exec 3>&-
 timeout 30 tail --pid=$gimp_pid -f /dev/null || kill $gimp_pid
+grep -q "(help-def \"wavelet-prior-help\" \"file://$GIMP2_DIRECTORY/plug-ins/wavelet-prior/help\")" \
+    "$GIMP2_DIRECTORY/pluginrc" && ok "GIMP knows the plug-in's help pages (pluginrc: help-def)" ||
+    bad "no help-def of the plug-in in pluginrc: $(grep -a help-def "$GIMP2_DIRECTORY/pluginrc")"
 finish

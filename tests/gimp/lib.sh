@@ -33,8 +33,61 @@ setup_gimp() {
         echo "GIMP does not start:"; cat "$T/init.log"; exit 1
     fi
     echo "     (a new GIMP profile: $((SECONDS - t0)) s)"
-    mkdir -p "$GIMP2_DIRECTORY/plug-ins/wavelet-prior"
+    mkdir -p "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/help"
     cp "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/wavelet-prior"
+    cp -r "$SRC/help/en" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/help/" # as meson installs it
+}
+
+# help_check NAME PROC PLUGIN_DIR: F1 in the dialog $WID asks for PROC's
+# help page, installed in PLUGIN_DIR/help (the dialogs only report it
+# under test: nothing is launched).
+help_check() {
+    local line= file
+    xdotool mousemove --window "$WID" 40 40
+    xdotool windowfocus "$WID" 2>/dev/null
+    xdotool key F1
+    for _ in $(seq 50); do
+        line=$(grep "^help $1 " "$T/report.txt" | tail -1)
+        [ -n "$line" ] && break
+        sleep 0.2
+    done
+    file=${line#help $1 file://}
+    if [ "${file#$3/help/}" != "$file" ] && grep -q "<code>$2</code>" "$file" 2>/dev/null; then
+        ok "$1: F1 opens its installed help page (${file#$3/})"
+    else
+        bad "$1: F1 asked for '${line:-nothing}'"
+    fi
+}
+
+# zoom_check NAME KEYS SCALE: KEYS (xdotool key names, or "wheel-up" over
+# the preview) zoom the dialog $WID's preview, which is computed again and
+# drawn at SCALE screen pixels per pixel of the result.
+zoom_check() {
+    local name=$1 keys=$2 want=$3 line=
+    local before
+    before=$(grep "^preview $name " "$T/report.txt" | tail -1)
+    : >"$T/report.txt"
+    if [ "$keys" = wheel-up ]; then
+        set -- $before
+        xdotool mousemove --window "$WID" $(($3 + $5 / 2)) $(($4 + $6 / 2)) click 4
+        xdotool mousemove 1279 899
+    else
+        xdotool mousemove --window "$WID" 40 40
+        xdotool windowfocus "$WID" 2>/dev/null
+        xdotool key "$keys"
+        xdotool mousemove 1279 899
+    fi
+    for _ in $(seq 300); do
+        line=$(grep "^preview $name " "$T/report.txt" | tail -1)
+        [ -n "$line" ] && break
+        sleep 0.2
+    done
+    set -- $line
+    if [ -n "$line" ] && awk -v s="${7:-0}" -v w="$want" 'BEGIN { exit !(s == w) }'; then
+        ok "$name: $keys zooms the preview to scale $7 (${5}x$6 drawn)"
+    else
+        bad "$name: $keys: preview '${line:-not drawn again}', wanted scale $want"
+    fi
 }
 
 # The shipped face prior (the paper's J=2 face denoisers, samples 160x160 by

@@ -133,6 +133,9 @@ undo() {
 }
 
 wait_mark ready || { finish; exit; }
+grep -aq "(help-def \"wavelet-prior-help\" \"file://$GIMP3_DIRECTORY/plug-ins/wavelet-prior/help/*\")" \
+    "$GIMP3_DIRECTORY/pluginrc" && ok "GIMP knows the plug-in's help pages (pluginrc: help-def)" ||
+    bad "no help-def of the plug-in in pluginrc: $(grep -a help-def "$GIMP3_DIRECTORY/pluginrc")"
 prev=$T/orig.png
 make_hole
 for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior" \
@@ -140,11 +143,17 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^S
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"
     open_dialog "$name" "$title" || break
+    help_check "$name" "plug-in-wprior-$name" "$GIMP3_DIRECTORY/plug-ins/wavelet-prior"
     press Escape
     wait_mark "$name-esc" || break
     expect_cmp "$name: Escape leaves the image bit-identical" 0 0 "$prev" "$T/$name-esc.png"
     : >"$T/report.txt"
     open_dialog "$name" "$title" again
+    if [ "$name" = denoise ]; then # fitted at first, 200%, the wheel (400%), fitted
+        zoom_check denoise alt+2 2
+        zoom_check denoise wheel-up 4
+        zoom_check denoise alt+i 2.667
+    fi
     press Return
     wait_mark "$name-ok" || break
     case $name in

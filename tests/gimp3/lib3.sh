@@ -11,6 +11,8 @@ setup_gimp3() {
     mkdir -p "$HOME" "$GIMP3_DIRECTORY/plug-ins/wavelet-prior"
     echo '(show-welcome-dialog no)' >"$GIMP3_DIRECTORY/gimprc"
     cp "$PLUGIN" "$GIMP3_DIRECTORY/plug-ins/wavelet-prior/wavelet-prior"
+    mkdir -p "$GIMP3_DIRECTORY/plug-ins/wavelet-prior/help"
+    cp -r "$SRC/help/en" "$GIMP3_DIRECTORY/plug-ins/wavelet-prior/help/" # as meson installs it
 }
 
 # Python helpers put in front of every batch script.
