@@ -6,11 +6,15 @@
  * denoiser D_j is the prior's sub-pyramid from level j down (the low-pass
  * net on the coarsest, then the conditional nets of levels J-1 .. j).  A
  * pixel of y_j is known with the weight w_j = the fraction of its 2^j x 2^j
- * pixels that are known, and then its value is their mean v_j.  One step:
+ * pixels that are known, and then its value is their mean v_j.  The sharp
+ * mode's step (a sample):
  *   y <- y + (1 - w) (h_t r(y) + gamma_t z),  y <- y + w (v - y),
  * with the sampler's step sizes, noise and stopping rule (sigma_t measured
- * over the unknown pixels).  At level 0 w is 0 or 1: the known pixels are
- * the data.  Each level starts from the coarser one's result (replicated)
+ * over the unknown pixels).  The fast mode's step (annealed plug-and-play,
+ * close to the posterior mean): u = y + sigma_k z over the whole level,
+ *   y <- y + (1 - w) (D_j(u) - y),  y <- y + w (v - y),
+ * sigma_k falling geometrically, the mean of the last outputs kept.  At
+ * level 0 w is 0 or 1: the known pixels are the data.  Each level starts from the coarser one's result (replicated)
  * merged with the data; the coarsest from a diffusion fill.
  *
  * Only regions around the holes are processed: the holes' bounding boxes
@@ -32,11 +36,9 @@ static void inpaint_defaults(wp_inpaint_mode mode, wp_sampler_params *d)
 {
     wp_sampler_defaults(d);
     if (mode == WP_INPAINT_FAST) {
-        d->sigma0 = 1e-4f;
-        d->h0 = 0.3f;
-        d->beta = 1.0f;
+        d->sigma0 = 0.05f;
         d->sigma_l = 0.005f;
-        d->max_iter = 3;
+        d->max_iter = 12;
     } else {
         d->sigma0 = 0.02f;
         d->h0 = WP_SHARP_H0;
@@ -46,11 +48,11 @@ static void inpaint_defaults(wp_inpaint_mode mode, wp_sampler_params *d)
     }
 }
 
-/* The finest level that the prior's ascent runs at; the levels below are
- * filled by diffusion from it.  The shipped priors' denoisers smooth clean
- * photographs' finest details, so the fast mode stops at level 1 (its best
- * PSNR, bench/results/inpaint.md); a model may say otherwise in its
- * metadata "inpaint.fast.finest" / "inpaint.sharp.finest" (0..J). */
+/* The finest level that the prior works at; the levels below are filled
+ * by diffusion from it.  The shipped priors' denoisers smooth clean
+ * photographs' finest details (they lose to diffusion there on validation
+ * crops), so the fast mode stops at level 1; a model may say otherwise in
+ * its metadata "inpaint.fast.finest" / "inpaint.sharp.finest" (0..J). */
 static int finest_level(const wp_prior *p, wp_inpaint_mode mode, int J)
 {
     if (mode == WP_INPAINT_DIFFUSE)
@@ -178,9 +180,10 @@ typedef struct {
     float *v[WP_MAX_LEVELS + 1]; /* data: mean of the known pixels */
     float *wt[WP_MAX_LEVELS + 1]; /* weight: the fraction known [Hp>>j, Wp>>j] */
     float *low[WP_MAX_LEVELS + 1], *det[WP_MAX_LEVELS]; /* the denoiser's pyramid */
-    float *r, *z, *netout;
+    float *r, *z, *acc, *netout;
     float *buf;
     int iterations;
+    int anneal; /* the fast mode's plug-and-play instead of the ascent */
 } region;
 
 static size_t level_floats(int C, int Hp, int Wp, int j) { return (size_t)C * (Hp >> j) * (Wp >> j); }
@@ -191,7 +194,7 @@ static size_t region_floats(int C, int J, int Hp, int Wp)
     size_t n = 0, plane = level_floats(C, Hp, Wp, 0);
     for (int j = 0; j <= J; j++)
         n += 3 * level_floats(C, Hp, Wp, j) + level_floats(1, Hp, Wp, j) + 64;
-    return n + 3 * plane + 64;
+    return n + 4 * plane + 80;
 }
 
 static void region_layout(region *R)
@@ -214,6 +217,7 @@ static void region_layout(region *R)
     size_t plane = level_floats(C, R->Hp, R->Wp, 0);
     R->r = b, b += plane + 16;
     R->z = b, b += plane + 16;
+    R->acc = b, b += plane + 16;
     R->netout = b;
 }
 
@@ -460,26 +464,80 @@ static wp_status ascend(region *R, int j, wp_rng *rng, char *err)
     return st;
 }
 
-/* Fills the padded region from its data (build_data) into y[0]: the prior's
- * ascent at levels J .. finest, the diffusion fill below (finest > J: no
- * prior at all). */
+/* The fast mode's fill at level j: annealed plug-and-play from the current
+ * state (the diffusion fill at the coarsest level, the coarser level's
+ * result below).  Step k adds noise of sigma_k (geometric from sigma0 down to
+ * sigma_l over max_iter steps) to the whole level, so that the blind
+ * denoiser D_j works at that noise level, moves the unknown part to D_j's
+ * output (by 1 - w) and pulls the known part back to the data; the level's
+ * result is the mean of the last WP_ANNEAL_MEAN outputs, pulled to the
+ * data. */
+#define WP_ANNEAL_MEAN 4
+static wp_status anneal(region *R, int j, wp_rng *rng, char *err)
+{
+    const wp_sampler_params *sp = &R->sp;
+    size_t hw = level_floats(1, R->Hp, R->Wp, j), n = level_floats(R->C, R->Hp, R->Wp, j);
+    int K = sp->max_iter, L = K < WP_ANNEAL_MEAN ? K : WP_ANNEAL_MEAN;
+    double s0 = sp->sigma0, s1 = sp->sigma_l;
+    double unit = residual_work(R->p, R->J, R->Hp, R->Wp, j);
+    memset(R->acc, 0, sizeof(float) * n);
+    for (int k = 0; k < K; k++) {
+        double sig = K > 1 ? s0 * pow(s1 / s0, (double)k / (K - 1)) : s1;
+        wp_rng_fill_gauss(rng, R->z, n, (float)sig);
+        for (size_t i = 0; i < n; i++)
+            R->y[j][i] += R->z[i];
+        wp_status st = residual(R, j, err);
+        if (st)
+            return st;
+        wp_job_advance(R->job, unit);
+        for (int c = 0; c < R->C; c++)
+            for (size_t i = 0; i < hw; i++) {
+                size_t o = c * hw + i;
+                float prev = R->y[j][o] - R->z[o], d = R->y[j][o] + R->r[o];
+                R->y[j][o] = prev + (1.0f - R->wt[j][i]) * (d - prev);
+                if (k >= K - L)
+                    R->acc[o] += d;
+            }
+        pull_to_data(R, j);
+    }
+    for (size_t i = 0; i < n; i++)
+        R->y[j][i] = R->acc[i] / (float)L;
+    pull_to_data(R, j);
+    R->iterations += K;
+    return WP_OK;
+}
+
+/* Jacobi sweeps that smooth level j's start (the coarser result,
+ * replicated) where unknown: to convergence without a prior and below a
+ * sharp draw's finest level; 32 after the anneal (enough to take out the
+ * blocks, few enough to keep the coarser level's layout); 8 in a sharp
+ * draw, whose texture must survive. */
+static int start_sweeps(const region *R, int j, int finest)
+{
+    if (finest > R->J)
+        return 512;
+    if (R->anneal)
+        return 32;
+    return j < finest || R->sp.beta >= 1 ? 512 : 8;
+}
+
+/* Fills the padded region from its data (build_data) into y[0]: the prior
+ * at levels J .. finest (the fast mode's anneal or the sharp mode's
+ * ascent), the diffusion fill below (finest > J: no prior at all). */
 static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
 {
     fill_coarsest(R);
     wp_rng root, rng;
     wp_rng_seed(&root, seed);
     for (int j = R->J; j >= 0; j--) {
-        /* the coarser result, replicated, smoothed where unknown (fully
-         * below the prior's finest level; lightly above it, where a sharp
-         * draw's texture must survive) */
         if (j < R->J) {
             start_from_coarser(R, j);
-            diffuse(R, j, j < finest || R->sp.beta >= 1 ? 512 : 8, 1e-5f);
+            diffuse(R, j, start_sweeps(R, j, finest), 1e-5f);
         }
         if (j < finest)
             continue;
         wp_rng_split(&root, (uint64_t)j + 1, &rng);
-        wp_status st = ascend(R, j, &rng, err);
+        wp_status st = R->anneal ? anneal(R, j, &rng, err) : ascend(R, j, &rng, err);
         if (st)
             return st;
     }
@@ -627,7 +685,8 @@ wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, fl
     for (int k = 0; k < nreg; k++) {
         int hp = wp_pad_size(regions[k].h, J), wq = wp_pad_size(regions[k].w, J);
         for (int j = finest; j <= J; j++)
-            job.work_total += residual_work(p, J, hp, wq, j) * (sp.max_iter + 1) * (channels / C);
+            job.work_total += residual_work(p, J, hp, wq, j) *
+                              (sp.max_iter + (io->mode == WP_INPAINT_SHARP)) * (channels / C);
     }
     region R = {0};
     float *x = NULL, *known = NULL, *tmp = NULL, *vals = NULL;
@@ -648,6 +707,7 @@ wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, fl
     for (int k = 0; k < nreg && !st; k++) {
         const box *b = &regions[k];
         R.job = &job, R.p = p, R.sp = sp, R.C = C, R.J = J;
+        R.anneal = io->mode == WP_INPAINT_FAST;
         R.Hp = wp_pad_size(b->h, J), R.Wp = wp_pad_size(b->w, J);
         region_layout(&R);
         /* A gray prior on RGB: one channel at a time with the same seed, so
@@ -655,7 +715,7 @@ wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, fl
         for (int c = 0; c < channels && !st; c += C) {
             gather(in, mask, height, width, c, C, b, R.Hp, R.Wp, x, known, tmp);
             build_data(&R, x, known);
-            st = region_run(&R, finest, io->seed, err);
+            st = region_run(&R, finest, R.anneal ? WP_FAST_SEED : io->seed, err);
             if (!st)
                 next = keep_unknown(&R, mask, width, b, next);
         }

@@ -224,7 +224,7 @@ WP_API wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sampl
                            const wp_run_options *opt, char *err);
 
 typedef enum {
-    WP_INPAINT_FAST = 0,    /* a deterministic ascent, close to the posterior mean: best PSNR */
+    WP_INPAINT_FAST = 0,    /* annealed plug-and-play (fixed seed), near the posterior mean */
     WP_INPAINT_SHARP = 1,   /* a real sample (noise injected): plausible texture */
     WP_INPAINT_DIFFUSE = 2, /* no prior: a multigrid diffusion fill (a baseline, instant) */
 } wp_inpaint_mode;
