@@ -46,4 +46,28 @@ size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k);
 void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
                              int relu, int Cin, int Cout, int H, int W, int k, float *scratch);
 
+/* ---- training, one image at a time (wp_layers.h's batch calls and the
+ * fused training step of net_train.c are made of these) ----
+ * A thread's slice: wp_conv_thread_floats(); a weight-gradient
+ * accumulator (wp_conv_grad_floats) at its start when it sums weights,
+ * work for the image calls after it. */
+size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k);
+size_t wp_conv_grad_floats(int Cin, int Cout, int k);
+/* The weights as the image calls take them: for 3x3, Winograd's U into
+ * U (forward, or adjoint for backward-data); returns the end of what it
+ * wrote (where per-thread slices may start).  1x1: nothing, returns U. */
+float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint);
+/* out[co,H,W] = conv(in[ci,H,W]); w: U for 3x3, the weights for 1x1
+ * (adjoint: [ci][co], the backward-data product).  work: a slice. */
+void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
+                   int k, int adjoint, float *work);
+/* acc += the weight gradient of one image (acc at the start of a slice) */
+void wp_conv_weights_image(float *acc, const float *x, const float *dy, int Cin, int Cout,
+                           int H, int W, int k);
+/* Zero T accumulators stride floats apart; then sum them in order into dw
+ * (accumulates; 3x3: through Winograd's domain). */
+void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k);
+void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
+                            int k);
+
 #endif

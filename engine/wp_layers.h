@@ -33,6 +33,25 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
                                const float *gamma, const float *batch_sd, int N,
                                int C, int HW);
 
+/* The same, one image at a time (the fused training step, net_train.c):
+ * per-image statistics st[2c], st[2c+1] of channel c (z's mean and sum of
+ * squared deviations; backward: the sum of z and of dy z, dy = da through
+ * the ReLU), then the batch's (st: N images of 2C, summed in image order)
+ * as A = gamma / sd (and batch_sd, the running update) or as coef[3C]
+ * (P, Q, mean: dz = P dy - Q (z - mean), dgamma += its share). */
+void wp_bn_image_stats(double *st, const float *z, int C, int HW);
+void wp_bn_batch_stats(float *A, float *batch_sd, float *running_sd, const float *gamma,
+                       const double *st, int N, int C, int HW);
+void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW);
+void wp_bn_image_grad_sums(double *st, const float *z, const float *da, const float *A, int C,
+                           int HW);
+void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
+                      const double *st, int N, int C, int HW);
+void wp_bn_dz_image(float *dz, const float *z, const float *da, const float *A,
+                    const float *coef, int C, int HW);
+/* 1 when the calling thread's BN has a sync set (wp_bn_set_sync). */
+int wp_bn_synced(void);
+
 /* Data-parallel training: the batch is split over processes (or threads),
  * and sum adds v[n] in place over all of them (every one calls it in the
  * same order; 0 on success).  Set for the calling thread, the fused
