@@ -282,8 +282,8 @@ void wp_bn_image_stats(double *st, const float *z, int C, int HW)
     }
 }
 
-void wp_bn_batch_stats(float *A, float *batch_sd, float *running_sd, const float *gamma,
-                       const double *st, int N, int C, int HW)
+void wp_bn_batch_stats(float *A, float *mean_out, float *batch_sd, float *running_sd,
+                       const float *gamma, const double *st, int N, int C, int HW)
 {
     double M = (double)N * HW;
     for (int c = 0; c < C; c++) {
@@ -297,6 +297,7 @@ void wp_bn_batch_stats(float *A, float *batch_sd, float *running_sd, const float
             m2 += st[(size_t)n * 2 * C + 2 * c + 1] + HW * d * d;
         }
         double var = m2 / M;
+        mean_out[c] = (float)mean;
         float sd = (float)sqrt((var > 0.0 ? var : 0.0) + BN_EPS);
         batch_sd[c] = sd;
         A[c] = gamma[c] / sd;
@@ -311,29 +312,44 @@ void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW)
         scale_relu(a + (size_t)c * HW, z + (size_t)c * HW, A[c], HW);
 }
 
-void wp_bn_image_grad_sums(double *st, const float *z, const float *da, const float *A, int C,
-                           int HW)
+/* sum a da: where a = relu(A z) > 0, da z A; elsewhere 0 (the ReLU's mask) */
+VECTOR_CLONES static double dot(const float *restrict a, const float *restrict da, int n)
 {
-    for (int c = 0; c < C; c++) {
-        double s[2] = {0.0, 0.0};
-        masked_sums(z + (size_t)c * HW, da + (size_t)c * HW, A[c], HW, s);
-        st[2 * c] = s[0], st[2 * c + 1] = s[1];
+    double s = 0.0;
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+        int m = n - i0 < BLOCK ? n - i0 : BLOCK, i = 0;
+        float b[LANES] = {0};
+        for (; i + LANES <= m; i += LANES)
+            for (int j = 0; j < LANES; j++)
+                b[j] += a[i0 + i + j] * da[i0 + i + j];
+        for (; i < m; i++)
+            b[0] += a[i0 + i] * da[i0 + i];
+        for (int j = 0; j < LANES; j++)
+            s += b[j];
     }
+    return s;
+}
+
+void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        st[c] = dot(a + (size_t)c * HW, da + (size_t)c * HW, HW);
 }
 
 void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
-                      const double *st, int N, int C, int HW)
+                      const float *A, const float *mean, const double *st, int N, int C, int HW)
 {
     double M = (double)N * HW;
     for (int c = 0; c < C; c++) {
-        double sum = 0.0, S = 0.0;
+        double S = 0.0; /* sum dy z = sum a da / A */
         for (int n = 0; n < N; n++)
-            sum += st[(size_t)n * 2 * C + 2 * c], S += st[(size_t)n * 2 * C + 2 * c + 1];
+            S += st[(size_t)n * C + c];
+        S = A[c] != 0.0f ? S / A[c] : 0.0;
         double s = batch_sd[c], g = gamma[c];
         dgamma[c] += (float)(S / s);
-        coef[c] = (float)(g / s);                    /* P */
+        coef[c] = (float)(g / s);                       /* P */
         coef[C + c] = (float)(g * S / (M * s * s * s)); /* Q */
-        coef[2 * C + c] = (float)(sum / M);          /* the mean */
+        coef[2 * C + c] = mean[c];
     }
 }
 

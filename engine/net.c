@@ -213,7 +213,7 @@ static wp_status cache_reserve(const wp_net *net, wp_net_cache *c, int N, int H,
     size_t dmax = (size_t)N * (maxc > (size_t)net->out_ch ? maxc : (size_t)net->out_ch) * H * W;
     c->d0 = wp_alloc(sizeof(float) * dmax);
     c->d1 = wp_alloc(sizeof(float) * dmax);
-    c->bn_scale = wp_alloc(sizeof(float) * (size_t)net->width * (size_t)L);
+    c->bn_scale = wp_alloc(sizeof(float) * 2 * (size_t)net->width * (size_t)L);
     c->bn_coef = wp_alloc(sizeof(float) * 3 * (size_t)net->width);
     c->stats = wp_alloc(sizeof(double) * 2 * (size_t)N * net->width);
     if (!c->z || !c->a || !c->batch_sd || !c->scratch || !c->d0 || !c->d1 || !c->bn_scale ||
@@ -231,7 +231,8 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
     wp_status st = cache_reserve(net, c, N, H, W, err);
     if (st)
         return st;
-    if (!c->layerwise && !wp_bn_synced()) {
+    c->fused = !c->layerwise && !wp_bn_synced();
+    if (c->fused) {
         wp_net_forward_fused(net, c, x, y, update_running);
         return WP_OK;
     }
@@ -247,8 +248,6 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
                           net->width, H, W, net->kernel[l], c->scratch);
         wp_bn_relu_forward_train(a, z, net->gamma[l], update_running ? net->rsd[l] : NULL, sd, N,
                                  net->width, HW);
-        for (int ch = 0; ch < net->width; ch++)
-            c->bn_scale[(size_t)l * net->width + ch] = net->gamma[l][ch] / sd[ch];
     }
     wp_conv2d_forward(y, c->a + (size_t)(L - 2) * act, net->conv_w[L - 1], N, net->width,
                       net->out_ch, H, W, net->kernel[L - 1], c->scratch);
@@ -258,7 +257,7 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
 void wp_net_backward(const wp_net *net, wp_net_cache *c, const float *x, const float *dy,
                      float *grad, float *dx)
 {
-    if (!c->layerwise && !wp_bn_synced()) {
+    if (c->fused) {
         wp_net_backward_fused(net, c, x, dy, grad, dx);
         return;
     }

@@ -8,8 +8,10 @@
  *             thread's buffer (a is never stored), the conv, the BN
  *             statistics of its output;
  *   backward: dz from z and da into a thread's buffer, the weight
- *             gradient, the data gradient, and the BN-backward sums of
- *             the layer below from it.
+ *             gradient (with the input relu(A z) recomputed), the data
+ *             gradient, and the BN-backward sums of the layer below from
+ *             it and that input (still in cache; the mean of z comes
+ *             from the forward).
  * Per-image statistics are combined in image order and weight gradients
  * per fixed block of images: results do not depend on thread timing.
  * Without a sync (wp_bn_set_sync) only: data-parallel training keeps the
@@ -34,9 +36,10 @@ typedef struct {
 
 static size_t act_floats(const fused_ctx *f) { return (size_t)f->N * f->net->width * f->H * f->W; }
 
+/* A = gamma / sd of layer l, then its mean */
 static const float *bn_scale(const fused_ctx *f, int l)
 {
-    return f->c->bn_scale + (size_t)l * f->net->width;
+    return f->c->bn_scale + (size_t)l * 2 * f->net->width;
 }
 
 /* Layer l's input of image n: x, the first conv's output, or relu(A z)
@@ -112,7 +115,8 @@ void wp_net_forward_fused(const wp_net *net, wp_net_cache *c, const float *x, fl
         f.out = l == 0 ? c->a : l == L - 1 ? y : c->z + (size_t)(l - 1) * act;
         wp_parallel_for(N, forward_image, &f);
         if (middle(net, l))
-            wp_bn_batch_stats(c->bn_scale + (size_t)l * C, c->batch_sd + (size_t)(l - 1) * C,
+            wp_bn_batch_stats(c->bn_scale + (size_t)l * 2 * C, c->bn_scale + (size_t)(2 * l + 1) * C,
+                              c->batch_sd + (size_t)(l - 1) * C,
                               update_running ? net->rsd[l] : NULL, net->gamma[l], c->stats, N, C,
                               c->H * c->W);
     }
@@ -140,10 +144,8 @@ static void backward_block(int b, int tid, void *p)
             continue;
         float *o = f->out + (size_t)n * ci * HW;
         wp_conv_image(o, g, f->w, co, ci, f->H, f->W, k, 1, work);
-        if (middle(net, l - 1))
-            wp_bn_image_grad_sums(f->c->stats + (size_t)n * 2 * ci,
-                                  f->c->z + (size_t)(l - 2) * act + n * ci * HW, o,
-                                  bn_scale(f, l - 1), ci, (int)HW);
+        if (middle(net, l - 1)) /* the input was relu(A z) of layer l - 1, in abuf */
+            wp_bn_image_grad_sums(f->c->stats + (size_t)n * ci, abuf, o, ci, (int)HW);
     }
 }
 
@@ -165,7 +167,8 @@ void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, c
         wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.slices, f.per, f.T, ci, co, k);
         if (middle(net, l - 1))
             wp_bn_grad_coefs(c->bn_coef, grad + gamma_off + (size_t)(l - 2) * C, net->gamma[l - 1],
-                             c->batch_sd + (size_t)(l - 2) * C, c->stats, N, C, c->H * c->W);
+                             c->batch_sd + (size_t)(l - 2) * C, bn_scale(&f, l - 1),
+                             bn_scale(&f, l - 1) + C, c->stats, N, C, c->H * c->W);
         f.in = next;
         next = da;
         da = (float *)f.in;

@@ -35,18 +35,19 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
 
 /* The same, one image at a time (the fused training step, net_train.c):
  * per-image statistics st[2c], st[2c+1] of channel c (z's mean and sum of
- * squared deviations; backward: the sum of z and of dy z, dy = da through
- * the ReLU), then the batch's (st: N images of 2C, summed in image order)
- * as A = gamma / sd (and batch_sd, the running update) or as coef[3C]
- * (P, Q, mean: dz = P dy - Q (z - mean), dgamma += its share). */
+ * squared deviations), then the batch's (st: N images of 2C, combined in
+ * image order) as A = gamma / sd, the mean (and batch_sd, the running
+ * update).  Backward: per image st[c] = sum a da over channel c (a =
+ * relu(A z), the forward's output), then coef[3C] = P, Q, mean with
+ * dz = P dy - Q (z - mean), dy = da through the ReLU (and dgamma += its
+ * share; st: N images of C). */
 void wp_bn_image_stats(double *st, const float *z, int C, int HW);
-void wp_bn_batch_stats(float *A, float *batch_sd, float *running_sd, const float *gamma,
-                       const double *st, int N, int C, int HW);
+void wp_bn_batch_stats(float *A, float *mean, float *batch_sd, float *running_sd,
+                       const float *gamma, const double *st, int N, int C, int HW);
 void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW);
-void wp_bn_image_grad_sums(double *st, const float *z, const float *da, const float *A, int C,
-                           int HW);
+void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, int HW);
 void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
-                      const double *st, int N, int C, int HW);
+                      const float *A, const float *mean, const double *st, int N, int C, int HW);
 void wp_bn_dz_image(float *dz, const float *z, const float *da, const float *A,
                     const float *coef, int C, int HW);
 /* 1 when the calling thread's BN has a sync set (wp_bn_set_sync). */

@@ -60,13 +60,16 @@ typedef struct {
     float *scratch;  /* convolution scratch (im2col, Winograd) */
     size_t cap_scratch;
     float *d0, *d1;  /* gradient ping-pong */
-    float *bn_scale; /* nlayers x width: gamma / batch sd of the middle layers */
-    float *bn_coef;  /* 3 x width: BN-backward's coefficients (net_train.c) */
-    double *stats;   /* N x 2 width: per-image BN statistics (net_train.c) */
+    /* the fused step's (net_train.c): per middle layer gamma / batch sd
+     * and the batch mean (nlayers x 2 x width), BN-backward's
+     * coefficients (3 x width), per-image statistics (N x 2 x width) */
+    float *bn_scale, *bn_coef;
+    double *stats;
     /* Set by the caller: 1 takes the layer-by-layer path (the oracle of
      * the fused one, and the path a BN sync takes); a holds every layer's
      * output only after its forward. */
     int layerwise;
+    int fused; /* the path the last forward took (its backward takes it) */
 } wp_net_cache;
 
 void wp_net_cache_free(wp_net_cache *c);
