@@ -27,13 +27,14 @@ void wp_wino_dw_image(float *dU, const float *x, const float *dy, int Cin, int C
 void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
 
 /* 1x1 product y[o][j] = sum_k w(o,k) x[k][j] for j < n (rows of x and y
- * ld apart), w(o,k) = w[o so + k sk], with a register-blocked AVX-512
- * kernel (gemm1x1.c); work: wp_k1x1_pack_floats(ci).  Returns 0, having
- * done nothing, where the CPU or the shape (co a multiple of 8) has no
- * such kernel: the caller uses BLAS. */
+ * ld apart), w(o,k) = w[o so + k sk], then max(y, 0) where relu, with a
+ * register-blocked AVX-512 kernel (gemm1x1.c); work:
+ * wp_k1x1_pack_floats(ci).  Returns 0, having done nothing, where the CPU
+ * or the shape (co a multiple of 8) has no such kernel: the caller uses
+ * BLAS. */
 size_t wp_k1x1_pack_floats(int ci);
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
-            int ld, int n, float *work);
+            int ld, int n, int relu, float *work);
 
 /* c[M][N] += a[M][K] b[N][K]^T (a weight gradient), by a register-blocked
  * AVX-512 kernel where the CPU has one and M, N are multiples of 4, else
