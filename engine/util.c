@@ -7,11 +7,6 @@
 #include <string.h>
 #include <math.h>
 #include <time.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
-#define HUGE_PAGE ((size_t)2 << 20)
 
 wp_status wp_fail(char *err, wp_status status, const char *fmt, ...)
 {
@@ -55,18 +50,6 @@ void *wp_alloc(size_t bytes)
     if (bytes > SIZE_MAX - 63)
         return NULL;
     bytes = (bytes + 63) & ~(size_t)63;
-#ifdef MADV_HUGEPAGE
-    /* Big buffers in transparent huge pages where the system gives them
-     * on request: a fresh 4 KiB page costs a fault (~12 us here), a
-     * 2 MiB page one fault for 512 of them. */
-    if (bytes >= HUGE_PAGE) {
-        bytes = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-        p = aligned_alloc(HUGE_PAGE, bytes);
-        if (p)
-            (void)madvise(p, bytes, MADV_HUGEPAGE);
-        return p;
-    }
-#endif
     p = aligned_alloc(64, bytes);
     return p;
 }
