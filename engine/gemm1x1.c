@@ -118,7 +118,7 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
     return 1;
 }
 
-#define DOT_CHUNK 512 /* p per pass: a block's 8 rows in L1 */
+#define DOT_CHUNK 2048 /* p per pass: a block's 8 rows in L1 */
 
 /* c[o0..o0+4) x [i0..i0+4) += the products over p in [0, K) */
 TARGET static void dot_block(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
