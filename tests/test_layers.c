@@ -465,12 +465,13 @@ static double max_abs(const float *a, size_t n)
 
 /* The fused training step against the layer-by-layer one (its oracle),
  * on 1 and 2 threads, at a width the AVX-512 kernels take (16) and one
- * they leave to BLAS (6): outputs, batch statistics, running statistics,
- * every gradient and the input's gradient. */
+ * they leave to BLAS (6), then one image and a net of two layers (no BN):
+ * outputs, batch statistics, running statistics, every gradient and the
+ * input's gradient. */
 START_TEST(fused_step_matches_layerwise)
 {
     uint8_t kernel[6] = {3, 1, 1, 3, 1, 3};
-    int width = _i < 2 ? 16 : 6, N = 5, H = 9, W = 11, L = 6;
+    int width = _i < 2 ? 16 : 6, N = _i < 4 ? 5 : 1, H = 9, W = 11, L = _i < 4 ? 6 : 2 + _i % 2;
     wp_set_threads(1 + (_i & 1));
     wp_net net[2];
     wp_net_cache cache[2] = {{.layerwise = 1}, {0}};
@@ -490,6 +491,7 @@ START_TEST(fused_step_matches_layerwise)
         }
     }
     size_t P = net[0].nparams, nsd = (size_t)(L - 2) * width;
+    ck_assert(max_abs(grad[1], P) > 0.0);
     ck_assert_double_le(max_abs_diff(y[0], y[1], ny), 1e-5 * (1 + max_abs(y[0], ny)));
     ck_assert_double_le(max_abs_diff(cache[0].batch_sd, cache[1].batch_sd, nsd), 1e-5);
     ck_assert_double_le(max_abs_diff(net[0].running_sd, net[1].running_sd, nsd), 1e-5);
@@ -599,7 +601,7 @@ int main(void)
     tcase_add_test(tc, relu_and_mse);
     tcase_add_test(tc, bn_relu_fused_matches_separate);
     tcase_add_loop_test(tc, net_gradients, 0, 4);
-    tcase_add_loop_test(tc, fused_step_matches_layerwise, 0, 4);
+    tcase_add_loop_test(tc, fused_step_matches_layerwise, 0, 6);
     tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
