@@ -206,11 +206,11 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
     conv_batch(dx, dy, w, N, Cin, Cout, H, W, k, scratch, 1);
 }
 
-void wp_conv_weights_image(float *acc, const float *x, const float *dy, int Cin, int Cout,
-                           int H, int W, int k)
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
+                           int Cout, int H, int W, int k)
 {
     if (k == 3) {
-        wp_wino_dw_image(acc, x, dy, Cin, Cout, H, W, acc + wp_conv_grad_floats(Cin, Cout, 3));
+        wp_wino_dw_image(acc, x, dy, Cin, Cout, H, W, work);
         return;
     }
     /* dw[Cout,Cin] += dy[Cout,HW] * x^T[HW,Cin] */
@@ -220,7 +220,8 @@ void wp_conv_weights_image(float *acc, const float *x, const float *dy, int Cin,
 static void weights_image(int n, float *mine, const batch_ctx *c)
 {
     size_t HW = (size_t)c->H * c->W;
-    wp_conv_weights_image(mine, c->x + (size_t)n * c->Cin * HW, c->in + (size_t)n * c->Cout * HW,
+    wp_conv_weights_image(mine, mine + wp_conv_grad_floats(c->Cin, c->Cout, c->k),
+                          c->x + (size_t)n * c->Cin * HW, c->in + (size_t)n * c->Cout * HW,
                           c->Cin, c->Cout, c->H, c->W, c->k);
 }
 

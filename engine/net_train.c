@@ -12,8 +12,10 @@
  *             gradient, and the BN-backward sums of the layer below from
  *             it and that input (still in cache; the mean of z comes
  *             from the forward).
- * Per-image statistics are combined in image order and weight gradients
- * per fixed block of images: results do not depend on thread timing.
+ * Per-image statistics are combined in image order, and weight gradients
+ * in GRAD_BLOCKS fixed blocks of images that threads take as they come
+ * free (a core lost to another process for a while holds up no share):
+ * results depend neither on thread timing nor on the thread count.
  * Without a sync (wp_bn_set_sync) only: data-parallel training keeps the
  * layer-by-layer path, whose statistics go through the sync. */
 #include "wp_net.h"
@@ -21,6 +23,8 @@
 #include "wp_conv.h"
 #include "wp_layers.h"
 #include "wp_parallel.h"
+
+#define GRAD_BLOCKS 8
 
 typedef struct {
     const wp_net *net;
@@ -31,6 +35,7 @@ typedef struct {
     const float *in;     /* backward: da of layer l, or dy */
     float *out;          /* forward: layer l's output; backward: da below, dx or NULL */
     float *slices;       /* per thread: conv slice, a buffer, dz buffer */
+    float *acc;          /* backward: GRAD_BLOCKS weight-gradient accumulators */
     size_t per, conv;    /* a slice's floats; its conv part */
 } fused_ctx;
 
@@ -79,13 +84,20 @@ static size_t slice_floats(const wp_net *net, int l, int H, int W)
     return conv + (((size_t)(ci + co) * H * W + 15) & ~(size_t)15);
 }
 
+static size_t acc_floats(const wp_net *net, int l)
+{
+    int ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l);
+    return (wp_conv_grad_floats(ci, co, net->kernel[l]) + 15) & ~(size_t)15;
+}
+
 size_t wp_net_fused_scratch_floats(const wp_net *net, int H, int W)
 {
     size_t need = 0;
     for (int l = 0; l < net->nlayers; l++) {
         int ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l);
         size_t s = 16 + (net->kernel[l] == 3 ? 16 * (size_t)ci * co : 0) +
-                   (size_t)wp_threads() * slice_floats(net, l, H, W);
+                   (size_t)wp_threads() * slice_floats(net, l, H, W) +
+                   GRAD_BLOCKS * acc_floats(net, l);
         need = s > need ? s : need;
     }
     return need;
@@ -101,13 +113,14 @@ static void set_slices(fused_ctx *f, const float *w, int adjoint)
     f->slices = end;
     f->per = slice_floats(f->net, l, f->H, f->W);
     f->conv = (wp_conv_thread_floats(ci, co, f->H, f->W, k) + 15) & ~(size_t)15;
+    f->acc = f->slices + (size_t)wp_threads() * f->per;
 }
 
 void wp_net_forward_fused(const wp_net *net, wp_net_cache *c, const float *x, float *y,
                           int update_running)
 {
     int N = c->N, L = net->nlayers, C = net->width;
-    fused_ctx f = {net, c, x, 0, N, c->H, c->W, 0, NULL, NULL, NULL, NULL, 0, 0};
+    fused_ctx f = {net, c, x, 0, N, c->H, c->W, 0, NULL, NULL, NULL, NULL, NULL, 0, 0};
     size_t act = act_floats(&f);
     for (int l = 0; l < L; l++) {
         f.l = l;
@@ -122,16 +135,16 @@ void wp_net_forward_fused(const wp_net *net, wp_net_cache *c, const float *x, fl
     }
 }
 
-/* Block b of T takes images [b N / T, (b+1) N / T) into its accumulator. */
+/* Block b of T (GRAD_BLOCKS or N) takes images [b N / T, (b+1) N / T)
+ * into its accumulator, on whichever thread runs it. */
 static void backward_block(int b, int tid, void *p)
 {
-    (void)tid;
     const fused_ctx *f = p;
     const wp_net *net = f->net;
     int l = f->l, ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l), k = net->kernel[l];
     size_t HW = (size_t)f->H * f->W, act = act_floats(f);
-    float *acc = f->slices + (size_t)b * f->per, *work = acc + wp_conv_grad_floats(ci, co, k);
-    float *abuf = acc + f->conv, *dz = abuf + (size_t)ci * HW;
+    float *acc = f->acc + (size_t)b * acc_floats(net, l), *work = f->slices + (size_t)tid * f->per;
+    float *abuf = work + f->conv, *dz = abuf + (size_t)ci * HW;
     for (int n = (int)((long)b * f->N / f->T); n < (int)((long)(b + 1) * f->N / f->T); n++) {
         const float *g = f->in + (size_t)n * co * HW;
         if (middle(net, l)) {
@@ -139,7 +152,7 @@ static void backward_block(int b, int tid, void *p)
                            f->c->bn_coef, co, (int)HW);
             g = dz;
         }
-        wp_conv_weights_image(acc, layer_input(f, l, n, abuf), g, ci, co, f->H, f->W, k);
+        wp_conv_weights_image(acc, work, layer_input(f, l, n, abuf), g, ci, co, f->H, f->W, k);
         if (!f->out)
             continue;
         float *o = f->out + (size_t)n * ci * HW;
@@ -153,8 +166,8 @@ void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, c
                            float *grad, float *dx)
 {
     int N = c->N, L = net->nlayers, C = net->width;
-    int T = wp_threads() < N ? wp_threads() : N;
-    fused_ctx f = {net, c, x, 0, N, c->H, c->W, T < 1 ? 1 : T, NULL, dy, NULL, NULL, 0, 0};
+    fused_ctx f = {net, c, x, 0, N, c->H, c->W, N < GRAD_BLOCKS ? N : GRAD_BLOCKS, NULL, dy,
+                   NULL, NULL, NULL, 0, 0};
     size_t gamma_off = wp_net_conv_offset(net, L);
     float *da = c->d0, *next = c->d1;
     for (int l = L - 1; l >= 0; l--) {
@@ -162,9 +175,10 @@ void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, c
         f.l = l;
         set_slices(&f, net->conv_w[l], 1);
         f.out = l > 0 ? next : dx;
-        wp_conv_weights_start(f.slices, f.per, f.T, ci, co, k);
+        wp_conv_weights_start(f.acc, acc_floats(net, l), f.T, ci, co, k);
         wp_parallel_for(f.T, backward_block, &f);
-        wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.slices, f.per, f.T, ci, co, k);
+        wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.acc, acc_floats(net, l), f.T,
+                               ci, co, k);
         if (middle(net, l - 1))
             wp_bn_grad_coefs(c->bn_coef, grad + gamma_off + (size_t)(l - 2) * C, net->gamma[l - 1],
                              c->batch_sd + (size_t)(l - 2) * C, bn_scale(&f, l - 1),

@@ -62,9 +62,10 @@ float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k,
  * (adjoint: [ci][co], the backward-data product).  work: a slice. */
 void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
                    int k, int adjoint, float *work);
-/* acc += the weight gradient of one image (acc at the start of a slice) */
-void wp_conv_weights_image(float *acc, const float *x, const float *dy, int Cin, int Cout,
-                           int H, int W, int k);
+/* acc += the weight gradient of one image (work: a slice after its
+ * accumulator) */
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
+                           int Cout, int H, int W, int k);
 /* Zero T accumulators stride floats apart; then sum them in order into dw
  * (accumulates; 3x3: through Winograd's domain). */
 void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k);

@@ -507,6 +507,39 @@ START_TEST(fused_step_matches_layerwise)
 }
 END_TEST
 
+/* The fused step gives the same bits on any thread count (statistics per
+ * image, weight gradients per fixed block of images). */
+START_TEST(fused_step_independent_of_threads)
+{
+    uint8_t kernel[5] = {3, 1, 3, 1, 3};
+    int N = 11, H = 8, W = 13;
+    wp_net net;
+    ck_assert_int_eq(wp_net_init(&net, 4, 3, 16, 5, kernel, NULL), 0);
+    wp_rng r;
+    wp_rng_seed(&r, 3);
+    for (size_t i = 0; i < net.nparams; i++)
+        net.params[i] = (float)wp_rng_gauss(&r) * 0.3f;
+    size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W, P = net.nparams;
+    float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1), *y[2], *g[2], *dx[2];
+    for (int t = 0; t < 2; t++) {
+        wp_set_threads(t + 1);
+        wp_net_cache cache = {0};
+        y[t] = malloc(4 * ny), g[t] = calloc(P, 4), dx[t] = malloc(4 * nx);
+        ck_assert_int_eq(wp_net_forward_train(&net, &cache, x, y[t], N, H, W, 0, NULL), 0);
+        wp_net_backward(&net, &cache, x, dy, g[t], dx[t]);
+        wp_net_cache_free(&cache);
+    }
+    ck_assert(!memcmp(y[0], y[1], 4 * ny));
+    ck_assert(!memcmp(g[0], g[1], 4 * P));
+    ck_assert(!memcmp(dx[0], dx[1], 4 * nx));
+    for (int t = 0; t < 2; t++)
+        free(y[t]), free(g[t]), free(dx[t]);
+    free(x), free(dy);
+    wp_net_free(&net);
+    wp_set_threads(1);
+}
+END_TEST
+
 START_TEST(inference_matches_training_forward_with_running_stats)
 {
     /* With running_sd equal to the batch sd, eval and train agree. */
@@ -602,6 +635,7 @@ int main(void)
     tcase_add_test(tc, bn_relu_fused_matches_separate);
     tcase_add_loop_test(tc, net_gradients, 0, 4);
     tcase_add_loop_test(tc, fused_step_matches_layerwise, 0, 6);
+    tcase_add_test(tc, fused_step_independent_of_threads);
     tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
