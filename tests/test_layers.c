@@ -455,6 +455,17 @@ START_TEST(net_gradients)
 }
 END_TEST
 
+/* A net with Gaussian weights of standard deviation sd. */
+static void random_net(wp_net *net, int in, int out, int width, int L, const uint8_t *kernel,
+                       uint64_t seed, float sd)
+{
+    ck_assert_int_eq(wp_net_init(net, in, out, width, L, kernel, NULL), 0);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    for (size_t i = 0; i < net->nparams; i++)
+        net->params[i] = (float)wp_rng_gauss(&r) * sd;
+}
+
 static double max_abs(const float *a, size_t n)
 {
     double m = 0.0;
@@ -480,10 +491,7 @@ START_TEST(fused_step_matches_layerwise)
     size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W;
     float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1), *y[2], *grad[2], *dx[2];
     for (int p = 0; p < 2; p++) {
-        ck_assert_int_eq(wp_net_init(&net[p], 4, 3, width, L, kernel, NULL), 0);
-        wp_rng_seed(&r, 7);
-        for (size_t i = 0; i < net[p].nparams; i++)
-            net[p].params[i] = (float)wp_rng_gauss(&r) * 0.3f;
+        random_net(&net[p], 4, 3, width, L, kernel, 7, 0.3f);
         y[p] = malloc(4 * ny), dx[p] = malloc(4 * nx), grad[p] = calloc(net[p].nparams, 4);
         for (int step = 0; step < 2; step++) { /* the second reuses the cache */
             ck_assert_int_eq(wp_net_forward_train(&net[p], &cache[p], x, y[p], N, H, W, 1, NULL), 0);
@@ -514,11 +522,9 @@ START_TEST(fused_step_independent_of_threads)
     uint8_t kernel[5] = {3, 1, 3, 1, 3};
     int N = 11, H = 8, W = 13;
     wp_net net;
-    ck_assert_int_eq(wp_net_init(&net, 4, 3, 16, 5, kernel, NULL), 0);
     wp_rng r;
-    wp_rng_seed(&r, 3);
-    for (size_t i = 0; i < net.nparams; i++)
-        net.params[i] = (float)wp_rng_gauss(&r) * 0.3f;
+    random_net(&net, 4, 3, 16, 5, kernel, 3, 0.3f);
+    wp_rng_seed(&r, 4);
     size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W, P = net.nparams;
     float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1), *y[2], *g[2], *dx[2];
     for (int t = 0; t < 2; t++) {
@@ -545,11 +551,9 @@ START_TEST(inference_matches_training_forward_with_running_stats)
     /* With running_sd equal to the batch sd, eval and train agree. */
     uint8_t kernel[4] = {3, 3, 1, 3};
     wp_net net;
-    ck_assert_int_eq(wp_net_init(&net, 1, 1, 5, 4, kernel, NULL), 0);
     wp_rng r;
-    wp_rng_seed(&r, 11);
-    for (size_t i = 0; i < net.nparams; i++)
-        net.params[i] = (float)wp_rng_gauss(&r) * 0.5f;
+    random_net(&net, 1, 1, 5, 4, kernel, 11, 0.5f);
+    wp_rng_seed(&r, 12);
     int H = 7, W = 9;
     float *x = rand_buf(&r, (size_t)H * W, 1), y1[63], y2[63];
     wp_net_cache cache = {0};
