@@ -3,6 +3,9 @@
  * Adam), calling the layer functions in the order wp_net_forward_train and
  * wp_net_backward do.  CPU time of the process (so a loaded machine gives
  * usable comparisons between builds), 1 thread unless told.
+ * Then the whole step as the trainer calls it (wp_net_forward_train +
+ * wp_net_backward + Adam), layer by layer and fused (net_train.c), in
+ * alternation: CPU time and wall time per step.
  * usage: train_ops [THREADS [STEPS [low]]]  (low: the 20-layer 3x3 low-pass
  * net of 1 channel; default: the RF13 conditional net, 4 in, 3 out) */
 #include <cblas.h>
@@ -22,6 +25,13 @@ static const char *kind_name[NKIND] = {"forward 3x3", "forward 1x1", "BN+ReLU fw
                                        "weights 3x3", "weights 1x1", "data 3x3", "data 1x1",
                                        "Adam"};
 static double spent[NKIND], flops[NKIND];
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 
 static double cpu_now(void)
 {
@@ -119,6 +129,25 @@ int main(int argc, char **argv)
                1e3 * spent[i] / steps, 100 * spent[i] / total,
                flops[i] > 0 ? flops[i] / spent[i] / 1e9 : 0.0);
     printf("%-12s %8.1f ms\n", "step", 1e3 * total / steps);
+    /* whole steps: layer by layer (0) and fused (1), alternating */
+    double cpu[2] = {0, 0}, wall[2] = {0, 0};
+    wp_net_cache cc[2] = {{.layerwise = 1}, {0}};
+    for (int s = 0; s <= steps; s++)
+        for (int p = 0; p < 2; p++) {
+            double c0 = cpu_now(), w0 = wall_now();
+            memset(g, 0, sizeof(float) * n.nparams);
+            wp_net_forward_train(&n, &cc[p], x, y, N, H, W, 1, NULL);
+            wp_net_backward(&n, &cc[p], x, dy, g, NULL);
+            wp_adam_step(&adam, n.params, g, 1e-4f);
+            if (s > 0) /* step 0 warms up */
+                cpu[p] += cpu_now() - c0, wall[p] += wall_now() - w0;
+        }
+    printf("whole step, layer by layer: %7.1f ms CPU %7.1f ms wall\n", 1e3 * cpu[0] / steps,
+           1e3 * wall[0] / steps);
+    printf("whole step, fused:          %7.1f ms CPU %7.1f ms wall  (%.2fx CPU, %.2fx wall)\n",
+           1e3 * cpu[1] / steps, 1e3 * wall[1] / steps, cpu[0] / cpu[1], wall[0] / wall[1]);
+    wp_net_cache_free(&cc[0]);
+    wp_net_cache_free(&cc[1]);
     wp_adam_free(&adam);
     wp_net_cache_free(&c);
     wp_net_free(&n);

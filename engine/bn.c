@@ -77,6 +77,7 @@ VECTOR_CLONES static void scale_relu(float *restrict a, const float *restrict z,
 static _Thread_local const wp_bn_sync *bn_sync;
 
 void wp_bn_set_sync(const wp_bn_sync *s) { bn_sync = s; }
+int wp_bn_synced(void) { return bn_sync != NULL; }
 
 typedef struct {
     float *out, *dgamma, *running_sd, *batch_sd;
@@ -264,4 +265,99 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
     st[2 * C] = (double)N * HW;
     sync_sum(st, 2 * (size_t)C + 1);
     wp_parallel_for(C, bnr_sync_backward_apply, &k);
+}
+
+/* ---- one image at a time: the fused training step (net_train.c) ----
+ * Called on an image's tensor while a convolution has just written it
+ * (in cache), so that the statistics cost no pass over memory. */
+
+void wp_bn_image_stats(double *st, const float *z, int C, int HW)
+{
+    for (int c = 0; c < C; c++) {
+        const float *zc = z + (size_t)c * HW;
+        double s[2] = {0.0, 0.0};
+        shifted_sums(zc, HW, zc[0], s);
+        st[2 * c] = zc[0] + s[0] / HW;            /* the image's mean */
+        st[2 * c + 1] = s[1] - s[0] * s[0] / HW; /* its sum of squared deviations */
+    }
+}
+
+void wp_bn_batch_stats(float *A, float *mean_out, float *batch_sd, float *running_sd,
+                       const float *gamma, const double *st, int N, int C, int HW)
+{
+    double M = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        /* the images' means and deviations combined, in image order */
+        double mean = 0.0, m2 = 0.0;
+        for (int n = 0; n < N; n++)
+            mean += st[(size_t)n * 2 * C + 2 * c];
+        mean /= N;
+        for (int n = 0; n < N; n++) {
+            double d = st[(size_t)n * 2 * C + 2 * c] - mean;
+            m2 += st[(size_t)n * 2 * C + 2 * c + 1] + HW * d * d;
+        }
+        double var = m2 / M;
+        mean_out[c] = (float)mean;
+        float sd = (float)sqrt((var > 0.0 ? var : 0.0) + BN_EPS);
+        batch_sd[c] = sd;
+        A[c] = gamma[c] / sd;
+        if (running_sd)
+            running_sd[c] = 0.9f * running_sd[c] + 0.1f * sd;
+    }
+}
+
+void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        scale_relu(a + (size_t)c * HW, z + (size_t)c * HW, A[c], HW);
+}
+
+/* sum a da: where a = relu(A z) > 0, da z A; elsewhere 0 (the ReLU's mask) */
+VECTOR_CLONES static double dot(const float *restrict a, const float *restrict da, int n)
+{
+    double s = 0.0;
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+        int m = n - i0 < BLOCK ? n - i0 : BLOCK, i = 0;
+        float b[LANES] = {0};
+        for (; i + LANES <= m; i += LANES)
+            for (int j = 0; j < LANES; j++)
+                b[j] += a[i0 + i + j] * da[i0 + i + j];
+        for (; i < m; i++)
+            b[0] += a[i0 + i] * da[i0 + i];
+        for (int j = 0; j < LANES; j++)
+            s += b[j];
+    }
+    return s;
+}
+
+void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        st[c] = dot(a + (size_t)c * HW, da + (size_t)c * HW, HW);
+}
+
+void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
+                      const float *A, const float *mean, const double *st, int N, int C, int HW)
+{
+    double M = (double)N * HW;
+    for (int c = 0; c < C; c++) {
+        double S = 0.0; /* sum dy z = sum a da / A */
+        for (int n = 0; n < N; n++)
+            S += st[(size_t)n * C + c];
+        S = A[c] != 0.0f ? S / A[c] : 0.0;
+        double s = batch_sd[c], g = gamma[c];
+        dgamma[c] += (float)(S / s);
+        coef[c] = (float)(g / s);                       /* P */
+        coef[C + c] = (float)(g * S / (M * s * s * s)); /* Q */
+        coef[2 * C + c] = mean[c];
+    }
+}
+
+void wp_bn_dz_image(float *dz, const float *z, const float *da, const float *A,
+                    const float *coef, int C, int HW)
+{
+    for (int c = 0; c < C; c++) {
+        size_t o = (size_t)c * HW;
+        bn_dz(dz + o, z + o, da + o, A[c], coef[c], coef[C + c], coef[2 * C + c], HW);
+    }
 }

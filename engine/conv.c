@@ -41,7 +41,7 @@ static size_t wino_floats(int Cin, int Cout, int W)
 }
 
 /* Weight-gradient accumulator: Winograd's 16 planes for 3x3. */
-static size_t grad_floats(int Cin, int Cout, int k)
+size_t wp_conv_grad_floats(int Cin, int Cout, int k)
 {
     return (size_t)Cout * Cin * (k == 3 ? 16 : 1);
 }
@@ -58,7 +58,7 @@ static size_t per_thread_floats(int Cin, int Cout, int H, int W, int k)
         m = wf > wb ? wf : wb;
         m = m > wg ? m : wg;
     }
-    return ((m + grad_floats(Cin, Cout, k) + 15) & ~(size_t)15);
+    return ((m + wp_conv_grad_floats(Cin, Cout, k) + 15) & ~(size_t)15);
 }
 
 size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
@@ -89,10 +89,11 @@ typedef struct {
  * one GEMM per image, 64 channels, Zen 4, 1 thread: 1.5x at 64x64, 1.25x
  * at 40x40 (unpacked small blocks: 0.9x at 64x64, 1.35x at 40x40). */
 static void gemm_1x1(float *y, const float *x, const float *w, int ci, int co, int ld, int n,
-                     int adjoint, float *pack)
+                     int adjoint, int relu, float *pack)
 {
     /* w(o, k): w[o][k], adjoint w[k][o] */
-    if (wp_k1x1(y, x, w, adjoint ? 1 : (size_t)ci, adjoint ? (size_t)co : 1, ci, co, ld, n, pack))
+    if (wp_k1x1(y, x, w, adjoint ? 1 : (size_t)ci, adjoint ? (size_t)co : 1, ci, co, ld, n, relu,
+                pack))
         return;
     int block = block_cols(ci, co);
     for (int j = 0; j < n; j += block) {
@@ -101,6 +102,12 @@ static void gemm_1x1(float *y, const float *x, const float *w, int ci, int co, i
             memcpy(pack + (size_t)r * m, x + (size_t)r * ld + j, sizeof(float) * m);
         cblas_sgemm(CblasRowMajor, adjoint ? CblasTrans : CblasNoTrans, CblasNoTrans, co, m, ci,
                     1.0f, w, adjoint ? co : ci, pack, m, 0.0f, y + j, ld);
+        if (relu) /* while the block is in cache */
+            for (int o = 0; o < co; o++) {
+                float *r = y + (size_t)o * ld + j;
+                for (int k = 0; k < m; k++)
+                    r[k] = r[k] > 0.0f ? r[k] : 0.0f;
+            }
     }
 }
 
@@ -108,14 +115,8 @@ static void gemm_chunk(int i, int tid, void *p)
 {
     const gemm_ctx *c = p;
     int j0 = i * CHUNK_PIXELS, n = c->HW - j0 < CHUNK_PIXELS ? c->HW - j0 : CHUNK_PIXELS;
-    gemm_1x1(c->y + j0, c->x + j0, c->w, c->Cin, c->Cout, c->HW, n, 0,
+    gemm_1x1(c->y + j0, c->x + j0, c->w, c->Cin, c->Cout, c->HW, n, 0, c->relu,
              c->pack + (size_t)tid * pack_floats(c->Cin, c->Cout));
-    if (c->relu)
-        for (int o = 0; o < c->Cout; o++) {
-            float *r = c->y + (size_t)o * c->HW + j0;
-            for (int k = 0; k < n; k++)
-                r[k] = r[k] > 0.0f ? r[k] : 0.0f;
-        }
 }
 
 void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
@@ -153,19 +154,31 @@ typedef struct {
 
 static float *slice(const batch_ctx *c, int tid) { return c->scratch + (size_t)tid * c->per; }
 
+void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
+                   int k, int adjoint, float *work)
+{
+    if (k == 3) /* w is U for this direction */
+        wp_wino_conv3x3(out, in, w, ci, co, H, W, 0, work);
+    else /* 1x1; backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
+        gemm_1x1(out, in, w, ci, co, H * W, H * W, adjoint, 0, work);
+}
+
 /* forward (adjoint = 0) or backward-data (adjoint = 1) of image n */
 static void conv_image(int n, int tid, void *p)
 {
     const batch_ctx *c = p;
     size_t HW = (size_t)c->H * c->W;
     int ci = c->adjoint ? c->Cout : c->Cin, co = c->adjoint ? c->Cin : c->Cout;
-    const float *in = c->in + (size_t)n * ci * HW;
-    float *out = c->out + (size_t)n * co * HW;
-    if (c->k == 3) {
-        wp_wino_conv3x3(out, in, c->w, ci, co, c->H, c->W, 0, slice(c, tid));
-    } else { /* 1x1; backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
-        gemm_1x1(out, in, c->w, ci, co, (int)HW, (int)HW, c->adjoint, slice(c, tid));
-    }
+    wp_conv_image(c->out + (size_t)n * co * HW, c->in + (size_t)n * ci * HW, c->w, ci, co, c->H,
+                  c->W, c->k, c->adjoint, slice(c, tid));
+}
+
+float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint)
+{
+    if (k != 3)
+        return U;
+    wp_wino_weights(U, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
+    return U + wp_wino_weight_floats(Cin, Cout) + 16;
 }
 
 static void conv_batch(float *out, const float *in, const float *w, int N, int Cin, int Cout,
@@ -175,9 +188,8 @@ static void conv_batch(float *out, const float *in, const float *w, int N, int C
                    per_thread_floats(Cin, Cout, H, W, k)};
     if (k == 3) {
         /* one Winograd transform of the weights for the whole batch */
-        wp_wino_weights(scratch, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
         c.w = scratch;
-        c.scratch = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
+        c.scratch = wp_conv_batch_weights(scratch, w, Cin, Cout, k, adjoint);
     }
     wp_parallel_for(N, conv_image, &c);
 }
@@ -194,17 +206,23 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
     conv_batch(dx, dy, w, N, Cin, Cout, H, W, k, scratch, 1);
 }
 
-static void weights_image(int n, float *mine, const batch_ctx *c)
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
+                           int Cout, int H, int W, int k)
 {
-    int HW = c->H * c->W;
-    const float *xn = c->x + (size_t)n * c->Cin * HW, *dyn = c->in + (size_t)n * c->Cout * HW;
-    if (c->k == 3) {
-        wp_wino_dw_image(mine, xn, dyn, c->Cin, c->Cout, c->H, c->W,
-                         mine + grad_floats(c->Cin, c->Cout, 3));
+    if (k == 3) {
+        wp_wino_dw_image(acc, x, dy, Cin, Cout, H, W, work);
         return;
     }
     /* dw[Cout,Cin] += dy[Cout,HW] * x^T[HW,Cin] */
-    wp_gemm_abt(mine, dyn, xn, c->Cout, c->Cin, HW);
+    wp_gemm_abt(acc, dy, x, Cout, Cin, H * W);
+}
+
+static void weights_image(int n, float *mine, const batch_ctx *c)
+{
+    size_t HW = (size_t)c->H * c->W;
+    wp_conv_weights_image(mine, mine + wp_conv_grad_floats(c->Cin, c->Cout, c->k),
+                          c->x + (size_t)n * c->Cin * HW, c->in + (size_t)n * c->Cout * HW,
+                          c->Cin, c->Cout, c->H, c->W, c->k);
 }
 
 /* Block b of T takes images [b N / T, (b+1) N / T) into accumulator b: a
@@ -221,22 +239,38 @@ static void weights_block(int b, int tid, void *p)
 void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int N, int Cin,
                                 int Cout, int H, int W, int k, float *scratch)
 {
-    /* Each thread sums its images into its own accumulator; then they add
-     * up in thread order (deterministic for a thread count), for 3x3 in
-     * Winograd's domain before one transform into dw. */
-    size_t nw = grad_floats(Cin, Cout, k);
+    /* Each thread sums its images into its own accumulator. */
     size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
     int T = wp_threads() < N ? wp_threads() : N;
     if (T < 1)
         T = 1;
     batch_ctx c = {NULL, dy, x, NULL, dw, Cin, Cout, H, W, k, T, N, scratch + U,
                    per_thread_floats(Cin, Cout, H, W, k)};
-    for (int t = 0; t < T; t++)
-        memset(slice(&c, t), 0, sizeof(float) * nw);
+    wp_conv_weights_start(c.scratch, c.per, T, Cin, Cout, k);
     wp_parallel_for(T, weights_block, &c);
-    float *sum = k == 3 ? slice(&c, 0) : dw;
+    wp_conv_weights_finish(dw, c.scratch, c.per, T, Cin, Cout, k);
+}
+
+size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k)
+{
+    return per_thread_floats(Cin, Cout, H, W, k);
+}
+
+void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k)
+{
+    for (int t = 0; t < T; t++)
+        memset(acc + (size_t)t * stride, 0, sizeof(float) * wp_conv_grad_floats(Cin, Cout, k));
+}
+
+void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
+                            int k)
+{
+    /* The accumulators add up in thread order (deterministic for a thread
+     * count), for 3x3 in Winograd's domain before one transform into dw. */
+    size_t nw = wp_conv_grad_floats(Cin, Cout, k);
+    float *sum = k == 3 ? acc : dw;
     for (int t = k == 3; t < T; t++) {
-        const float *mine = slice(&c, t);
+        const float *mine = acc + (size_t)t * stride;
         for (size_t i = 0; i < nw; i++)
             sum[i] += mine[i];
     }

@@ -244,7 +244,7 @@ static void wino_chunk(int i, int tid, void *p)
     for (int xi = 0; xi < 16; xi++) {
         const float *u = c->U + (size_t)xi * c->Cout * c->Cin, *v = V + (size_t)xi * c->Cin * T;
         float *m = M + (size_t)xi * c->Cout * T;
-        if (!wp_k1x1(m, v, u, (size_t)c->Cin, 1, c->Cin, c->Cout, T, T, pack))
+        if (!wp_k1x1(m, v, u, (size_t)c->Cin, 1, c->Cin, c->Cout, T, T, 0, pack))
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, T, c->Cin, 1.0f, u,
                         c->Cin, v, T, 0.0f, m, T);
     }

@@ -19,8 +19,9 @@
 
 #define ROWS 8  /* output channels per register block */
 #define COLS 48 /* columns per block: 3 vectors of 16 */
+#define PANEL 8 /* blocks packed at once: each row of x read in runs of 1.5 KiB */
 
-size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS + 16; }
+size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS * PANEL + 16; }
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -29,7 +30,7 @@ size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS + 16; }
 
 /* y[o0..o0+ROWS) x [0, m) from the packed xp[ci][COLS] */
 TARGET static void block(float *y, int ld, const float *xp, const float *w, size_t so, size_t sk,
-                         int ci, int o0, __mmask16 k0, __mmask16 k1, __mmask16 k2)
+                         int ci, int o0, __mmask16 k0, __mmask16 k1, __mmask16 k2, int relu)
 {
     __m512 acc[ROWS][3];
 #pragma GCC unroll 8
@@ -48,6 +49,11 @@ TARGET static void block(float *y, int ld, const float *xp, const float *w, size
             acc[r][2] = _mm512_fmadd_ps(b, x2, acc[r][2]);
         }
     }
+    if (relu)
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++)
+            for (int v = 0; v < 3; v++)
+                acc[r][v] = _mm512_max_ps(acc[r][v], _mm512_setzero_ps());
 #pragma GCC unroll 8
     for (int r = 0; r < ROWS; r++) {
         float *yr = y + (size_t)(o0 + r) * ld;
@@ -76,33 +82,43 @@ static int use_own(void)
 
 static __mmask16 lanes(int m) { return m <= 0 ? 0 : m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1); }
 
-/* Columns [j, j + m) of the ci rows, side by side and zero-padded to
- * COLS (rows ld apart can alias in the cache, see conv.c). */
-static void pack(float *xp, const float *x, int ci, int ld, int m)
+/* Columns [0, m) of the ci rows (m <= PANEL COLS) as blocks of COLS,
+ * xp[block][k][COLS], zero-padded (rows ld apart can alias in the cache,
+ * see conv.c; a row is read in one run, which the prefetchers follow). */
+TARGET static void pack(float *xp, const float *x, int ci, int ld, int m)
 {
-    for (int k = 0; k < ci; k++) {
-        memcpy(xp + (size_t)k * COLS, x + (size_t)k * ld, sizeof(float) * m);
-        if (m < COLS)
-            memset(xp + (size_t)k * COLS + m, 0, sizeof(float) * (COLS - m));
-    }
+    for (int k = 0; k < ci; k++)
+        for (int b = 0; b * COLS < m; b++) {
+            int c = m - b * COLS; /* masked loads: the padding is zero */
+            const float *src = x + (size_t)k * ld + b * COLS;
+            float *d = xp + ((size_t)b * ci + k) * COLS;
+            _mm512_store_ps(d, _mm512_maskz_loadu_ps(lanes(c), src));
+            _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(lanes(c - 16), src + 16));
+            _mm512_store_ps(d + 32, _mm512_maskz_loadu_ps(lanes(c - 32), src + 32));
+        }
 }
 
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
-            int ld, int n, float *work)
+            int ld, int n, int relu, float *work)
 {
     if (co % ROWS || !use_own())
         return 0;
     float *xp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
-    for (int j = 0; j < n; j += COLS) {
-        int m = n - j < COLS ? n - j : COLS;
-        pack(xp, x + j, ci, ld, m);
-        for (int o = 0; o < co; o += ROWS)
-            block(y + j, ld, xp, w, so, sk, ci, o, lanes(m), lanes(m - 16), lanes(m - 32));
+    for (int j0 = 0; j0 < n; j0 += PANEL * COLS) {
+        int mp = n - j0 < PANEL * COLS ? n - j0 : PANEL * COLS;
+        pack(xp, x + j0, ci, ld, mp);
+        for (int j = 0; j < mp; j += COLS) {
+            int m = mp - j < COLS ? mp - j : COLS;
+            const float *xb = xp + (size_t)(j / COLS) * ci * COLS;
+            for (int o = 0; o < co; o += ROWS)
+                block(y + j0 + j, ld, xb, w, so, sk, ci, o, lanes(m), lanes(m - 16),
+                      lanes(m - 32), relu);
+        }
     }
     return 1;
 }
 
-#define DOT_CHUNK 512 /* p per pass: a block's 8 rows in L1 */
+#define DOT_CHUNK 2048 /* p per pass: a block's 8 rows in L1 */
 
 /* c[o0..o0+4) x [i0..i0+4) += the products over p in [0, K) */
 TARGET static void dot_block(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
@@ -148,10 +164,10 @@ static int kdot(float *c, const float *a, const float *b, int M, int N, int K)
 }
 #else
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
-            int ld, int n, float *work)
+            int ld, int n, int relu, float *work)
 {
     (void)y, (void)x, (void)w, (void)so, (void)sk, (void)ci, (void)co, (void)ld, (void)n;
-    (void)work;
+    (void)relu, (void)work;
     return 0;
 }
 

@@ -174,7 +174,12 @@ void wp_net_cache_free(wp_net_cache *c)
     free(c->scratch);
     free(c->d0);
     free(c->d1);
+    free(c->bn_scale);
+    free(c->bn_coef);
+    free(c->stats);
+    int layerwise = c->layerwise;
     memset(c, 0, sizeof *c);
+    c->layerwise = layerwise;
 }
 
 /* Grows the cache only when the batch does not fit: big buffers are
@@ -189,7 +194,9 @@ static wp_status cache_reserve(const wp_net *net, wp_net_cache *c, int N, int H,
         if (s > need_scratch)
             need_scratch = s;
     }
-    if (c->a && (size_t)N * H * W <= (size_t)c->cap_N * c->cap_H * c->cap_W &&
+    size_t fused = wp_net_fused_scratch_floats(net, H, W);
+    need_scratch = fused > need_scratch ? fused : need_scratch;
+    if (c->a && N <= c->cap_N && (size_t)N * H * W <= (size_t)c->cap_N * c->cap_H * c->cap_W &&
         need_scratch <= c->cap_scratch) {
         c->N = N, c->H = H, c->W = W;
         return WP_OK;
@@ -206,7 +213,11 @@ static wp_status cache_reserve(const wp_net *net, wp_net_cache *c, int N, int H,
     size_t dmax = (size_t)N * (maxc > (size_t)net->out_ch ? maxc : (size_t)net->out_ch) * H * W;
     c->d0 = wp_alloc(sizeof(float) * dmax);
     c->d1 = wp_alloc(sizeof(float) * dmax);
-    if (!c->z || !c->a || !c->batch_sd || !c->scratch || !c->d0 || !c->d1) {
+    c->bn_scale = wp_alloc(sizeof(float) * 2 * (size_t)net->width * (size_t)L);
+    c->bn_coef = wp_alloc(sizeof(float) * 3 * (size_t)net->width);
+    c->stats = wp_alloc(sizeof(double) * 2 * (size_t)N * net->width);
+    if (!c->z || !c->a || !c->batch_sd || !c->scratch || !c->d0 || !c->d1 || !c->bn_scale ||
+        !c->bn_coef || !c->stats) {
         wp_net_cache_free(c);
         return wp_fail(err, WP_ERR_NOMEM, "out of memory for training activations");
     }
@@ -220,6 +231,11 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
     wp_status st = cache_reserve(net, c, N, H, W, err);
     if (st)
         return st;
+    c->fused = !c->layerwise && !wp_bn_synced();
+    if (c->fused) {
+        wp_net_forward_fused(net, c, x, y, update_running);
+        return WP_OK;
+    }
     size_t act = (size_t)N * net->width * H * W;
     int L = net->nlayers, HW = H * W;
     /* a_0 = conv0(x) */
@@ -241,6 +257,10 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
 void wp_net_backward(const wp_net *net, wp_net_cache *c, const float *x, const float *dy,
                      float *grad, float *dx)
 {
+    if (c->fused) {
+        wp_net_backward_fused(net, c, x, dy, grad, dx);
+        return;
+    }
     int N = c->N, H = c->H, W = c->W, HW = H * W, L = net->nlayers;
     size_t act = (size_t)N * net->width * HW;
     size_t gamma_off = wp_net_conv_offset(net, L);

@@ -27,13 +27,14 @@ void wp_wino_dw_image(float *dU, const float *x, const float *dy, int Cin, int C
 void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
 
 /* 1x1 product y[o][j] = sum_k w(o,k) x[k][j] for j < n (rows of x and y
- * ld apart), w(o,k) = w[o so + k sk], with a register-blocked AVX-512
- * kernel (gemm1x1.c); work: wp_k1x1_pack_floats(ci).  Returns 0, having
- * done nothing, where the CPU or the shape (co a multiple of 8) has no
- * such kernel: the caller uses BLAS. */
+ * ld apart), w(o,k) = w[o so + k sk], then max(y, 0) where relu, with a
+ * register-blocked AVX-512 kernel (gemm1x1.c); work:
+ * wp_k1x1_pack_floats(ci).  Returns 0, having done nothing, where the CPU
+ * or the shape (co a multiple of 8) has no such kernel: the caller uses
+ * BLAS. */
 size_t wp_k1x1_pack_floats(int ci);
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
-            int ld, int n, float *work);
+            int ld, int n, int relu, float *work);
 
 /* c[M][N] += a[M][K] b[N][K]^T (a weight gradient), by a register-blocked
  * AVX-512 kernel where the CPU has one and M, N are multiples of 4, else
@@ -45,5 +46,30 @@ void wp_gemm_abt(float *c, const float *a, const float *b, int M, int N, int K);
 size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k);
 void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
                              int relu, int Cin, int Cout, int H, int W, int k, float *scratch);
+
+/* ---- training, one image at a time (wp_layers.h's batch calls and the
+ * fused training step of net_train.c are made of these) ----
+ * A thread's slice: wp_conv_thread_floats(); a weight-gradient
+ * accumulator (wp_conv_grad_floats) at its start when it sums weights,
+ * work for the image calls after it. */
+size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k);
+size_t wp_conv_grad_floats(int Cin, int Cout, int k);
+/* The weights as the image calls take them: for 3x3, Winograd's U into
+ * U (forward, or adjoint for backward-data); returns the end of what it
+ * wrote (where per-thread slices may start).  1x1: nothing, returns U. */
+float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint);
+/* out[co,H,W] = conv(in[ci,H,W]); w: U for 3x3, the weights for 1x1
+ * (adjoint: [ci][co], the backward-data product).  work: a slice. */
+void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
+                   int k, int adjoint, float *work);
+/* acc += the weight gradient of one image (work: a slice after its
+ * accumulator) */
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
+                           int Cout, int H, int W, int k);
+/* Zero T accumulators stride floats apart; then sum them in order into dw
+ * (accumulates; 3x3: through Winograd's domain). */
+void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k);
+void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
+                            int k);
 
 #endif

@@ -33,6 +33,26 @@ void wp_bn_relu_backward_train(float *dz, float *dgamma, const float *da, const 
                                const float *gamma, const float *batch_sd, int N,
                                int C, int HW);
 
+/* The same, one image at a time (the fused training step, net_train.c):
+ * per-image statistics st[2c], st[2c+1] of channel c (z's mean and sum of
+ * squared deviations), then the batch's (st: N images of 2C, combined in
+ * image order) as A = gamma / sd, the mean (and batch_sd, the running
+ * update).  Backward: per image st[c] = sum a da over channel c (a =
+ * relu(A z), the forward's output), then coef[3C] = P, Q, mean with
+ * dz = P dy - Q (z - mean), dy = da through the ReLU (and dgamma += its
+ * share; st: N images of C). */
+void wp_bn_image_stats(double *st, const float *z, int C, int HW);
+void wp_bn_batch_stats(float *A, float *mean, float *batch_sd, float *running_sd,
+                       const float *gamma, const double *st, int N, int C, int HW);
+void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW);
+void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, int HW);
+void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
+                      const float *A, const float *mean, const double *st, int N, int C, int HW);
+void wp_bn_dz_image(float *dz, const float *z, const float *da, const float *A,
+                    const float *coef, int C, int HW);
+/* 1 when the calling thread's BN has a sync set (wp_bn_set_sync). */
+int wp_bn_synced(void);
+
 /* Data-parallel training: the batch is split over processes (or threads),
  * and sum adds v[n] in place over all of them (every one calls it in the
  * same order; 0 on success).  Set for the calling thread, the fused

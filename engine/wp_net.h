@@ -60,6 +60,16 @@ typedef struct {
     float *scratch;  /* convolution scratch (im2col, Winograd) */
     size_t cap_scratch;
     float *d0, *d1;  /* gradient ping-pong */
+    /* the fused step's (net_train.c): per middle layer gamma / batch sd
+     * and the batch mean (nlayers x 2 x width), BN-backward's
+     * coefficients (3 x width), per-image statistics (N x 2 x width) */
+    float *bn_scale, *bn_coef;
+    double *stats;
+    /* Set by the caller: 1 takes the layer-by-layer path (the oracle of
+     * the fused one, and the path a BN sync takes); a holds every layer's
+     * output only after its forward. */
+    int layerwise;
+    int fused; /* the path the last forward took (its backward takes it) */
 } wp_net_cache;
 
 void wp_net_cache_free(wp_net_cache *c);
@@ -70,5 +80,15 @@ wp_status wp_net_forward_train(wp_net *net, wp_net_cache *c, const float *x, flo
  * (may be NULL) receives the input gradient. */
 void wp_net_backward(const wp_net *net, wp_net_cache *c, const float *x, const float *dy,
                      float *grad, float *dx);
+
+/* The fused step (net_train.c), which the two calls above take unless
+ * cache->layerwise or a BN sync is set: scratch floats it needs, and its
+ * forward and backward (same contracts, except that the forward stores
+ * a only for layer 0). */
+size_t wp_net_fused_scratch_floats(const wp_net *net, int H, int W);
+void wp_net_forward_fused(const wp_net *net, wp_net_cache *c, const float *x, float *y,
+                          int update_running);
+void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, const float *dy,
+                           float *grad, float *dx);
 
 #endif

@@ -393,7 +393,7 @@ START_TEST(net_gradients)
     uint8_t kernel[5] = {3, 1, 3, 1, 3};
     int N = 3, H = 6, W = 5;
     wp_net net;
-    wp_net_cache cache = {0};
+    wp_net_cache cache = {.layerwise = _i & 1}; /* both paths against the differences */
     ck_assert_int_eq(wp_net_init(&net, 4, 3, 6, 5, kernel, NULL), 0);
     wp_rng r;
     wp_rng_seed(&r, 5 + _i);
@@ -455,16 +455,105 @@ START_TEST(net_gradients)
 }
 END_TEST
 
+/* A net with Gaussian weights of standard deviation sd. */
+static void random_net(wp_net *net, int in, int out, int width, int L, const uint8_t *kernel,
+                       uint64_t seed, float sd)
+{
+    ck_assert_int_eq(wp_net_init(net, in, out, width, L, kernel, NULL), 0);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    for (size_t i = 0; i < net->nparams; i++)
+        net->params[i] = (float)wp_rng_gauss(&r) * sd;
+}
+
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m;
+}
+
+/* The fused training step against the layer-by-layer one (its oracle),
+ * on 1 and 2 threads, at a width the AVX-512 kernels take (16) and one
+ * they leave to BLAS (6), then one image and a net of two layers (no BN):
+ * outputs, batch statistics, running statistics, every gradient and the
+ * input's gradient. */
+START_TEST(fused_step_matches_layerwise)
+{
+    uint8_t kernel[6] = {3, 1, 1, 3, 1, 3};
+    int width = _i < 2 ? 16 : 6, N = _i < 4 ? 5 : 1, H = 9, W = 11, L = _i < 4 ? 6 : 2 + _i % 2;
+    wp_set_threads(1 + (_i & 1));
+    wp_net net[2];
+    wp_net_cache cache[2] = {{.layerwise = 1}, {0}};
+    wp_rng r;
+    wp_rng_seed(&r, 40 + _i);
+    size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W;
+    float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1), *y[2], *grad[2], *dx[2];
+    for (int p = 0; p < 2; p++) {
+        random_net(&net[p], 4, 3, width, L, kernel, 7, 0.3f);
+        y[p] = malloc(4 * ny), dx[p] = malloc(4 * nx), grad[p] = calloc(net[p].nparams, 4);
+        for (int step = 0; step < 2; step++) { /* the second reuses the cache */
+            ck_assert_int_eq(wp_net_forward_train(&net[p], &cache[p], x, y[p], N, H, W, 1, NULL), 0);
+            wp_net_backward(&net[p], &cache[p], x, dy, grad[p], dx[p]);
+        }
+    }
+    size_t P = net[0].nparams, nsd = (size_t)(L - 2) * width;
+    ck_assert(max_abs(grad[1], P) > 0.0);
+    ck_assert_double_le(max_abs_diff(y[0], y[1], ny), 1e-5 * (1 + max_abs(y[0], ny)));
+    ck_assert_double_le(max_abs_diff(cache[0].batch_sd, cache[1].batch_sd, nsd), 1e-5);
+    ck_assert_double_le(max_abs_diff(net[0].running_sd, net[1].running_sd, nsd), 1e-5);
+    ck_assert_double_le(max_abs_diff(grad[0], grad[1], P), 1e-5 * (1 + max_abs(grad[0], P)));
+    ck_assert_double_le(max_abs_diff(dx[0], dx[1], nx), 1e-5 * (1 + max_abs(dx[0], nx)));
+    for (int p = 0; p < 2; p++) {
+        free(y[p]), free(dx[p]), free(grad[p]);
+        wp_net_cache_free(&cache[p]);
+        wp_net_free(&net[p]);
+    }
+    free(x), free(dy);
+    wp_set_threads(1);
+}
+END_TEST
+
+/* The fused step gives the same bits on any thread count (statistics per
+ * image, weight gradients per fixed block of images). */
+START_TEST(fused_step_independent_of_threads)
+{
+    uint8_t kernel[5] = {3, 1, 3, 1, 3};
+    int N = 11, H = 8, W = 13;
+    wp_net net;
+    wp_rng r;
+    random_net(&net, 4, 3, 16, 5, kernel, 3, 0.3f);
+    wp_rng_seed(&r, 4);
+    size_t nx = (size_t)N * 4 * H * W, ny = (size_t)N * 3 * H * W, P = net.nparams;
+    float *x = rand_buf(&r, nx, 1), *dy = rand_buf(&r, ny, 1), *y[2], *g[2], *dx[2];
+    for (int t = 0; t < 2; t++) {
+        wp_set_threads(t + 1);
+        wp_net_cache cache = {0};
+        y[t] = malloc(4 * ny), g[t] = calloc(P, 4), dx[t] = malloc(4 * nx);
+        ck_assert_int_eq(wp_net_forward_train(&net, &cache, x, y[t], N, H, W, 0, NULL), 0);
+        wp_net_backward(&net, &cache, x, dy, g[t], dx[t]);
+        wp_net_cache_free(&cache);
+    }
+    ck_assert(!memcmp(y[0], y[1], 4 * ny));
+    ck_assert(!memcmp(g[0], g[1], 4 * P));
+    ck_assert(!memcmp(dx[0], dx[1], 4 * nx));
+    for (int t = 0; t < 2; t++)
+        free(y[t]), free(g[t]), free(dx[t]);
+    free(x), free(dy);
+    wp_net_free(&net);
+    wp_set_threads(1);
+}
+END_TEST
+
 START_TEST(inference_matches_training_forward_with_running_stats)
 {
     /* With running_sd equal to the batch sd, eval and train agree. */
     uint8_t kernel[4] = {3, 3, 1, 3};
     wp_net net;
-    ck_assert_int_eq(wp_net_init(&net, 1, 1, 5, 4, kernel, NULL), 0);
     wp_rng r;
-    wp_rng_seed(&r, 11);
-    for (size_t i = 0; i < net.nparams; i++)
-        net.params[i] = (float)wp_rng_gauss(&r) * 0.5f;
+    random_net(&net, 1, 1, 5, 4, kernel, 11, 0.5f);
+    wp_rng_seed(&r, 12);
     int H = 7, W = 9;
     float *x = rand_buf(&r, (size_t)H * W, 1), y1[63], y2[63];
     wp_net_cache cache = {0};
@@ -549,6 +638,8 @@ int main(void)
     tcase_add_test(tc, relu_and_mse);
     tcase_add_test(tc, bn_relu_fused_matches_separate);
     tcase_add_loop_test(tc, net_gradients, 0, 4);
+    tcase_add_loop_test(tc, fused_step_matches_layerwise, 0, 6);
+    tcase_add_test(tc, fused_step_independent_of_threads);
     tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
