@@ -34,6 +34,12 @@ typedef struct {
 
 static void sync_sample_size(dialog_state *d);
 
+/* The procedure the dialog is for. */
+static const wpj_desc *job_desc(const dialog_state *d)
+{
+    return d->src && d->src->job ? d->src->job : wpj_describe(d->kind);
+}
+
 /* ---- the previewed region and the background job ---- */
 
 static int region_side(const dialog_state *d)
@@ -410,7 +416,7 @@ static GtkWidget *param_widget(dialog_state *d, const wpj_param *p, GtkWidget **
 
 static void job_params(dialog_state *d, GtkWidget *grid)
 {
-    const wpj_desc *desc = wpj_describe(d->kind);
+    const wpj_desc *desc = job_desc(d);
     int row = 0;
     for (int i = 0; i < desc->nparams; i++) {
         const wpj_param *p = &desc->params[i];
@@ -447,11 +453,6 @@ static void sync_sample_size(dialog_state *d)
 
 /* ---- the dialog ---- */
 
-static const char *dialog_title(wpj_kind kind)
-{
-    return _(wpj_describe(kind)->title);
-}
-
 static GtkWidget *side_panel(dialog_state *d)
 {
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
@@ -471,7 +472,7 @@ static GtkWidget *side_panel(dialog_state *d)
 /* The job's help, from its descriptor: what it does, then each setting. */
 static void show_help(dialog_state *d)
 {
-    const wpj_desc *desc = wpj_describe(d->kind);
+    const wpj_desc *desc = job_desc(d);
     GString *t = g_string_new(_(desc->help));
     for (int i = 0; i < desc->nparams; i++) {
         char *label = g_strdup(_(desc->params[i].label));
@@ -501,7 +502,7 @@ static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer data)
 
 static void build_dialog(dialog_state *d)
 {
-    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Help"),
+    d->dialog = gtk_dialog_new_with_buttons(_(job_desc(d)->title), NULL, 0, _("_Help"),
                                             GTK_RESPONSE_HELP, _("_Cancel"), GTK_RESPONSE_CANCEL,
                                             _("_OK"), GTK_RESPONSE_OK, NULL);
     g_signal_connect(d->dialog, "key-press-event", G_CALLBACK(on_key), d);

@@ -135,7 +135,7 @@ undo() {
 wait_mark ready || { finish; exit; }
 prev=$T/orig.png
 make_hole
-for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior" \
+for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sample:^Sample from prior" \
     "heal:^Heal Selection \(Wavelet"; do
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"
