@@ -120,8 +120,8 @@ static int write_page(const char *dir, const wpj_desc *d)
     for (int i = 0; i < d->nparams; i++)
         g_string_append_printf(o, "%s <code>%s</code>", i ? "," : "", d->params[i].name);
     g_string_append(o, ".</p>\n<p>The other procedures:");
-    for (int k = 0, n = 0; k < WPJ_NKINDS; k++) {
-        const wpj_desc *e = wpj_describe(k);
+    for (int k = 0, n = 0; k < WPJ_NPROCS; k++) {
+        const wpj_desc *e = wpj_proc(k);
         if (e == d)
             continue;
         g_string_append_printf(o, "%s <a href=\"%s.html\">", n++ ? "," : "", e->proc);
@@ -142,8 +142,8 @@ static int write_page(const char *dir, const wpj_desc *d)
 static int write_map(const char *dir)
 {
     GString *o = g_string_new("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gimp-help>\n");
-    for (int k = 0; k < WPJ_NKINDS; k++) {
-        const char *proc = wpj_describe(k)->proc;
+    for (int k = 0; k < WPJ_NPROCS; k++) {
+        const char *proc = wpj_proc(k)->proc;
         g_string_append_printf(o, "  <help-item id=\"%s\" ref=\"%s.html\"/>\n", proc, proc);
     }
     g_string_append(o, "</gimp-help>\n");
@@ -162,8 +162,8 @@ int main(int argc, char **argv)
     }
     char *dir = g_build_filename(argv[1], "en", NULL);
     int st = g_mkdir_with_parents(dir, 0755) ? -1 : write_map(dir);
-    for (int k = 0; k < WPJ_NKINDS && st == 0; k++)
-        st = write_page(dir, wpj_describe(k));
+    for (int k = 0; k < WPJ_NPROCS && st == 0; k++)
+        st = write_page(dir, wpj_proc(k));
     g_free(dir);
     return st ? 1 : 0;
 }

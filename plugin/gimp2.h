@@ -10,36 +10,35 @@
 #include "wp_ui.h"
 
 #include "pixels.h"
+#include "run.h"
 
 /* Opens a GIMP 2.10 drawable for pixels.h. */
 void wg_drawable_open(wg_drawable *d, gint32 id);
 
-/* What a run asks for, and what the operations report back. */
+/* A run: what both front ends keep (c), and GIMP 2.10's ids. */
 typedef struct {
+    wg_common c;
     GimpRunMode mode;
     gint32 image, drawable;
-    wpj_settings s;
-    wp_prior *prior;
     unsigned long parent;   /* X11 window of GIMP's progress, 0: none (wg_attach) */
-    wpj_image ready;        /* a sample the dialog already drew, or px NULL */
     gint32 result;          /* new image (upscale) or layer (sample), or -1 */
-    wpm_list models;        /* the installed models, scanned once a run (scanned: 1) */
-    int scanned;
-    char err[WP_ERRLEN];
 } wg_run;
 
 /* Keeps win (a dialog, the progress window) above the run's parent window:
  * the wp_ui_host of GIMP 2.10, whose windows only X11 ids name. */
 void wg_attach(GtkWindow *win, void *run);
 
-/* The four operations: WP_OK, or a status with run->err set; the image is
+/* The four operations: WP_OK, or a status with run->c.err set; the image is
  * left as it was on failure or cancel. */
 wp_status wg_denoise(wg_run *run);
 wp_status wg_upscale(wg_run *run);
 wp_status wg_sample(wg_run *run);
 wp_status wg_heal(wg_run *run);
-/* The selection's bounding box in the drawable; -1 with run->err set
+/* The selection's bounding box in the drawable; -1 with run->c.err set
  * when there is nothing to heal there. */
 int wg_heal_box(wg_run *run, int *x, int *y, int *w, int *h);
+/* The selection's bounding box in the image, else the whole image: the
+ * size a sample is drawn at and where it goes. */
+void wg_sample_box(wg_run *run, int *x, int *y, int *w, int *h);
 
 #endif

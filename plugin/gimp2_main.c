@@ -10,6 +10,11 @@
 #include "models.h"
 #include "wp_i18n.h"
 
+/* run.c numbers a run's outcome as GIMP numbers its statuses. */
+G_STATIC_ASSERT(WG_SUCCESS == (int)GIMP_PDB_SUCCESS && WG_CANCEL == (int)GIMP_PDB_CANCEL &&
+                WG_CALLING_ERROR == (int)GIMP_PDB_CALLING_ERROR &&
+                WG_EXECUTION_ERROR == (int)GIMP_PDB_EXECUTION_ERROR);
+
 static const GimpParamDef upscale_rets[] = {
     {GIMP_PDB_IMAGE, "new-image", "The new image (target 2), else -1"},
 };
@@ -59,13 +64,14 @@ static GimpParamDef *pdb_args(const wpj_desc *d)
     return a;
 }
 
-static void pdb_rets(wpj_kind kind, const GimpParamDef **rets, int *n)
+/* Layer > Upscale returns a new image (target 2), a sample its layer. */
+static void pdb_rets(const wpj_desc *d, const GimpParamDef **rets, int *n)
 {
-    switch (kind) {
-    case WPJ_UPSCALE: *rets = upscale_rets, *n = G_N_ELEMENTS(upscale_rets); break;
-    case WPJ_SAMPLE: *rets = sample_rets, *n = G_N_ELEMENTS(sample_rets); break;
-    default: *rets = NULL, *n = 0; break;
-    }
+    *rets = NULL, *n = 0;
+    if (d->kind == WPJ_UPSCALE && d->target < 0)
+        *rets = upscale_rets, *n = G_N_ELEMENTS(upscale_rets);
+    else if (d->kind == WPJ_SAMPLE)
+        *rets = sample_rets, *n = G_N_ELEMENTS(sample_rets);
 }
 
 static void query(void)
@@ -76,11 +82,11 @@ static void query(void)
         gimp_plugin_help_register(WP_HELP_DOMAIN, uri);
     g_free(uri);
     g_free(help);
-    for (int k = 0; k < WPJ_NKINDS; k++) {
-        const wpj_desc *p = wpj_describe(k);
+    for (int k = 0; k < WPJ_NPROCS; k++) {
+        const wpj_desc *p = wpj_proc(k);
         const GimpParamDef *rets;
         int nrets;
-        pdb_rets(p->kind, &rets, &nrets);
+        pdb_rets(p, &rets, &nrets);
         GimpParamDef *args = pdb_args(p);
         gimp_install_procedure(p->proc, p->blurb, p->help, "Wavelet Prior authors",
                                "Wavelet Prior authors", "2024", p->menu_label, "RGB*, GRAY*",
@@ -112,118 +118,59 @@ static void last_settings(const wpj_desc *p, wpj_settings *s)
     s->model[WPJ_MODEL_LEN - 1] = '\0';
 }
 
-/* The installed models: each one is loaded to be described, so a run
- * scans the folders once. */
-static const wpm_list *run_models(wg_run *run)
+/* Shows the job's dialog: WP_OK, WP_ERR_CANCELLED, or another status with
+ * run->c.err saying why it cannot (no display, nothing to heal). */
+static wp_status show_dialog(void *data)
 {
-    if (!run->scanned)
-        wpm_scan(&run->models), run->scanned = 1;
-    return &run->models;
-}
-
-/* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display, -2 nothing
- * to work on (run->err says why). */
-static int show_dialog(const wpj_desc *p, wg_run *run)
-{
-    if (wp_ui_init())
-        return -1;
-    const wpm_list *models = run_models(run);
+    wg_run *run = data;
+    const wpj_desc *p = run->c.desc;
     wg_drawable d;
-    wp_ui_source src = {0};
-    if (p->kind != WPJ_SAMPLE) { /* a sample needs no pixels (nor a drawable) */
+    wg_rect box = {0};
+    if (wg_ui_start(&run->c))
+        return WP_ERR_IO;
+    if (p->needs_input)
         wg_drawable_open(&d, run->drawable);
-        wg_ui_source(&d, &src);
-        if (p->kind == WPJ_HEAL && wg_heal_box(run, &src.sel_x, &src.sel_y, &src.sel_w, &src.sel_h))
-            return -2;
-    } else { /* a sample suggests the selection's or the image's size */
-        gboolean sel;
-        gint x1, y1, x2, y2;
-        gimp_selection_bounds(run->image, &sel, &x1, &y1, &x2, &y2);
-        src.width = sel ? x2 - x1 : gimp_image_width(run->image);
-        src.height = sel ? y2 - y1 : gimp_image_height(run->image);
-    }
-    src.host = (wp_ui_host){wg_attach, run};
-    switch (p->kind) {
-    case WPJ_DENOISE: return wp_ui_denoise_dialog(&run->s, models, &src);
-    case WPJ_UPSCALE: return wp_ui_upscale_dialog(&run->s, models, &src);
-    case WPJ_SAMPLE: return wp_ui_sample_dialog(&run->s, models, &src, &run->ready);
-    case WPJ_HEAL: return wp_ui_heal_dialog(&run->s, models, &src, &run->ready);
-    default: return 0;
-    }
+    else /* a sample suggests the selection's or the image's size */
+        wg_sample_box(run, &box.x, &box.y, &box.w, &box.h);
+    if (p->kind == WPJ_HEAL && wg_heal_box(run, &box.x, &box.y, &box.w, &box.h))
+        return WP_ERR_ARG;
+    return wg_dialog(&run->c, p->needs_input ? &d : NULL, box, (wp_ui_host){wg_attach, run});
 }
 
-static void prefer_shipped(const wpj_desc *p, wg_run *run)
-{
-    int gray = p->kind != WPJ_SAMPLE && gimp_drawable_is_gray(run->drawable);
-    wpm_choose(run_models(run), run->s.model, sizeof run->s.model, p->kind == WPJ_SAMPLE, gray);
-}
-
-/* Fills run->s for the run mode; a GIMP status. */
 static GimpPDBStatusType get_settings(const wpj_desc *p, gint nparams, const GimpParam *param,
                                       wg_run *run)
 {
-    last_settings(p, &run->s);
+    last_settings(p, &run->c.s);
     if (run->mode == GIMP_RUN_NONINTERACTIVE) {
         if (nparams != NCOMMON + p->nparams) {
-            g_snprintf(run->err, sizeof run->err, _("%s needs %d arguments, not %d."), p->proc,
-                       NCOMMON + p->nparams, nparams);
+            g_snprintf(run->c.err, sizeof run->c.err, _("%s needs %d arguments, not %d."),
+                       p->proc, NCOMMON + p->nparams, nparams);
             return GIMP_PDB_CALLING_ERROR;
         }
-        settings_from_params(p, param, &run->s);
-        prefer_shipped(p, run);
-    } else if (run->mode == GIMP_RUN_INTERACTIVE) {
-        prefer_shipped(p, run);
-        int ok = show_dialog(p, run);
-        if (ok == -1)
-            g_snprintf(run->err, sizeof run->err, _("Cannot open the display."));
-        if (ok <= 0)
-            return ok < 0 ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_CANCEL;
+        settings_from_params(p, param, &run->c.s);
     }
-    if (wpj_settings_check(p->kind, &run->s, run->err, sizeof run->err))
-        return GIMP_PDB_CALLING_ERROR;
-    return GIMP_PDB_SUCCESS;
+    int channels = p->kind == WPJ_SAMPLE ? 0 : gimp_drawable_is_gray(run->drawable) ? 1 : 3;
+    return (GimpPDBStatusType)wg_settle(&run->c, channels, show_dialog, run);
 }
 
-static GimpPDBStatusType load_prior(wg_run *run)
+static wp_status operate(void *data)
 {
-    char err[WP_ERRLEN];
-    /* An explicit path needs no scan; else reuse the dialog's, if any. */
-    char *path = wpm_resolve_in(run->scanned ? &run->models : NULL, run->s.model, err, sizeof err);
-    if (!path) {
-        g_snprintf(run->err, sizeof run->err, "%s", err);
-        return GIMP_PDB_EXECUTION_ERROR;
+    wg_run *run = data;
+    switch (run->c.desc->kind) {
+    case WPJ_DENOISE: return wg_denoise(run);
+    case WPJ_UPSCALE: return wg_upscale(run);
+    case WPJ_SAMPLE: return wg_sample(run);
+    case WPJ_HEAL: return wg_heal(run);
+    default: return WP_ERR_ARG;
     }
-    wp_status st = wp_prior_load(path, &run->prior, err);
-    if (st != WP_OK)
-        g_snprintf(run->err, sizeof run->err, _("Cannot use the model %s: %s"), path, err);
-    g_free(path);
-    return st == WP_OK ? GIMP_PDB_SUCCESS : GIMP_PDB_EXECUTION_ERROR;
 }
 
-static GimpPDBStatusType execute(const wpj_desc *p, wg_run *run)
+static GimpPDBStatusType execute(wg_run *run)
 {
-    if (gimp_image_base_type(run->image) == GIMP_INDEXED) {
-        g_snprintf(run->err, sizeof run->err,
-                   _("Indexed images are not supported: convert the image to RGB or grayscale."));
-        return GIMP_PDB_EXECUTION_ERROR;
-    }
-    GimpPDBStatusType status = load_prior(run);
-    if (status != GIMP_PDB_SUCCESS)
-        return status;
-    wp_status st = WP_ERR_ARG;
-    switch (p->kind) {
-    case WPJ_DENOISE: st = wg_denoise(run); break;
-    case WPJ_UPSCALE: st = wg_upscale(run); break;
-    case WPJ_SAMPLE: st = wg_sample(run); break;
-    case WPJ_HEAL: st = wg_heal(run); break;
-    default: break;
-    }
-    wp_prior_free(run->prior);
-    run->prior = NULL;
+    int indexed = gimp_image_base_type(run->image) == GIMP_INDEXED;
+    GimpPDBStatusType status = (GimpPDBStatusType)wg_execute(&run->c, indexed, operate, run);
     gimp_progress_end();
-    if (st == WP_ERR_CANCELLED)
-        return GIMP_PDB_CANCEL;
-    return st == WP_OK ? GIMP_PDB_SUCCESS : GIMP_PDB_EXECUTION_ERROR;
+    return status;
 }
 
 static void run(const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals,
@@ -246,29 +193,34 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     r.mode = param[0].data.d_int32;
     r.image = param[1].data.d_image;
     r.drawable = param[2].data.d_drawable;
+    r.c = (wg_common){.desc = p,
+                      .interactive = r.mode == GIMP_RUN_INTERACTIVE,
+                      .from_args = r.mode == GIMP_RUN_NONINTERACTIVE,
+                      .progress = {gimp_progress_init, gimp_progress_set_text, gimp_progress_update},
+                      .host = {wg_attach, &r},
+                      .progress_window = 1};
     if (r.mode == GIMP_RUN_INTERACTIVE)
         r.parent = (unsigned long)gimp_progress_get_window_handle();
     GimpPDBStatusType status = get_settings(p, nparams, param, &r);
     if (status == GIMP_PDB_SUCCESS)
-        status = execute(p, &r);
+        status = execute(&r);
     if (status == GIMP_PDB_SUCCESS) {
-        gimp_set_data(p->proc, &r.s, sizeof r.s);
+        gimp_set_data(p->proc, &r.c.s, sizeof r.c.s);
         if (r.mode != GIMP_RUN_NONINTERACTIVE)
             gimp_displays_flush();
     }
-    wpj_image_free(&r.ready);
-    wpm_list_free(&r.models);
+    wg_common_free(&r.c);
     values[0].data.d_status = status;
     const GimpParamDef *rets;
     int nrets;
-    pdb_rets(p->kind, &rets, &nrets);
+    pdb_rets(p, &rets, &nrets);
     if (status == GIMP_PDB_SUCCESS && nrets > 0) {
         /* IMAGE and LAYER ids share the int32 slot. */
         values[1].type = rets[0].type;
         values[1].data.d_int32 = r.result;
         *nreturn_vals = 2;
-    } else if (status != GIMP_PDB_SUCCESS && r.err[0]) {
-        g_strlcpy(message, r.err, sizeof message);
+    } else if (status != GIMP_PDB_SUCCESS && r.c.err[0]) {
+        g_strlcpy(message, r.c.err, sizeof message);
         values[1].type = GIMP_PDB_STRING;
         values[1].data.d_string = message;
         *nreturn_vals = 2;

@@ -9,34 +9,33 @@
 #include "jobs.h"
 #include "models.h"
 #include "pixels.h"
+#include "run.h"
 #include "wp_ui.h"
 
 /* Opens a GIMP 3 drawable for pixels.h. */
 void g3_drawable_open(wg_drawable *d, GimpDrawable *drawable);
 
-/* What a run asks for, and what the operations report back. */
+/* A run: what both front ends keep (c), and GIMP 3's objects. */
 typedef struct {
+    wg_common c;
     GimpRunMode mode;
     GimpImage *image;
     GimpDrawable *drawable; /* NULL for a sample on an image with none selected */
-    wpj_settings s;
-    wp_prior *prior;
-    wpj_image ready;      /* a sample the dialog already drew, or px NULL */
-    GimpImage *new_image; /* upscale into a new image */
-    GimpLayer *new_layer; /* sample */
-    wpm_list models;      /* the installed models, scanned once a run (scanned: 1) */
-    int scanned;
-    char err[WP_ERRLEN];
+    GimpImage *new_image;   /* upscale into a new image */
+    GimpLayer *new_layer;   /* sample */
 } g3_run;
 
-/* The four operations: WP_OK, or a status with run->err set; the image is
+/* The four operations: WP_OK, or a status with run->c.err set; the image is
  * left as it was on failure or cancel. */
 wp_status g3_denoise(g3_run *run);
 wp_status g3_upscale(g3_run *run);
 wp_status g3_sample(g3_run *run);
 wp_status g3_heal(g3_run *run);
-/* The selection's bounding box in the drawable; -1 with run->err set
+/* The selection's bounding box in the drawable; -1 with run->c.err set
  * when there is nothing to heal there. */
 int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h);
+/* The selection's bounding box in the image, else the whole image: the
+ * size a sample is drawn at and where it goes. */
+void g3_sample_box(g3_run *run, int *x, int *y, int *w, int *h);
 
 #endif

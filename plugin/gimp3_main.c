@@ -11,6 +11,11 @@
 
 #define PLUG_IN_BINARY "wavelet-prior"
 
+/* run.c numbers a run's outcome as GIMP numbers its statuses. */
+G_STATIC_ASSERT(WG_SUCCESS == (int)GIMP_PDB_SUCCESS && WG_CANCEL == (int)GIMP_PDB_CANCEL &&
+                WG_CALLING_ERROR == (int)GIMP_PDB_CALLING_ERROR &&
+                WG_EXECUTION_ERROR == (int)GIMP_PDB_EXECUTION_ERROR);
+
 typedef struct {
     GimpPlugIn parent_instance;
 } WpPlugIn;
@@ -61,19 +66,6 @@ static void settings_to_config(const wpj_desc *d, const wpj_settings *s, GimpPro
 
 /* ---- a run ---- */
 
-static const wpm_list *run_models(g3_run *run)
-{
-    if (!run->scanned)
-        wpm_scan(&run->models), run->scanned = 1;
-    return &run->models;
-}
-
-static void prefer_shipped(const wpj_desc *p, g3_run *run)
-{
-    int gray = p->kind != WPJ_SAMPLE && run->drawable && gimp_drawable_is_gray(run->drawable);
-    wpm_choose(run_models(run), run->s.model, sizeof run->s.model, p->kind == WPJ_SAMPLE, gray);
-}
-
 /* Keeps our dialog above the image window the plug-in was started from. */
 static void attach_to_gimp(GtkWindow *win, void *data)
 {
@@ -81,92 +73,58 @@ static void attach_to_gimp(GtkWindow *win, void *data)
     gimp_window_set_transient(win);
 }
 
-/* Shows the job's dialog: 1 OK, 0 cancelled, -1 no display, -2 nothing
- * to work on (run->err says why). */
-static int show_dialog(const wpj_desc *p, g3_run *run)
+/* Shows the job's dialog: WP_OK, WP_ERR_CANCELLED, or another status with
+ * run->c.err saying why it cannot (no display, nothing to heal). */
+static wp_status show_dialog(void *data)
 {
-    if (wp_ui_init())
-        return -1;
-    gimp_ui_init(PLUG_IN_BINARY);
-    const wpm_list *models = run_models(run);
+    g3_run *run = data;
+    const wpj_desc *p = run->c.desc;
     wg_drawable d;
-    wp_ui_source src = {.host = {attach_to_gimp, NULL}};
-    if (p->needs_input) {
+    wg_rect box = {0};
+    if (wg_ui_start(&run->c))
+        return WP_ERR_IO;
+    gimp_ui_init(PLUG_IN_BINARY);
+    if (p->needs_input)
         g3_drawable_open(&d, run->drawable);
-        wg_ui_source(&d, &src);
-        if (p->kind == WPJ_HEAL && g3_heal_box(run, &src.sel_x, &src.sel_y, &src.sel_w, &src.sel_h))
-            return -2;
-    } else { /* a sample suggests the selection's or the image's size */
-        gboolean sel;
-        gint x1, y1, x2, y2;
-        gimp_selection_bounds(run->image, &sel, &x1, &y1, &x2, &y2);
-        src.width = sel ? x2 - x1 : gimp_image_get_width(run->image);
-        src.height = sel ? y2 - y1 : gimp_image_get_height(run->image);
-    }
-    switch (p->kind) {
-    case WPJ_DENOISE: return wp_ui_denoise_dialog(&run->s, models, &src);
-    case WPJ_UPSCALE: return wp_ui_upscale_dialog(&run->s, models, &src);
-    case WPJ_SAMPLE: return wp_ui_sample_dialog(&run->s, models, &src, &run->ready);
-    case WPJ_HEAL: return wp_ui_heal_dialog(&run->s, models, &src, &run->ready);
-    default: return 0;
-    }
+    else /* a sample suggests the selection's or the image's size */
+        g3_sample_box(run, &box.x, &box.y, &box.w, &box.h);
+    if (p->kind == WPJ_HEAL && g3_heal_box(run, &box.x, &box.y, &box.w, &box.h))
+        return WP_ERR_ARG;
+    return wg_dialog(&run->c, p->needs_input ? &d : NULL, box, (wp_ui_host){attach_to_gimp, NULL});
 }
 
 static GimpPDBStatusType get_settings(const wpj_desc *p, GimpProcedureConfig *config, g3_run *run)
 {
-    settings_from_config(p, config, &run->s);
-    prefer_shipped(p, run);
-    if (run->mode == GIMP_RUN_INTERACTIVE) {
-        int ok = show_dialog(p, run);
-        if (ok == -1)
-            g_snprintf(run->err, sizeof run->err, _("Cannot open the display."));
-        if (ok <= 0)
-            return ok < 0 ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_CANCEL;
-    }
-    if (wpj_settings_check(p->kind, &run->s, run->err, sizeof run->err))
-        return GIMP_PDB_CALLING_ERROR;
-    return GIMP_PDB_SUCCESS;
+    settings_from_config(p, config, &run->c.s);
+    GimpDrawable *d = p->kind == WPJ_SAMPLE ? NULL : run->drawable;
+    int channels = !d ? 0 : gimp_drawable_is_gray(d) ? 1 : 3;
+    return (GimpPDBStatusType)wg_settle(&run->c, channels, show_dialog, run);
 }
 
-static GimpPDBStatusType load_prior(g3_run *run)
+static wp_status operate(void *data)
 {
-    char err[WP_ERRLEN];
-    char *path = wpm_resolve_in(run->scanned ? &run->models : NULL, run->s.model, err, sizeof err);
-    if (!path) {
-        g_snprintf(run->err, sizeof run->err, "%s", err);
-        return GIMP_PDB_EXECUTION_ERROR;
+    g3_run *run = data;
+    switch (run->c.desc->kind) {
+    case WPJ_DENOISE: return g3_denoise(run);
+    case WPJ_UPSCALE: return g3_upscale(run);
+    case WPJ_SAMPLE: return g3_sample(run);
+    case WPJ_HEAL: return g3_heal(run);
+    default: return WP_ERR_ARG;
     }
-    wp_status st = wp_prior_load(path, &run->prior, err);
-    if (st != WP_OK)
-        g_snprintf(run->err, sizeof run->err, _("Cannot use the model %s: %s"), path, err);
-    g_free(path);
-    return st == WP_OK ? GIMP_PDB_SUCCESS : GIMP_PDB_EXECUTION_ERROR;
 }
 
-static GimpPDBStatusType execute(const wpj_desc *p, g3_run *run)
+static GimpPDBStatusType execute(g3_run *run)
 {
-    if (gimp_image_get_base_type(run->image) == GIMP_INDEXED) {
-        g_snprintf(run->err, sizeof run->err,
-                   _("Indexed images are not supported: convert the image to RGB or grayscale."));
-        return GIMP_PDB_EXECUTION_ERROR;
-    }
-    GimpPDBStatusType status = load_prior(run);
-    if (status != GIMP_PDB_SUCCESS)
-        return status;
-    wp_status st = WP_ERR_ARG;
-    switch (p->kind) {
-    case WPJ_DENOISE: st = g3_denoise(run); break;
-    case WPJ_UPSCALE: st = g3_upscale(run); break;
-    case WPJ_SAMPLE: st = g3_sample(run); break;
-    case WPJ_HEAL: st = g3_heal(run); break;
-    default: break;
-    }
-    wp_prior_free(run->prior);
-    run->prior = NULL;
+    int indexed = gimp_image_get_base_type(run->image) == GIMP_INDEXED;
+    GimpPDBStatusType status = (GimpPDBStatusType)wg_execute(&run->c, indexed, operate, run);
     gimp_progress_end();
-    if (st == WP_ERR_CANCELLED)
-        return GIMP_PDB_CANCEL;
-    return st == WP_OK ? GIMP_PDB_SUCCESS : GIMP_PDB_EXECUTION_ERROR;
+    return status;
+}
+
+/* Layer > Upscale returns a new image (target 2), a sample its layer. */
+static int returns_image(const wpj_desc *d)
+{
+    return d->kind == WPJ_UPSCALE && d->target < 0;
 }
 
 static GimpValueArray *run_job(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
@@ -175,39 +133,41 @@ static GimpValueArray *run_job(GimpProcedure *procedure, GimpRunMode run_mode, G
 {
     const wpj_desc *p = run_data;
     g3_run r = {.mode = run_mode, .image = image};
+    r.c = (wg_common){.desc = p,
+                      .interactive = run_mode == GIMP_RUN_INTERACTIVE,
+                      .from_args = run_mode == GIMP_RUN_NONINTERACTIVE,
+                      .progress = {gimp_progress_init, gimp_progress_set_text, gimp_progress_update}};
     wp_i18n_init();
     gegl_init(NULL, NULL);
     GimpPDBStatusType status = GIMP_PDB_SUCCESS;
-    if (drawables && drawables[0] && drawables[1] && p->needs_input) {
-        g_snprintf(r.err, sizeof r.err, _("%s works on one layer at a time."), _(p->title));
+    if (drawables && drawables[0] && drawables[1] && p->needs_input && p->target < 0) {
+        g_snprintf(r.c.err, sizeof r.c.err, _("%s works on one layer at a time."), _(p->title));
         status = GIMP_PDB_CALLING_ERROR;
     } else if (drawables && drawables[0]) {
         r.drawable = drawables[0];
     } else if (p->needs_input) {
-        g_snprintf(r.err, sizeof r.err, _("%s needs a layer."), _(p->title));
+        g_snprintf(r.c.err, sizeof r.c.err, _("%s needs a layer."), _(p->title));
         status = GIMP_PDB_CALLING_ERROR;
     }
     if (status == GIMP_PDB_SUCCESS)
         status = get_settings(p, config, &r);
     if (status == GIMP_PDB_SUCCESS)
-        status = execute(p, &r);
+        status = execute(&r);
     if (status == GIMP_PDB_SUCCESS) {
-        settings_to_config(p, &r.s, config); /* what ran is what GIMP remembers */
+        settings_to_config(p, &r.c.s, config); /* what ran is what GIMP remembers */
         if (run_mode != GIMP_RUN_NONINTERACTIVE)
             gimp_displays_flush();
     }
-    wpj_image_free(&r.ready);
-    wpm_list_free(&r.models);
+    wg_common_free(&r.c);
     if (status != GIMP_PDB_SUCCESS) {
-        GError *error = r.err[0] ? g_error_new_literal(GIMP_PLUG_IN_ERROR, 0, r.err) : NULL;
+        GError *error = r.c.err[0] ? g_error_new_literal(GIMP_PLUG_IN_ERROR, 0, r.c.err) : NULL;
         return gimp_procedure_new_return_values(procedure, status, error);
     }
     GimpValueArray *ret = gimp_procedure_new_return_values(procedure, status, NULL);
-    switch (p->kind) {
-    case WPJ_UPSCALE: GIMP_VALUES_SET_IMAGE(ret, 1, r.new_image); break;
-    case WPJ_SAMPLE: GIMP_VALUES_SET_LAYER(ret, 1, r.new_layer); break;
-    default: break;
-    }
+    if (returns_image(p))
+        GIMP_VALUES_SET_IMAGE(ret, 1, r.new_image);
+    else if (p->kind == WPJ_SAMPLE)
+        GIMP_VALUES_SET_LAYER(ret, 1, r.new_layer);
     return ret;
 }
 
@@ -223,8 +183,8 @@ static GList *query_procedures(GimpPlugIn *plug_in)
         g_free(help);
     }
     GList *list = NULL;
-    for (int k = 0; k < WPJ_NKINDS; k++)
-        list = g_list_append(list, g_strdup(wpj_describe(k)->proc));
+    for (int k = 0; k < WPJ_NPROCS; k++)
+        list = g_list_append(list, g_strdup(wpj_proc(k)->proc));
     return list;
 }
 
@@ -265,29 +225,27 @@ static GimpProcedure *create_procedure(GimpPlugIn *plug_in, const gchar *name)
     GimpProcedure *proc = gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
                                                    run_job, (gpointer)d, NULL);
     gimp_procedure_set_image_types(proc, "RGB*, GRAY*");
-    gimp_procedure_set_sensitivity_mask(
-        proc, d->needs_input ? GIMP_PROCEDURE_SENSITIVE_DRAWABLE
-                             : GIMP_PROCEDURE_SENSITIVE_DRAWABLE | GIMP_PROCEDURE_SENSITIVE_DRAWABLES |
-                                   GIMP_PROCEDURE_SENSITIVE_NO_DRAWABLES);
+    /* One layer to work on; the whole image (its target fixed) previews the first of many. */
+    int mask = GIMP_PROCEDURE_SENSITIVE_DRAWABLE;
+    if (!d->needs_input || d->target >= 0)
+        mask |= GIMP_PROCEDURE_SENSITIVE_DRAWABLES;
+    if (!d->needs_input)
+        mask |= GIMP_PROCEDURE_SENSITIVE_NO_DRAWABLES;
+    gimp_procedure_set_sensitivity_mask(proc, mask);
     gimp_procedure_set_menu_label(proc, _(d->menu_label));
     for (int m = 0; m < 2 && d->menus[m]; m++)
         gimp_procedure_add_menu_path(proc, d->menus[m]);
     gimp_procedure_set_documentation(proc, _(d->blurb), _(d->help), name);
     gimp_procedure_set_attribution(proc, "Wavelet Prior authors", "Wavelet Prior authors", "2024");
     add_arguments(proc, d);
-    switch (d->kind) {
-    case WPJ_UPSCALE:
+    if (returns_image(d))
         gimp_procedure_add_image_return_value(proc, "new-image", "New image",
                                               "The new image (target 2), else none", TRUE,
                                               G_PARAM_READWRITE);
-        break;
-    case WPJ_SAMPLE:
+    else if (d->kind == WPJ_SAMPLE)
         gimp_procedure_add_layer_return_value(proc, "layer", "Layer",
                                               "The new layer holding the sample", FALSE,
                                               G_PARAM_READWRITE);
-        break;
-    default: break;
-    }
     return proc;
 }
 

@@ -19,45 +19,28 @@ static GeglBuffer *selection(const wg_drawable *d)
     return gimp_drawable_get_buffer(GIMP_DRAWABLE(gimp_image_get_selection(img)));
 }
 
+static void resize(wg_drawable *d, int w, int h, int x, int y)
+{
+    GimpDrawable *dr = d->drawable;
+    if (gimp_drawable_get_width(dr) != w || gimp_drawable_get_height(dr) != h)
+        gimp_layer_scale(GIMP_LAYER(dr), w, h, FALSE);
+    gimp_layer_set_offsets(GIMP_LAYER(dr), x, y);
+    g3_drawable_open(d, dr);
+}
+
+static void update(const wg_drawable *d, int x, int y, int w, int h)
+{
+    gimp_drawable_update(d->drawable, x, y, w, h);
+}
+
 void g3_drawable_open(wg_drawable *d, GimpDrawable *drawable)
 {
-    memset(d, 0, sizeof *d);
-    d->drawable = drawable;
-    d->buffer = buffer;
-    d->selection = selection;
+    *d = (wg_drawable){.drawable = drawable, .buffer = buffer, .selection = selection,
+                       .resize = resize, .update = update};
     gimp_drawable_get_offsets(drawable, &d->off_x, &d->off_y);
     wg_pixels_setup(d, gimp_drawable_is_rgb(drawable) ? 3 : 1,
                     gimp_drawable_has_alpha(drawable) ? 1 : 0, gimp_drawable_get_format(drawable),
                     gimp_drawable_get_width(drawable), gimp_drawable_get_height(drawable));
-}
-
-static void progress_hook(double fraction, void *data)
-{
-    (void)data;
-    gimp_progress_update(fraction);
-}
-
-static wp_status out_of_memory(g3_run *run)
-{
-    g_snprintf(run->err, sizeof run->err, _("Not enough memory for the layer's pixels."));
-    return WP_ERR_NOMEM;
-}
-
-/* Runs the batch with GIMP's progress bar (its Cancel ends the plug-in
- * before anything was written). */
-static wp_status run_batch(g3_run *run, wpj_batch *b)
-{
-    b->s = &run->s;
-    b->prior = run->prior;
-    b->on_progress = progress_hook;
-    gimp_progress_init(_(wpj_describe(b->kind)->progress));
-    wpj_batch_wait(b);
-    if (b->status == WP_ERR_NOMEM)
-        g_snprintf(run->err, sizeof run->err,
-                   _("Not enough memory within the budget (WPRIOR_MAX_MEMORY): %s"), b->err);
-    else if (b->status != WP_OK)
-        g_snprintf(run->err, sizeof run->err, "%s", b->err);
-    return b->status;
 }
 
 /* ---- denoise ---- */
@@ -66,47 +49,20 @@ wp_status g3_denoise(g3_run *run)
 {
     wg_drawable d;
     int x, y, w, h;
-    if (gimp_item_is_group(GIMP_ITEM(run->drawable))) {
-        g_snprintf(run->err, sizeof run->err,
-                   _("Denoise works on layers, masks and channels, not on layer groups."));
+    if (wg_denoise_refuse(&run->c, gimp_item_is_group(GIMP_ITEM(run->drawable))))
         return WP_ERR_ARG;
-    }
     g3_drawable_open(&d, run->drawable);
     if (!gimp_drawable_mask_intersect(run->drawable, &x, &y, &w, &h))
         return WP_OK; /* the selection misses this layer: nothing to do */
-    int rx, ry, rw, rh;
-    wpj_denoise_context(x, y, w, h, d.width, d.height, &rx, &ry, &rw, &rh);
-    gimp_progress_init(_("Reading pixels"));
-    float *px = wg_read(&d, rx, ry, rw, rh);
-    wpj_image in = {0}, out = {0};
-    if (!px || wpj_image_alloc(&in, d.colour, rh, rw)) {
-        g_free(px);
-        return out_of_memory(run);
-    }
-    wpj_from_interleaved(&in, px, d.ncomp);
-    wpj_batch b = {.kind = WPJ_DENOISE, .n = 1, .in = &in, .out = &out};
-    wp_status st = run_batch(run, &b);
-    if (st == WP_OK) {
-        gimp_progress_set_text(_("Writing pixels"));
-        wpj_to_interleaved(&out, px, d.ncomp); /* alpha stays as read */
-        wg_write(&d, 1, x, y, w, h, px + ((size_t)(y - ry) * rw + (x - rx)) * d.ncomp, rw);
-        /* GIMP blends the shadow through the (feathered) selection: one undo step. */
+    wp_status st = wg_denoise_box(&run->c, &d, x, y, w, h);
+    if (st == WP_OK) { /* GIMP blends the shadow through the (feathered) selection */
         gimp_drawable_merge_shadow(run->drawable, TRUE);
         gimp_drawable_update(run->drawable, x, y, w, h);
     }
-    wpj_batch_free(&b);
-    wpj_image_free(&in);
-    g_free(px);
     return st;
 }
 
 /* ---- upscale ---- */
-
-typedef struct {
-    wg_drawable d;
-    float *px; /* the layer as read (its alpha), then the upscaled layer */
-    gint off_x, off_y;
-} up_layer;
 
 /* The non-group layers under item (groups opened). */
 static void collect_item(GimpItem *item, GPtrArray *out)
@@ -121,42 +77,8 @@ static void collect_item(GimpItem *item, GPtrArray *out)
     g_free(kids);
 }
 
-static int read_layers(up_layer *ls, wpj_image *in, int n)
-{
-    for (int i = 0; i < n; i++) {
-        wg_drawable *d = &ls[i].d;
-        gimp_drawable_get_offsets(d->drawable, &ls[i].off_x, &ls[i].off_y);
-        ls[i].px = wg_read(d, 0, 0, d->width, d->height);
-        if (!ls[i].px || wpj_image_alloc(&in[i], d->colour, d->height, d->width))
-            return -1;
-        wpj_from_interleaved(&in[i], ls[i].px, d->ncomp);
-    }
-    return 0;
-}
-
-/* Replaces each layer's pixels by its upscaled ones (the scale is
- * undoable; the direct write after it needs no undo of its own). */
-static void write_upscaled(up_layer *ls, int n, int f, int keep_offsets)
-{
-    for (int i = 0; i < n; i++) {
-        wg_drawable *d = &ls[i].d;
-        GimpLayer *layer = GIMP_LAYER(d->drawable);
-        int W = d->width * f, H = d->height * f;
-        if (gimp_drawable_get_width(d->drawable) != W || gimp_drawable_get_height(d->drawable) != H)
-            gimp_layer_scale(layer, W, H, FALSE);
-        if (keep_offsets)
-            gimp_layer_set_offsets(layer, ls[i].off_x, ls[i].off_y);
-        else
-            gimp_layer_set_offsets(layer, ls[i].off_x * f, ls[i].off_y * f);
-        wg_drawable nd;
-        g3_drawable_open(&nd, d->drawable);
-        wg_write(&nd, 0, 0, 0, W, H, ls[i].px, W);
-        gimp_drawable_update(d->drawable, 0, 0, W, H);
-    }
-}
-
 /* A new image holding the upscaled layer, or NULL. */
-static GimpImage *new_image_with(g3_run *run, const up_layer *l, int f)
+static GimpImage *new_image_with(g3_run *run, const wg_up_layer *l, int f)
 {
     const wg_drawable *d = &l->d;
     int W = d->width * f, H = d->height * f;
@@ -184,25 +106,31 @@ static GimpImage *new_image_with(g3_run *run, const up_layer *l, int f)
     return img;
 }
 
-static void apply_upscale(g3_run *run, up_layer *ls, int n)
+static void image_undo_group(wg_image *im, int start)
 {
-    int f = run->s.factor;
-    gimp_progress_set_text(_("Writing pixels"));
-    if (run->s.target == WPJ_TARGET_NEW_IMAGE) {
-        run->new_image = new_image_with(run, &ls[0], f);
-        return;
-    }
-    gimp_image_undo_group_start(run->image);
-    if (run->s.target == WPJ_TARGET_IMAGE)
-        gimp_image_scale(run->image, gimp_image_get_width(run->image) * f,
-                         gimp_image_get_height(run->image) * f);
-    write_upscaled(ls, n, f, run->s.target == WPJ_TARGET_LAYER);
-    gimp_image_undo_group_end(run->image);
+    const g3_run *run = im->run;
+    (start ? gimp_image_undo_group_start : gimp_image_undo_group_end)(run->image);
+}
+
+static void image_scale(wg_image *im, int w, int h)
+{
+    gimp_image_scale(((g3_run *)im->run)->image, w, h);
+}
+
+static void image_resize(wg_image *im, int w, int h, int dx, int dy)
+{
+    gimp_image_resize(((g3_run *)im->run)->image, w, h, dx, dy);
+}
+
+static void image_new(wg_image *im, const wg_up_layer *l, int f)
+{
+    g3_run *run = im->run;
+    run->new_image = new_image_with(run, l, f);
 }
 
 static int upscale_layers(g3_run *run, GPtrArray *items)
 {
-    if (run->s.target == WPJ_TARGET_IMAGE) {
+    if (run->c.s.target == WPJ_TARGET_IMAGE) {
         GimpLayer **top = gimp_image_get_layers(run->image);
         for (int i = 0; top && top[i]; i++)
             collect_item(GIMP_ITEM(top[i]), items);
@@ -213,24 +141,9 @@ static int upscale_layers(g3_run *run, GPtrArray *items)
     }
     if (items->len > 0)
         return 0;
-    g_snprintf(run->err, sizeof run->err,
+    g_snprintf(run->c.err, sizeof run->c.err,
                _("Upscale works on layers: choose a layer (not a mask, channel or group)."));
     return -1;
-}
-
-static wp_status upscale_compose(g3_run *run, up_layer *ls, wpj_batch *b)
-{
-    for (int i = 0; i < b->n; i++) {
-        const wg_drawable *d = &ls[i].d;
-        float *px = wpj_compose_upscaled(&b->out[i], ls[i].px, d->width, d->ncomp, d->alpha,
-                                         run->s.factor);
-        if (!px)
-            return out_of_memory(run);
-        g_free(ls[i].px);
-        ls[i].px = px;
-        wpj_image_free(&b->out[i]);
-    }
-    return WP_OK;
 }
 
 wp_status g3_upscale(g3_run *run)
@@ -241,43 +154,42 @@ wp_status g3_upscale(g3_run *run)
         return WP_ERR_ARG;
     }
     int n = (int)items->len;
-    up_layer *ls = g_new0(up_layer, n);
-    wpj_image *in = g_new0(wpj_image, n), *out = g_new0(wpj_image, n);
+    wg_up_layer *ls = g_new0(wg_up_layer, n);
     for (int i = 0; i < n; i++)
         g3_drawable_open(&ls[i].d, GIMP_DRAWABLE(items->pdata[i]));
-    gimp_progress_init(_("Reading pixels"));
-    wpj_batch b = {.kind = WPJ_UPSCALE, .n = n, .in = in, .out = out};
-    wp_status st = read_layers(ls, in, n) ? out_of_memory(run) : run_batch(run, &b);
+    wp_status st = wg_upscale_pixels(&run->c, ls, n);
+    wg_image im = {run, gimp_image_get_width(run->image), gimp_image_get_height(run->image),
+                   image_undo_group, image_scale, image_resize, image_new};
     if (st == WP_OK)
-        st = upscale_compose(run, ls, &b);
-    if (st == WP_OK)
-        apply_upscale(run, ls, n);
-    wpj_batch_free(&b);
-    for (int i = 0; i < n; i++) {
-        g_free(ls[i].px);
-        wpj_image_free(&in[i]);
-    }
-    g_free(ls);
-    g_free(in);
-    g_free(out);
+        wg_apply_upscale(&run->c, &im, ls, n);
+    wg_up_free(ls, n);
     g_ptr_array_free(items, TRUE);
     return st;
 }
 
 /* ---- sample ---- */
 
-static void add_sample_layer(g3_run *run, const wpj_image *sample, const float *px, int colour)
+void g3_sample_box(g3_run *run, int *x, int *y, int *w, int *h)
 {
-    char *name = g_strdup_printf(_("Sample (seed %d)"), run->s.seed);
+    gboolean sel; /* the whole image when nothing is selected */
+    gint x1, y1, x2, y2;
+    gimp_selection_bounds(run->image, &sel, &x1, &y1, &x2, &y2);
+    *x = x1, *y = y1, *w = x2 - x1, *h = y2 - y1;
+}
+
+static void add_sample_layer(g3_run *run, int x, int y, int w, int h, const float *px, int colour)
+{
+    char *name = g_strdup_printf(_("Sample (seed %d)"), run->c.s.seed);
     gimp_image_undo_group_start(run->image);
-    GimpLayer *layer = gimp_layer_new(run->image, name, sample->w, sample->h,
+    GimpLayer *layer = gimp_layer_new(run->image, name, w, h,
                                       colour == 3 ? GIMP_RGBA_IMAGE : GIMP_GRAYA_IMAGE, 100.0,
                                       GIMP_LAYER_MODE_NORMAL);
     gimp_image_insert_layer(run->image, layer, NULL, -1);
+    gimp_layer_set_offsets(layer, x, y);
     wg_drawable d;
     g3_drawable_open(&d, GIMP_DRAWABLE(layer));
-    wg_write(&d, 0, 0, 0, sample->w, sample->h, px, sample->w);
-    gimp_drawable_update(GIMP_DRAWABLE(layer), 0, 0, sample->w, sample->h);
+    wg_write(&d, 0, 0, 0, w, h, px, w);
+    gimp_drawable_update(GIMP_DRAWABLE(layer), 0, 0, w, h);
     gimp_image_undo_group_end(run->image);
     run->new_layer = layer;
     g_free(name);
@@ -285,25 +197,16 @@ static void add_sample_layer(g3_run *run, const wpj_image *sample, const float *
 
 wp_status g3_sample(g3_run *run)
 {
-    wpj_image none = {0}, out = {0};
-    wpj_batch b = {.kind = WPJ_SAMPLE, .n = 1, .in = &none, .out = &out};
-    wp_status st = WP_OK;
-    if (run->ready.px) { /* the dialog's preview is this very sample */
-        out = run->ready;
-        run->ready.px = NULL;
-    } else {
-        st = run_batch(run, &b);
-    }
+    int x, y, w, h, sw, sh;
+    float *px;
+    g3_sample_box(run, &x, &y, &w, &h);
     int colour = gimp_image_get_base_type(run->image) == GIMP_GRAY ? 1 : 3;
-    float *px = st == WP_OK ? wpj_opaque_pixels(&out, colour) : NULL;
-    if (st == WP_OK && !px)
-        st = out_of_memory(run);
+    wp_status st = wg_sample_pixels(&run->c, colour, w, h, &px, &sw, &sh);
     if (st == WP_OK) {
         gimp_progress_set_text(_("Writing pixels"));
-        add_sample_layer(run, &out, px, colour);
+        add_sample_layer(run, x, y, sw, sh, px, colour);
     }
     g_free(px);
-    wpj_batch_free(&b);
     return st;
 }
 
@@ -314,12 +217,7 @@ int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h)
     int group = gimp_item_is_group(GIMP_ITEM(run->drawable));
     int empty = gimp_selection_is_empty(run->image);
     int touches = !group && !empty && gimp_drawable_mask_intersect(run->drawable, x, y, w, h);
-    return wg_heal_refuse(group, empty, touches, run->err, sizeof run->err);
-}
-
-static wp_status heal_batch(wpj_batch *b, void *run)
-{
-    return run_batch(run, b);
+    return wg_heal_refuse(group, empty, touches, run->c.err, sizeof run->c.err);
 }
 
 wp_status g3_heal(g3_run *run)
@@ -329,9 +227,7 @@ wp_status g3_heal(g3_run *run)
         return WP_ERR_ARG;
     wg_drawable d;
     g3_drawable_open(&d, run->drawable);
-    gimp_progress_init(_("Reading pixels"));
-    wp_status st = wg_heal_fill(&d, run->prior, x, y, w, h, &run->ready, heal_batch, run,
-                                run->err, sizeof run->err);
+    wp_status st = wg_heal_fill(&run->c, &d, x, y, w, h);
     if (st == WP_OK) { /* GIMP blends through the (feathered) selection: one undo step */
         gimp_drawable_merge_shadow(run->drawable, TRUE);
         gimp_drawable_update(run->drawable, x, y, w, h);

@@ -71,42 +71,41 @@ int wg_heal_refuse(int is_group, int selection_empty, int touches, char *err, in
     return is_group || selection_empty || !touches ? -1 : 0;
 }
 
-/* The heal's input around the box (rx..): colour planes, then the
- * selection; px gets the interleaved pixels, alpha included. */
-static int heal_read(const wg_drawable *d, int rx, int ry, int rw, int rh, float **px,
-                     wpj_image *in)
+/* A box job's input on the context c: colour planes, then (a heal) the
+ * selection's; px gets the interleaved pixels, alpha included. */
+static int box_read(const wg_drawable *d, int heal, wg_rect c, float **px, wpj_image *in)
 {
-    if (!(*px = wg_read(d, rx, ry, rw, rh)) || wpj_image_alloc(in, d->colour + 1, rh, rw))
+    if (!(*px = wg_read(d, c.x, c.y, c.w, c.h)) || wpj_image_alloc(in, d->colour + heal, c.h, c.w))
         return -1;
     wpj_image colour = *in;
     colour.c = d->colour;
     wpj_from_interleaved(&colour, *px, d->ncomp);
-    wg_read_selection(d, rx, ry, rw, rh, in->px + (size_t)d->colour * rw * rh);
+    if (heal)
+        wg_read_selection(d, c.x, c.y, c.w, c.h, in->px + (size_t)d->colour * c.w * c.h);
     return 0;
 }
 
-wp_status wg_heal_fill(const wg_drawable *d, const wp_prior *p, int x, int y, int w, int h,
-                       wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data),
-                       void *data, char *err, int errlen)
+wp_status wg_box_job(const wg_drawable *d, wpj_kind kind, wg_rect box, wg_rect c,
+                     wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data), void *data,
+                     char *err, int errlen)
 {
-    int rx, ry, rw, rh;
-    wpj_heal_context(p, x, y, w, h, d->width, d->height, &rx, &ry, &rw, &rh);
     float *px = NULL;
     wpj_image in = {0}, out = {0};
-    wpj_batch b = {.kind = WPJ_HEAL, .n = 1, .in = &in, .out = &out};
+    wpj_batch b = {.kind = kind, .n = 1, .in = &in, .out = &out};
     wp_status st = WP_OK;
-    if (heal_read(d, rx, ry, rw, rh, &px, &in)) {
+    if (box_read(d, kind == WPJ_HEAL, c, &px, &in)) {
         g_snprintf(err, errlen, _("Not enough memory for the layer's pixels."));
         st = WP_ERR_NOMEM;
-    } else if (ready->px && ready->w == rw && ready->h == rh && ready->c == d->colour) {
-        out = *ready; /* the dialog's preview is this very fill */
+    } else if (ready->px && ready->w == c.w && ready->h == c.h && ready->c == d->colour) {
+        out = *ready; /* the dialog's preview is this very result */
         ready->px = NULL;
     } else {
         st = run(&b, data);
     }
     if (st == WP_OK) {
         wpj_to_interleaved(&out, px, d->ncomp); /* alpha stays as read */
-        wg_write(d, 1, x, y, w, h, px + ((size_t)(y - ry) * rw + (x - rx)) * d->ncomp, rw);
+        wg_write(d, 1, box.x, box.y, box.w, box.h,
+                 px + ((size_t)(box.y - c.y) * c.w + (box.x - c.x)) * d->ncomp, c.w);
     }
     wpj_batch_free(&b);
     wpj_image_free(&in);

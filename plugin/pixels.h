@@ -16,6 +16,11 @@ struct wg_drawable {
     GeglBuffer *(*buffer)(const wg_drawable *d, int shadow);
     /* A new reference to the buffer of the image's selection mask. */
     GeglBuffer *(*selection)(const wg_drawable *d);
+    /* Scales the layer to w x h, puts it at (x,y) (undoable) and opens d
+     * on it again. */
+    void (*resize)(wg_drawable *d, int w, int h, int x, int y);
+    /* Tells GIMP that the rectangle (x,y,w,h) of the drawable changed. */
+    void (*update)(const wg_drawable *d, int x, int y, int w, int h);
     int off_x, off_y;   /* the drawable's offsets in the image (the selection's frame) */
     const Babl *format; /* "R'G'B'(A) float" or "Y'(A) float" in the drawable's space */
     int ncomp;          /* components per pixel, alpha included */
@@ -44,15 +49,18 @@ void wg_read_selection(const wg_drawable *d, int x, int y, int w, int h, float *
  * no selection, a selection that misses the layer). */
 int wg_heal_refuse(int is_group, int selection_empty, int touches, char *err, int errlen);
 
-/* Heals the selection whose bounding box in the drawable is (x,y,w,h):
- * reads it and the context prior p needs around it, fills it (with the
- * dialog's fill in ready when that is of the right size, else by
- * run(batch, data)), and writes the box to the shadow buffer, alpha as it
- * was; the caller merges the shadow through the selection.  A status, with
- * err set on failure. */
-wp_status wg_heal_fill(const wg_drawable *d, const wp_prior *p, int x, int y, int w, int h,
-                       wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data),
-                       void *data, char *err, int errlen);
+typedef struct {
+    int x, y, w, h;
+} wg_rect;
+
+/* A denoise or heal of the drawable's box, read with its context c (a
+ * heal's input also holds the selection): the dialog's result in ready
+ * when it is of the context's size, else run(batch, data); the box is
+ * written to the shadow buffer, alpha as it was, and the caller merges the
+ * shadow through the selection.  A status, with err set on failure. */
+wp_status wg_box_job(const wg_drawable *d, wpj_kind kind, wg_rect box, wg_rect c,
+                     wpj_image *ready, wp_status (*run)(wpj_batch *b, void *data), void *data,
+                     char *err, int errlen);
 
 /* The wp_ui_source of a drawable (for the dialogs' previews). */
 void wg_ui_source(wg_drawable *d, wp_ui_source *src);

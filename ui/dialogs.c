@@ -44,6 +44,12 @@ typedef struct {
 static void sync_sample_size(dialog_state *d);
 static void show_zoom(dialog_state *d);
 
+/* The procedure the dialog is for. */
+static const wpj_desc *job_desc(const dialog_state *d)
+{
+    return d->src && d->src->job ? d->src->job : wpj_describe(d->kind);
+}
+
 /* ---- the previewed region and the background job ---- */
 
 /* Result pixels per layer pixel. */
@@ -575,7 +581,7 @@ static GtkWidget *param_widget(dialog_state *d, const wpj_param *p, GtkWidget **
 
 static void job_params(dialog_state *d, GtkWidget *grid)
 {
-    const wpj_desc *desc = wpj_describe(d->kind);
+    const wpj_desc *desc = job_desc(d);
     int row = 0;
     for (int i = 0; i < desc->nparams; i++) {
         const wpj_param *p = &desc->params[i];
@@ -612,11 +618,6 @@ static void sync_sample_size(dialog_state *d)
 
 /* ---- the dialog ---- */
 
-static const char *dialog_title(wpj_kind kind)
-{
-    return _(wpj_describe(kind)->title);
-}
-
 static GtkWidget *side_panel(dialog_state *d)
 {
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
@@ -644,7 +645,7 @@ static const char *kind_name(wpj_kind kind)
  * (when the help pages are not installed or cannot be shown). */
 static void show_help_summary(dialog_state *d)
 {
-    const wpj_desc *desc = wpj_describe(d->kind);
+    const wpj_desc *desc = job_desc(d);
     GString *t = g_string_new(_(desc->help));
     for (int i = 0; i < desc->nparams; i++) {
         char *label = g_strdup(_(desc->params[i].label));
@@ -667,7 +668,7 @@ static void show_help_summary(dialog_state *d)
  * tests only hear where it is). */
 static void show_help(dialog_state *d)
 {
-    char *page = wp_ui_help_page(wpj_describe(d->kind)->proc);
+    char *page = wp_ui_help_page(job_desc(d)->proc);
     char *uri = page ? g_filename_to_uri(page, NULL, NULL) : NULL;
     char *line = g_strdup_printf("help %s %s", kind_name(d->kind), uri ? uri : "none");
     GError *err = NULL;
@@ -691,7 +692,7 @@ static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer data)
 
 static void build_dialog(dialog_state *d)
 {
-    d->dialog = gtk_dialog_new_with_buttons(dialog_title(d->kind), NULL, 0, _("_Help"),
+    d->dialog = gtk_dialog_new_with_buttons(_(job_desc(d)->title), NULL, 0, _("_Help"),
                                             GTK_RESPONSE_HELP, _("_Cancel"), GTK_RESPONSE_CANCEL,
                                             _("_OK"), GTK_RESPONSE_OK, NULL);
     g_signal_connect(d->dialog, "key-press-event", G_CALLBACK(on_key), d);

@@ -39,6 +39,9 @@ typedef struct {
     int width, height;   /* layer size */
     int channels;        /* 1 or 3 */
     wp_ui_host host;
+    /* The procedure: its title and parameters (Layer and Image > Upscale
+     * differ); NULL: the kind's first. */
+    const wpj_desc *job;
 } wp_ui_source;
 
 /* The help pages: help/<lang>/<procedure>.html and GIMP's map of them,

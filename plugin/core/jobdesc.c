@@ -39,25 +39,36 @@ static const int factor_values[] = {2, 4, 8};
 static const char *const factor_labels[] = {N_("2x"), N_("4x"), N_("8x")};
 static const int mode_values[] = {WP_UPSCALE_FAST, WP_UPSCALE_SHARP};
 static const char *const mode_labels[] = {N_("Fast (faithful)"), N_("Sharp (a sample)")};
-static const int target_values[] = {WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE};
-static const char *const target_labels[] = {N_("Active layer"), N_("Whole image"),
-                                            N_("New image")};
+/* Layer > Upscale: the layer in place or into a new image; 1 (the whole
+ * image, as Image > Upscale does) is still taken from scripts. */
+static const int target_values[] = {WPJ_TARGET_LAYER, WPJ_TARGET_NEW_IMAGE};
+static const char *const target_labels[] = {N_("In place"), N_("Into a new image")};
+static const int canvas_values[] = {0, 1};
+static const char *const canvas_labels[] = {N_("Keep its size"), N_("Grow to fit the layer")};
+
+#define UPSCALE_PARAMS                                                                       \
+    MODEL_PARAM,                                                                             \
+    {"factor", WPJ_ARG_INT, WP_FACTOR_MIN, WP_FACTOR_MAX, WP_FACTOR_DEFAULT, OFF(factor),    \
+     N_("_Factor:"), N_("Upscale factor: 2, 4 or 8"), 3, 1, factor_values, factor_labels},   \
+    {"mode", WPJ_ARG_INT, WP_UPSCALE_FAST, WP_UPSCALE_SHARP, WP_UPSCALE_FAST, OFF(sharp),    \
+     N_("M_ode:"),                                                                           \
+     N_("0 = fast (close to the posterior mean), 1 = sharp (a sample from the prior)"), 2, 1, \
+     mode_values, mode_labels},                                                              \
+    SEED_PARAM
 
 static const wpj_param upscale_params[] = {
-    MODEL_PARAM,
-    {"factor", WPJ_ARG_INT, WP_FACTOR_MIN, WP_FACTOR_MAX, WP_FACTOR_DEFAULT, OFF(factor),
-     N_("_Factor:"), N_("Upscale factor: 2, 4 or 8"),
-     3, 1, factor_values, factor_labels},
-    {"mode", WPJ_ARG_INT, WP_UPSCALE_FAST, WP_UPSCALE_SHARP, WP_UPSCALE_FAST, OFF(sharp),
-     N_("M_ode:"),
-     N_("0 = fast (close to the posterior mean), 1 = sharp (a sample from the prior)"), 2, 1,
-     mode_values, mode_labels},
-    SEED_PARAM,
+    UPSCALE_PARAMS,
     {"target", WPJ_ARG_INT, 0, 2, WPJ_TARGET_LAYER, OFF(target), N_("_Upscale:"),
-     N_("0 = the active layer (its top-left corner stays), 1 = the whole image (canvas, every "
-        "layer and their offsets), 2 = the active layer into a new image"),
-     3, 1, target_values, target_labels},
+     N_("0 = the active layer in place (its top-left corner stays), 2 = the active layer into "
+        "a new image (1 = the whole image, as plug-in-wprior-upscale-image)"),
+     2, 0, target_values, target_labels},
+    {"grow-canvas", WPJ_ARG_INT, 0, 1, 1, OFF(grow_canvas), N_("C_anvas:"),
+     N_("1 = grow the canvas to fit the enlarged layer when it does not (the other layers keep "
+        "their place), 0 = keep the canvas"),
+     2, 1, canvas_values, canvas_labels},
 };
+
+static const wpj_param upscale_image_params[] = {UPSCALE_PARAMS};
 
 static const int quality_values[] = {WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE};
 static const char *const quality_labels[] = {N_("Draft"), N_("Normal"), N_("Fine")};
@@ -103,7 +114,7 @@ static int sample_check(const wpj_settings *s, char *err, int errlen)
     return 0;
 }
 
-static const wpj_desc descs[WPJ_NKINDS] = {
+static const wpj_desc descs[WPJ_NPROCS] = {
     [WPJ_DENOISE] = {WPJ_DENOISE, "plug-in-wprior-denoise", N_("Denoise (Wavelet Prior)"),
                      N_("_Denoise (Wavelet Prior)..."),
                      N_("Remove noise with a learned wavelet prior"),
@@ -111,23 +122,24 @@ static const wpj_desc descs[WPJ_NKINDS] = {
                         "is estimated from the image itself. Works on the active drawable, inside "
                         "the selection only (a feathered selection blends). Alpha is kept as it is."),
                      {"<Image>/Filters/Enhance", NULL}, N_("Denoising (Wavelet Prior)"),
-                     denoise_params, G_N_ELEMENTS(denoise_params), 1, NULL},
-    [WPJ_UPSCALE] = {WPJ_UPSCALE, "plug-in-wprior-upscale", N_("Upscale (Wavelet Prior)"),
+                     denoise_params, G_N_ELEMENTS(denoise_params), 1, NULL, -1},
+    [WPJ_UPSCALE] = {WPJ_UPSCALE, "plug-in-wprior-upscale", N_("Upscale Layer (Wavelet Prior)"),
                      N_("_Upscale (Wavelet Prior)..."),
-                     N_("Upscale with a learned wavelet prior"),
-                     N_("Super-resolution by 2, 4 or 8: the layer is taken as the low-pass image of "
-                        "a wavelet pyramid and the finer details are drawn from the prior. Upscales "
-                        "the active layer, the whole image or the active layer into a new image. "
-                        "Alpha is enlarged without interpolation."),
-                     {"<Image>/Layer", "<Image>/Image"}, N_("Upscaling (Wavelet Prior)"),
-                     upscale_params, G_N_ELEMENTS(upscale_params), 1, NULL},
+                     N_("Upscale the layer with a learned wavelet prior"),
+                     N_("Super-resolution of the active layer by 2, 4 or 8: the layer is taken as "
+                        "the low-pass image of a wavelet pyramid and the finer details are drawn "
+                        "from the prior. The layer grows in place (its top-left corner stays; the "
+                        "canvas grows to fit it when asked) or goes into a new image. Alpha is "
+                        "enlarged without interpolation."),
+                     {"<Image>/Layer", NULL}, N_("Upscaling (Wavelet Prior)"),
+                     upscale_params, G_N_ELEMENTS(upscale_params), 1, NULL, -1},
     [WPJ_SAMPLE] = {WPJ_SAMPLE, "plug-in-wprior-sample", N_("Sample from prior (Wavelet Prior)"),
                     N_("_Sample from prior (Wavelet Prior)..."),
                     N_("Draw a new image from a learned wavelet prior"),
                     N_("Synthesises an image from the prior by stochastic coarse-to-fine ascent and "
                        "adds it as a new layer on top of the active one."),
                     {"<Image>/Filters/Render", NULL}, N_("Sampling (Wavelet Prior)"),
-                    sample_params, G_N_ELEMENTS(sample_params), 0, sample_check},
+                    sample_params, G_N_ELEMENTS(sample_params), 0, sample_check, -1},
     [WPJ_HEAL] = {WPJ_HEAL, "plug-in-wprior-heal", N_("Heal Selection (Wavelet Prior)"),
                   N_("_Heal Selection (Wavelet Prior)..."),
                   N_("Fill the selection from a learned wavelet prior"),
@@ -136,7 +148,16 @@ static const wpj_desc descs[WPJ_NKINDS] = {
                      "selection's surroundings are read; pixels outside the selection stay as "
                      "they are, and a feathered selection blends. Alpha is kept as it is."),
                   {"<Image>/Filters/Enhance", NULL}, N_("Healing (Wavelet Prior)"), heal_params,
-                  G_N_ELEMENTS(heal_params), 1, NULL},
+                  G_N_ELEMENTS(heal_params), 1, NULL, -1},
+    [WPJ_NKINDS] = {WPJ_UPSCALE, "plug-in-wprior-upscale-image", N_("Upscale Image (Wavelet Prior)"),
+                    N_("_Upscale (Wavelet Prior)..."),
+                    N_("Upscale the whole image with a learned wavelet prior"),
+                    N_("Super-resolution of the whole image by 2, 4 or 8, as Image > Scale Image "
+                       "does: the canvas grows by the factor and every layer is upscaled, its "
+                       "offsets with it. Alpha is enlarged without interpolation."),
+                    {"<Image>/Image", NULL}, N_("Upscaling (Wavelet Prior)"),
+                    upscale_image_params, G_N_ELEMENTS(upscale_image_params), 1, NULL,
+                    WPJ_TARGET_IMAGE},
 };
 
 const wpj_desc *wpj_describe(wpj_kind kind)
@@ -144,12 +165,23 @@ const wpj_desc *wpj_describe(wpj_kind kind)
     return (int)kind >= 0 && kind < WPJ_NKINDS ? &descs[kind] : NULL;
 }
 
+const wpj_desc *wpj_proc(int i)
+{
+    return i >= 0 && i < WPJ_NPROCS ? &descs[i] : NULL;
+}
+
 const wpj_desc *wpj_describe_proc(const char *proc)
 {
-    for (int k = 0; k < WPJ_NKINDS; k++)
+    for (int k = 0; k < WPJ_NPROCS; k++)
         if (proc && !strcmp(descs[k].proc, proc))
             return &descs[k];
     return NULL;
+}
+
+void wpj_desc_apply(const wpj_desc *d, wpj_settings *s)
+{
+    if (d->target >= 0)
+        s->target = d->target;
 }
 
 const wpj_param *wpj_param_find(const wpj_desc *d, const char *name)
@@ -195,7 +227,7 @@ int wpj_param_ok(const wpj_param *p, double v)
 void wpj_settings_defaults(wpj_settings *s)
 {
     memset(s, 0, sizeof *s);
-    for (int k = 0; k < WPJ_NKINDS; k++)
+    for (int k = 0; k < WPJ_NPROCS; k++)
         for (int i = 0; i < descs[k].nparams; i++)
             wpj_param_set(&descs[k].params[i], s, descs[k].params[i].def);
 }

@@ -158,6 +158,18 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih
     *h = MAX(mult, ih / mult * mult);
 }
 
+int wpj_canvas_fit(int cw, int ch, int x, int y, int lw, int lh, int *w, int *h, int *dx,
+                   int *dy)
+{
+    int x0 = MIN(0, x), y0 = MIN(0, y);
+    int x1 = MAX(cw, x + lw), y1 = MAX(ch, y + lh);
+    *w = x1 - x0;
+    *h = y1 - y0;
+    *dx = -x0;
+    *dy = -y0;
+    return *w != cw || *h != ch;
+}
+
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh)
 {
@@ -317,7 +329,8 @@ static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
                             .tileable = j->s.tiling == WPJ_TILING_ON    ? 1
                                         : j->s.tiling == WPJ_TILING_OFF ? -1
                                                                         : 0};
-    sample_size(&j->s, j->prior, 0, 0, &so.width, &so.height);
+    sample_size(&j->s, j->prior, j->in ? j->in->w : 0, j->in ? j->in->h : 0, &so.width,
+                &so.height);
     sampler_for_quality(j->s.quality, &so.sampler);
     if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {
         g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));

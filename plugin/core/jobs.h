@@ -38,6 +38,7 @@ typedef struct {
     int width, height;
     int quality;
     int tiling;
+    int grow_canvas; /* layer upscale: grow the canvas to fit the layer */
 } wpj_settings;
 
 /* ---- job descriptors: one per kind, read by the PDB of both GIMP
@@ -71,12 +72,23 @@ typedef struct {
     int needs_input;        /* works on the drawable's pixels */
     /* Checks what a single range cannot say; may be NULL. */
     int (*check)(const wpj_settings *s, char *err, int errlen);
+    /* An upscale's target when the procedure fixes it (Image > Upscale),
+     * whatever its settings say; -1: its "target" argument says. */
+    int target;
 } wpj_desc;
 
-/* The descriptor of a kind; NULL for an unknown one. */
+/* PDB procedures: one a kind, and Image > Upscale beside Layer > Upscale
+ * (each menu entry its own procedure, so each remembers its own settings). */
+#define WPJ_NPROCS (WPJ_NKINDS + 1)
+
+/* The main descriptor of a kind (the first of its procedures); NULL for an unknown one. */
 const wpj_desc *wpj_describe(wpj_kind kind);
+/* The i-th procedure, 0 <= i < WPJ_NPROCS; NULL beyond. */
+const wpj_desc *wpj_proc(int i);
 /* The descriptor of a PDB procedure name; NULL when none. */
 const wpj_desc *wpj_describe_proc(const char *proc);
+/* What the procedure fixes, whatever was remembered (its target). */
+void wpj_desc_apply(const wpj_desc *d, wpj_settings *s);
 const wpj_param *wpj_param_find(const wpj_desc *d, const char *name);
 /* A numeric parameter's value in s (the model: 0). */
 double wpj_param_get(const wpj_param *p, const wpj_settings *s);
@@ -142,6 +154,13 @@ float *wpj_compose_upscaled(const wpj_image *out, const float *src, int sw, int 
  * the colour model with colour channels.  NULL when out of memory. */
 float *wpj_opaque_pixels(const wpj_image *sample, int colour);
 
+/* The canvas that holds the canvas of cw x ch and a layer of lw x lh at
+ * (x,y): its size (*w x *h) and the offset (*dx,*dy) by which the old
+ * canvas and its layers move in it.  Returns 0 when the layer already
+ * fits (and the canvas stays), 1 when the canvas must grow. */
+int wpj_canvas_fit(int cw, int ch, int x, int y, int lw, int lh, int *w, int *h, int *dx,
+                   int *dy);
+
 /* Output size of a job on an input of w x h.  A sample: the size it
  * draws; with no size in s and a prior of no fixed size, w x h (the image
  * or selection; 0 x 0: a default square). */
@@ -154,8 +173,9 @@ size_t wpj_max_memory(void);
 
 typedef struct wpj_job wpj_job;
 
-/* Starts a job.  p, in and ws are borrowed until wpj_finish; in is unused
- * for a sample and may be NULL.  ws: scratch memory kept from one job to
+/* Starts a job.  p, in and ws are borrowed until wpj_finish; a sample
+ * reads only in's size (px NULL: the image or selection it is drawn for,
+ * as in wpj_output_size), and in may then be NULL.  ws: scratch memory kept from one job to
  * the next (a preview's), or NULL.  Jobs on one prior may run at once,
  * each with its own ws.  Out is allocated by the job.  Returns NULL (with
  * a message) only when the thread cannot start. */
@@ -178,7 +198,7 @@ typedef struct {
     const wpj_settings *s;
     const wp_prior *prior;
     int n;
-    const wpj_image *in; /* n inputs (a sample has one, empty) */
+    const wpj_image *in; /* n inputs (a sample has one, empty but for its size) */
     wpj_image *out;      /* n outputs, filled in as the jobs finish */
     void (*on_progress)(double fraction, void *data); /* may be NULL */
     void *progress_data;

@@ -160,13 +160,35 @@ const char *wpm_preferred(int sample, int gray)
     return sample ? "stone" : gray ? "photo-gray" : "photo-color";
 }
 
+/* A model of l with the channel count the layer has: the shipped one for
+ * it, else the first such; NULL when l has none. */
+static const char *model_for_channels(const wpm_list *l, const char *mine, int channels)
+{
+    int i = wpm_find(l, mine);
+    if (i >= 0 && l->items[i].channels == channels)
+        return mine;
+    for (i = 0; i < l->n; i++)
+        if (l->items[i].channels == channels)
+            return l->items[i].path;
+    return NULL;
+}
+
 void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray)
 {
-    const char *mine = wpm_preferred(sample, gray), *other = wpm_preferred(sample, !gray);
-    if (model[0] && strcmp(model, other))
+    const char *mine = wpm_preferred(sample, gray);
+    if (model[0]) {
+        /* A remembered model of the other channel count (a colour model
+         * from a colour layer, now on a gray one) gives way. */
+        int i = wpm_find(l, model);
+        const char *other = i >= 0 && !sample && l->items[i].channels != (gray ? 1 : 3)
+                                ? model_for_channels(l, mine, gray ? 1 : 3)
+                                : NULL;
+        if (other)
+            g_strlcpy(model, other, len);
         return;
+    }
     const char *env = g_getenv("WPRIOR_MODEL");
-    if (!model[0] && env && *env) {
+    if (env && *env) {
         g_strlcpy(model, env, len);
         return;
     }

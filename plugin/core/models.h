@@ -37,9 +37,11 @@ int wpm_find(const wpm_list *l, const char *model);
 const char *wpm_preferred(int sample, int gray);
 /* The model a job uses when the settings name model (may be ""): that
  * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
- * shipped model for the job when it is in l, and that the shipped colour
- * model remembered from a colour layer becomes the gray one on a gray
- * layer (and back).  Writes into model (len bytes). */
+ * shipped model for the job when it is in l, and that a model of l whose
+ * channel count is not the layer's (a colour model remembered from a
+ * colour layer, on a gray layer) gives way to the shipped model for the
+ * layer, else the first model of l with its channel count.  Writes into
+ * model (len bytes). */
 void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */

@@ -45,7 +45,7 @@ B_UPSCALE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (gimp-layer-set-offsets d 3 4)
-    (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0)
+    (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 0)
     (check (string-append kind " layer x2: size 192x160") (size-is d 192 160))
     (check (string-append kind " layer x2: offsets stay 3,4") (offsets-are d 3 4))
     (check (string-append kind " layer x2: canvas stays 96x80")
@@ -57,7 +57,7 @@ B_UPSCALE='
   (gimp-image-insert-layer img l2 0 -1)
   (gimp-layer-scale l2 48 40 FALSE)
   (gimp-layer-set-offsets l2 10 6)
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img l2 MODEL 2 1 9 1)
+  (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img l2 MODEL 2 1 9)
   (check "image x2: canvas 192x160"
          (and (= (car (gimp-image-width img)) 192) (= (car (gimp-image-height img)) 160)))
   (check "image x2: bottom layer 192x160 at 0,0" (and (size-is d 192 160) (offsets-are d 0 0)))
@@ -65,7 +65,7 @@ B_UPSCALE='
   (check "image x2: still two layers" (= (nlayers img) 2))
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img))
-       (new (car (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 2))))
+       (new (car (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 2 1))))
   (check "new image x2: a new image" (and (> new 0) (not (= new img))))
   (check "new image x2: 192x160, one layer"
          (and (= (car (gimp-image-width new)) 192) (= (car (gimp-image-height new)) 160)
@@ -77,9 +77,36 @@ B_UPSCALE='
 (let* ((img (open "gray")) (d (active img)))
   (gimp-image-scale img 48 40)
   (save img d "small.png")
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 4 0 1 0)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 4 0 1 0 0)
   (check "gray layer x4: size 192x160" (size-is d 192 160))
   (save img d "up4.png")
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (gimp-layer-set-offsets d 3 4)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (check "layer x2, canvas grown: canvas 195x164"
+         (and (= (car (gimp-image-width img)) 195) (= (car (gimp-image-height img)) 164)))
+  (check "layer x2, canvas grown: layer 192x160 at 3,4" (and (size-is d 192 160) (offsets-are d 3 4)))
+  (gimp-image-delete img))
+(let* ((img (open "rgba")) (d (active img)) (l2 (car (gimp-layer-copy d TRUE))))
+  (gimp-image-insert-layer img l2 0 -1)
+  (gimp-layer-scale l2 48 40 FALSE)
+  (gimp-layer-set-offsets l2 20 10)
+  (gimp-layer-set-offsets d -10 -5)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (check "layer at -10,-5 x2, canvas grown left and up: canvas 192x160"
+         (and (= (car (gimp-image-width img)) 192) (= (car (gimp-image-height img)) 160)))
+  (check "canvas grown left and up: the layer 192x160 at 0,0" (and (size-is d 192 160) (offsets-are d 0 0)))
+  (check "canvas grown left and up: the other layer moved with it, its size kept"
+         (and (size-is l2 48 40) (offsets-are l2 30 15)))
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (gimp-layer-scale d 40 30 FALSE)
+  (gimp-layer-set-offsets d 4 6)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (check "a layer that still fits: the canvas stays 96x80"
+         (and (= (car (gimp-image-width img)) 96) (= (car (gimp-image-height img)) 80)))
+  (check "a layer that still fits: 80x60 at 4,6" (and (size-is d 80 60) (offsets-are d 4 6)))
   (gimp-image-delete img))'
 # ---- sample ----
 B_SAMPLE='
@@ -102,6 +129,29 @@ B_SAMPLE='
   (save img l2 "gray-sample-normal.png")
   (save img l3 "gray-sample-tiled.png")
   (gimp-image-delete img))'
+# ---- sample at the image's or selection's size; the gray model on a gray layer ----
+mkdir -p "$T/colour"
+"$WPRIOR" meta "$SRC/models/stone.safetensors" name=stone sample.max_iter=40 \
+    -o "$T/colour/stone.safetensors" >/dev/null || bad "wprior meta stone"
+# the default gray model, found before any installed one: the face prior
+"$WPRIOR" meta "$MODEL" name=photo-gray -o "$T/colour/photo-gray.safetensors" >/dev/null ||
+    bad "wprior meta photo-gray"
+B_DEFAULTS='
+(let* ((img (open "rgb")) (d (active img))
+       (l (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d "stone" 0 0 5 0 0))))
+  (check "sample, no size: the image size 96x80 at 0,0" (and (size-is l 96 80) (offsets-are l 0 0)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 10 20 40 30)
+  (let ((l2 (car (plug-in-wprior-sample RUN-NONINTERACTIVE img d "stone" 0 0 5 0 0))))
+    (check "sample, no size: the selection 40x30 at 10,20" (and (size-is l2 40 30) (offsets-are l2 10 20))))
+  (gimp-image-delete img))
+(let* ((img (open "rgb")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "stone" 1.0 1)
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1)
+  (save img d "gray-lastcolour.png")
+  (gimp-image-delete img))'
+
 # ---- heal: a 14x10 hole at 40,30 (HOLE); sharp; feathered; no selection ----
 make_hole
 B_HEAL='
@@ -136,9 +186,9 @@ B_CORRUPT='
   (check "a corrupt model fails"
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1) #t)))
   (check "a missing model fails"
-         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0) #t)))
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0 1) #t)))
   (check "a bad factor fails"
-         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0) #t)))
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0 1) #t)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
   (check "heal with a corrupt model fails"
          (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 0 1) #t)))
@@ -155,6 +205,8 @@ B_CORRUPT='
 # One GIMP start for all of the above (each start costs seconds, minutes
 # on a busy machine); the checks on their files follow.
 gimp_batch main "$B_DENOISE $B_UPSCALE $B_SAMPLE $B_HEAL $B_CORRUPT"
+# (a batch of its own: main alone nears GIMP_TIMEOUT on a loaded machine)
+WPRIOR_MODEL_PATH=$T/models:$T/colour gimp_batch defaults "$B_DEFAULTS"
 check_denoise() {
     for k in $KINDS; do
         [ -f "$T/$k-den.png" ] || { bad "denoise $k: no output"; continue; }
@@ -170,6 +222,8 @@ check_denoise() {
         --inside 24 16 40 32
     expect_cmp "denoise with the last values (model given by name, strength 1)" $ONE 1 \
         "$T/rgb-cli.png" "$T/lastvals-den.png"
+    expect_cmp "gray layer after a colour model: the gray one is used (equals wprior denoise)" $ONE 1 \
+        "$T/gray-cli.png" "$T/gray-lastcolour.png"
     expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
     "$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
     expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
@@ -246,7 +300,7 @@ gimp_batch budget '
   (check "denoise over the memory budget fails"
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1) #t)))
   (check "upscale over the memory budget fails"
-         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1) #t)))
+         (not (catch #f (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img d MODEL 2 0 1) #t)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
   (check "heal over the memory budget fails"
          (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1) #t)))

@@ -85,18 +85,18 @@ START_TEST(settings_ranges)
 }
 END_TEST
 
-/* Every kind has a descriptor whose defaults pass its own check, and
- * whose choices lie in its range. */
+/* Every procedure has a descriptor whose defaults pass its own check, and
+ * whose choices lie in its range; each kind's first is its main one. */
 START_TEST(descriptors)
 {
     wpj_settings s;
     char err[256];
     wpj_settings_defaults(&s);
-    for (int k = 0; k < WPJ_NKINDS; k++) {
-        const wpj_desc *d = wpj_describe(k);
+    for (int k = 0; k < WPJ_NPROCS; k++) {
+        const wpj_desc *d = wpj_proc(k);
         ck_assert_ptr_nonnull(d);
-        ck_assert_int_eq(d->kind, k);
         ck_assert_ptr_eq(wpj_describe_proc(d->proc), d);
+        ck_assert_ptr_nonnull(wpj_describe(d->kind));
         ck_assert_str_eq(d->params[0].name, "model");
         for (int i = 1; i < d->nparams; i++) {
             const wpj_param *p = &d->params[i];
@@ -106,8 +106,11 @@ START_TEST(descriptors)
             for (int c = 0; c < p->nchoices; c++)
                 ck_assert(wpj_param_ok(p, p->values[c]));
         }
-        ck_assert_int_eq(wpj_settings_check(k, &s, err, sizeof err), 0);
+        ck_assert_int_eq(wpj_settings_check(d->kind, &s, err, sizeof err), 0);
     }
+    for (int k = 0; k < WPJ_NKINDS; k++)
+        ck_assert_int_eq(wpj_describe(k)->kind, k);
+    ck_assert_ptr_null(wpj_proc(WPJ_NPROCS));
     ck_assert_ptr_null(wpj_describe(WPJ_NKINDS));
     ck_assert_ptr_null(wpj_describe_proc("plug-in-no-such"));
     const wpj_param *f = wpj_param_find(wpj_describe(WPJ_UPSCALE), "factor");
@@ -115,6 +118,62 @@ START_TEST(descriptors)
     s.factor = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_UPSCALE, &s, err, sizeof err), -1);
     ck_assert(strstr(err, "2, 4 or 8"));
+}
+END_TEST
+
+/* Layer > Upscale and Image > Upscale: two procedures, each on its own
+ * target whatever the other remembered; only the layer's offers to grow
+ * the canvas, and its dialog offers no whole-image target (scripts may
+ * still ask for one). */
+START_TEST(upscale_targets)
+{
+    const wpj_desc *layer = wpj_describe_proc("plug-in-wprior-upscale");
+    const wpj_desc *image = wpj_describe_proc("plug-in-wprior-upscale-image");
+    ck_assert(layer && image && layer != image);
+    ck_assert_ptr_eq(wpj_describe(WPJ_UPSCALE), layer);
+    ck_assert_int_eq(image->kind, WPJ_UPSCALE);
+    ck_assert_str_eq(layer->menus[0], "<Image>/Layer");
+    ck_assert_ptr_null(layer->menus[1]);
+    ck_assert_str_eq(image->menus[0], "<Image>/Image");
+    ck_assert_int_eq(layer->target, -1);
+    ck_assert_int_eq(image->target, WPJ_TARGET_IMAGE);
+    ck_assert_ptr_null(wpj_param_find(image, "target"));
+    ck_assert_ptr_null(wpj_param_find(image, "grow-canvas"));
+    const wpj_param *t = wpj_param_find(layer, "target");
+    const wpj_param *g = wpj_param_find(layer, "grow-canvas");
+    ck_assert(t && g);
+    for (int c = 0; c < t->nchoices; c++)
+        ck_assert_int_ne(t->values[c], WPJ_TARGET_IMAGE);
+    ck_assert(wpj_param_ok(t, WPJ_TARGET_IMAGE) && !wpj_param_ok(t, 3));
+    ck_assert(wpj_param_ok(g, 0) && wpj_param_ok(g, 1) && !wpj_param_ok(g, 2));
+    ck_assert_ptr_nonnull(strstr(layer->title, "Layer"));
+    ck_assert_ptr_nonnull(strstr(image->title, "Image"));
+
+    wpj_settings s;
+    wpj_settings_defaults(&s);
+    ck_assert_int_eq(s.target, WPJ_TARGET_LAYER);
+    ck_assert_int_eq(s.grow_canvas, 1);
+    s.target = WPJ_TARGET_NEW_IMAGE; /* remembered by another run */
+    wpj_desc_apply(image, &s);
+    ck_assert_int_eq(s.target, WPJ_TARGET_IMAGE);
+    wpj_desc_apply(layer, &s); /* the layer's own: its argument says */
+    ck_assert_int_eq(s.target, WPJ_TARGET_IMAGE);
+}
+END_TEST
+
+/* The canvas that fits an enlarged layer: unchanged when it fits; grown
+ * right and down, or left and up with every layer moved. */
+START_TEST(canvas_fit)
+{
+    int w, h, dx, dy;
+    ck_assert_int_eq(wpj_canvas_fit(96, 80, 3, 4, 40, 30, &w, &h, &dx, &dy), 0);
+    ck_assert(w == 96 && h == 80 && dx == 0 && dy == 0);
+    ck_assert_int_eq(wpj_canvas_fit(96, 80, 3, 4, 192, 160, &w, &h, &dx, &dy), 1);
+    ck_assert(w == 195 && h == 164 && dx == 0 && dy == 0);
+    ck_assert_int_eq(wpj_canvas_fit(96, 80, 0, 0, 96, 160, &w, &h, &dx, &dy), 1);
+    ck_assert(w == 96 && h == 160);
+    ck_assert_int_eq(wpj_canvas_fit(96, 80, -10, -5, 100, 50, &w, &h, &dx, &dy), 1);
+    ck_assert(w == 106 && h == 85 && dx == 10 && dy == 5);
 }
 END_TEST
 
@@ -216,13 +275,17 @@ START_TEST(pixel_helpers)
 END_TEST
 
 /* The model a run uses: the named one, else the shipped one for the
- * layer; the shipped colour model remembered from a colour layer gives
- * way to the gray one on a gray layer. */
+ * layer; a remembered model (a name or the path a dialog stores) whose
+ * channel count is not the layer's gives way to the default model for
+ * the layer's. */
 START_TEST(model_choice)
 {
-    wpm_model items[2] = {{.path = "/m/photo-color.safetensors", .name = "photo-color"},
-                          {.path = "/m/photo-gray.safetensors", .name = "photo-gray"}};
-    wpm_list l = {items, 2};
+    wpm_model items[4] = {
+        {.path = "/m/photo-color.safetensors", .name = "photo-color", .channels = 3},
+        {.path = "/m/photo-gray.safetensors", .name = "photo-gray", .channels = 1},
+        {.path = "/m/mine.safetensors", .name = "mine", .channels = 3},
+        {.path = "/m/grain.safetensors", .name = "grain", .channels = 1}};
+    wpm_list l = {items, 4};
     char m[64] = "";
     g_unsetenv("WPRIOR_MODEL");
     wpm_choose(&l, m, sizeof m, 0, 1);
@@ -231,9 +294,30 @@ START_TEST(model_choice)
     ck_assert_str_eq(m, "photo-color");
     wpm_choose(&l, m, sizeof m, 0, 1);
     ck_assert_str_eq(m, "photo-gray");
-    g_strlcpy(m, "mine", sizeof m);
+    /* the path the dialog remembered from a colour layer, on a gray one */
+    g_strlcpy(m, "/m/photo-color.safetensors", sizeof m);
     wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "/m/mine.safetensors", sizeof m); /* any colour model */
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "mine", sizeof m); /* kept where it fits */
+    wpm_choose(&l, m, sizeof m, 0, 0);
     ck_assert_str_eq(m, "mine");
+    g_strlcpy(m, "/m/grain.safetensors", sizeof m); /* a gray model on gray */
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "/m/grain.safetensors");
+    g_strlcpy(m, "/elsewhere/own.safetensors", sizeof m); /* not scanned: kept */
+    wpm_choose(&l, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "/elsewhere/own.safetensors");
+    g_strlcpy(m, "mine", sizeof m); /* a sample's model is not the layer's */
+    wpm_choose(&l, m, sizeof m, 1, 0);
+    ck_assert_str_eq(m, "mine");
+    /* no shipped gray model: the first gray one */
+    wpm_list colour_first = {items + 2, 2};
+    g_strlcpy(m, "mine", sizeof m);
+    wpm_choose(&colour_first, m, sizeof m, 0, 1);
+    ck_assert_str_eq(m, "/m/grain.safetensors");
     m[0] = 0;
     g_setenv("WPRIOR_MODEL", "/x/env.safetensors", TRUE);
     wpm_choose(&l, m, sizeof m, 0, 0);
@@ -386,6 +470,17 @@ START_TEST(batch_runs_and_cancels)
     ck_assert_int_eq(wpj_batch_wait(&d), WP_ERR_CANCELLED);
     ck_assert_int_lt(g_get_monotonic_time() - t0, 1000000);
     ck_assert_ptr_null(sample.px);
+
+    /* A sample with no size set is drawn at the size its input names
+     * (the image's or selection's), by a prior of no fixed size. */
+    ck_assert_int_eq(wp_prior_set_meta(p, "image_size", "", NULL), WP_OK);
+    s.width = s.height = 0;
+    s.quality = WPJ_QUALITY_DRAFT;
+    wpj_image sel = {NULL, 0, 24, 40};
+    wpj_batch e = {.kind = WPJ_SAMPLE, .s = &s, .prior = p, .n = 1, .in = &sel, .out = &sample};
+    ck_assert_int_eq(wpj_batch_wait(&e), WP_OK);
+    ck_assert(sample.px && sample.w == 40 && sample.h == 24);
+    wpj_batch_free(&e);
     for (int i = 0; i < 2; i++)
         wpj_image_free(&in[i]);
     wp_prior_free(p);
@@ -484,6 +579,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, settings_ranges);
     tcase_add_test(tc, descriptors);
+    tcase_add_test(tc, upscale_targets);
+    tcase_add_test(tc, canvas_fit);
     tcase_add_test(tc, cli_takes_the_plugin_ranges);
     tcase_add_test(tc, pixel_helpers);
     tcase_add_test(tc, model_choice);

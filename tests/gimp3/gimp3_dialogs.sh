@@ -138,7 +138,7 @@ grep -aq "(help-def \"wavelet-prior-help\" \"file://$GIMP3_DIRECTORY/plug-ins/wa
     bad "no help-def of the plug-in in pluginrc: $(grep -a help-def "$GIMP3_DIRECTORY/pluginrc")"
 prev=$T/orig.png
 make_hole
-for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale \(Wavelet" "sample:^Sample from prior" \
+for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sample:^Sample from prior" \
     "heal:^Heal Selection \(Wavelet"; do
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"

@@ -17,9 +17,15 @@ import_models j3
 make_images
 ONE=0.00393 # 1/255
 
-gimp3_batch main '
-for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-sample",
-          "plug-in-wprior-heal"):
+mkdir -p "$T/colour"
+"$WPRIOR" meta "$SRC/models/stone.safetensors" name=stone sample.max_iter=40 \
+    -o "$T/colour/stone.safetensors" >/dev/null || bad "wprior meta stone"
+# the default gray model, found before any installed one: the face prior
+"$WPRIOR" meta "$MODEL" name=photo-gray -o "$T/colour/photo-gray.safetensors" >/dev/null ||
+    bad "wprior meta photo-gray"
+WPRIOR_MODEL_PATH=$T/models:$T/colour gimp3_batch main '
+for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-upscale-image",
+          "plug-in-wprior-sample", "plug-in-wprior-heal"):
     check(p + " is registered", pdb.procedure_exists(p))
 KINDS = ("rgb", "rgba", "gray", "graya")
 DEPTHS = ("8", "16", "float")
@@ -46,7 +52,7 @@ for kind in KINDS:
     for depth in DEPTHS:
         img = open_kind(kind, depth); d = layer0(img)
         d.set_offsets(3, 4)
-        st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=0)
+        st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=0, grow_canvas=0)
         ok_run("upscale %s %s" % (kind, depth), st)
         check("upscale %s %s: layer 192x160" % (kind, depth), (d.get_width(), d.get_height()) == (192, 160))
         check("upscale %s %s: offsets stay 3,4" % (kind, depth), tuple(d.get_offsets()[1:]) == (3, 4))
@@ -54,15 +60,60 @@ for kind in KINDS:
         save_layer(d, "%s-%s-up.png" % (kind, depth))
         img.delete()
 
-# upscale the whole image: canvas, every layer and its offsets
+# Image > Upscale: canvas, every layer and its offsets
 img = open_kind("rgba"); d = layer0(img)
 l2 = d.copy(); img.insert_layer(l2, None, -1)
 l2.scale(48, 40, False); l2.set_offsets(10, 6)
-st, _ = run("plug-in-wprior-upscale", img, [l2], model=MODEL, factor=2, mode=1, seed=9, target=1)
+st, _ = run("plug-in-wprior-upscale-image", img, [l2], model=MODEL, factor=2, mode=1, seed=9)
 ok_run("upscale the whole image", st)
 check("image x2: canvas 192x160", (img.get_width(), img.get_height()) == (192, 160))
+check("image x2: bottom layer 192x160 at 0,0", (d.get_width(), d.get_height()) == (192, 160) and tuple(d.get_offsets()[1:]) == (0, 0))
 check("image x2: top layer 96x80 at 20,12", (l2.get_width(), l2.get_height()) == (96, 80) and tuple(l2.get_offsets()[1:]) == (20, 12))
 check("image x2: still two layers", len(img.get_layers()) == 2)
+img.delete()
+
+# Layer > Upscale, the canvas grown to fit the layer: right and down; left and up
+img = open_kind("gray"); d = layer0(img)
+d.set_offsets(3, 4)
+st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=0, grow_canvas=1)
+ok_run("upscale a layer, canvas grown", st)
+check("canvas grown: 195x164", (img.get_width(), img.get_height()) == (195, 164))
+check("canvas grown: layer 192x160 at 3,4", (d.get_width(), d.get_height()) == (192, 160) and tuple(d.get_offsets()[1:]) == (3, 4))
+img.delete()
+img = open_kind("rgba"); d = layer0(img)
+l2 = d.copy(); img.insert_layer(l2, None, -1)
+l2.scale(48, 40, False); l2.set_offsets(20, 10); d.set_offsets(-10, -5)
+st, _ = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, seed=1, target=0, grow_canvas=1)
+ok_run("upscale a layer at -10,-5, canvas grown", st)
+check("canvas grown left and up: 192x160", (img.get_width(), img.get_height()) == (192, 160))
+check("canvas grown left and up: the layer at 0,0", tuple(d.get_offsets()[1:]) == (0, 0))
+check("canvas grown left and up: the other layer moved with it, 48x40 at 30,15",
+      (l2.get_width(), l2.get_height()) == (48, 40) and tuple(l2.get_offsets()[1:]) == (30, 15))
+img.delete()
+
+# a sample without a size: the image size, or the selection box (a prior of no fixed size)
+img = open_kind("rgb"); d = layer0(img)
+st, res = run("plug-in-wprior-sample", img, [d], model="stone", width=0, height=0, seed=5, quality=0, tiling=0)
+l = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+check("sample, no size: the image size 96x80 at 0,0",
+      l is not None and (l.get_width(), l.get_height()) == (96, 80) and tuple(l.get_offsets()[1:]) == (0, 0))
+img.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 20, 40, 30)
+st, res = run("plug-in-wprior-sample", img, [d], model="stone", width=0, height=0, seed=5, quality=0, tiling=0)
+l = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+check("sample, no size: the selection 40x30 at 10,20",
+      l is not None and (l.get_width(), l.get_height()) == (40, 30) and tuple(l.get_offsets()[1:]) == (10, 20))
+img.delete()
+
+# a colour model remembered (the last values GIMP keeps), then a gray layer
+cfg = pdb.lookup_procedure("plug-in-wprior-denoise").create_config()
+sdir = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-in-settings")
+os.makedirs(sdir, exist_ok=True)
+with open(os.path.join(sdir, cfg.__gtype__.name + ".last"), "w") as f:
+    f.write("(model \"stone\")\n(strength 1.000000)\n(passes 1)\n")
+img = open_kind("gray"); d = layer0(img)
+st, _ = run("plug-in-wprior-denoise", img, [d], run_mode=Gimp.RunMode.WITH_LAST_VALS)
+ok_run("denoise a gray layer with the last values (a colour model)", st)
+save_layer(d, "gray-lastcolour.png")
 img.delete()
 
 # upscale into a new image
@@ -150,6 +201,8 @@ for k in rgb rgba gray graya; do
     done
     expect_changed "denoise $k changed the pixels" "$T/$k.png" "$T/$k-8-den.png"
 done
+expect_cmp "gray layer after a colour model: the gray one is used (equals wprior denoise)" $ONE 1 \
+    "$T/gray-cli.png" "$T/gray-lastcolour.png"
 expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-den.png" --channel 3
 expect_cmp "denoise graya: alpha unchanged" 0 0 "$T/graya.png" "$T/graya-8-den.png" --channel 1
 expect_cmp "denoise in a selection: nothing changes outside" 0 0 "$T/rgb.png" "$T/sel-den.png" --outside 24 16 40 32

@@ -46,11 +46,11 @@ def save_layer(d, name):
     l.set_offsets(0, 0)
     Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, new, path(name), None)
     new.delete()
-def run(proc_name, img, drawables, **args):
-    """Runs a procedure non-interactively; (status, values)."""
+def run(proc_name, img, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
+    """Runs a procedure (non-interactively); (status, values)."""
     proc = pdb.lookup_procedure(proc_name)
     cfg = proc.create_config()
-    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("run-mode", run_mode)
     cfg.set_property("image", img)
     cfg.set_core_object_array("drawables", drawables)
     for k, v in args.items():
