@@ -177,12 +177,15 @@ void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray
 {
     const char *mine = wpm_preferred(sample, gray);
     if (model[0]) {
-        /* A remembered model of the other channel count (a colour model
-         * from a colour layer, now on a gray one) gives way. */
+        /* A remembered colour model (from a colour layer, now on a gray
+         * one) gives way, and so does the shipped gray default on a colour
+         * layer; another gray model stays: it runs on each channel of a
+         * colour layer, and the user chose it. */
         int i = wpm_find(l, model);
-        const char *other = i >= 0 && !sample && l->items[i].channels != (gray ? 1 : 3)
-                                ? model_for_channels(l, mine, gray ? 1 : 3)
-                                : NULL;
+        int swap = i >= 0 && !sample &&
+                   (gray ? l->items[i].channels != 1
+                         : !strcmp(l->items[i].name, wpm_preferred(0, 1)));
+        const char *other = swap ? model_for_channels(l, mine, gray ? 1 : 3) : NULL;
         if (other)
             g_strlcpy(model, other, len);
         return;

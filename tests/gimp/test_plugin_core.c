@@ -307,6 +307,9 @@ START_TEST(model_choice)
     g_strlcpy(m, "/m/grain.safetensors", sizeof m); /* a gray model on gray */
     wpm_choose(&l, m, sizeof m, 0, 1);
     ck_assert_str_eq(m, "/m/grain.safetensors");
+    g_strlcpy(m, "/m/grain.safetensors", sizeof m); /* a gray model on colour: kept */
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "/m/grain.safetensors");
     g_strlcpy(m, "/elsewhere/own.safetensors", sizeof m); /* not scanned: kept */
     wpm_choose(&l, m, sizeof m, 0, 1);
     ck_assert_str_eq(m, "/elsewhere/own.safetensors");
