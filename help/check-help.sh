@@ -20,6 +20,8 @@ while read -r id ref; do
     [ -s "$dir/en/$ref" ] || { echo "FAIL gimp-help.xml: $id -> $ref is missing"; fail=1; }
     grep -q "<code>$id</code>" "$dir/en/$ref" || { echo "FAIL $ref does not describe $id"; fail=1; }
 done < <(sed -n 's/.*<help-item id="\([^"]*\)" ref="\([^"]*\)".*/\1 \2/p' "$dir/en/gimp-help.xml")
-[ "$n" -eq 5 ] && echo "ok   gimp-help.xml maps the 5 procedures to their pages" ||
-    { echo "FAIL gimp-help.xml maps $n procedures, not 5"; fail=1; }
+# one page per procedure, as wprior-mkhelp writes them from the descriptors
+procs=$(ls "$tmp/en"/*.html | wc -l)
+[ "$n" -eq "$procs" ] && echo "ok   gimp-help.xml maps the $procs procedures to their pages" ||
+    { echo "FAIL gimp-help.xml maps $n procedures, not $procs"; fail=1; }
 exit $fail
