@@ -751,30 +751,36 @@ def cmd_prepare(debs, out_dir, work, sheets, pkgs):
     note("%d images kept, %d rejected or duplicates (see rejects.tsv)" % (len(rows), len(rejects)))
 
 
+def write_text(path, text):
+    """Replace PATH by TEXT atomically (temporary file and rename), and not at all when it holds
+    TEXT already: a training run reading train.txt sees the old list or the new, never a part."""
+    if os.path.exists(path) and open(path, encoding="utf-8").read() == text:
+        return
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def write_outputs(out_dir, rows, rejects, jobs):
     rows.sort(key=lambda r: r["file"])
-    with open(os.path.join(out_dir, "manifest.tsv"), "w", encoding="utf-8") as f:
-        f.write("\t".join(COLUMNS) + "\n")
-        for r in rows:
-            vals = []
-            for c in COLUMNS:
-                v = r.get(c, "")
-                vals.append("%.3f" % v if isinstance(v, float) else str(v).replace("\t", " "))
-            f.write("\t".join(vals) + "\n")
-    with open(os.path.join(out_dir, "rejects.tsv"), "w", encoding="utf-8") as f:
-        f.write("package\tsource\treason\n")
-        for p, s, why in sorted(rejects):
-            f.write("%s\t%s\t%s\n" % (p, s, why))
+    lines = ["\t".join(COLUMNS)]
+    for r in rows:
+        vals = []
+        for c in COLUMNS:
+            v = r.get(c, "")
+            vals.append("%.3f" % v if isinstance(v, float) else str(v).replace("\t", " "))
+        lines.append("\t".join(vals))
+    write_text(os.path.join(out_dir, "manifest.tsv"), "\n".join(lines) + "\n")
+    write_text(os.path.join(out_dir, "rejects.tsv"), "package\tsource\treason\n" + "".join(
+        "%s\t%s\t%s\n" % (p, s, why) for p, s, why in sorted(rejects)))
     lists = {"train.txt": lambda r: r["split"] == "train", "val.txt": lambda r: r["split"] == "val"}
     for cat, prefix in (("scene", "photos"), ("texture", "textures")):
         for sp in ("train", "val"):
             lists["%s-%s.txt" % (prefix, sp)] = (lambda c, s: lambda r: r["category"] == c and r["split"] == s)(cat, sp)
     for name, keep in lists.items():
-        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
-            f.writelines(r["file"] + "\n" for r in rows if keep(r))
+        write_text(os.path.join(out_dir, name), "".join(r["file"] + "\n" for r in rows if keep(r)))
     mp_before = sum(r["src_width"] * r["src_height"] for r in rows) / 1e6
-    with open(os.path.join(out_dir, "sources-mp.txt"), "w") as f:
-        f.write("%.1f\n" % mp_before)
+    write_text(os.path.join(out_dir, "sources-mp.txt"), "%.1f\n" % mp_before)
 
 
 def read_manifest(data_dir, name="manifest.tsv"):
@@ -960,6 +966,7 @@ def selftest_add(check, rng):
         data, part = os.path.join(t, "data"), os.path.join(t, "part")
         corpus(data, [("a", "train", a), ("b", "val", b), ("d", "train", dup)])
         train = open(os.path.join(data, "train.txt"), "rb").read()
+        train_ino = os.stat(os.path.join(data, "train.txt")).st_ino
         manifest = open(os.path.join(data, "manifest.tsv"), "rb").read()
         corpus(part, [("b", "val", b), ("t", "train", c)])
         refused_train = cmd_add(data, part) == 1 and open(os.path.join(data, "manifest.tsv"), "rb").read() == manifest
@@ -969,12 +976,13 @@ def selftest_add(check, rng):
         corpus(part, [("b", "val", b), ("c", "val", c)])
         added = cmd_add(data, part) == 0
         val = open(os.path.join(data, "val.txt")).read().split()
-        same_train = open(os.path.join(data, "train.txt"), "rb").read() == train
+        same_train = open(os.path.join(data, "train.txt"), "rb").read() == train and \
+            os.stat(os.path.join(data, "train.txt")).st_ino == train_ino
         _, rows = read_manifest(data)
         before = len(rows)
     check("add: a new training image is refused, nothing written", refused_train, "manifest unchanged")
     check("add: a near-duplicate of an image of the corpus is refused", refused_dup, "not copied")
-    check("add: a new validation image joins val.txt and the manifest, train.txt keeps its bytes",
+    check("add: a new validation image joins val.txt and the manifest, train.txt untouched (bytes, inode)",
           added and val == ["photos/p/b.png", "photos/p/c.png"] and same_train and before == 4,
           "val %s, %d rows" % (val, before))
 
@@ -1025,8 +1033,8 @@ def cmd_add(data_dir, part_dir):
     PART_DIR is a corpus of a few packages (WPRIOR_CORPUS_PACKAGES) split from DATA_DIR
     (WPRIOR_CORPUS_SPLIT_FROM).  Refused, with nothing written: a new training image (a run may
     be reading train.txt), an image of both whose split or checksum differ, a file whose checksum
-    is not its manifest's, a near-duplicate (dHash) of an image of DATA_DIR.  train.txt is
-    rewritten only as the same bytes."""
+    is not its manifest's, a near-duplicate (dHash) of an image of DATA_DIR.  train.txt and the
+    other training lists are left untouched (write_text keeps a file that holds its text)."""
     import shutil
     from PIL import Image
     _, rows = read_manifest(data_dir)
@@ -1056,7 +1064,8 @@ def cmd_add(data_dir, part_dir):
         print("corpus: add: refused: " + b)
     if bad:
         return 1
-    train_before = open(os.path.join(data_dir, "train.txt"), "rb").read()
+    train = os.path.join(data_dir, "train.txt")
+    train_before = (open(train, "rb").read(), os.stat(train).st_ino, os.stat(train).st_mtime_ns)
     for r in new:
         dst = os.path.join(data_dir, r["file"])
         os.makedirs(os.path.dirname(dst), exist_ok=True)
@@ -1068,8 +1077,9 @@ def cmd_add(data_dir, part_dir):
     for r in rows:
         r["src_width"], r["src_height"] = int(r["src_width"]), int(r["src_height"])
     write_outputs(data_dir, rows, rejects, [])
-    if open(os.path.join(data_dir, "train.txt"), "rb").read() != train_before:
-        die("add: train.txt changed (a bug): restore it from its backup")
+    if (open(train, "rb").read(), os.stat(train).st_ino, os.stat(train).st_mtime_ns) != train_before:
+        print("corpus: add: error: train.txt was rewritten (a bug)")
+        return 1
     stamp = os.path.join(data_dir, ".fetch-stamp")
     if os.path.exists(stamp) and new:
         lines = open(stamp).read().splitlines()
@@ -1079,7 +1089,7 @@ def cmd_add(data_dir, part_dir):
         with open(stamp + ".tmp", "w") as f:
             f.write("\n".join(head + sorted(pk)) + "\n")
         os.replace(stamp + ".tmp", stamp)
-    note("add: %d validation images added to %s (%d already there); train.txt unchanged"
+    note("add: %d validation images added to %s (%d already there); the training lists untouched"
          % (len(new), data_dir, len(part) - len(new)))
     return 0
 
