@@ -6,6 +6,7 @@
   corpus.py check DATA_DIR                     verify an existing corpus (no network)
   corpus.py summary DATA_DIR
   corpus.py compare OLD_DIR NEW_DIR             images whose split changed (must be none)
+  corpus.py add DATA_DIR PART_DIR              add PART_DIR's new validation images to DATA_DIR
   corpus.py relabel DATA_DIR SHEETS_DIR          tags and split from the current rules (no decoding)
   corpus.py sheets DATA_DIR SHEETS_DIR          redraw the contact sheets
   corpus.py selftest                           check the measurements on synthetic images
@@ -48,7 +49,9 @@ VAL_TAGS = ("text", "fabric", "foliage", "fur", "faces", "architecture", "night"
 # Sources.  kind: scene (photos/) or texture (textures/).  take: fnmatch patterns on the path
 # inside the package (without the leading ./); for containers (rcc, zip, pk3) "CONTAINER::INNER"
 # patterns.  factor: the smallest box-downscaling factor (2 for JPEG photographs, 4 for
-# DXT-compressed or smoothed game textures; 1 only for small lossless patterns).
+# DXT-compressed or smoothed game textures; 1 only for small lossless patterns and for photographs
+# that upstream already downscaled, whose print would not survive another factor of 2); factors:
+# (regex on the source path, factor) rules that override it per file, the first match wins.
 # licence: used when the package's copyright file is not machine-readable (checked by hand).
 # tags: (regex on the source path, tag) - the first match wins.
 LAND_TAGS = [(r"nasa[457]@|army0@", "night"), (r"city|loc\d|industrial|station", "city"), (r"forest|fields|valley", "foliage"),
@@ -161,6 +164,18 @@ SOURCES = [
          tags=[(r"bark|log", "wood"), (r"cliff|rocks|mudstone", "stone"), (r"jellyfish", "underwater"),
                (r"ocean", "water"), (r"sheep", "fur"), (r"lighthouse", "architecture"), (r"dusk", "night"),
                (r"trees|leaves|corn|redwoods", "foliage"), (r".", "landscape")]),
+    # Validation images of small print (VAL_EXTRA), kept at full size: single-board computers'
+    # silkscreen and chip markings in the FreedomBox manual's product photographs (640 px wide,
+    # already downscaled: noise floor 0.0-0.8 and JPEG blockiness 1.00-1.02 at full size; the
+    # 2012 px Banana Pro is downscaled by 2 like any photograph), and a dessert menu behind a
+    # plate (GNOME Recipes' 1024 px banner; noise floor 0.55 at full size).  Debian's DEP-5 paths
+    # are the manual's source tree (doc/manual/).
+    dict(pkg="freedombox-doc-en", suite="bookworm", kind="scene", factor=1, factors=[(r"banana-pro", 2)],
+         dep5=("usr/share/freedombox/manual/", "doc/manual/"),
+         take=["usr/share/freedombox/manual/en/images/%s.jpg" % f for f in ("banana-pro", "raspberrypi2", "cubieboard2")],
+         tags=[(r".", "text")]),
+    dict(pkg="gnome-recipes-data", suite="trixie", kind="scene", factor=1,
+         take=["usr/share/gnome-recipes/images/big-american.png"], tags=[(r".", "text")]),
     dict(pkg="ufoai-textures", suite="bookworm", kind="texture", factor=2,
          take=["usr/share/games/ufoai/base/0textures.pk3::textures/tex_%s/*.%s" % (d, e)
                for d in ("buildings", "buildings_snow", "base", "ctp1", "dirt", "doors", "furniture", "material",
@@ -221,6 +236,11 @@ VAL_EXTRA = {
     # splits exactly as the corpus the first photo priors trained on
     "photos/lxqt-themes/butterfly.png",
     "photos/plasma-workspace-wallpapers/ColorfulCups.png",
+    # small print, which the first corpus's validation split lacked (its 3 text images are trained on)
+    "photos/freedombox-doc-en/banana-pro.png",
+    "photos/freedombox-doc-en/raspberrypi2.png",
+    "photos/freedombox-doc-en/cubieboard2.png",
+    "photos/gnome-recipes-data/big-american.png",
 }
 # Tags set by hand where the path says nothing (seen on the contact sheets).
 TAG_OVERRIDE = {}
@@ -435,6 +455,11 @@ def blockiness(g, period):
     return float(np.mean(r))
 
 
+def factor_of(src, rel):
+    """SRC's smallest downscaling factor for the file REL: its first matching `factors` rule, else `factor`."""
+    return next((f for rx, f in src.get("factors", []) if re.search(rx, rel)), src["factor"])
+
+
 def process(job):
     """Measure, clean and write one image.  Returns a dict (with 'reject' set when rejected)."""
     try:
@@ -452,7 +477,8 @@ def process_one(job):
         im = load(how)
         fmt = (im.format or "").upper()
         r["src_width"], r["src_height"] = im.size
-        if min(im.size) < (MIN_SIDE if src["factor"] > 1 else 16):
+        factor = factor_of(src, rel)
+        if min(im.size) < (MIN_SIDE if factor > 1 else 16):
             r["reject"] = "small"  # known from the header: no need to decode
             return r
         im.load()
@@ -474,7 +500,6 @@ def process_one(job):
         r["reject"] = "flat"
         return r
     r["dhash"] = dhash(im.convert("L"))
-    factor = src["factor"]
     if fmt == "DDS":
         factor = max(factor, 4)  # DXT's 4x4 blocks average into single pixels
 
@@ -726,30 +751,36 @@ def cmd_prepare(debs, out_dir, work, sheets, pkgs):
     note("%d images kept, %d rejected or duplicates (see rejects.tsv)" % (len(rows), len(rejects)))
 
 
+def write_text(path, text):
+    """Replace PATH by TEXT atomically (temporary file and rename), and not at all when it holds
+    TEXT already: a training run reading train.txt sees the old list or the new, never a part."""
+    if os.path.exists(path) and open(path, encoding="utf-8").read() == text:
+        return
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def write_outputs(out_dir, rows, rejects, jobs):
     rows.sort(key=lambda r: r["file"])
-    with open(os.path.join(out_dir, "manifest.tsv"), "w", encoding="utf-8") as f:
-        f.write("\t".join(COLUMNS) + "\n")
-        for r in rows:
-            vals = []
-            for c in COLUMNS:
-                v = r.get(c, "")
-                vals.append("%.3f" % v if isinstance(v, float) else str(v).replace("\t", " "))
-            f.write("\t".join(vals) + "\n")
-    with open(os.path.join(out_dir, "rejects.tsv"), "w", encoding="utf-8") as f:
-        f.write("package\tsource\treason\n")
-        for p, s, why in sorted(rejects):
-            f.write("%s\t%s\t%s\n" % (p, s, why))
+    lines = ["\t".join(COLUMNS)]
+    for r in rows:
+        vals = []
+        for c in COLUMNS:
+            v = r.get(c, "")
+            vals.append("%.3f" % v if isinstance(v, float) else str(v).replace("\t", " "))
+        lines.append("\t".join(vals))
+    write_text(os.path.join(out_dir, "manifest.tsv"), "\n".join(lines) + "\n")
+    write_text(os.path.join(out_dir, "rejects.tsv"), "package\tsource\treason\n" + "".join(
+        "%s\t%s\t%s\n" % (p, s, why) for p, s, why in sorted(rejects)))
     lists = {"train.txt": lambda r: r["split"] == "train", "val.txt": lambda r: r["split"] == "val"}
     for cat, prefix in (("scene", "photos"), ("texture", "textures")):
         for sp in ("train", "val"):
             lists["%s-%s.txt" % (prefix, sp)] = (lambda c, s: lambda r: r["category"] == c and r["split"] == s)(cat, sp)
     for name, keep in lists.items():
-        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
-            f.writelines(r["file"] + "\n" for r in rows if keep(r))
+        write_text(os.path.join(out_dir, name), "".join(r["file"] + "\n" for r in rows if keep(r)))
     mp_before = sum(r["src_width"] * r["src_height"] for r in rows) / 1e6
-    with open(os.path.join(out_dir, "sources-mp.txt"), "w") as f:
-        f.write("%.1f\n" % mp_before)
+    write_text(os.path.join(out_dir, "sources-mp.txt"), "%.1f\n" % mp_before)
 
 
 def read_manifest(data_dir, name="manifest.tsv"):
@@ -897,7 +928,63 @@ def cmd_selftest():
     again, unc, _ = corpus("q", trained)
     check("split: a tag whose images were all trained on stays uncovered, nothing moves",
           moved(trained, again) == 0 and sorted(unc) == ["fur", "stone", "wood"], "uncovered %s" % unc)
+    src = dict(factor=1, factors=[(r"big", 2)])
+    check("factors: a per-file rule overrides the source's factor",
+          (factor_of(src, "a/big.jpg"), factor_of(src, "a/small.jpg")) == (2, 1), "big 2, small 1")
+    selftest_add(check, rng)
     return fails
+
+
+def selftest_add(check, rng):
+    """cmd_add on small synthetic corpora: what it adds, and what it refuses untouched (CHECK counts)."""
+    import contextlib
+    import tempfile
+    import numpy as np
+    from PIL import Image
+    before = 0
+
+    def corpus(d, imgs):  # imgs: [(name, split, array)]
+        rows = []
+        for name, split, a in imgs:
+            f = "photos/p/%s.png" % name
+            os.makedirs(os.path.join(d, "photos/p"), exist_ok=True)
+            Image.fromarray(a).save(os.path.join(d, f))
+            raw = open(os.path.join(d, f), "rb").read()
+            rows.append(dict(file=f, package="p", version="1", suite="bookworm", licence="CC0-1.0", credit="x",
+                             category="scene", tag="text", width=a.shape[1], height=a.shape[0], bytes=len(raw),
+                             split=split, sha256=hashlib.sha256(raw).hexdigest(), source=name + ".jpg",
+                             src_width=a.shape[1], src_height=a.shape[0], factor=1, noise=0.5, noise_floor=0.5,
+                             blockiness=1.0))
+        write_outputs(d, rows, [], [])
+        open(os.path.join(d, "rejects.tsv"), "w").write("package\tsource\treason\n")
+
+    def img():
+        return rng.integers(0, 256, (64, 96, 3), dtype=np.uint8)
+
+    a, b, c, dup = img(), img(), img(), img()
+    with tempfile.TemporaryDirectory() as t, contextlib.redirect_stdout(io.StringIO()):
+        data, part = os.path.join(t, "data"), os.path.join(t, "part")
+        corpus(data, [("a", "train", a), ("b", "val", b), ("d", "train", dup)])
+        train = open(os.path.join(data, "train.txt"), "rb").read()
+        train_ino = os.stat(os.path.join(data, "train.txt")).st_ino
+        manifest = open(os.path.join(data, "manifest.tsv"), "rb").read()
+        corpus(part, [("b", "val", b), ("t", "train", c)])
+        refused_train = cmd_add(data, part) == 1 and open(os.path.join(data, "manifest.tsv"), "rb").read() == manifest
+        near = np.asarray(Image.fromarray(dup).resize((192, 128), Image.BILINEAR))
+        corpus(part, [("n", "val", near)])
+        refused_dup = cmd_add(data, part) == 1 and not os.path.exists(os.path.join(data, "photos/p/n.png"))
+        corpus(part, [("b", "val", b), ("c", "val", c)])
+        added = cmd_add(data, part) == 0
+        val = open(os.path.join(data, "val.txt")).read().split()
+        same_train = open(os.path.join(data, "train.txt"), "rb").read() == train and \
+            os.stat(os.path.join(data, "train.txt")).st_ino == train_ino
+        _, rows = read_manifest(data)
+        before = len(rows)
+    check("add: a new training image is refused, nothing written", refused_train, "manifest unchanged")
+    check("add: a near-duplicate of an image of the corpus is refused", refused_dup, "not copied")
+    check("add: a new validation image joins val.txt and the manifest, train.txt untouched (bytes, inode)",
+          added and val == ["photos/p/b.png", "photos/p/c.png"] and same_train and before == 4,
+          "val %s, %d rows" % (val, before))
 
 
 def cmd_relabel(data_dir, sheets):
@@ -939,6 +1026,72 @@ def cmd_compare(old_dir, new_dir):
           % (len(common), len(moved), sum(old[f] == "train" for f in moved), sum(old[f] == "val" for f in moved),
              len(set(old) - set(new)), len(set(new) - set(old))))
     return 1 if moved else 0
+
+
+def cmd_add(data_dir, part_dir):
+    """Bring into DATA_DIR the validation images of PART_DIR that it lacks, without rebuilding it.
+    PART_DIR is a corpus of a few packages (WPRIOR_CORPUS_PACKAGES) split from DATA_DIR
+    (WPRIOR_CORPUS_SPLIT_FROM).  Refused, with nothing written: a new training image (a run may
+    be reading train.txt), an image of both whose split or checksum differ, a file whose checksum
+    is not its manifest's, a near-duplicate (dHash) of an image of DATA_DIR.  train.txt and the
+    other training lists are left untouched (write_text keeps a file that holds its text)."""
+    import shutil
+    from PIL import Image
+    _, rows = read_manifest(data_dir)
+    _, part = read_manifest(part_dir)
+    have = {r["file"]: r for r in rows}
+    new = [r for r in part if r["file"] not in have]
+    bad = ["%s: split or checksum differs from %s" % (r["file"], data_dir) for r in part
+           if r["file"] in have and (r["split"], r["sha256"]) != (have[r["file"]]["split"], have[r["file"]]["sha256"])]
+    bad += ["%s: a training image" % r["file"] for r in new if r["split"] != "val"]
+    for r in new:
+        if hashlib.sha256(open(os.path.join(part_dir, r["file"]), "rb").read()).hexdigest() != r["sha256"]:
+            bad.append("%s: checksum differs from its manifest" % r["file"])
+
+    def hash_of(d, f):
+        with Image.open(os.path.join(d, f)) as im:
+            return dhash(im.convert("L"))
+
+    if new and not bad:
+        old = [(r["file"], hash_of(data_dir, r["file"])) for r in rows]
+        for r in new:
+            h = hash_of(part_dir, r["file"])
+            f, d = min(((f, bin(h ^ g).count("1")) for f, g in old), key=lambda t: t[1], default=("", 64))
+            note("add: %s: nearest image %s, %d bits apart" % (r["file"], f, d))
+            if d <= DHASH_DIST:
+                bad.append("%s: a near-duplicate of %s" % (r["file"], f))
+    for b in bad:
+        print("corpus: add: refused: " + b)
+    if bad:
+        return 1
+    train = os.path.join(data_dir, "train.txt")
+    train_before = (open(train, "rb").read(), os.stat(train).st_ino, os.stat(train).st_mtime_ns)
+    for r in new:
+        dst = os.path.join(data_dir, r["file"])
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(os.path.join(part_dir, r["file"]), dst + ".tmp")
+        os.replace(dst + ".tmp", dst)
+    pkgs = {r["package"] for r in new}
+    rejects = sorted(set(read_rejects(data_dir)) | {t for t in read_rejects(part_dir) if t[0] in pkgs})
+    rows += new
+    for r in rows:
+        r["src_width"], r["src_height"] = int(r["src_width"]), int(r["src_height"])
+    write_outputs(data_dir, rows, rejects, [])
+    if (open(train, "rb").read(), os.stat(train).st_ino, os.stat(train).st_mtime_ns) != train_before:
+        print("corpus: add: error: train.txt was rewritten (a bug)")
+        return 1
+    stamp = os.path.join(data_dir, ".fetch-stamp")
+    if os.path.exists(stamp) and new:
+        lines = open(stamp).read().splitlines()
+        head = [l for l in lines if not l.startswith("package ")]
+        pk = set(l for l in lines if l.startswith("package ")) | {
+            "package %s %s %s" % (r["package"], r["version"], r["suite"]) for r in new}
+        with open(stamp + ".tmp", "w") as f:
+            f.write("\n".join(head + sorted(pk)) + "\n")
+        os.replace(stamp + ".tmp", stamp)
+    note("add: %d validation images added to %s (%d already there); the training lists untouched"
+         % (len(new), data_dir, len(part) - len(new)))
+    return 0
 
 
 def make_rcc(files):
@@ -999,6 +1152,8 @@ def main(argv):
         cmd_relabel(args[0], args[1])
     elif cmd == "compare" and len(args) == 2:
         return cmd_compare(args[0], args[1])
+    elif cmd == "add" and len(args) == 2:
+        return cmd_add(args[0], args[1])
     elif cmd == "summary" and len(args) == 1:
         cmd_summary(args[0])
     elif cmd == "sheets" and len(args) == 2:  # redraw the contact sheets of a corpus

@@ -34,7 +34,8 @@
 # Cleaning: every image is decoded in full and box-downscaled by an integer factor (the
 # average of the 8-bit gamma-coded sRGB values; PIL's reduce()): 2 for photographs, 4 for
 # DXT-compressed textures and for JPEGs whose 8x8 block edges stand out (blockiness above
-# BLOCKY_MAX); 1 only for the small lossless GIMP and MyPaint patterns.  An image whose own
+# BLOCKY_MAX); 1 only for the small lossless GIMP and MyPaint patterns and for a few photographs
+# upstream already downscaled, kept for their small print (validation).  An image whose own
 # noise estimate after downscaling (median |HH| / 0.6745 of the finest Haar diagonal band,
 # as `wprior denoise` prints, 0-255 scale) exceeds NOISE_MAX is rejected.  Near-duplicates
 # (64-bit dHash within 6 bits; the same picture at several resolutions) count once: the
@@ -45,10 +46,12 @@
 #   otherwise the first License: field; the few copyright files that are not machine-readable
 #   have their licence checked by hand in SOURCES.
 # Split: fixed by image: sha1(package/path) mod 10 == 0 -> val, plus a short explicit list
-#   (VAL_EXTRA); an image of the previous corpus (WPRIOR_CORPUS_SPLIT_FROM) keeps its split
-#   whatever the rules say, so that adding packages never moves an image a training run has
-#   seen; then, for each content tag of VAL_TAGS without a validation image, its new image with
-#   the smallest hash.
+#   (VAL_EXTRA, with the small-print images); an image of the previous corpus
+#   (WPRIOR_CORPUS_SPLIT_FROM) keeps its split whatever the rules say, so that adding packages
+#   never moves an image a training run has seen; then, for each content tag of VAL_TAGS
+#   without a validation image, its new image with the smallest hash.  `corpus.py add DATA PART`
+#   adds the new validation images of a partial corpus (WPRIOR_CORPUS_PACKAGES, built with
+#   WPRIOR_CORPUS_SPLIT_FROM=DATA) to DATA without a rebuild.
 # Contact sheets: bench/results/corpus-<package>.jpg (validation images framed in red).
 #
 # Needs bash, apt-get, dpkg-deb, tar, coreutils and Debian's python3 with python3-pil and

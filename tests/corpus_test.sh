@@ -1,7 +1,8 @@
 #!/bin/bash
 # Tests of the training-corpus script without network: --help, the measurements of
 # scripts/corpus.py on synthetic images (noise estimates, blockiness, box average, dHash,
-# DEP-5 licences, Qt .rcc reading, validation coverage, the stable split), --check of a corpus
+# DEP-5 licences, Qt .rcc reading, validation coverage, the stable split, per-file factors,
+# adding validation images to a corpus), --check of a corpus
 # when WPRIOR_DATA_DIR names one, and that no image changed split from the corpus
 # WPRIOR_CORPUS_SPLIT_FROM names (the one it was built from).  Skips (77) without Debian's
 # python3 with PIL and numpy.
