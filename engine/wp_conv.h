@@ -30,15 +30,13 @@ void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
  * ld apart), w(o,k) = w[o so + k sk], then max(y, 0) where relu, with a
  * register-blocked AVX-512 kernel (gemm1x1.c); work:
  * wp_k1x1_pack_floats(ci).  Returns 0, having done nothing, where the CPU
- * or the shape (co a multiple of 8) has no such kernel: the caller uses
- * BLAS. */
+ * has no such kernel (or OpenBLAS's beats it): the caller uses BLAS. */
 size_t wp_k1x1_pack_floats(int ci);
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
             int ld, int n, int relu, float *work);
 
 /* c[M][N] += a[M][K] b[N][K]^T (a weight gradient), by a register-blocked
- * AVX-512 kernel where the CPU has one and M, N are multiples of 4, else
- * by BLAS. */
+ * AVX-512 kernel where the CPU has one (as wp_k1x1), else by BLAS. */
 void wp_gemm_abt(float *c, const float *a, const float *b, int M, int N, int K);
 
 /* One image: y = act(scale[o] * conv(x, w)), act = ReLU when relu.  This

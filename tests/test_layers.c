@@ -49,6 +49,8 @@ START_TEST(conv_fast_matches_reference)
         conv_case(2, 64, 48, 17, 19, 1); /* several 1x1 blocks, the last partial */
         conv_case(2, 64, 64, 40, 40, 1); /* the training shapes of 1x1 layers */
         conv_case(1, 64, 64, 64, 64, 1);
+        conv_case(2, 1, 64, 40, 40, 3); /* a low-pass net's first and last layers */
+        conv_case(2, 64, 1, 40, 40, 3);
     }
     wp_set_threads(1);
 }
@@ -63,7 +65,8 @@ START_TEST(weight_gradient_at_training_shapes)
 {
     int shapes[][6] = {{2, 64, 64, 40, 40, 3}, {2, 4, 64, 40, 40, 3}, {2, 64, 3, 40, 40, 3},
                        {1, 12, 64, 64, 64, 3}, {2, 64, 64, 40, 40, 1}, {1, 64, 64, 64, 64, 1},
-                       {1, 64, 60, 9, 7, 1}};
+                       {1, 64, 60, 9, 7, 1}, {2, 1, 64, 40, 40, 3}, {2, 64, 1, 40, 40, 3},
+                       {1, 64, 6, 13, 11, 1}};
     for (int t = 1; t <= 2; t++) {
         wp_set_threads(t);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
