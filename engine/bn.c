@@ -336,6 +336,36 @@ void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, i
         st[c] = dot(a + (size_t)c * HW, da + (size_t)c * HW, HW);
 }
 
+/* dot() of a = relu(A z) formed as it is read (as scale_relu forms it) */
+VECTOR_CLONES static double dot_relu(const float *restrict z, float A, const float *restrict da,
+                                     int n)
+{
+    double s = 0.0;
+    for (int i0 = 0; i0 < n; i0 += BLOCK) {
+        int m = n - i0 < BLOCK ? n - i0 : BLOCK, i = 0;
+        float b[LANES] = {0};
+        for (; i + LANES <= m; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float y = z[i0 + i + j] * A;
+                b[j] += (y > 0.0f ? y : 0.0f) * da[i0 + i + j];
+            }
+        for (; i < m; i++) {
+            float y = z[i0 + i] * A;
+            b[0] += (y > 0.0f ? y : 0.0f) * da[i0 + i];
+        }
+        for (int j = 0; j < LANES; j++)
+            s += b[j];
+    }
+    return s;
+}
+
+void wp_bn_image_grad_sums_relu(double *st, const float *z, const float *A, const float *da,
+                                int C, int HW)
+{
+    for (int c = 0; c < C; c++)
+        st[c] = dot_relu(z + (size_t)c * HW, A[c], da + (size_t)c * HW, HW);
+}
+
 void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
                       const float *A, const float *mean, const double *st, int N, int C, int HW)
 {

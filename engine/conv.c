@@ -125,7 +125,7 @@ void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const flo
     if (k == 3) {
         float *U = scratch, *rest = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
         wp_wino_weights(U, w, Cin, Cout, scale, 0);
-        wp_wino_conv3x3(y, x, U, Cin, Cout, H, W, relu, rest);
+        wp_wino_conv3x3(y, x, NULL, U, Cin, Cout, H, W, relu, rest);
         return;
     }
     const float *wk = w;
@@ -154,11 +154,11 @@ typedef struct {
 
 static float *slice(const batch_ctx *c, int tid) { return c->scratch + (size_t)tid * c->per; }
 
-void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
-                   int k, int adjoint, float *work)
+void wp_conv_image(float *out, const float *in, const float *in_scale, const float *w, int ci,
+                   int co, int H, int W, int k, int adjoint, float *work)
 {
     if (k == 3) /* w is U for this direction */
-        wp_wino_conv3x3(out, in, w, ci, co, H, W, 0, work);
+        wp_wino_conv3x3(out, in, in_scale, w, ci, co, H, W, 0, work);
     else /* 1x1; backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
         gemm_1x1(out, in, w, ci, co, H * W, H * W, adjoint, 0, work);
 }
@@ -169,8 +169,8 @@ static void conv_image(int n, int tid, void *p)
     const batch_ctx *c = p;
     size_t HW = (size_t)c->H * c->W;
     int ci = c->adjoint ? c->Cout : c->Cin, co = c->adjoint ? c->Cin : c->Cout;
-    wp_conv_image(c->out + (size_t)n * co * HW, c->in + (size_t)n * ci * HW, c->w, ci, co, c->H,
-                  c->W, c->k, c->adjoint, slice(c, tid));
+    wp_conv_image(c->out + (size_t)n * co * HW, c->in + (size_t)n * ci * HW, NULL, c->w, ci, co,
+                  c->H, c->W, c->k, c->adjoint, slice(c, tid));
 }
 
 float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint)
@@ -206,11 +206,11 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
     conv_batch(dx, dy, w, N, Cin, Cout, H, W, k, scratch, 1);
 }
 
-void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
-                           int Cout, int H, int W, int k)
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *x_scale,
+                           const float *dy, int Cin, int Cout, int H, int W, int k)
 {
     if (k == 3) {
-        wp_wino_dw_image(acc, x, dy, Cin, Cout, H, W, work);
+        wp_wino_dw_image(acc, x, x_scale, dy, Cin, Cout, H, W, work);
         return;
     }
     /* dw[Cout,Cin] += dy[Cout,HW] * x^T[HW,Cin] */
@@ -221,7 +221,7 @@ static void weights_image(int n, float *mine, const batch_ctx *c)
 {
     size_t HW = (size_t)c->H * c->W;
     wp_conv_weights_image(mine, mine + wp_conv_grad_floats(c->Cin, c->Cout, c->k),
-                          c->x + (size_t)n * c->Cin * HW, c->in + (size_t)n * c->Cout * HW,
+                          c->x + (size_t)n * c->Cin * HW, NULL, c->in + (size_t)n * c->Cout * HW,
                           c->Cin, c->Cout, c->H, c->W, c->k);
 }
 
@@ -262,18 +262,43 @@ void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, 
         memset(acc + (size_t)t * stride, 0, sizeof(float) * wp_conv_grad_floats(Cin, Cout, k));
 }
 
+typedef struct {
+    float *acc;
+    size_t stride, nw;
+    int T;
+} finish_ctx;
+
+#define FINISH_SPAN 8192 /* floats of the accumulators a task sums */
+
+static void finish_span(int j, int tid, void *p)
+{
+    (void)tid;
+    const finish_ctx *f = p;
+    size_t i0 = (size_t)j * FINISH_SPAN, i1 = i0 + FINISH_SPAN < f->nw ? i0 + FINISH_SPAN : f->nw;
+    for (int t = 1; t < f->T; t++) {
+        const float *mine = f->acc + (size_t)t * f->stride;
+        for (size_t i = i0; i < i1; i++)
+            f->acc[i] += mine[i];
+    }
+}
+
 void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
                             int k)
 {
-    /* The accumulators add up in thread order (deterministic for a thread
-     * count), for 3x3 in Winograd's domain before one transform into dw. */
+    /* The accumulators add up in block order (each element's sum in the
+     * same order on any thread count): for 3x3 in Winograd's domain (16
+     * planes: spans of them on the engine's threads) before one transform
+     * into dw, for 1x1 into dw. */
     size_t nw = wp_conv_grad_floats(Cin, Cout, k);
-    float *sum = k == 3 ? acc : dw;
-    for (int t = k == 3; t < T; t++) {
+    if (k == 3) {
+        finish_ctx f = {acc, stride, nw, T};
+        wp_parallel_for((int)((nw + FINISH_SPAN - 1) / FINISH_SPAN), finish_span, &f);
+        wp_wino_dw_finish(dw, acc, Cin, Cout);
+        return;
+    }
+    for (int t = 0; t < T; t++) {
         const float *mine = acc + (size_t)t * stride;
         for (size_t i = 0; i < nw; i++)
-            sum[i] += mine[i];
+            dw[i] += mine[i];
     }
-    if (k == 3)
-        wp_wino_dw_finish(dw, sum, Cin, Cout);
 }

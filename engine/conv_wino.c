@@ -78,6 +78,7 @@ void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *s
 typedef struct {
     float *y;
     const float *x, *U, *dy; /* dy: the weight gradient's output gradient */
+    const float *xs;         /* x enters as relu(xs[c] x) where set (see wp_conv.h) */
     int Cin, Cout, H, W, relu, rows, nchunks;
     float *scratch; /* per thread: wp_wino_chunk_floats */
     size_t per_thread;
@@ -96,8 +97,27 @@ VECTOR_CLONES static void deinterleave(float *restrict E1, float *restrict O,
     }
 }
 
+/* relu(A x), the way a BN + ReLU layer's output is formed (bn.c) */
+static inline float scale_relu1(float x, float A)
+{
+    float y = x * A;
+    return y > 0.0f ? y : 0.0f;
+}
+
+/* deinterleave of relu(A x): a layer's input made from its predecessor's
+ * conv output while it is read (never stored) */
+VECTOR_CLONES static void deinterleave_relu(float *restrict E1, float *restrict O,
+                                            const float *restrict x, int pairs, float A)
+{
+    for (int k = 0; k < pairs; k++) {
+        O[k] = scale_relu1(x[2 * k], A);
+        E1[k] = scale_relu1(x[2 * k + 1], A);
+    }
+}
+
+/* s: NULL, or the channel's scale (the row enters as relu(*s x)) */
 static void load_row_eo(const float *xc, int H, int W, int src, float *restrict E,
-                        float *restrict O, int tw)
+                        float *restrict O, int tw, const float *s)
 {
     if (src < 0 || src >= H) {
         memset(E, 0, sizeof(float) * (tw + 1));
@@ -107,11 +127,14 @@ static void load_row_eo(const float *xc, int H, int W, int src, float *restrict 
     const float *x = xc + (size_t)src * W;
     E[0] = 0.0f;
     int k = W / 2; /* both columns of pairs 0..k-1 are inside */
-    deinterleave(E + 1, O, x, k);
+    if (s)
+        deinterleave_relu(E + 1, O, x, k, *s);
+    else
+        deinterleave(E + 1, O, x, k);
     for (; k <= tw; k++) {
-        O[k] = 2 * k < W ? x[2 * k] : 0.0f;
+        O[k] = 2 * k < W ? (s ? scale_relu1(x[2 * k], *s) : x[2 * k]) : 0.0f;
         if (k + 1 <= tw)
-            E[k + 1] = 2 * k + 1 < W ? x[2 * k + 1] : 0.0f;
+            E[k + 1] = 2 * k + 1 < W ? (s ? scale_relu1(x[2 * k + 1], *s) : x[2 * k + 1]) : 0.0f;
     }
 }
 
@@ -147,11 +170,11 @@ static void input_transform(const wino_ctx *c, int t0, int t1, float *V, float *
     /* d: 4 rows x (E, O); r: 4 rows x (E, O) after B^T down the rows */
     float *d = rows, *r = rows + 8 * (size_t)n;
     for (int ch = 0; ch < c->Cin; ch++) {
-        const float *xc = c->x + (size_t)ch * c->H * c->W;
+        const float *xc = c->x + (size_t)ch * c->H * c->W, *s = c->xs ? c->xs + ch : NULL;
         for (int ti = t0; ti < t1; ti++) {
             for (int a = 0; a < 4; a++)
                 load_row_eo(xc, c->H, c->W, 2 * ti - 1 + a, d + (size_t)(2 * a) * n,
-                            d + (size_t)(2 * a + 1) * n, tw);
+                            d + (size_t)(2 * a + 1) * n, tw, s);
             for (int eo = 0; eo < 2; eo++)
                 rows_bt(r + (size_t)eo * n, r + (size_t)(2 + eo) * n, r + (size_t)(4 + eo) * n,
                         r + (size_t)(6 + eo) * n, d + (size_t)eo * n, d + (size_t)(2 + eo) * n,
@@ -251,10 +274,10 @@ static void wino_chunk(int i, int tid, void *p)
     output_transform(c, t0, t1, M, rows);
 }
 
-void wp_wino_conv3x3(float *y, const float *x, const float *U, int Cin, int Cout, int H, int W,
-                     int relu, float *scratch)
+void wp_wino_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
+                     int Cout, int H, int W, int relu, float *scratch)
 {
-    wino_ctx c = {y, x, U, NULL, Cin, Cout, H, W, relu, chunk_rows(W), 0, scratch,
+    wino_ctx c = {y, x, U, NULL, xs, Cin, Cout, H, W, relu, chunk_rows(W), 0, scratch,
                   wp_wino_chunk_floats(Cin, Cout, W)};
     c.nchunks = (tiles_h(H) + c.rows - 1) / c.rows;
     wp_parallel_for(c.nchunks, wino_chunk, &c);
@@ -267,7 +290,7 @@ void wp_wino_conv3x3(float *y, const float *x, const float *U, int Cin, int Cout
  * 2.25x fewer multiplies than im2col, and no 9x im2col copy), and
  * dL/dg = G^T dU G.  A = [1 0; 1 1; 1 -1; 0 -1]. */
 
-#define DW_TILES 512 /* tiles per GEMM: long enough for OpenBLAS to run near peak */
+#define DW_TILES 200 /* tiles per pass (V and dM of 64 channels 0.8 MiB each; 40x40 crops: 2 passes) */
 
 static int dw_rows(int W)
 {
@@ -340,10 +363,10 @@ static void grad_transform(const wino_ctx *c, int t0, int t1, float *dM, float *
     }
 }
 
-void wp_wino_dw_image(float *dU, const float *x, const float *dy, int Cin, int Cout, int H,
-                      int W, float *work)
+void wp_wino_dw_image(float *dU, const float *x, const float *xs, const float *dy, int Cin,
+                      int Cout, int H, int W, float *work)
 {
-    wino_ctx c = {NULL, x, NULL, dy, Cin, Cout, H, W, 0, dw_rows(W), 0, NULL, 0};
+    wino_ctx c = {NULL, x, NULL, dy, xs, Cin, Cout, H, W, 0, dw_rows(W), 0, NULL, 0};
     int th = tiles_h(H), tw = tiles_w(W);
     for (int t0 = 0; t0 < th; t0 += c.rows) {
         int t1 = t0 + c.rows < th ? t0 + c.rows : th, T = (t1 - t0) * tw;

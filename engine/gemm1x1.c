@@ -8,8 +8,12 @@
  * an AVX2 core (OPENBLAS_CORETYPE=Haswell, or a CPU it does not know):
  * its AVX-512 cores have small-matrix kernels that beat these (Zen 5,
  * 1 thread, RF13 training step: 1x1 forward 49 ms with OpenBLAS's
- * Cooperlake core, 81 with these; 96 with its Haswell core).  Elsewhere,
- * and for odd shapes, the BLAS path. */
+ * Cooperlake core, 81 with these; 96 with its Haswell core).  Blocks at
+ * the edges (the last rows of a channel count that is not a multiple of
+ * 8 or 4, the last columns) have their own register shapes, so that the
+ * one-channel first and last layers of a low-pass net and the partial
+ * column block of a Winograd chunk compute no padding.  Elsewhere the
+ * BLAS path. */
 #include "wp_conv.h"
 
 #include <cblas.h>
@@ -28,39 +32,76 @@ size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS * PANEL + 16; }
 
 #define TARGET __attribute__((target("avx512f"), optimize("O3")))
 
-/* y[o0..o0+ROWS) x [0, m) from the packed xp[ci][COLS] */
-TARGET static void block(float *y, int ld, const float *xp, const float *w, size_t so, size_t sk,
-                         int ci, int o0, __mmask16 k0, __mmask16 k1, __mmask16 k2, int relu)
+#define INLINE __attribute__((always_inline)) inline
+
+static __mmask16 lanes(int m) { return m <= 0 ? 0 : m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1); }
+
+/* y[o0..o0+R) x [0, m) (m <= 16 NV) from the packed xp[ci][COLS]: R and
+ * NV are constants where it is inlined, so that acc lives in registers
+ * and a partial block (the last rows or columns) costs what it computes. */
+TARGET static INLINE void block_rv(float *y, int ld, const float *xp, const float *w, size_t so,
+                                   size_t sk, int ci, int o0, int m, int relu, const int R,
+                                   const int NV)
 {
     __m512 acc[ROWS][3];
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; r++)
-        acc[r][0] = acc[r][1] = acc[r][2] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = _mm512_setzero_ps();
     for (int k = 0; k < ci; k++) {
-        __m512 x0 = _mm512_load_ps(xp + (size_t)k * COLS);
-        __m512 x1 = _mm512_load_ps(xp + (size_t)k * COLS + 16);
-        __m512 x2 = _mm512_load_ps(xp + (size_t)k * COLS + 32);
+        __m512 x[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            x[v] = _mm512_load_ps(xp + (size_t)k * COLS + 16 * v);
         const float *wk = w + (size_t)o0 * so + (size_t)k * sk;
 #pragma GCC unroll 8
-        for (int r = 0; r < ROWS; r++) {
+        for (int r = 0; r < R; r++) {
             __m512 b = _mm512_set1_ps(wk[(size_t)r * so]);
-            acc[r][0] = _mm512_fmadd_ps(b, x0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(b, x1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(b, x2, acc[r][2]);
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm512_fmadd_ps(b, x[v], acc[r][v]);
         }
     }
     if (relu)
 #pragma GCC unroll 8
-        for (int r = 0; r < ROWS; r++)
-            for (int v = 0; v < 3; v++)
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++)
                 acc[r][v] = _mm512_max_ps(acc[r][v], _mm512_setzero_ps());
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; r++) {
+    for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)(o0 + r) * ld;
-        _mm512_mask_storeu_ps(yr, k0, acc[r][0]);
-        _mm512_mask_storeu_ps(yr + 16, k1, acc[r][1]);
-        _mm512_mask_storeu_ps(yr + 32, k2, acc[r][2]);
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(yr + 16 * v, lanes(m - 16 * v), acc[r][v]);
     }
+}
+
+#define BLOCK_NV(R)                                                                               \
+    (nv == 1   ? block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 1)                            \
+     : nv == 2 ? block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 2)                            \
+               : block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 3))
+
+/* Rows [o0, o0+rows), rows 8, 4, 2 or 1, columns [0, m) */
+TARGET static void block(float *y, int ld, const float *xp, const float *w, size_t so, size_t sk,
+                         int ci, int o0, int rows, int m, int relu)
+{
+    int nv = (m + 15) / 16;
+    if (rows == 8)
+        BLOCK_NV(8);
+    else if (rows == 4)
+        BLOCK_NV(4);
+    else if (rows == 2)
+        BLOCK_NV(2);
+    else
+        BLOCK_NV(1);
+}
+
+/* The next row block at o of co: 8 rows, then 4, 2, 1 for the rest */
+static int rows_at(int o, int co)
+{
+    return co - o >= 8 ? 8 : co - o >= 4 ? 4 : co - o >= 2 ? 2 : 1;
 }
 
 /* 1 where these kernels beat OpenBLAS's (see the top), decided once. */
@@ -79,8 +120,6 @@ static int use_own(void)
     }
     return d;
 }
-
-static __mmask16 lanes(int m) { return m <= 0 ? 0 : m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1); }
 
 /* Columns [0, m) of the ci rows (m <= PANEL COLS) as blocks of COLS,
  * xp[block][k][COLS], zero-padded (rows ld apart can alias in the cache,
@@ -101,7 +140,7 @@ TARGET static void pack(float *xp, const float *x, int ci, int ld, int m)
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
             int ld, int n, int relu, float *work)
 {
-    if (co % ROWS || !use_own())
+    if (!use_own())
         return 0;
     float *xp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
     for (int j0 = 0; j0 < n; j0 += PANEL * COLS) {
@@ -110,9 +149,10 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
         for (int j = 0; j < mp; j += COLS) {
             int m = mp - j < COLS ? mp - j : COLS;
             const float *xb = xp + (size_t)(j / COLS) * ci * COLS;
-            for (int o = 0; o < co; o += ROWS)
-                block(y + j0 + j, ld, xb, w, so, sk, ci, o, lanes(m), lanes(m - 16),
-                      lanes(m - 32), relu);
+            for (int o = 0, r; o < co; o += r) {
+                r = rows_at(o, co);
+                block(y + j0 + j, ld, xb, w, so, sk, ci, o, r, m, relu);
+            }
         }
     }
     return 1;
@@ -120,45 +160,122 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
 
 #define DOT_CHUNK 2048 /* p per pass: a block's 8 rows in L1 */
 
-/* c[o0..o0+4) x [i0..i0+4) += the products over p in [0, K) */
-TARGET static void dot_block(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
-                             int K)
+/* (a0 + a2, b0 + b2, a1 + a3, b1 + b3) in each 128-bit lane of a and b */
+TARGET static INLINE __m512 pair_sums(__m512 a, __m512 b)
+{
+    return _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+}
+
+/* Per 128-bit lane, the partial sums of four vectors a, b, c, d */
+TARGET static INLINE __m512 quad_sums(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    __m512d ab = _mm512_castps_pd(pair_sums(a, b)), cd = _mm512_castps_pd(pair_sums(c, d));
+    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(ab, cd)),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(ab, cd)));
+}
+
+/* The 128-bit lanes' sums of v0..v3: lane g of the result holds v_g's */
+TARGET static INLINE __m512 lane_sums(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+{
+    __m512 x = _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x88),
+                             _mm512_shuffle_f32x4(v0, v1, 0xdd));
+    __m512 y = _mm512_add_ps(_mm512_shuffle_f32x4(v2, v3, 0x88),
+                             _mm512_shuffle_f32x4(v2, v3, 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xdd));
+}
+
+/* c[r][q] += the sum of acc[r][q]'s lanes, 4 x 4, by a transposing tree
+ * (a third of the instructions of 16 separate reductions) */
+TARGET static INLINE void add_sums4x4(float *c, int ldc, __m512 acc[4][4])
+{
+    __m512 s = lane_sums(quad_sums(acc[0][0], acc[0][1], acc[0][2], acc[0][3]),
+                         quad_sums(acc[1][0], acc[1][1], acc[1][2], acc[1][3]),
+                         quad_sums(acc[2][0], acc[2][1], acc[2][2], acc[2][3]),
+                         quad_sums(acc[3][0], acc[3][1], acc[3][2], acc[3][3]));
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        __m128 row = _mm512_extractf32x4_ps(s, 0);
+        if (r == 1)
+            row = _mm512_extractf32x4_ps(s, 1);
+        else if (r == 2)
+            row = _mm512_extractf32x4_ps(s, 2);
+        else if (r == 3)
+            row = _mm512_extractf32x4_ps(s, 3);
+        float *cr = c + (size_t)r * ldc;
+        _mm_storeu_ps(cr, _mm_add_ps(_mm_loadu_ps(cr), row));
+    }
+}
+
+/* c[o0..o0+R) x [i0..i0+Q) += the products over p in [0, K) (R, Q
+ * constants where it is inlined) */
+TARGET static INLINE void dot_rq(float *c, int ldc, const float *a, int lda, const float *b,
+                                 int ldb, int K, const int R, const int Q)
 {
     __m512 acc[4][4];
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-        acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < Q; q++)
+            acc[r][q] = _mm512_setzero_ps();
     for (int p = 0; p < K; p += 16) {
         __mmask16 k = lanes(K - p);
         __m512 av[4], bv[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
+        for (int r = 0; r < R; r++)
             av[r] = _mm512_maskz_loadu_ps(k, a + (size_t)r * lda + p);
-            bv[r] = _mm512_maskz_loadu_ps(k, b + (size_t)r * ldb + p);
-        }
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
+        for (int q = 0; q < Q; q++)
+            bv[q] = _mm512_maskz_loadu_ps(k, b + (size_t)q * ldb + p);
 #pragma GCC unroll 4
-            for (int q = 0; q < 4; q++)
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int q = 0; q < Q; q++)
                 acc[r][q] = _mm512_fmadd_ps(av[r], bv[q], acc[r][q]);
     }
+    if (R == 4 && Q == 4) {
+        add_sums4x4(c, ldc, acc);
+        return;
+    }
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; q++)
+        for (int q = 0; q < Q; q++)
             c[(size_t)r * ldc + q] += _mm512_reduce_add_ps(acc[r][q]);
 }
 
+#define DOT_Q(R)                                                                                  \
+    (cols == 4   ? dot_rq(c, ldc, a, lda, b, ldb, K, R, 4)                                        \
+     : cols == 2 ? dot_rq(c, ldc, a, lda, b, ldb, K, R, 2)                                        \
+                 : dot_rq(c, ldc, a, lda, b, ldb, K, R, 1))
+
+/* rows and cols: 4, 2 or 1 */
+TARGET static void dot_block(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                             int K, int rows, int cols)
+{
+    if (rows == 4)
+        DOT_Q(4);
+    else if (rows == 2)
+        DOT_Q(2);
+    else
+        DOT_Q(1);
+}
+
+static int step4(int o, int n) { return n - o >= 4 ? 4 : n - o >= 2 ? 2 : 1; }
+
 static int kdot(float *c, const float *a, const float *b, int M, int N, int K)
 {
-    if (M % 4 || N % 4 || !use_own())
+    if (!use_own())
         return 0;
     for (int p = 0; p < K; p += DOT_CHUNK) {
         int k = K - p < DOT_CHUNK ? K - p : DOT_CHUNK;
-        for (int o = 0; o < M; o += 4)
-            for (int i = 0; i < N; i += 4)
+        for (int o = 0, r; o < M; o += r) {
+            r = step4(o, M);
+            for (int i = 0, q; i < N; i += q) {
+                q = step4(i, N);
                 dot_block(c + (size_t)o * N + i, N, a + (size_t)o * K + p, K,
-                          b + (size_t)i * K + p, K, k);
+                          b + (size_t)i * K + p, K, k, r, q);
+            }
+        }
     }
     return 1;
 }

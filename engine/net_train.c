@@ -4,21 +4,25 @@
  * output, BN's statistics, normalisation + ReLU, BN-backward's sums, its
  * dz, then the weight and data products reading dz); here each image goes
  * through a layer while its tensors are in cache:
- *   forward:  a = relu(A z) of the layer below, recomputed from z into a
- *             thread's buffer (a is never stored), the conv, the BN
- *             statistics of its output;
+ *   forward:  a = relu(A z) of the layer below, recomputed from z (a is
+ *             never stored: a 3x3 conv's Winograd transform forms it as
+ *             it reads z, a 1x1 conv's input goes through a thread's
+ *             buffer), the conv, the BN statistics of its output;
  *   backward: dz from z and da into a thread's buffer, the weight
- *             gradient (with the input relu(A z) recomputed), the data
- *             gradient, and the BN-backward sums of the layer below from
- *             it and that input (still in cache; the mean of z comes
- *             from the forward).
+ *             gradient (with the input relu(A z) recomputed the same
+ *             way), the data gradient, and the BN-backward sums of the
+ *             layer below from it and that input (still in cache; the
+ *             mean of z comes from the forward).
  * Per-image statistics are combined in image order, and weight gradients
  * in GRAD_BLOCKS fixed blocks of images that threads take as they come
- * free (a core lost to another process for a while holds up no share):
- * results depend neither on thread timing nor on the thread count.
+ * free (a core lost to another process for a while holds up no share),
+ * each block zeroing its own accumulator, summed in block order: results
+ * depend neither on thread timing nor on the thread count.
  * Without a sync (wp_bn_set_sync) only: data-parallel training keeps the
  * layer-by-layer path, whose statistics go through the sync. */
 #include "wp_net.h"
+
+#include <string.h>
 
 #include "wp_conv.h"
 #include "wp_layers.h"
@@ -48,16 +52,23 @@ static const float *bn_scale(const fused_ctx *f, int l)
 }
 
 /* Layer l's input of image n: x, the first conv's output, or relu(A z)
- * of the layer below, recomputed into buf. */
-static const float *layer_input(const fused_ctx *f, int l, int n, float *buf)
+ * of the layer below: for a 3x3 layer z with *scale = A (the Winograd
+ * transform forms relu(A z) as it reads z), for 1x1 recomputed into buf. */
+static const float *layer_input(const fused_ctx *f, int l, int n, float *buf,
+                                const float **scale)
 {
     size_t HW = (size_t)f->H * f->W, C = f->net->width;
+    *scale = NULL;
     if (l == 0)
         return f->x + (size_t)n * f->net->in_ch * HW;
     if (l == 1)
         return f->c->a + (size_t)n * C * HW;
-    wp_bn_relu_image(buf, f->c->z + (size_t)(l - 2) * act_floats(f) + n * C * HW,
-                     bn_scale(f, l - 1), (int)C, (int)HW);
+    const float *z = f->c->z + (size_t)(l - 2) * act_floats(f) + n * C * HW;
+    if (f->net->kernel[l] == 3) {
+        *scale = bn_scale(f, l - 1);
+        return z;
+    }
+    wp_bn_relu_image(buf, z, bn_scale(f, l - 1), (int)C, (int)HW);
     return buf;
 }
 
@@ -70,8 +81,8 @@ static void forward_image(int n, int tid, void *p)
     size_t HW = (size_t)f->H * f->W;
     float *slice = f->slices + (size_t)tid * f->per, *abuf = slice + f->conv;
     float *out = f->out + (size_t)n * co * HW;
-    wp_conv_image(out, layer_input(f, l, n, abuf), f->w, ci, co, f->H, f->W, f->net->kernel[l], 0,
-                  slice);
+    const float *s, *in = layer_input(f, l, n, abuf, &s);
+    wp_conv_image(out, in, s, f->w, ci, co, f->H, f->W, f->net->kernel[l], 0, slice);
     if (middle(f->net, l))
         wp_bn_image_stats(f->c->stats + (size_t)n * 2 * co, out, co, (int)HW);
 }
@@ -145,6 +156,7 @@ static void backward_block(int b, int tid, void *p)
     size_t HW = (size_t)f->H * f->W, act = act_floats(f);
     float *acc = f->acc + (size_t)b * acc_floats(net, l), *work = f->slices + (size_t)tid * f->per;
     float *abuf = work + f->conv, *dz = abuf + (size_t)ci * HW;
+    memset(acc, 0, sizeof(float) * wp_conv_grad_floats(ci, co, k)); /* here: on the threads */
     for (int n = (int)((long)b * f->N / f->T); n < (int)((long)(b + 1) * f->N / f->T); n++) {
         const float *g = f->in + (size_t)n * co * HW;
         if (middle(net, l)) {
@@ -152,13 +164,17 @@ static void backward_block(int b, int tid, void *p)
                            f->c->bn_coef, co, (int)HW);
             g = dz;
         }
-        wp_conv_weights_image(acc, work, layer_input(f, l, n, abuf), g, ci, co, f->H, f->W, k);
+        const float *s, *in = layer_input(f, l, n, abuf, &s);
+        wp_conv_weights_image(acc, work, in, s, g, ci, co, f->H, f->W, k);
         if (!f->out)
             continue;
         float *o = f->out + (size_t)n * ci * HW;
-        wp_conv_image(o, g, f->w, co, ci, f->H, f->W, k, 1, work);
-        if (middle(net, l - 1)) /* the input was relu(A z) of layer l - 1, in abuf */
-            wp_bn_image_grad_sums(f->c->stats + (size_t)n * ci, abuf, o, ci, (int)HW);
+        wp_conv_image(o, g, NULL, f->w, co, ci, f->H, f->W, k, 1, work);
+        /* the input was relu(A z) of layer l - 1: z with s = A, or in abuf */
+        if (middle(net, l - 1) && s)
+            wp_bn_image_grad_sums_relu(f->c->stats + (size_t)n * ci, in, s, o, ci, (int)HW);
+        else if (middle(net, l - 1))
+            wp_bn_image_grad_sums(f->c->stats + (size_t)n * ci, in, o, ci, (int)HW);
     }
 }
 
@@ -175,7 +191,6 @@ void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, c
         f.l = l;
         set_slices(&f, net->conv_w[l], 1);
         f.out = l > 0 ? next : dx;
-        wp_conv_weights_start(f.acc, acc_floats(net, l), f.T, ci, co, k);
         wp_parallel_for(f.T, backward_block, &f);
         wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.acc, acc_floats(net, l), f.T,
                                ci, co, k);

@@ -12,33 +12,33 @@ size_t wp_wino_weight_floats(int Cin, int Cout);
  * flipped kernel (the backward-data convolution). */
 void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
                      int adjoint);
-/* y[Cout,H,W] = (relu?)(conv3x3(x[Cin,H,W])) with U from wp_wino_weights;
- * scratch: wp_threads() * wp_wino_chunk_floats(). */
-void wp_wino_conv3x3(float *y, const float *x, const float *U, int Cin, int Cout, int H, int W,
-                     int relu, float *scratch);
+/* y[Cout,H,W] = (relu?)(conv3x3(x'[Cin,H,W])) with U from wp_wino_weights;
+ * x' = x, or where xs is set relu(xs[c] x[c]) (a BN + ReLU layer's
+ * output made from its conv output as it is read, exactly as
+ * wp_bn_relu_image makes it); scratch: wp_threads() * wp_wino_chunk_floats(). */
+void wp_wino_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
+                     int Cout, int H, int W, int relu, float *scratch);
 
 /* 3x3 weight gradient by Winograd, one image on the calling thread:
  * dU[16][Cout][Cin] += the gradient of U for x[Cin,H,W] and
  * dy[Cout,H,W] (work: wp_wino_dw_floats); then dw[Cout][Cin][3][3] +=
  * the gradient of w from the summed dU. */
 size_t wp_wino_dw_floats(int Cin, int Cout, int H, int W);
-void wp_wino_dw_image(float *dU, const float *x, const float *dy, int Cin, int Cout, int H,
-                      int W, float *work);
+void wp_wino_dw_image(float *dU, const float *x, const float *xs, const float *dy, int Cin,
+                      int Cout, int H, int W, float *work);
 void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
 
 /* 1x1 product y[o][j] = sum_k w(o,k) x[k][j] for j < n (rows of x and y
  * ld apart), w(o,k) = w[o so + k sk], then max(y, 0) where relu, with a
  * register-blocked AVX-512 kernel (gemm1x1.c); work:
  * wp_k1x1_pack_floats(ci).  Returns 0, having done nothing, where the CPU
- * or the shape (co a multiple of 8) has no such kernel: the caller uses
- * BLAS. */
+ * has no such kernel (or OpenBLAS's beats it): the caller uses BLAS. */
 size_t wp_k1x1_pack_floats(int ci);
 int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int ci, int co,
             int ld, int n, int relu, float *work);
 
 /* c[M][N] += a[M][K] b[N][K]^T (a weight gradient), by a register-blocked
- * AVX-512 kernel where the CPU has one and M, N are multiples of 4, else
- * by BLAS. */
+ * AVX-512 kernel where the CPU has one (as wp_k1x1), else by BLAS. */
 void wp_gemm_abt(float *c, const float *a, const float *b, int M, int N, int K);
 
 /* One image: y = act(scale[o] * conv(x, w)), act = ReLU when relu.  This
@@ -58,14 +58,16 @@ size_t wp_conv_grad_floats(int Cin, int Cout, int k);
  * U (forward, or adjoint for backward-data); returns the end of what it
  * wrote (where per-thread slices may start).  1x1: nothing, returns U. */
 float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint);
-/* out[co,H,W] = conv(in[ci,H,W]); w: U for 3x3, the weights for 1x1
- * (adjoint: [ci][co], the backward-data product).  work: a slice. */
-void wp_conv_image(float *out, const float *in, const float *w, int ci, int co, int H, int W,
-                   int k, int adjoint, float *work);
+/* out[co,H,W] = conv(in'[ci,H,W]); w: U for 3x3, the weights for 1x1
+ * (adjoint: [ci][co], the backward-data product).  work: a slice.
+ * in' = in, or for 3x3 where in_scale is set relu(in_scale[c] in[c])
+ * (as wp_wino_conv3x3; 1x1 takes NULL). */
+void wp_conv_image(float *out, const float *in, const float *in_scale, const float *w, int ci,
+                   int co, int H, int W, int k, int adjoint, float *work);
 /* acc += the weight gradient of one image (work: a slice after its
- * accumulator) */
-void wp_conv_weights_image(float *acc, float *work, const float *x, const float *dy, int Cin,
-                           int Cout, int H, int W, int k);
+ * accumulator); x' from x and x_scale as in' above */
+void wp_conv_weights_image(float *acc, float *work, const float *x, const float *x_scale,
+                           const float *dy, int Cin, int Cout, int H, int W, int k);
 /* Zero T accumulators stride floats apart; then sum them in order into dw
  * (accumulates; 3x3: through Winograd's domain). */
 void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k);

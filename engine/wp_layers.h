@@ -46,6 +46,9 @@ void wp_bn_batch_stats(float *A, float *mean, float *batch_sd, float *running_sd
                        const float *gamma, const double *st, int N, int C, int HW);
 void wp_bn_relu_image(float *a, const float *z, const float *A, int C, int HW);
 void wp_bn_image_grad_sums(double *st, const float *a, const float *da, int C, int HW);
+/* the same with a = relu(A z) formed from z as it is read (the same sums) */
+void wp_bn_image_grad_sums_relu(double *st, const float *z, const float *A, const float *da,
+                                int C, int HW);
 void wp_bn_grad_coefs(float *coef, float *dgamma, const float *gamma, const float *batch_sd,
                       const float *A, const float *mean, const double *st, int N, int C, int HW);
 void wp_bn_dz_image(float *dz, const float *z, const float *da, const float *A,

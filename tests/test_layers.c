@@ -49,6 +49,8 @@ START_TEST(conv_fast_matches_reference)
         conv_case(2, 64, 48, 17, 19, 1); /* several 1x1 blocks, the last partial */
         conv_case(2, 64, 64, 40, 40, 1); /* the training shapes of 1x1 layers */
         conv_case(1, 64, 64, 64, 64, 1);
+        conv_case(2, 1, 64, 40, 40, 3); /* a low-pass net's first and last layers */
+        conv_case(2, 64, 1, 40, 40, 3);
     }
     wp_set_threads(1);
 }
@@ -56,14 +58,15 @@ END_TEST
 
 /* The weight gradients (3x3 by Winograd, 1x1 by the blocked product) at
  * the training shapes (first, middle and last layers of a 64-channel net,
- * 40x40 crops in one GEMM chunk and 64x64 in two), against the
+ * 40x40 crops in two passes of the Winograd GEMMs, 64x64 in six), against the
  * double-precision oracle: the error relative to the largest gradient
  * stays at float rounding. */
 START_TEST(weight_gradient_at_training_shapes)
 {
     int shapes[][6] = {{2, 64, 64, 40, 40, 3}, {2, 4, 64, 40, 40, 3}, {2, 64, 3, 40, 40, 3},
                        {1, 12, 64, 64, 64, 3}, {2, 64, 64, 40, 40, 1}, {1, 64, 64, 64, 64, 1},
-                       {1, 64, 60, 9, 7, 1}};
+                       {1, 64, 60, 9, 7, 1}, {2, 1, 64, 40, 40, 3}, {2, 64, 1, 40, 40, 3},
+                       {1, 64, 6, 13, 11, 1}};
     for (int t = 1; t <= 2; t++) {
         wp_set_threads(t);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -474,6 +477,46 @@ static double max_abs(const float *a, size_t n)
     return m;
 }
 
+/* A 3x3 layer's input relu(A z) formed by the Winograd transforms as they
+ * read z (the fused training step) against the same input made first
+ * into a buffer by wp_bn_relu_image (its oracle): forward, weight
+ * gradient and BN-backward sums give the same bits, with odd sizes
+ * (edge columns, partial tiles) and the low-pass net's 64 channels. */
+START_TEST(relu_on_read_matches_buffer)
+{
+    int shapes[][4] = {{5, 7, 9, 11}, {64, 64, 40, 40}, {3, 8, 6, 1}};
+    wp_set_threads(1); /* as on the fused step's workers */
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int ci = shapes[s][0], co = shapes[s][1], H = shapes[s][2], W = shapes[s][3];
+        size_t nx = (size_t)ci * H * W, ny = (size_t)co * H * W, nw = (size_t)co * ci * 9;
+        wp_rng r;
+        wp_rng_seed(&r, 300 + s);
+        float *z = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *dy = rand_buf(&r, ny, 1);
+        float *A = rand_buf(&r, (size_t)ci, 1), *a = malloc(4 * nx);
+        float *U = malloc(4 * wp_wino_weight_floats(ci, co));
+        size_t work = wp_conv_thread_floats(ci, co, H, W, 3) + wp_conv_thread_floats(co, ci, H, W, 3);
+        float *ws = malloc(4 * work), *y[2], *acc[2];
+        double st[2][64];
+        wp_bn_relu_image(a, z, A, ci, H * W);
+        wp_wino_weights(U, w, ci, co, NULL, 0);
+        for (int p = 0; p < 2; p++) {
+            y[p] = malloc(4 * ny), acc[p] = calloc(16 * (size_t)ci * co, 4);
+            wp_conv_image(y[p], p ? z : a, p ? A : NULL, U, ci, co, H, W, 3, 0, ws);
+            wp_conv_weights_image(acc[p], ws, p ? z : a, p ? A : NULL, dy, ci, co, H, W, 3);
+        }
+        wp_bn_image_grad_sums(st[0], a, z, ci, H * W); /* any da: z */
+        wp_bn_image_grad_sums_relu(st[1], z, A, z, ci, H * W);
+        ck_assert(max_abs(y[0], ny) > 0 && max_abs(acc[0], 16 * (size_t)ci * co) > 0);
+        ck_assert_msg(!memcmp(y[0], y[1], 4 * ny), "shape %zu: forward", s);
+        ck_assert_msg(!memcmp(acc[0], acc[1], 4 * 16 * (size_t)ci * co), "shape %zu: weights", s);
+        ck_assert_msg(!memcmp(st[0], st[1], sizeof(double) * ci), "shape %zu: BN sums", s);
+        for (int p = 0; p < 2; p++)
+            free(y[p]), free(acc[p]);
+        free(z), free(w), free(dy), free(A), free(a), free(U), free(ws);
+    }
+}
+END_TEST
+
 /* The fused training step against the layer-by-layer one (its oracle),
  * on 1 and 2 threads, at a width the AVX-512 kernels take (16) and one
  * they leave to BLAS (6), then one image and a net of two layers (no BN):
@@ -640,6 +683,7 @@ int main(void)
     tcase_add_loop_test(tc, net_gradients, 0, 4);
     tcase_add_loop_test(tc, fused_step_matches_layerwise, 0, 6);
     tcase_add_test(tc, fused_step_independent_of_threads);
+    tcase_add_test(tc, relu_on_read_matches_buffer);
     tcase_add_test(tc, inference_matches_training_forward_with_running_stats);
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
