@@ -232,18 +232,6 @@ static void init_net(wp_net *net, wp_rng *r)
         }
 }
 
-static wp_status copy_net(wp_net *dst, const wp_net *src, char *err)
-{
-    wp_status st = wp_net_init(dst, src->in_ch, src->out_ch, src->width, src->nlayers,
-                               src->kernel, err);
-    if (st)
-        return st;
-    memcpy(dst->params, src->params, sizeof(float) * src->nparams);
-    memcpy(dst->running_sd, src->running_sd,
-           sizeof(float) * (size_t)(src->nlayers > 2 ? src->nlayers - 2 : 1) * src->width);
-    return WP_OK;
-}
-
 void wp_trainer_plan(wp_trainer *t)
 {
     const wp_train_options *o = &t->o;
@@ -297,7 +285,7 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         wp_net *net = wp_trainer_net(t, idx);
         const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
         if (base && (o->finetune || !is_trained(t, idx))) {
-            st = copy_net(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
+            st = wp_net_copy(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
                           err);
             /* the trainer sizes its buffers from the options */
             if (!st && is_trained(t, idx) && (net->width != a->width || net->nlayers != a->layers))
