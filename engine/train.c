@@ -191,12 +191,16 @@ void wp_trainer_set_threads(int n) { openblas_set_num_threads(n); }
 wp_net *wp_trainer_net(wp_trainer *t, int idx)
 {
     wp_prior *p = t->prior;
-    return idx < 0 ? (p->flat ? &p->flatnet : &p->low) : &p->cond[idx];
+    return idx == WP_TRAINER_DEN ? &p->den
+           : idx < 0             ? (p->flat ? &p->flatnet : &p->low)
+                                 : &p->cond[idx];
 }
 
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len)
 {
-    if (idx < 0)
+    if (idx == WP_TRAINER_DEN)
+        snprintf(buf, len, "den");
+    else if (idx < 0)
         snprintf(buf, len, "%s", t->prior->flat ? "flat" : "low");
     else
         snprintf(buf, len, "cond%d", idx);
@@ -298,6 +302,11 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         st = wp_train_make_net(net, a, idx < 0 ? C : 4 * C, idx < 0 ? C : 3 * C, err);
         if (!st)
             init_net(net, &init);
+    }
+    /* a base's denoising entry net goes on into the result, untrained */
+    if (!st && base && base->den_level) {
+        st = wp_net_copy(&t->prior->den, &base->den, err);
+        t->prior->den_level = st ? 0 : base->den_level;
     }
     for (size_t i = 0; base && !st && i < base->nmeta; i++)
         st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);
