@@ -15,6 +15,7 @@ int cmd_denoise(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_upscale(int argc, char **argv);
 int cmd_meta(int argc, char **argv);
+int cmd_combine(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_inpaint(int argc, char **argv);
 

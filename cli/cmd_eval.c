@@ -42,7 +42,8 @@ static int eval_usage(FILE *f)
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
-            "                     score would be if that network were perfect\n"
+            "                     score would be if that network were perfect (with a\n"
+            "                     denoising entry net at level L: the level-L low-pass)\n"
             "  --random-missing F[,F...]  instead of denoising: remove a fraction F of the\n"
             "                     pixels (seeded), fill them with `wprior inpaint` (fast\n"
             "                     mode) and the diffusion fill, and print the PSNR inside\n"
@@ -541,10 +542,15 @@ int cmd_eval(int argc, char **argv)
         rc = 0;
         goto done;
     }
+    char given[64] = "";
+    if (a.oracle == WP_ORACLE_LOW && wp_prior_den_level(E.p))
+        snprintf(given, sizeof given, "; multi-scale given the clean level-%d low-pass",
+                 wp_prior_den_level(E.p));
+    else if (a.oracle)
+        snprintf(given, sizeof given, "; multi-scale given the clean %s",
+                 a.oracle == WP_ORACLE_LOW ? "low-pass" : "details");
     printf("%d images, mean PSNR (dB, peak 1)%s%s\n", E.n, a.clip ? ", noisy input clipped" : "",
-           a.oracle == WP_ORACLE_LOW       ? "; multi-scale given the clean low-pass"
-           : a.oracle == WP_ORACLE_DETAILS ? "; multi-scale given the clean details"
-                                           : "");
+           given);
     printf("%6s %10s %12s%s%s\n", "sigma", "noisy", wp_prior_is_flat(E.p) ? "model" : "multi-scale",
            E.flat ? "         flat" : "", a.external ? "     external" : "");
     double in[MAX_SIGMAS], out[MAX_SIGMAS], fl[MAX_SIGMAS];

@@ -16,6 +16,9 @@ static void usage(FILE *f)
             "  info MODEL                 architecture, parameter counts, metadata\n"
             "  meta MODEL KEY=VALUE... [-o OUT]\n"
             "                             set metadata (name, description, sampler defaults)\n"
+            "  combine BASE (--den MODEL | --no-den) -o OUT\n"
+            "                             add (or remove) a denoising entry net: MODEL's\n"
+            "                             low-pass net denoises BASE's level-L low-pass\n"
             "  denoise [-m MODEL] [--strength S] [--ensemble N] [--no-unclip] INPUT OUTPUT\n"
             "                             blind multi-scale denoising of a PNG/JPEG\n"
             "  upscale [-m MODEL] [-f 2|4|8] [--mode fast|sharp] [--seed N] [SAMPLER] INPUT OUTPUT\n"
@@ -74,6 +77,8 @@ int wprior_main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "meta"))
         return cmd_meta(argc - 1, argv + 1);
+    if (!strcmp(cmd, "combine"))
+        return cmd_combine(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 1, argv + 1);
     fprintf(stderr, "wprior: unknown command '%s'\n", cmd);

@@ -167,8 +167,8 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     kvlist m = {0};
     char buf[WP_MAX_LAYERS + 96], key[96];
     int J = t->prior->flat ? 0 : t->prior->levels;
-    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 2];
-    char names[2 * WP_TRAIN_MAX_NETS][40];
+    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 4]; /* the nets, den, Adam's state */
+    char names[2 * WP_TRAIN_MAX_NETS + 2][40];
     size_t nt = 0;
     kv_add(&m, "format", CKPT_FORMAT);
     kv_add(&m, "format_version", CKPT_VERSION);
@@ -177,7 +177,9 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
         snprintf(key, sizeof key, "opt.%s", fields[i].name);
         kv_add(&m, key, buf);
     }
-    for (int idx = -1; idx < J; idx++) {
+    if (t->prior->den_level)
+        kv_addf(&m, "den.level", "%d", t->prior->den_level);
+    for (int idx = t->prior->den_level ? WP_TRAINER_DEN : -1; idx < J; idx++) {
         const wp_net *net = wp_trainer_net(tt, idx);
         char nm[16], ks[WP_MAX_LAYERS + 1];
         wp_trainer_net_name(t, idx, nm, sizeof nm);
@@ -278,12 +280,18 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
     int J = t->o.flat ? 0 : t->o.levels;
     if ((st = wp_prior_create(&t->prior, t->o.channels, J, t->o.flat, err)))
         return st;
-    for (int idx = -1; idx < J && !st; idx++)
+    const char *s = wp_st_meta_get(f, "den.level");
+    char *end;
+    if (s) { /* a base's den, kept */
+        long L = strtol(s, &end, 10);
+        if (*end || end == s || L < 1 || L >= J)
+            return bad(err, path, "den.level");
+        t->prior->den_level = (int)L;
+    }
+    for (int idx = s ? WP_TRAINER_DEN : -1; idx < J && !st; idx++)
         st = load_net(t, f, idx, path, err);
     if (st)
         return st;
-    const char *s;
-    char *end;
     s = wp_st_meta_get(f, "stage");
     t->stage = s ? (int)strtol(s, &end, 10) : -1;
     if (!s || *end || t->stage < 0 || t->stage > t->nstages)

@@ -1,7 +1,9 @@
 /* denoise.c: blind multi-scale denoising.  The coarsest low-pass goes
  * through the low-pass net; then, coarse to fine, each level's details are
  * denoised by its conditional net given the (already denoised) low-pass,
- * and the level is inverted to give the next finer low-pass. */
+ * and the level is inverted to give the next finer low-pass.  A prior
+ * with a denoising entry net (den, at level L < J) takes a pyramid of L
+ * levels only, den in place of the low-pass net. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +19,14 @@ static void subtract(float *a, const float *b, size_t n)
         a[i] -= b[i];
 }
 
-/* Largest network of the prior (for the smallest-tile memory check). */
-const wp_net *wp_prior_largest_net(const wp_prior *p)
+const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels)
 {
     if (p->flat)
         return &p->flatnet;
-    const wp_net *best = &p->low;
+    const wp_net *best = entry;
     size_t most = 0;
-    for (int j = -1; j < p->levels; j++) {
-        const wp_net *n = j < 0 ? &p->low : &p->cond[j];
+    for (int j = -1; j < levels; j++) {
+        const wp_net *n = j < 0 ? entry : &p->cond[j];
         int h = (wp_net_receptive_field(n) - 1) / 2, s = WP_MIN_TILE + 2 * h;
         size_t f = wp_net_infer_floats(n, 1, s, s) + (size_t)(n->in_ch + n->out_ch) * s * s;
         if (f > most)
@@ -34,25 +35,36 @@ const wp_net *wp_prior_largest_net(const wp_prior *p)
     return best;
 }
 
+const wp_net *wp_prior_largest_net(const wp_prior *p)
+{
+    return wp_prior_largest_net_of(p, &p->low, p->levels);
+}
+
+/* The levels of the pyramid denoising takes, and the net of its coarsest
+ * low-pass. */
+static int denoise_levels(const wp_prior *p) { return p->den_level ? p->den_level : p->levels; }
+static const wp_net *entry_net(const wp_prior *p) { return p->den_level ? &p->den : &p->low; }
+
 /* Total work of one denoising of a C-channel plane set of H x W. */
 static double denoise_work(const wp_prior *p, int H, int W)
 {
     if (p->flat)
         return wp_net_work(&p->flatnet, H, W);
-    int J = p->levels, Hp = wp_pad_size(H, J), Wp = wp_pad_size(W, J);
-    double w = wp_net_work(&p->low, Hp >> J, Wp >> J);
+    int J = denoise_levels(p), Hp = wp_pad_size(H, J), Wp = wp_pad_size(W, J);
+    double w = wp_net_work(entry_net(p), Hp >> J, Wp >> J);
     for (int j = 0; j < J; j++)
         w += wp_net_work(&p->cond[j], Hp >> (j + 1), Wp >> (j + 1));
     return w;
 }
 
 /* x [C,H,W] with C = p->channels, denoised into out.  With an oracle, the
- * coarsest low-pass or the details come from the clean image's pyramid. */
+ * coarsest low-pass (level L with den) or the details come from the clean
+ * image's pyramid. */
 static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int H, int W,
                                     float *netout, const float *clean, int oracle, char *err)
 {
     const wp_prior *p = job->prior;
-    int C = p->channels, J = p->levels;
+    int C = p->channels, J = denoise_levels(p);
     wp_pyramid pyr, ref = {0};
     wp_status st = wp_pyramid_forward(&pyr, x, C, H, W, J, err);
     if (st)
@@ -65,7 +77,7 @@ static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int
     wp_plane_src low_src = {pyr.low, C, 0};
     if (oracle == WP_ORACLE_LOW)
         memcpy(pyr.low, ref.low, sizeof(float) * C * h * w);
-    else if (!(st = wp_net_forward_tiled(job, &p->low, &low_src, 1, netout, h, w, err)))
+    else if (!(st = wp_net_forward_tiled(job, entry_net(p), &low_src, 1, netout, h, w, err)))
         subtract(pyr.low, netout, (size_t)C * h * w);
     for (int j = J - 1; j >= 0 && !st; j--) {
         wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C, 0},
@@ -193,7 +205,7 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
  * was). */
 static size_t denoise_fixed_bytes(const wp_prior *p, int H, int W)
 {
-    int C = p->channels, J = p->levels;
+    int C = p->channels, J = denoise_levels(p);
     size_t plane = sizeof(float) * (size_t)C * wp_pad_size(H, J) * wp_pad_size(W, J);
     size_t pyr = p->flat ? 0 : wp_pyramid_bytes(C, H, W, J);
     /* netout: 3/4 plane at level 0 (a whole plane when flat); result. */
@@ -263,19 +275,19 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     size_t splane = (size_t)C * (height + sh) * (width + sh);
     size_t scratch = ens > 1 ? 2 * splane : 0;
     size_t fixed = denoise_fixed_bytes(p, height + sh, width + sh) +
-                   (oracle ? wp_pyramid_bytes(C, height, width, p->levels) : 0) +
+                   (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
                    (channels != C ? sizeof(float) * (total - plane) : 0) + sizeof(float) * scratch;
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma
      * 25: +0.34 dB on average, +2.9 dB on a 45x45 one). */
-    wp_status st =
-        wp_job_begin(&job, p, opt, fixed, wp_prior_largest_net(p), WP_BORDER_ZERO, err);
+    const wp_net *largest = wp_prior_largest_net_of(p, entry_net(p), denoise_levels(p));
+    wp_status st = wp_job_begin(&job, p, opt, fixed, largest, WP_BORDER_ZERO, err);
     if (st)
         return st;
     job.work_total = denoise_work(p, height + sh, width + sh) * (channels / C) * ens;
-    int Hp = p->flat ? height : wp_pad_size(height + sh, p->levels);
-    int Wp = p->flat ? width : wp_pad_size(width + sh, p->levels);
+    int Hp = p->flat ? height : wp_pad_size(height + sh, denoise_levels(p));
+    int Wp = p->flat ? width : wp_pad_size(width + sh, denoise_levels(p));
     size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a

@@ -5,6 +5,8 @@
  *   channels = "1"|"3", kind = "multiscale"|"flat", levels = J,
  *   net.low, net.cond0 .. net.cond{J-1} (or net.flat) =
  *       "in=I out=O width=W kernels=3111..." (one digit per layer),
+ *   optionally net.den and den.level = L (1..J-1): the denoising entry net,
+ *       in=C out=C, for the level-L low-pass (wp_prior.den),
  *   plus free-form keys (name, description, training, ...).
  * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
  *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
@@ -19,10 +21,13 @@
 #define FORMAT_NAME "wavelet-prior"
 #define FORMAT_VERSION "1"
 
+#define DEN_IDX (-2) /* net index of den; -1: low (or flat); j >= 0: cond j */
+
 static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 {
-    /* idx -1: low (or flat); j >= 0: cond j */
-    if (idx < 0)
+    if (idx == DEN_IDX)
+        snprintf(buf, len, "den");
+    else if (idx < 0)
         snprintf(buf, len, "%s", p->flat ? "flat" : "low");
     else
         snprintf(buf, len, "cond%d", idx);
@@ -30,8 +35,14 @@ static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 
 static wp_net *net_at(wp_prior *p, int idx)
 {
-    return idx < 0 ? (p->flat ? &p->flatnet : &p->low) : &p->cond[idx];
+    return idx == DEN_IDX ? &p->den
+           : idx < 0      ? (p->flat ? &p->flatnet : &p->low)
+                          : &p->cond[idx];
 }
+
+/* Nets are indexed first_net(p) .. end_net(p) - 1. */
+static int first_net(const wp_prior *p) { return p->den_level ? DEN_IDX : -1; }
+static int end_net(const wp_prior *p) { return p->flat ? 0 : p->levels; }
 
 static const wp_net *net_at_c(const wp_prior *p, int idx)
 {
@@ -41,6 +52,35 @@ static const wp_net *net_at_c(const wp_prior *p, int idx)
 int wp_prior_channels(const wp_prior *p) { return p->channels; }
 int wp_prior_levels(const wp_prior *p) { return p->levels; }
 int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
+int wp_prior_den_level(const wp_prior *p) { return p->den_level; }
+
+wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
+{
+    if (!src) {
+        wp_net_free(&p->den);
+        p->den_level = 0;
+        return WP_OK;
+    }
+    if (p->flat || src->flat)
+        return wp_fail(err, WP_ERR_ARG, "a denoising entry net needs two multi-scale priors");
+    if (src->channels != p->channels)
+        return wp_fail(err, WP_ERR_ARG,
+                       "the denoising entry net is for %d channels, the prior has %d",
+                       src->channels, p->channels);
+    if (src->levels >= p->levels)
+        return wp_fail(err, WP_ERR_ARG,
+                       "a denoising entry net from a %d-level prior needs a prior of more "
+                       "levels (this one has %d)",
+                       src->levels, p->levels);
+    wp_net n;
+    wp_status st = wp_net_copy(&n, &src->low, err);
+    if (st)
+        return st;
+    wp_net_free(&p->den);
+    p->den = n;
+    p->den_level = src->levels;
+    return WP_OK;
+}
 
 const char *wp_prior_meta(const wp_prior *p, const char *key)
 {
@@ -82,6 +122,7 @@ void wp_prior_free(wp_prior *p)
         return;
     wp_net_free(&p->low);
     wp_net_free(&p->flatnet);
+    wp_net_free(&p->den);
     for (int j = 0; j < WP_MAX_LEVELS; j++)
         wp_net_free(&p->cond[j]);
     for (size_t i = 0; i < p->nmeta; i++) {
@@ -234,7 +275,7 @@ static int is_structural(const char *key)
 {
     return !strcmp(key, "format") || !strcmp(key, "format_version") ||
            !strcmp(key, "channels") || !strcmp(key, "kind") || !strcmp(key, "levels") ||
-           !strncmp(key, "net.", 4);
+           !strcmp(key, "den.level") || !strncmp(key, "net.", 4);
 }
 
 static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
@@ -260,6 +301,23 @@ static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
     if ((st = wp_net_read(net, f, prefix, err)))
         return st;
     return wp_net_check_values(net, nm, err);
+}
+
+/* den.level and net.den come together; 1 <= L < J. */
+static wp_status load_den_level(wp_prior *p, const wp_st_file *f, char *err)
+{
+    const char *lv = wp_st_meta_get(f, "den.level");
+    if (!lv && !wp_st_meta_get(f, "net.den"))
+        return WP_OK;
+    if (p->flat)
+        return wp_fail(err, WP_ERR_FORMAT, "a flat prior has no denoising entry net (net.den)");
+    if (!lv)
+        return wp_fail(err, WP_ERR_FORMAT, "metadata \"den.level\" is missing (net.den is set)");
+    if (p->levels < 2)
+        return wp_fail(err, WP_ERR_FORMAT,
+                       "metadata \"den.level\": a 1-level prior has no level for a denoising "
+                       "entry net (1..J-1)");
+    return parse_int(lv, "den.level", 1, p->levels - 1, &p->den_level, err);
 }
 
 static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
@@ -296,7 +354,8 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
     if ((st = wp_prior_create(&p, C, J, flat, err)))
         return st;
     int expected = 0;
-    for (int idx = -1; idx < J && !st; idx++) {
+    st = load_den_level(p, f, err);
+    for (int idx = first_net(p); idx < J && !st; idx++) {
         st = load_net(p, f, idx, err);
         if (!st)
             expected += net_tensor_count(net_at(p, idx));
@@ -306,7 +365,7 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
         for (size_t i = 0; i < f->nt; i++) {
             const char *n = f->t[i].name;
             int ok = 0;
-            for (int idx = -1; idx < J && !ok; idx++) {
+            for (int idx = first_net(p); idx < J && !ok; idx++) {
                 char nm[32];
                 net_name(nm, sizeof nm, p, idx);
                 size_t l = strlen(nm);
@@ -365,17 +424,17 @@ wp_status wp_prior_load(const char *path, wp_prior **out, char *err)
 
 wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
 {
-    int nnets = p->flat ? 1 : p->levels + 1;
+    int first = first_net(p), end = end_net(p), nnets = end - first;
     size_t nt = 0, cap = 0;
-    for (int idx = -1; idx < nnets - 1; idx++)
+    for (int idx = first; idx < end; idx++)
         cap += (size_t)net_tensor_count(net_at_c(p, idx));
     wp_st_out *t = calloc(cap, sizeof *t);
     char (*names)[64] = calloc(cap, sizeof *names);
-    size_t nmeta = 5 + (size_t)nnets + p->nmeta;
+    size_t nmeta = 6 + (size_t)nnets + p->nmeta;
     const char **meta = calloc(2 * nmeta, sizeof *meta);
     char (*specs)[WP_MAX_LAYERS + 64] = calloc((size_t)nnets, sizeof *specs);
     char (*keys)[48] = calloc((size_t)nnets, sizeof *keys);
-    char chs[8], lev[8];
+    char chs[8], lev[8], den[8];
     wp_status st = WP_OK;
     if (!t || !names || !meta || !specs || !keys) {
         st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
@@ -389,15 +448,19 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
     meta[m++] = "channels", meta[m++] = chs;
     meta[m++] = "kind", meta[m++] = p->flat ? "flat" : "multiscale";
     meta[m++] = "levels", meta[m++] = lev;
-    for (int idx = -1; idx < nnets - 1; idx++) {
+    if (p->den_level) {
+        snprintf(den, sizeof den, "%d", p->den_level);
+        meta[m++] = "den.level", meta[m++] = den;
+    }
+    for (int idx = first; idx < end; idx++) {
         const wp_net *net = net_at_c(p, idx);
         char nm[32], ks[WP_MAX_LAYERS + 1];
         net_name(nm, sizeof nm, p, idx);
         wp_net_kernel_string(net, ks);
-        snprintf(keys[idx + 1], sizeof keys[0], "net.%s", nm);
-        snprintf(specs[idx + 1], sizeof specs[0], "in=%d out=%d width=%d kernels=%s", net->in_ch,
-                 net->out_ch, net->width, ks);
-        meta[m++] = keys[idx + 1], meta[m++] = specs[idx + 1];
+        snprintf(keys[idx - first], sizeof keys[0], "net.%s", nm);
+        snprintf(specs[idx - first], sizeof specs[0], "in=%d out=%d width=%d kernels=%s",
+                 net->in_ch, net->out_ch, net->width, ks);
+        meta[m++] = keys[idx - first], meta[m++] = specs[idx - first];
         for (int l = 0; l < net->nlayers; l++) {
             int k = net->kernel[l];
             snprintf(names[nt], 64, "%s.conv_layers.%d.weight", nm, l);
@@ -500,11 +563,14 @@ char *wp_prior_describe(const wp_prior *p)
     if (!s)
         return NULL;
     size_t total = 0;
-    int nnets = p->flat ? 1 : p->levels + 1;
     k += (size_t)snprintf(s + k, cap - k, "kind: %s\nchannels: %d (%s)\nlevels: %d\n",
                           p->flat ? "flat (pixel domain)" : "multi-scale (Haar pyramid)",
                           p->channels, p->channels == 1 ? "gray" : "RGB", p->levels);
-    for (int idx = -1; idx < nnets - 1; idx++) {
+    if (p->den_level)
+        k += (size_t)snprintf(s + k, cap - k,
+                              "denoising: net den on the level-%d low-pass, then cond%d%s\n",
+                              p->den_level, p->den_level - 1, p->den_level > 1 ? "..cond0" : "");
+    for (int idx = first_net(p); idx < end_net(p); idx++) {
         const wp_net *net = net_at_c(p, idx);
         char nm[32], ks[WP_MAX_LAYERS + 1];
         net_name(nm, sizeof nm, p, idx);

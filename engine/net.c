@@ -80,6 +80,18 @@ void wp_net_free(wp_net *net)
     memset(net, 0, sizeof *net);
 }
 
+wp_status wp_net_copy(wp_net *dst, const wp_net *src, char *err)
+{
+    wp_status st = wp_net_init(dst, src->in_ch, src->out_ch, src->width, src->nlayers,
+                               src->kernel, err);
+    if (st)
+        return st;
+    memcpy(dst->params, src->params, sizeof(float) * src->nparams);
+    memcpy(dst->running_sd, src->running_sd,
+           sizeof(float) * (size_t)(src->nlayers > 2 ? src->nlayers - 2 : 1) * src->width);
+    return WP_OK;
+}
+
 int wp_net_receptive_field(const wp_net *net)
 {
     int rf = 1;

@@ -191,12 +191,16 @@ void wp_trainer_set_threads(int n) { openblas_set_num_threads(n); }
 wp_net *wp_trainer_net(wp_trainer *t, int idx)
 {
     wp_prior *p = t->prior;
-    return idx < 0 ? (p->flat ? &p->flatnet : &p->low) : &p->cond[idx];
+    return idx == WP_TRAINER_DEN ? &p->den
+           : idx < 0             ? (p->flat ? &p->flatnet : &p->low)
+                                 : &p->cond[idx];
 }
 
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len)
 {
-    if (idx < 0)
+    if (idx == WP_TRAINER_DEN)
+        snprintf(buf, len, "den");
+    else if (idx < 0)
         snprintf(buf, len, "%s", t->prior->flat ? "flat" : "low");
     else
         snprintf(buf, len, "cond%d", idx);
@@ -230,18 +234,6 @@ static void init_net(wp_net *net, wp_rng *r)
             double v = wp_rng_gauss(r) * (2.0 / 9.0 / 64.0);
             net->gamma[l][c] = (float)(v > 0.025 ? 0.025 : v < -0.025 ? -0.025 : v);
         }
-}
-
-static wp_status copy_net(wp_net *dst, const wp_net *src, char *err)
-{
-    wp_status st = wp_net_init(dst, src->in_ch, src->out_ch, src->width, src->nlayers,
-                               src->kernel, err);
-    if (st)
-        return st;
-    memcpy(dst->params, src->params, sizeof(float) * src->nparams);
-    memcpy(dst->running_sd, src->running_sd,
-           sizeof(float) * (size_t)(src->nlayers > 2 ? src->nlayers - 2 : 1) * src->width);
-    return WP_OK;
 }
 
 void wp_trainer_plan(wp_trainer *t)
@@ -297,7 +289,7 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         wp_net *net = wp_trainer_net(t, idx);
         const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
         if (base && (o->finetune || !is_trained(t, idx))) {
-            st = copy_net(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
+            st = wp_net_copy(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
                           err);
             /* the trainer sizes its buffers from the options */
             if (!st && is_trained(t, idx) && (net->width != a->width || net->nlayers != a->layers))
@@ -310,6 +302,11 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         st = wp_train_make_net(net, a, idx < 0 ? C : 4 * C, idx < 0 ? C : 3 * C, err);
         if (!st)
             init_net(net, &init);
+    }
+    /* a base's denoising entry net goes on into the result, untrained */
+    if (!st && base && base->den_level) {
+        st = wp_net_copy(&t->prior->den, &base->den, err);
+        t->prior->den_level = st ? 0 : base->den_level;
     }
     for (size_t i = 0; base && !st && i < base->nmeta; i++)
         st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);

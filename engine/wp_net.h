@@ -37,6 +37,8 @@ size_t wp_net_conv_offset(const wp_net *net, int l);
 wp_status wp_net_init(wp_net *net, int in_ch, int out_ch, int width, int nlayers,
                       const uint8_t *kernel, char *err);
 void wp_net_free(wp_net *net);
+/* dst (uninitialised or freed) = a copy of src. */
+wp_status wp_net_copy(wp_net *dst, const wp_net *src, char *err);
 int wp_net_receptive_field(const wp_net *net);
 /* "3111311..." into buf (nlayers+1 bytes). */
 void wp_net_kernel_string(const wp_net *net, char *buf);

@@ -15,14 +15,21 @@ struct wp_prior {
     wp_net low;                  /* in C, out C */
     wp_net cond[WP_MAX_LEVELS];  /* level j: in 4C, out 3C */
     wp_net flatnet;              /* in C, out C */
+    /* Optional denoising entry net: denoising stops the pyramid at level
+     * den_level (1..J-1) and den denoises that low-pass; 0: none. */
+    wp_net den;                  /* in C, out C */
+    int den_level;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
 };
 
 /* A prior with networks allocated (zero weights) from a description. */
 wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, char *err);
-/* The network that needs the most memory for a tile (budget checks). */
+/* The network that needs the most memory for a tile (budget checks):
+ * of the low-pass net and all conditional nets... */
 const wp_net *wp_prior_largest_net(const wp_prior *p);
+/* ... or of `entry` and cond[0..levels-1] (denoising with den). */
+const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels);
 /* Reads one network's tensors "<prefix>conv_layers.i.weight" and
  * "<prefix>BN_layers.k.{running_sd,gammas}" into an initialised net. */
 wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char *err);

@@ -89,7 +89,10 @@ struct wp_trainer {
     double seconds, data_seconds, samples, flops;
 };
 
-/* Network of a stage index (-1: low or flat, j: cond j) and its name. */
+/* Network of a stage index (-1: low or flat, j: cond j; WP_TRAINER_DEN:
+ * the base's denoising entry net, kept as it was, never trained) and its
+ * name. */
+#define WP_TRAINER_DEN (-2)
 wp_net *wp_trainer_net(wp_trainer *t, int idx);
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len);
 /* Checks o (ranges, reachable receptive fields, known network names). */

@@ -60,6 +60,13 @@ WP_API void wp_prior_free(wp_prior *p);
 WP_API int wp_prior_channels(const wp_prior *p); /* colour channels: 1 or 3 */
 WP_API int wp_prior_levels(const wp_prior *p);   /* J; 0 for a flat prior */
 WP_API int wp_prior_is_flat(const wp_prior *p);
+/* The level L of the optional denoising entry net "den" (which denoises
+ * the level-L low-pass in place of the pyramid below it), 0 without one. */
+WP_API int wp_prior_den_level(const wp_prior *p);
+/* Makes the low-pass net of src (a multi-scale prior of p's channels with
+ * L < wp_prior_levels(p) levels) p's denoising entry net at level L; with
+ * src NULL, removes p's.  Only denoising uses it. */
+WP_API wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err);
 /* Metadata value for a key of the file's __metadata__, or NULL. */
 WP_API const char *wp_prior_meta(const wp_prior *p, const char *key);
 /* A multi-line human description (architectures, parameter counts,
@@ -145,7 +152,8 @@ typedef struct {
                        turned and mirrored (8 ways); a flat prior only turns and
                        mirrors (2..8).  Better results at that many times the time */
     /* Diagnostics (`wprior eval --oracle`): with oracle_clean, the clean image
-     * ([channels,H,W] as in), the coarsest low-pass (WP_ORACLE_LOW) or every
+     * ([channels,H,W] as in), the coarsest low-pass (WP_ORACLE_LOW; the level-L
+     * one with a denoising entry net, wp_prior_den_level) or every
      * level's details (WP_ORACLE_DETAILS) come from it instead of a network,
      * to show which network holds the error.  Multi-scale priors, one pass. */
     int oracle;

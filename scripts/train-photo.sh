@@ -5,12 +5,16 @@
 # network sizes (conditional nets 64 channels, 21 layers, RF 13; low-pass net
 # 64 channels, 20 layers of 3x3), blind over noise sigma 0..75.
 #
-# One network at a time (cond2, cond1, cond0, then the low-pass net), each a stage
-# that resumes from its checkpoint: a run longer than a session is normal.
+# One network at a time, each a stage that resumes from its checkpoint (a
+# run longer than a session is normal): cond2, cond1, cond0; den1, the
+# denoising entry net (the low-pass net of a J=1 prior, same size as the
+# low-pass net: denoising takes it on the level-1 low-pass, then cond0);
+# then the J=3 low-pass net (for upscaling, inpainting, sampling).
 # Between sessions the state lives in wip/ (committed while the model is
 # unfinished): wip/photo-KIND.ckpt (the stage in progress) and
 # wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
-# done the model goes to models/photo-KIND.safetensors.
+# done the model, den1 combined into it as den at level 1 (`wprior
+# combine`), goes to models/photo-KIND.safetensors.
 #
 # usage: scripts/train-photo.sh gray|color [SECONDS]
 #   SECONDS: stop (checkpointed) after this long in all, default 4800
@@ -65,9 +69,10 @@ trap 'rm -rf "$tmp"' EXIT
 children_cpu
 
 # stage NET STEPS [ARGS]: trains network NET into wip/NAME.NET.safetensors
-# unless that exists; returns 1 when the time is up before it is done.
+# unless that exists (NET den1: the low-pass net, of a prior given
+# --levels 1 in ARGS); returns 1 when the time is up before it is done.
 stage() {
-    local net=$1 steps=$2 out=wip/$name.$1.safetensors left log
+    local steps=$2 out=wip/$name.$1.safetensors left log only=${1/den1/low}
     shift 2
     [ -f "$out" ] && return 0
     left=$((end - $(date +%s)))
@@ -77,7 +82,7 @@ stage() {
         "$wprior" train --resume "wip/$name.ckpt" -o "$out.part" --checkpoint "wip/$name.ckpt" \
             --log "wip/$name.log.jsonl" --time-limit "$left" -q 2> >(tee "$log" >&2)
     else
-        "$wprior" train "${common[@]}" --only "$net" --steps "$steps" "$@" -o "$out.part" \
+        "$wprior" train "${common[@]}" --only "$only" --steps "$steps" "$@" -o "$out.part" \
             --checkpoint "wip/$name.ckpt" --log "wip/$name.log.jsonl" --time-limit "$left" -q \
             2> >(tee "$log" >&2)
     fi
@@ -94,8 +99,10 @@ stage() {
 stage cond2 $COND_STEPS || exit 0
 stage cond1 $COND_STEPS --base "wip/$name.cond2.safetensors" || exit 0
 stage cond0 $COND_STEPS --base "wip/$name.cond1.safetensors" || exit 0
+stage den1 $LOW_STEPS --levels 1 || exit 0
 stage low $LOW_STEPS --base "wip/$name.cond0.safetensors" || exit 0
-cp "wip/$name.low.safetensors" "models/$name.safetensors.tmp"
-"$wprior" meta "models/$name.safetensors.tmp" border=mirror -o "models/$name.safetensors"
+"$wprior" meta "wip/$name.low.safetensors" border=mirror -o "models/$name.safetensors.tmp"
+"$wprior" combine "models/$name.safetensors.tmp" --den "wip/$name.den1.safetensors" \
+    -o "models/$name.safetensors"
 rm -f "models/$name.safetensors.tmp"
 echo "done: models/$name.safetensors, $(cat "wip/$name.cpu-seconds") CPU seconds of training (the wip/$name.* files can go)"

@@ -101,6 +101,36 @@ else
     bad "denoise with the clipping correction: ${p:-} dB, reference 28.91: $(cat "$T/stderr")"
 fi
 
+# --- combine: a J=1 prior's low-pass net as the face prior's denoising
+# entry net at level 1 (den = low, with cond0 of the same prior) ---
+"$WPRIOR" import --low "$M/low.safetensors" --cond "0=$M/rf13_scale0.safetensors" \
+    -o "$T/j1.safetensors" 2>"$T/stderr" || bad "import J=1: $(cat "$T/stderr")"
+if "$WPRIOR" combine "$T/face160.safetensors" --den "$T/j1.safetensors" -o "$T/comb.safetensors" 2>"$T/stderr" &&
+    "$WPRIOR" info "$T/comb.safetensors" >"$T/info" && grep -q "^net den " "$T/info" &&
+    grep -q "net den on the level-1 low-pass" "$T/info" && ! ls "$T"/comb.safetensors.tmp* >/dev/null 2>&1; then
+    ok "combine --den: info shows den at level 1"
+else
+    bad "combine --den: $(cat "$T/stderr" "$T/info")"
+fi
+"$WPRIOR" denoise -m "$T/comb.safetensors" "$D/astronaut_face160_noisy25.png" "$T/dc.png" 2>/dev/null
+"$WPRIOR" denoise -m "$T/j1.safetensors" "$D/astronaut_face160_noisy25.png" "$T/d1.png" 2>/dev/null
+if [ -s "$T/dc.png" ] && cmp -s "$T/dc.png" "$T/d1.png" && ! cmp -s "$T/dc.png" "$T/den2.png"; then
+    ok "denoise with den at level 1 equals the J=1 prior's, not the J=2 one's"
+else
+    bad "denoise with den at level 1 differs from the J=1 prior's (or equals J=2's)"
+fi
+"$WPRIOR" combine "$T/comb.safetensors" --no-den -o "$T/plain.safetensors" 2>"$T/stderr" &&
+    "$WPRIOR" denoise -m "$T/plain.safetensors" "$D/astronaut_face160_noisy25.png" "$T/dp.png" 2>/dev/null
+if cmp -s "$T/dp.png" "$T/den2.png" && ! grep -q "net den" <("$WPRIOR" info "$T/plain.safetensors"); then
+    ok "combine --no-den gives back the J=2 prior's denoising"
+else
+    bad "combine --no-den: $(cat "$T/stderr")"
+fi
+expect_fail "combine: den from a prior of as many levels" "more levels" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/j1.safetensors" --den "$T/face160.safetensors" -o "$T/bad.safetensors"
+expect_fail "combine without --den or --no-den" "usage" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/face160.safetensors" -o "$T/bad.safetensors"
+
 # --- upscale and sample ---
 if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$D/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
     grep -q "upscaled 160x160 to 320x320" "$T/stderr" && [ -s "$T/up.png" ]; then

@@ -6,28 +6,35 @@
 #include "wp_prior_internal.h"
 #include "wp_safetensors.h"
 
-/* A small random J=2 gray prior. */
-static wp_prior *tiny_prior(int channels, uint64_t seed)
+/* net = random weights and running_sd, of the given shape. */
+static void random_net(wp_net *net, int in, int out, int width, int nlayers, const uint8_t *k,
+                       wp_rng *r)
+{
+    ck_assert_int_eq(wp_net_init(net, in, out, width, nlayers, k, NULL), WP_OK);
+    wp_rng_fill_gauss(r, net->params, net->nparams, 0.2f);
+    for (int l = 1; l < net->nlayers - 1; l++)
+        for (int c = 0; c < net->width; c++)
+            net->rsd[l][c] = 0.5f + (float)wp_rng_uniform(r);
+}
+
+/* A small random prior of J levels (cond j narrower as j grows). */
+static wp_prior *tiny_prior_j(int channels, int J, uint64_t seed)
 {
     wp_prior *p;
     uint8_t k3[4] = {3, 1, 3, 3};
-    ck_assert_int_eq(wp_prior_create(&p, channels, 2, 0, NULL), WP_OK);
+    ck_assert_int_eq(wp_prior_create(&p, channels, J, 0, NULL), WP_OK);
     int C = channels;
-    ck_assert_int_eq(wp_net_init(&p->low, C, C, 4, 4, k3, NULL), WP_OK);
-    ck_assert_int_eq(wp_net_init(&p->cond[0], 4 * C, 3 * C, 5, 4, k3, NULL), WP_OK);
-    ck_assert_int_eq(wp_net_init(&p->cond[1], 4 * C, 3 * C, 3, 3, k3, NULL), WP_OK);
     wp_rng r;
     wp_rng_seed(&r, seed);
-    wp_net *nets[3] = {&p->low, &p->cond[0], &p->cond[1]};
-    for (int i = 0; i < 3; i++) {
-        wp_rng_fill_gauss(&r, nets[i]->params, nets[i]->nparams, 0.2f);
-        for (int l = 1; l < nets[i]->nlayers - 1; l++)
-            for (int c = 0; c < nets[i]->width; c++)
-                nets[i]->rsd[l][c] = 0.5f + (float)wp_rng_uniform(&r);
-    }
+    random_net(&p->low, C, C, 4, 4, k3, &r);
+    for (int j = 0; j < J; j++)
+        random_net(&p->cond[j], 4 * C, 3 * C, j ? 3 : 5, j ? 3 : 4, k3, &r);
     ck_assert_int_eq(wp_prior_set_meta(p, "name", "tiny \"test\"\n prior", NULL), WP_OK);
     return p;
 }
+
+/* A small random J=2 prior. */
+static wp_prior *tiny_prior(int channels, uint64_t seed) { return tiny_prior_j(channels, 2, seed); }
 
 static char tmpdir[256];
 
@@ -148,14 +155,21 @@ static void expect_error(const unsigned char *b, size_t n, const char *needle)
     ck_assert_msg(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
 }
 
-static void expect_mutation_error(const char *from, const char *to, const char *needle)
+/* The error of a file made by make_file with one header substitution. */
+static void expect_file_mutation_error(unsigned char *(*make_file)(size_t *), const char *from,
+                                       const char *to, const char *needle)
 {
     size_t n, m;
-    unsigned char *b = tiny_file(&n);
+    unsigned char *b = make_file(&n);
     unsigned char *c = mutate_header(b, n, from, to, &m);
     expect_error(c, m, needle);
     free(b);
     free(c);
+}
+
+static void expect_mutation_error(const char *from, const char *to, const char *needle)
+{
+    expect_file_mutation_error(tiny_file, from, to, needle);
 }
 
 START_TEST(corrupt_headers)
@@ -341,6 +355,183 @@ START_TEST(wrong_job_for_the_prior)
 }
 END_TEST
 
+/* ---- the denoising entry net (den) ---- */
+
+/* A J=3 prior given, through wp_prior_set_den, the low-pass net of an
+ * L-level prior made of its own cond0..cond{L-1} and a random low-pass net
+ * of RF 9 (the widest halo of the nets).  *lower: that L-level prior. */
+static wp_prior *den_prior(int C, int L, uint64_t seed, wp_prior **lower)
+{
+    wp_prior *p = tiny_prior_j(C, 3, seed), *q;
+    char err[WP_ERRLEN];
+    uint8_t k[5] = {3, 3, 1, 3, 3};
+    wp_rng r;
+    wp_rng_seed(&r, seed + 100);
+    ck_assert_int_eq(wp_prior_create(&q, C, L, 0, NULL), WP_OK);
+    random_net(&q->low, C, C, 6, 5, k, &r);
+    for (int j = 0; j < L; j++)
+        ck_assert_int_eq(wp_net_copy(&q->cond[j], &p->cond[j], NULL), WP_OK);
+    ck_assert_msg(wp_prior_set_den(p, q, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_den_level(p), L);
+    *lower = q;
+    return p;
+}
+
+/* A smooth image with a little noise, [C,H,W]. */
+static float *test_image(int C, int H, int W, uint64_t seed)
+{
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    float *x = malloc(sizeof(float) * (size_t)C * H * W);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                x[((size_t)c * H + i) * W + j] =
+                    (float)(0.5 + 0.3 * sin(0.2 * i + c) * cos(0.13 * j) + 0.1 * wp_rng_gauss(&r));
+    return x;
+}
+
+/* max |denoise(a) - denoise(b)| of x [C,H,W] under the same options. */
+static double denoise_diff(const wp_prior *a, const wp_prior *b, const float *x, int C, int H,
+                           int W, const wp_denoise_options *d, const wp_run_options *o)
+{
+    size_t n = (size_t)C * H * W;
+    float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * n);
+    char err[WP_ERRLEN];
+    ck_assert_msg(wp_denoise(a, x, ya, C, H, W, d, o, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_denoise(b, x, yb, C, H, W, d, o, NULL, err) == WP_OK, "%s", err);
+    double m = max_abs_diff(ya, yb, n);
+    free(ya), free(yb);
+    return m;
+}
+
+/* With den at level L, a J=3 prior denoises as the L-level prior of den
+ * and cond0..cond{L-1} does (odd sizes: the pyramid pads to 2^L, not 2^J),
+ * in one pass, with either oracle and in an ensemble; and not as itself
+ * without den. */
+START_TEST(den_denoises_as_the_lower_prior)
+{
+    for (int C = 1; C <= 3; C += 2)
+        for (int L = 1; L <= 2; L++) {
+            wp_prior *q, *p = den_prior(C, L, 40 + C + L, &q);
+            int H = 37, W = 29;
+            float *x = test_image(C, H, W, 5), *clean = test_image(C, H, W, 6);
+            wp_denoise_options d = {.strength = 1.0f};
+            double m = denoise_diff(p, q, x, C, H, W, &d, NULL);
+            ck_assert_msg(m <= 1e-6, "C %d L %d: max abs diff %g to the %d-level prior", C, L, m, L);
+            d.oracle_clean = clean;
+            for (d.oracle = WP_ORACLE_LOW; d.oracle <= WP_ORACLE_DETAILS; d.oracle++) {
+                m = denoise_diff(p, q, x, C, H, W, &d, NULL);
+                ck_assert_msg(m <= 1e-6, "C %d L %d oracle %d: max abs diff %g", C, L, d.oracle, m);
+            }
+            d = (wp_denoise_options){.strength = 1.0f, .ensemble = 5};
+            m = denoise_diff(p, q, x, C, H, W, &d, NULL);
+            ck_assert_msg(m <= 1e-6, "C %d L %d ensemble: max abs diff %g", C, L, m);
+            /* the test can tell: without den the J=3 pyramid gives another result */
+            wp_prior *full = tiny_prior_j(C, 3, 40 + C + L);
+            d = (wp_denoise_options){.strength = 1.0f};
+            m = denoise_diff(p, full, x, C, H, W, &d, NULL);
+            ck_assert_msg(m > 1e-3, "C %d L %d: den changes nothing (%g)", C, L, m);
+            wp_prior_free(full);
+            wp_prior_free(p), wp_prior_free(q);
+            free(x), free(clean);
+        }
+}
+END_TEST
+
+/* den's halo: tiles of the level-1 low-pass give the untiled result. */
+START_TEST(den_tiled_equals_untiled)
+{
+    wp_prior *q, *p = den_prior(1, 1, 77, &q);
+    int H = 96, W = 80;
+    float *x = test_image(1, H, W, 8);
+    size_t n = (size_t)H * W;
+    float *ref = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+    char err[WP_ERRLEN];
+    wp_run_options big = {0}, o = {0};
+    big.max_memory = (size_t)8 << 30; /* one tile */
+    ck_assert_msg(wp_denoise(p, x, ref, 1, H, W, NULL, &big, NULL, err) == WP_OK, "%s", err);
+    o.tile_size = 16; /* 3 x 3 tiles of the 48x40 level-1 low-pass */
+    for (o.threads = 1; o.threads <= 2; o.threads++) {
+        ck_assert_msg(wp_denoise(p, x, y, 1, H, W, NULL, &o, NULL, err) == WP_OK, "%s", err);
+        double d = max_abs_diff(y, ref, n);
+        ck_assert_msg(d <= 1e-5, "tiles of 16, %d threads: max abs diff %g", o.threads, d);
+    }
+    wp_prior_free(p), wp_prior_free(q);
+    free(x), free(ref), free(y);
+}
+END_TEST
+
+/* A J=3 prior with den at level 1, as file bytes. */
+static unsigned char *den_file(size_t *n)
+{
+    char path[300], err[WP_ERRLEN];
+    wp_prior *q, *p = den_prior(1, 1, 3, &q);
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    wp_prior_free(p), wp_prior_free(q);
+    unsigned char *b = read_all(path, n);
+    remove_tmpdir();
+    return b;
+}
+
+static void expect_den_mutation_error(const char *from, const char *to, const char *needle)
+{
+    expect_file_mutation_error(den_file, from, to, needle);
+}
+
+START_TEST(den_files)
+{
+    char path[300], err[WP_ERRLEN];
+    wp_prior *q, *p = den_prior(3, 2, 9, &q), *l;
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_prior_load(path, &l, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_den_level(l), 2);
+    ck_assert_uint_eq(l->den.nparams, p->den.nparams);
+    ck_assert_int_eq(memcmp(l->den.params, p->den.params, 4 * p->den.nparams), 0);
+    ck_assert_int_eq(memcmp(l->den.running_sd, p->den.running_sd, 4 * 3 * 6), 0);
+    ck_assert_ptr_null(wp_prior_meta(l, "den.level")); /* structural, not free-form */
+    char *d = wp_prior_describe(l);
+    ck_assert_msg(strstr(d, "net den ") && strstr(d, "level-2 low-pass"), "%s", d);
+    free(d);
+    /* removed, saved and loaded: no den */
+    ck_assert_int_eq(wp_prior_set_den(l, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_prior_save(l, path, err), WP_OK);
+    wp_prior_free(l);
+    ck_assert_msg(wp_prior_load(path, &l, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_den_level(l), 0);
+    /* set_den refuses a prior of as many levels, or other channels */
+    ck_assert_int_eq(wp_prior_set_den(q, l, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "more levels"));
+    wp_prior *g = tiny_prior(1, 4);
+    ck_assert_int_eq(wp_prior_set_den(l, g, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "channels"));
+    wp_prior_free(g), wp_prior_free(l), wp_prior_free(p), wp_prior_free(q);
+    remove_tmpdir();
+    /* the loader's checks */
+    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"0\"", "den.level");
+    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"3\"", "den.level");
+    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"x\"", "den.level");
+    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.levex\":\"1\"", "den.level\" is missing");
+    expect_den_mutation_error("\"net.den\":\"in=1 out=1", "\"net.den\":\"in=3 out=1",
+                              "net.den has 3 inputs");
+    expect_den_mutation_error("\"net.den\":\"in=1 out=1", "\"net.den\":\"in=1 out=3",
+                              "net.den has 1 inputs and 3 outputs");
+    expect_den_mutation_error("\"net.den\"", "\"net.dex\"", "\"net.den\" is missing");
+    expect_den_mutation_error("\"levels\":\"3\"", "\"levels\":\"1\"", "den.level");
+    expect_den_mutation_error("\"kind\":\"multiscale\"", "\"kind\":\"flat\"", "flat prior");
+    /* what a reader without den support sees: den's tensors are unexpected */
+    size_t n, m, k;
+    unsigned char *b = den_file(&n), *c = mutate_header(b, n, "\"net.den\"", "\"net.dex\"", &m);
+    unsigned char *e = mutate_header(c, m, "\"den.level\"", "\"den.levex\"", &k);
+    expect_error(e, k, "unexpected tensor \"den.");
+    free(b), free(c), free(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -352,6 +543,9 @@ int main(void)
     tcase_add_test(tc, file_errors);
     tcase_add_test(tc, reference_files_need_import);
     tcase_add_test(tc, wrong_job_for_the_prior);
+    tcase_add_test(tc, den_denoises_as_the_lower_prior);
+    tcase_add_test(tc, den_tiled_equals_untiled);
+    tcase_add_test(tc, den_files);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

@@ -368,6 +368,57 @@ START_TEST(export_loads_and_denoises)
 }
 END_TEST
 
+/* A base's denoising entry net goes into the trained model as it was,
+ * through a checkpoint and its resume too. */
+START_TEST(base_den_survives_training)
+{
+    char err[WP_ERRLEN], path[300], ckpt[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", tmpdir);
+    wp_dataset *d = synthetic(3, 32, 1);
+    wp_train_options o;
+    tiny_options(&o, 4);
+    o.levels = 2;
+    wp_trainer *t;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    wp_prior *p, *q, *r;
+    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
+    /* den: a J=1 prior's low-pass net (here p's own, changed a little) */
+    ck_assert_int_eq(wp_prior_create(&q, 1, 1, 0, err), WP_OK);
+    ck_assert_int_eq(wp_net_copy(&q->low, &p->low, err), WP_OK);
+    for (size_t i = 0; i < q->low.nparams; i++)
+        q->low.params[i] += 0.01f * (float)(i % 7);
+    ck_assert_msg(wp_prior_set_den(p, q, err) == WP_OK, "%s", err);
+    wp_train_options o2 = o;
+    snprintf(o2.only, sizeof o2.only, "cond0");
+    ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_int_eq(wp_trainer_run(t, 2, NULL, err), WP_OK);
+    ck_assert_msg(wp_trainer_save_checkpoint(t, ckpt, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_trainer_resume(ckpt, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert(wp_trainer_done(t));
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_prior_load(path, &r, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_den_level(r), 1);
+    ck_assert_uint_eq(r->den.nparams, q->low.nparams);
+    ck_assert_int_eq(memcmp(r->den.params, q->low.params, sizeof(float) * q->low.nparams), 0);
+    ck_assert_int_ne(memcmp(r->cond[0].params, p->cond[0].params,
+                            sizeof(float) * p->cond[0].nparams), 0); /* cond0 did train */
+    wp_prior_free(r), wp_prior_free(q), wp_prior_free(p);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
 /* --finetune: the trained net starts from the base's weights, so its first
  * losses are those the base ended with, far below a fresh start's. */
 START_TEST(finetune_starts_where_the_base_ended)
@@ -592,6 +643,7 @@ int main(void)
     tcase_add_test(tc, export_loads_and_denoises);
     tcase_add_test(tc, crops_are_deterministic);
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
+    tcase_add_test(tc, base_den_survives_training);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     tcase_add_test(tc, split_batch_matches_one_process);
     suite_add_tcase(s, tc);
