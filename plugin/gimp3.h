@@ -19,6 +19,8 @@ void g3_drawable_open(wg_drawable *d, GimpDrawable *drawable);
 typedef struct {
     wg_common c;
     GimpRunMode mode;
+    GimpProcedure *procedure;
+    GimpProcedureConfig *config; /* the settings GIMP remembers; the dialog edits them */
     GimpImage *image;
     GimpDrawable *drawable; /* NULL for a sample on an image with none selected */
     GimpImage *new_image;   /* upscale into a new image */
@@ -37,5 +39,16 @@ int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h);
 /* The selection's bounding box in the image, else the whole image: the
  * size a sample is drawn at and where it goes. */
 void g3_sample_box(g3_run *run, int *x, int *y, int *w, int *h);
+
+/* The run's settings from the procedure's config (its arguments, or the
+ * values GIMP remembered) and back. */
+void g3_settings_from_config(const wpj_desc *d, GimpProcedureConfig *config, wpj_settings *s);
+void g3_settings_to_config(const wpj_desc *d, const wpj_settings *s, GimpProcedureConfig *config);
+
+/* The job's dialog (GIMP's procedure dialog on run->config, with our
+ * preview), on the drawable d (NULL: a sample, box the size it proposes;
+ * a heal: box the selection's): WP_OK with run->c.s set from the config,
+ * or WP_ERR_CANCELLED. */
+wp_status g3_dialog(g3_run *run, wg_drawable *d, wg_rect box);
 
 #endif

@@ -29,7 +29,7 @@ G_DEFINE_TYPE(WpPlugIn, wp_plug_in, GIMP_TYPE_PLUG_IN)
 
 /* ---- settings <-> the procedure's config ---- */
 
-static void settings_from_config(const wpj_desc *d, GimpProcedureConfig *config, wpj_settings *s)
+void g3_settings_from_config(const wpj_desc *d, GimpProcedureConfig *config, wpj_settings *s)
 {
     wpj_settings_defaults(s);
     for (int i = 0; i < d->nparams; i++) {
@@ -51,7 +51,7 @@ static void settings_from_config(const wpj_desc *d, GimpProcedureConfig *config,
     }
 }
 
-static void settings_to_config(const wpj_desc *d, const wpj_settings *s, GimpProcedureConfig *config)
+void g3_settings_to_config(const wpj_desc *d, const wpj_settings *s, GimpProcedureConfig *config)
 {
     for (int i = 0; i < d->nparams; i++) {
         const wpj_param *p = &d->params[i];
@@ -66,14 +66,7 @@ static void settings_to_config(const wpj_desc *d, const wpj_settings *s, GimpPro
 
 /* ---- a run ---- */
 
-/* Keeps our dialog above the image window the plug-in was started from. */
-static void attach_to_gimp(GtkWindow *win, void *data)
-{
-    (void)data;
-    gimp_window_set_transient(win);
-}
-
-/* Shows the job's dialog: WP_OK, WP_ERR_CANCELLED, or another status with
+/* Shows the job's dialog (gimp3_dialog.c): WP_OK, WP_ERR_CANCELLED, or another status with
  * run->c.err saying why it cannot (no display, nothing to heal). */
 static wp_status show_dialog(void *data)
 {
@@ -90,12 +83,12 @@ static wp_status show_dialog(void *data)
         g3_sample_box(run, &box.x, &box.y, &box.w, &box.h);
     if (p->kind == WPJ_HEAL && g3_heal_box(run, &box.x, &box.y, &box.w, &box.h))
         return WP_ERR_ARG;
-    return wg_dialog(&run->c, p->needs_input ? &d : NULL, box, (wp_ui_host){attach_to_gimp, NULL});
+    return g3_dialog(run, p->needs_input ? &d : NULL, box);
 }
 
 static GimpPDBStatusType get_settings(const wpj_desc *p, GimpProcedureConfig *config, g3_run *run)
 {
-    settings_from_config(p, config, &run->c.s);
+    g3_settings_from_config(p, config, &run->c.s);
     GimpDrawable *d = p->kind == WPJ_SAMPLE ? NULL : run->drawable;
     int channels = !d ? 0 : gimp_drawable_is_gray(d) ? 1 : 3;
     return (GimpPDBStatusType)wg_settle(&run->c, channels, show_dialog, run);
@@ -132,7 +125,7 @@ static GimpValueArray *run_job(GimpProcedure *procedure, GimpRunMode run_mode, G
                                gpointer run_data)
 {
     const wpj_desc *p = run_data;
-    g3_run r = {.mode = run_mode, .image = image};
+    g3_run r = {.mode = run_mode, .procedure = procedure, .config = config, .image = image};
     r.c = (wg_common){.desc = p,
                       .interactive = run_mode == GIMP_RUN_INTERACTIVE,
                       .from_args = run_mode == GIMP_RUN_NONINTERACTIVE,
@@ -154,7 +147,7 @@ static GimpValueArray *run_job(GimpProcedure *procedure, GimpRunMode run_mode, G
     if (status == GIMP_PDB_SUCCESS)
         status = execute(&r);
     if (status == GIMP_PDB_SUCCESS) {
-        settings_to_config(p, &r.c.s, config); /* what ran is what GIMP remembers */
+        g3_settings_to_config(p, &r.c.s, config); /* what ran is what GIMP remembers */
         if (run_mode != GIMP_RUN_NONINTERACTIVE)
             gimp_displays_flush();
     }

@@ -1,6 +1,8 @@
 /* run.c: the run's flow shared by the GIMP 2.10 and GIMP 3 front ends. */
 #include "run.h"
 
+#include <string.h>
+
 #include "wp_i18n.h"
 
 const wpm_list *wg_models(wg_common *c)
@@ -40,17 +42,24 @@ wp_status wg_ui_start(wg_common *c)
     return WP_ERR_IO;
 }
 
+void wg_dialog_source(wg_common *c, wg_drawable *d, wg_rect box, wp_ui_host host,
+                      wp_ui_source *src)
+{
+    memset(src, 0, sizeof *src);
+    if (d)
+        wg_ui_source(d, src);
+    src->sel_x = box.x, src->sel_y = box.y, src->sel_w = box.w, src->sel_h = box.h;
+    if (!d)
+        src->width = box.w, src->height = box.h;
+    src->host = host;
+    src->job = c->desc;
+}
+
 wp_status wg_dialog(wg_common *c, wg_drawable *d, wg_rect box, wp_ui_host host)
 {
     int ok = 0;
-    wp_ui_source src = {0};
-    if (d)
-        wg_ui_source(d, &src);
-    src.sel_x = box.x, src.sel_y = box.y, src.sel_w = box.w, src.sel_h = box.h;
-    if (!d)
-        src.width = box.w, src.height = box.h;
-    src.host = host;
-    src.job = c->desc;
+    wp_ui_source src;
+    wg_dialog_source(c, d, box, host, &src);
     switch (c->desc->kind) {
     case WPJ_DENOISE: ok = wp_ui_denoise_dialog(&c->s, wg_models(c), &src); break;
     case WPJ_UPSCALE: ok = wp_ui_upscale_dialog(&c->s, wg_models(c), &src); break;

@@ -59,6 +59,9 @@ wp_status wg_ui_start(wg_common *c);
  * image's or selection's, the size it proposes; a heal's box is the
  * selection's in d); WP_OK for OK, WP_ERR_CANCELLED for Cancel. */
 wp_status wg_dialog(wg_common *c, wg_drawable *d, wg_rect box, wp_ui_host host);
+/* What such a dialog previews (src), for a front end's own dialog. */
+void wg_dialog_source(wg_common *c, wg_drawable *d, wg_rect box, wp_ui_host host,
+                      wp_ui_source *src);
 /* Loads the model, runs op(run), frees the model. */
 wg_outcome wg_execute(wg_common *c, int indexed, wp_status (*op)(void *run), void *run);
 void wg_common_free(wg_common *c);

@@ -39,10 +39,14 @@ typedef struct {
     wp_estimate est;        /* the whole layer's time, from the previews' throughput */
     wpj_settings est_s;     /* the settings est was measured with */
     gint64 job_t0;          /* when the running job started, us */
+    /* A host's own dialog (wp_ui_panel): settings the panel proposes. */
+    void (*propose)(void *data, const wpj_settings *s);
+    void *propose_data;
 } dialog_state;
 
 static void sync_sample_size(dialog_state *d);
 static void show_zoom(dialog_state *d);
+static const char *kind_name(wpj_kind kind);
 
 /* The procedure the dialog is for. */
 static const wpj_desc *job_desc(const dialog_state *d)
@@ -429,12 +433,11 @@ static void on_model(GtkComboBox *cb, gpointer data)
     settings_changed(d);
 }
 
-static GtkWidget *model_chooser(dialog_state *d)
+/* The chosen model's kind and description under the chooser, and the
+ * model chosen: the one the settings name (as its path), else the first;
+ * none when there is none. */
+static GtkWidget *model_info(dialog_state *d)
 {
-    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
-    GtkWidget *label = gtk_label_new_with_mnemonic(_("_Model:"));
-    gtk_widget_set_halign(label, GTK_ALIGN_START);
-    gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
     d->model_info = gtk_label_new("");
     gtk_label_set_line_wrap(GTK_LABEL(d->model_info), TRUE);
     gtk_label_set_max_width_chars(GTK_LABEL(d->model_info), 36);
@@ -444,6 +447,22 @@ static GtkWidget *model_chooser(dialog_state *d)
                            _("No model found. Put model files (*.safetensors) into "
                              "~/.config/wavelet-prior/models or a folder of $WPRIOR_MODEL_PATH."));
         d->cur.model[0] = '\0';
+        return d->model_info;
+    }
+    int sel = MAX(0, wpm_find(d->models, d->cur.model));
+    g_strlcpy(d->cur.model, d->models->items[sel].path, sizeof d->cur.model);
+    update_model_info(d, &d->models->items[sel]);
+    return d->model_info;
+}
+
+static GtkWidget *model_chooser(dialog_state *d)
+{
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
+    GtkWidget *label = gtk_label_new_with_mnemonic(_("_Model:"));
+    gtk_widget_set_halign(label, GTK_ALIGN_START);
+    gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
+    model_info(d);
+    if (d->models->n == 0) {
         gtk_box_pack_start(GTK_BOX(box), d->model_info, FALSE, FALSE, 0);
         return box;
     }
@@ -451,9 +470,7 @@ static GtkWidget *model_chooser(dialog_state *d)
     for (int i = 0; i < d->models->n; i++)
         gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(combo), d->models->items[i].name);
     gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
-    int sel = MAX(0, wpm_find(d->models, d->cur.model));
-    g_strlcpy(d->cur.model, d->models->items[sel].path, sizeof d->cur.model);
-    update_model_info(d, &d->models->items[sel]);
+    int sel = wpm_find(d->models, d->cur.model);
     gtk_combo_box_set_active(GTK_COMBO_BOX(combo), sel);
     g_signal_connect(combo, "changed", G_CALLBACK(on_model), d);
     gtk_box_pack_start(GTK_BOX(box), combo, FALSE, FALSE, 0);
@@ -595,7 +612,8 @@ static void job_params(dialog_state *d, GtkWidget *grid)
     }
 }
 
-/* Sizes step by the prior's multiple; the default is its own size. */
+/* Sizes step by the prior's multiple; the default is its own size (or
+ * the image's).  A host's dialog gets the size proposed. */
 static void sync_sample_size(dialog_state *d)
 {
     int fw, fh, mult = 1, w, h;
@@ -605,6 +623,13 @@ static void sync_sample_size(dialog_state *d)
     mult = MAX(mult, 1);
     wpj_output_size(WPJ_SAMPLE, &d->cur, d->prior, d->src ? d->src->width : 0,
                     d->src ? d->src->height : 0, &w, &h);
+    if (!d->size_w) {
+        d->cur.width = w;
+        d->cur.height = h;
+        if (d->propose)
+            d->propose(d->propose_data, &d->cur);
+        return;
+    }
     GtkWidget *spins[2] = {d->size_w, d->size_h};
     int values[2] = {w, h};
     for (int i = 0; i < 2; i++) {
@@ -618,6 +643,14 @@ static void sync_sample_size(dialog_state *d)
 
 /* ---- the dialog ---- */
 
+static GtkWidget *estimate_label(dialog_state *d)
+{
+    d->estimate = gtk_label_new("");
+    gtk_label_set_line_wrap(GTK_LABEL(d->estimate), TRUE);
+    gtk_label_set_xalign(GTK_LABEL(d->estimate), 0.0f);
+    return d->estimate;
+}
+
 static GtkWidget *side_panel(dialog_state *d)
 {
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
@@ -627,11 +660,24 @@ static GtkWidget *side_panel(dialog_state *d)
     gtk_grid_set_column_spacing(GTK_GRID(grid), 8);
     job_params(d, grid);
     gtk_box_pack_start(GTK_BOX(box), grid, FALSE, FALSE, 0);
-    d->estimate = gtk_label_new("");
-    gtk_label_set_line_wrap(GTK_LABEL(d->estimate), TRUE);
-    gtk_label_set_xalign(GTK_LABEL(d->estimate), 0.0f);
-    gtk_box_pack_end(GTK_BOX(box), d->estimate, FALSE, FALSE, 0);
+    gtk_box_pack_end(GTK_BOX(box), estimate_label(d), FALSE, FALSE, 0);
     return box;
+}
+/* The preview, and above it the zoom bar when it shows a layer's region. */
+static GtkWidget *preview_column(dialog_state *d)
+{
+    d->pv = wp_preview_new(PREVIEW_SIDE, kind_name(d->kind));
+    GtkWidget *frame = gtk_frame_new(NULL), *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
+    gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
+    if (!previews_whole_job(d)) { /* a region of the layer: pan and zoom */
+        wp_preview_set_pan(d->pv, on_pan, d);
+        wp_preview_set_zoom(d->pv, on_zoom_step, d);
+        gtk_box_pack_start(GTK_BOX(vbox), zoom_bar(d), FALSE, FALSE, 0);
+        g_signal_connect(wp_preview_widget(d->pv), "size-allocate", G_CALLBACK(on_preview_resized),
+                         d);
+    }
+    gtk_box_pack_start(GTK_BOX(vbox), frame, TRUE, TRUE, 0);
+    return vbox;
 }
 
 static const char *kind_name(wpj_kind kind)
@@ -700,18 +746,7 @@ static void build_dialog(dialog_state *d)
     d->ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(d->dialog), GTK_RESPONSE_OK);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
     gtk_container_set_border_width(GTK_CONTAINER(hbox), 12);
-    d->pv = wp_preview_new(PREVIEW_SIDE, kind_name(d->kind));
-    GtkWidget *frame = gtk_frame_new(NULL), *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
-    gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
-    if (!previews_whole_job(d)) { /* a region of the layer: pan and zoom */
-        wp_preview_set_pan(d->pv, on_pan, d);
-        wp_preview_set_zoom(d->pv, on_zoom_step, d);
-        gtk_box_pack_start(GTK_BOX(vbox), zoom_bar(d), FALSE, FALSE, 0);
-        g_signal_connect(wp_preview_widget(d->pv), "size-allocate", G_CALLBACK(on_preview_resized),
-                         d);
-    }
-    gtk_box_pack_start(GTK_BOX(vbox), frame, TRUE, TRUE, 0);
-    gtk_box_pack_start(GTK_BOX(hbox), vbox, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(hbox), preview_column(d), TRUE, TRUE, 0);
     gtk_box_pack_start(GTK_BOX(hbox), side_panel(d), FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(d->dialog))), hbox, TRUE,
                        TRUE, 0);
@@ -743,6 +778,30 @@ static void stop_job(dialog_state *d)
     }
 }
 
+/* The first preview: of the layer's middle, at once. */
+static void start_previews(dialog_state *d)
+{
+    initial_region(d);
+    d->dirty = 1;
+    d->timer = g_timeout_add(TICK_MS, on_tick, d);
+}
+
+/* Stops the previews and frees what they hold; sample receives the last
+ * sample or fill on OK when it was made with the final settings. */
+static void end_previews(dialog_state *d, int ok, wpj_image *sample)
+{
+    g_source_remove(d->timer);
+    stop_job(d);
+    wp_prior_free(d->prior);
+    wp_workspace_free(d->ws);
+    wpj_image_free(&d->job_in);
+    if (ok && sample && sample_is_current(d)) {
+        *sample = d->sample;
+        d->sample.px = NULL;
+    }
+    wpj_image_free(&d->sample);
+}
+
 static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
                       const wp_ui_source *src, wpj_image *sample)
 {
@@ -752,29 +811,110 @@ static int run_dialog(wpj_kind kind, wpj_settings *s, const wpm_list *models,
     build_dialog(&d);
     if (kind == WPJ_SAMPLE)
         sync_sample_size(&d);
-    initial_region(&d);
-    d.dirty = 1;
-    d.timer = g_timeout_add(TICK_MS, on_tick, &d);
+    start_previews(&d);
     wp_ui_show(d.dialog, src ? &src->host : NULL);
     gtk_widget_grab_focus(d.ok);
     int response;
     while ((response = gtk_dialog_run(GTK_DIALOG(d.dialog))) == GTK_RESPONSE_HELP)
         show_help(&d);
     int ok = response == GTK_RESPONSE_OK;
-    g_source_remove(d.timer);
-    stop_job(&d);
-    gtk_widget_destroy(d.dialog);
-    wp_prior_free(d.prior);
-    wp_workspace_free(d.ws);
-    wpj_image_free(&d.job_in);
     if (ok)
         *s = d.cur;
-    if (ok && sample && sample_is_current(&d)) {
-        *sample = d.sample;
-        d.sample.px = NULL;
-    }
-    wpj_image_free(&d.sample);
+    end_previews(&d, ok, sample);
+    gtk_widget_destroy(d.dialog);
     return ok;
+}
+
+/* ---- the panel in a host's dialog ---- */
+
+struct wp_ui_panel {
+    dialog_state d;
+    GtkWidget *column;
+};
+
+wp_ui_panel *wp_ui_panel_new(const wpj_settings *s, const wpm_list *models,
+                             const wp_ui_source *src, const wp_ui_panel_host *host)
+{
+    wp_ui_panel *p = g_new0(wp_ui_panel, 1);
+    dialog_state *d = &p->d;
+    *d = (dialog_state){.kind = src->job->kind, .cur = *s, .models = models, .src = src,
+                        .ws = wp_workspace_new(), .ok = host->ok, .propose = host->propose,
+                        .propose_data = host->data};
+    wp_estimate_reset(&d->est);
+    g_object_ref_sink(model_info(d));
+    g_object_ref_sink(estimate_label(d));
+    p->column = g_object_ref_sink(preview_column(d));
+    gtk_widget_set_sensitive(d->ok, models->n > 0);
+    if (strcmp(d->cur.model, s->model) && d->propose) /* the model as its path */
+        d->propose(d->propose_data, &d->cur);
+    if (d->kind == WPJ_SAMPLE)
+        sync_sample_size(d);
+    return p;
+}
+
+GtkWidget *wp_ui_panel_preview(wp_ui_panel *p)
+{
+    return p->column;
+}
+
+GtkWidget *wp_ui_panel_model_info(wp_ui_panel *p)
+{
+    return p->d.model_info;
+}
+
+GtkWidget *wp_ui_panel_estimate(wp_ui_panel *p)
+{
+    return p->d.estimate;
+}
+
+/* For the dialog tests: "settings KIND name=value ..." as the panel has them. */
+static void report_settings(const dialog_state *d)
+{
+    const wpj_desc *desc = job_desc(d);
+    GString *line = g_string_new("settings ");
+    g_string_append(line, kind_name(d->kind));
+    for (int i = 0; i < desc->nparams; i++) {
+        const wpj_param *p = &desc->params[i];
+        if (p->type == WPJ_ARG_MODEL)
+            g_string_append_printf(line, " %s=%s", p->name, d->cur.model);
+        else
+            g_string_append_printf(line, " %s=%.10g", p->name, wpj_param_get(p, &d->cur));
+    }
+    wp_ui_report(line->str);
+    g_string_free(line, TRUE);
+}
+
+void wp_ui_panel_start(wp_ui_panel *p)
+{
+    report_settings(&p->d);
+    start_previews(&p->d);
+}
+
+void wp_ui_panel_set(wp_ui_panel *p, const wpj_settings *s)
+{
+    dialog_state *d = &p->d;
+    int new_model = strcmp(d->cur.model, s->model) != 0;
+    d->cur = *s;
+    int i = new_model ? wpm_find(d->models, s->model) : -1;
+    if (i >= 0)
+        update_model_info(d, &d->models->items[i]);
+    if (new_model && d->kind == WPJ_SAMPLE) {
+        d->cur.width = d->cur.height = 0; /* the new model's own size */
+        sync_sample_size(d);
+    }
+    report_settings(d);
+    settings_changed(d);
+}
+
+void wp_ui_panel_free(wp_ui_panel *p, int ok, wpj_image *sample)
+{
+    if (!p)
+        return;
+    end_previews(&p->d, ok, sample);
+    g_object_unref(p->d.model_info);
+    g_object_unref(p->d.estimate);
+    g_object_unref(p->column);
+    g_free(p);
 }
 
 int wp_ui_denoise_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src)

@@ -72,6 +72,35 @@ int wp_ui_sample_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_sou
 int wp_ui_heal_dialog(wpj_settings *s, const wpm_list *models, const wp_ui_source *src,
                       wpj_image *result);
 
+/* The live preview and what goes with it (the chosen model's description,
+ * the time estimate), for a host that builds the dialog around them from
+ * the procedure's own arguments (GIMP 3's GimpProcedureDialog).  The host
+ * hands in its OK button (made insensitive while the model cannot be
+ * used) and gets the settings the panel proposes: the model as the path
+ * of the one shown, a sample's size for the chosen model.  src (its job
+ * names the kind) and models must outlive the panel. */
+typedef struct wp_ui_panel wp_ui_panel;
+typedef struct {
+    GtkWidget *ok;
+    void (*propose)(void *data, const wpj_settings *s);
+    void *data;
+} wp_ui_panel_host;
+
+wp_ui_panel *wp_ui_panel_new(const wpj_settings *s, const wpm_list *models,
+                             const wp_ui_source *src, const wp_ui_panel_host *host);
+/* Its widgets, to pack: the preview (with its zoom bar), the model's
+ * description, the estimate. */
+GtkWidget *wp_ui_panel_preview(wp_ui_panel *p);
+GtkWidget *wp_ui_panel_model_info(wp_ui_panel *p);
+GtkWidget *wp_ui_panel_estimate(wp_ui_panel *p);
+/* Starts the previews once the widgets are packed. */
+void wp_ui_panel_start(wp_ui_panel *p);
+/* The host's widgets changed the settings: the preview follows. */
+void wp_ui_panel_set(wp_ui_panel *p, const wpj_settings *s);
+/* Stops the previews; on OK, sample (may be NULL) receives the sample or
+ * fill previewed with the final settings, if any (as the dialogs do). */
+void wp_ui_panel_free(wp_ui_panel *p, int ok, wpj_image *sample);
+
 /* A small window with a progress bar and a Cancel button, shown while
  * the full job runs.  poll() is called about every 50 ms; it returns the
  * progress and sets *done when the job has finished. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Dialog tests under xvfb-run: each dialog opens and draws its preview (the
 # preview's pixels are not flat), Return runs the job, Escape cancels and
-# leaves the image as it was, and Ctrl+Z undoes a run in one step.
+# leaves the image as it was, and Ctrl+Z undoes a run in one step; GIMP's
+# help (gimp-help with our domain, F1 on our menu item) opens our pages.
 # Screenshots of the dialogs go to $WPRIOR_SCREENSHOTS when it is set.
 # Usage: gimp_dialogs.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
 set -u
@@ -16,6 +17,7 @@ require_program convert
 
 if [ "${4:-}" != --inside-xvfb ]; then
     setup_gimp
+    setup_browser_stub "$GIMP2_DIRECTORY/gimprc"
     import_models sized
     make_images
     export T MODEL
@@ -203,6 +205,19 @@ if [ -n "$WID" ]; then
 else
     bad "the sample dialog did not open for the cancel test"
 fi
+
+# ---- GIMP's own help on our pages (the browser a stub): the PDB's
+# gimp-help with our domain, and F1 on our menu item ----
+P2=$GIMP2_DIRECTORY/plug-ins/wavelet-prior
+nuri=0
+for proc in plug-in-wprior-denoise plug-in-wprior-upscale plug-in-wprior-upscale-image \
+    plug-in-wprior-sample plug-in-wprior-heal; do
+    sf "(gimp-help \"wavelet-prior-help\" \"$proc\")"
+    nuri=$((nuri + 1))
+    help_uri_check "gimp-help $proc (GIMP's help, our domain)" $proc "$(browser_wait $nuri)" "$P2"
+done
+nuri=$((nuri + 1))
+menu_f1_check "F1 on the menu item Layer > Upscale (Wavelet Prior)" plug-in-wprior-upscale $nuri "$P2"
 
 sf "(gimp-quit 1)"
 exec 3>&-

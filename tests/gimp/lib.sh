@@ -224,3 +224,76 @@ expect_heal_edges() {
         ok "heal without a selection: the message says why" || bad "heal without a selection: no clear message"
     expect_cmp "heal without a selection leaves the layer bit-identical" 0 0 "$2" "$3"
 }
+
+# GIMP's help shows pages in the web browser (gimprc: help-browser), which
+# GIO launches as the desktop's default for the page; here that is a stub
+# that appends each URI it is asked to open to $T/browser.log.
+# setup_browser_stub GIMPRC (the profile's gimprc, after its set-up)
+setup_browser_stub() {
+    mkdir -p "$XDG_DATA_HOME/applications" "$XDG_CONFIG_HOME"
+    printf '#!/bin/sh\necho "$1" >>"%s/browser.log"\n' "$T" >"$T/browser-stub"
+    chmod +x "$T/browser-stub"
+    cat >"$XDG_DATA_HOME/applications/wprior-browser-stub.desktop" <<DESKTOP
+[Desktop Entry]
+Type=Application
+Name=Browser stub
+Exec=$T/browser-stub %u
+MimeType=text/html;x-scheme-handler/http;x-scheme-handler/https;x-scheme-handler/file;
+NoDisplay=true
+DESKTOP
+    {
+        echo '[Default Applications]'
+        for t in text/html x-scheme-handler/http x-scheme-handler/https x-scheme-handler/file; do
+            echo "$t=wprior-browser-stub.desktop"
+        done
+    } >"$XDG_CONFIG_HOME/mimeapps.list"
+    echo '(help-browser web-browser)' >>"$1"
+    : >"$T/browser.log"
+}
+
+# browser_wait N: waits up to a minute for the stub's N-th URI; prints it.
+browser_wait() {
+    local line=
+    for _ in $(seq 300); do
+        line=$(sed -n "$1p" "$T/browser.log")
+        [ -n "$line" ] && break
+        sleep 0.2
+    done
+    echo "$line"
+}
+
+# help_uri_check WHAT PROC URI PLUGIN_DIR: URI (or path) is PROC's help
+# page installed in PLUGIN_DIR/help (not GIMP's "help not installed", not
+# another page).
+help_uri_check() {
+    local file=${3#file://}
+    file=${file%%#*}
+    if [ "${file#$4/help/en/}" = "$2.html" ] &&
+        grep -q "<code>$2</code>" "$file" 2>/dev/null; then
+        ok "$1 opens $2's installed help page"
+    else
+        bad "$1 opened '${3:-nothing}', not $2's page"
+    fi
+}
+
+# menu_f1_check WHAT PROC N PLUGIN_DIR: F1 on the last item of the image
+# window's Layer menu (ours: Upscale) opens PROC's page, the stub's N-th URI.
+# By keyboard: F10 opens File; Layer is 5 menus on; Up from the top is the
+# menu's last item.
+menu_f1_check() {
+    local w
+    w=$(xdotool search --onlyvisible --name 'GIMP$' | head -1)
+    xdotool mousemove --window "$w" 380 300
+    xdotool windowfocus "$w" 2>/dev/null
+    sleep 0.5
+    xdotool key F10
+    for _ in 1 2 3 4 5; do sleep 0.3; xdotool key Right; done
+    sleep 0.5
+    xdotool key Up
+    sleep 0.5
+    xdotool key F1
+    help_uri_check "$1" "$2" "$(browser_wait "$3")" "$4"
+    xdotool key Escape
+    sleep 0.3
+    xdotool key Escape
+}

@@ -1,9 +1,12 @@
 #!/bin/bash
-# Dialog tests of the GIMP 3 plug-in under Xvfb: each dialog (heal: on a
-# selection) opens and draws its preview (the preview's pixels are not
-# flat), Escape cancels and leaves the image bit-identical, Return runs the
-# job, and Ctrl+Z undoes the run in one step.  Screenshots of the dialogs go to
-# $WPRIOR_SCREENSHOTS when it is set.
+# Dialog tests of the GIMP 3 plug-in under Xvfb: each dialog (GIMP's
+# procedure dialog with our preview; heal: on a selection) opens and draws
+# its preview (the preview's pixels are not flat), F1 opens its help page
+# through GIMP's help, Escape cancels and leaves the image bit-identical,
+# Return runs the job, and Ctrl+Z undoes the run in one step; a setting
+# changed in a dialog that ran is what the next one opens with.  GIMP's
+# help (the PDB's gimp-help with our domain) opens each procedure's page.
+# Screenshots of the dialogs go to $WPRIOR_SCREENSHOTS when it is set.
 # Usage: gimp3_dialogs.sh PLUGIN WPRIOR IMGCMP   (WPRIOR_REFERENCE: paper files)
 set -u
 PLUGIN=$1 WPRIOR=$2 IMGCMP=$3
@@ -17,6 +20,7 @@ require_program xdotool
 require_program import
 require_program convert
 setup_gimp3
+setup_browser_stub "$GIMP3_DIRECTORY/gimprc"
 import_models sized
 make_images
 export WPRIOR_UI_REPORT=$T/report.txt
@@ -54,6 +58,11 @@ try:
     Gimp.displays_flush()
     d = layer0(img)
     save_layer(d, "orig.png"); mark("ready")
+    for proc in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-upscale-image",
+                 "plug-in-wprior-sample", "plug-in-wprior-heal"):
+        Gimp.help("wavelet-prior-help", proc)  # as F1 on the menu item asks
+        wait("help-" + proc)
+    wait("menu")
     for proc, name in (("plug-in-wprior-denoise", "denoise"), ("plug-in-wprior-upscale", "upscale"),
                        ("plug-in-wprior-sample", "sample"), ("plug-in-wprior-heal", "heal")):
         if name == "heal":
@@ -67,6 +76,8 @@ try:
         wait(name + "-undo")
         save_layer(img.get_selected_layers()[0], name + "-undo.png"); mark(name + "-undo")
         d = layer0(img)
+    st = run_i("plug-in-wprior-sample", img, d)
+    note("sample again: " + st.value_nick); mark("sample-again")
     check("the script ran to its end", True)
 except Exception:
     note(traceback.format_exc().replace(chr(10), " | "))
@@ -121,6 +132,18 @@ press() {
     xdotool key "$1"
 }
 
+# close_with KEY TITLE: presses KEY in the dialog until it closes (a key
+# sent while the dialog is taking the focus can be lost).
+close_with() {
+    for _ in 1 2 3; do
+        press "$1"
+        for _ in $(seq 25); do
+            xdotool search --onlyvisible --name "$2" >/dev/null 2>&1 || return 0
+            sleep 0.2
+        done
+    done
+}
+
 # undo: Ctrl+Z in GIMP's image window.
 undo() {
     local w
@@ -132,7 +155,23 @@ undo() {
     sleep 1
 }
 
+# settings_of NAME KEY: KEY's value in the dialog's last "settings" report.
+settings_of() {
+    grep "^settings $1 " "$T/report.txt" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
 wait_mark ready || { finish; exit; }
+G3P=$GIMP3_DIRECTORY/plug-ins/wavelet-prior
+nuri=0
+for proc in plug-in-wprior-denoise plug-in-wprior-upscale plug-in-wprior-upscale-image \
+    plug-in-wprior-sample plug-in-wprior-heal; do
+    nuri=$((nuri + 1))
+    help_uri_check "gimp-help $proc (GIMP's help, our domain)" $proc "$(browser_wait $nuri)" "$G3P"
+    touch "$T/go-help-$proc"
+done
+nuri=$((nuri + 1))
+menu_f1_check "F1 on the menu item Layer > Upscale (Wavelet Prior)" plug-in-wprior-upscale $nuri "$G3P"
+touch "$T/go-menu"
 grep -aq "(help-def \"wavelet-prior-help\" \"file://$GIMP3_DIRECTORY/plug-ins/wavelet-prior/help/*\")" \
     "$GIMP3_DIRECTORY/pluginrc" && ok "GIMP knows the plug-in's help pages (pluginrc: help-def)" ||
     bad "no help-def of the plug-in in pluginrc: $(grep -a help-def "$GIMP3_DIRECTORY/pluginrc")"
@@ -143,8 +182,10 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sam
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"
     open_dialog "$name" "$title" || break
-    help_check "$name" "plug-in-wprior-$name" "$GIMP3_DIRECTORY/plug-ins/wavelet-prior"
-    press Escape
+    press F1
+    nuri=$((nuri + 1))
+    help_uri_check "$name: F1 in its dialog" plug-in-wprior-$name "$(browser_wait $nuri)" "$G3P"
+    close_with Escape "$title"
     wait_mark "$name-esc" || break
     expect_cmp "$name: Escape leaves the image bit-identical" 0 0 "$prev" "$T/$name-esc.png"
     : >"$T/report.txt"
@@ -154,7 +195,20 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sam
         zoom_check denoise wheel-up 4
         zoom_check denoise alt+i 2.667
     fi
-    press Return
+    if [ "$name" = sample ]; then # a new seed, remembered once the sample ran
+        seed0=$(settings_of sample seed)
+        for _ in 1 2 3; do
+            press alt+n
+            for _ in $(seq 25); do
+                seed=$(settings_of sample seed)
+                [ -n "$seed" ] && [ "$seed" != "$seed0" ] && break 2
+                sleep 0.2
+            done
+        done
+        [ -n "$seed" ] && [ "$seed" != "$seed0" ] && ok "sample: New seed sets the seed ($seed0 -> $seed)" ||
+            bad "sample: New seed left the seed at '$seed0'"
+    fi
+    close_with Return "$title"
     wait_mark "$name-ok" || break
     case $name in
     denoise)
@@ -180,6 +234,15 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sam
     # the next step works on the image as it is now
     prev=$T/$name-undo.png
 done
+# GIMP remembers what ran: the sample dialog opens with the new seed.
+: >"$T/report.txt"
+if open_dialog sample "^Sample from prior" again; then
+    [ "$(settings_of sample seed)" = "${seed:-none}" ] &&
+        ok "sample: the dialog opens with the seed of the last run ($seed)" ||
+        bad "sample: the dialog opens with seed '$(settings_of sample seed)', the last run had '${seed:-}'"
+    close_with Escape "^Sample from prior"
+    wait_mark sample-again
+fi
 grep -a "^NOTE\|^CHECK" "$T/dialogs.checks" 2>/dev/null | sed 's/^/     /'
 grep -q "CHECK-OK the script ran to its end" "$T/dialogs.checks" 2>/dev/null &&
     ok "the GIMP side ran to its end" || bad "the GIMP side did not run to its end"

@@ -99,3 +99,4 @@ gimp3_batch() {
         esac
     done < <(grep -a "^CHECK-" "$T/$name.checks")
 }
+
