@@ -99,7 +99,7 @@ wait_mark() {
 # preview; the first time checks the preview pixels and takes a screenshot.
 open_dialog() {
     local name=$1 title=$2 again=${3:-}
-    WID=$(timeout 120 xdotool search --sync --onlyvisible --name "$title" | head -1)
+    WID=$(timeout 300 xdotool search --sync --onlyvisible --name "$title" | head -1)
     [ -n "$WID" ] || { bad "$name dialog: did not open"; return 1; }
     [ -n "$again" ] || ok "$name dialog opens"
     xdotool mousemove 1279 899
