@@ -44,6 +44,8 @@ static int eval_usage(FILE *f)
             "                     from the clean image instead of the network: what the\n"
             "                     score would be if that network were perfect (with a\n"
             "                     denoising entry net at level L: the level-L low-pass)\n"
+            "  --oracle low:L     the clean low-pass of level L (1..J): only the detail\n"
+            "                     nets below L work, to show which level holds the error\n"
             "  --random-missing F[,F...]  instead of denoising: remove a fraction F of the\n"
             "                     pixels (seeded), fill them with `wprior inpaint` (fast\n"
             "                     mode) and the diffusion fill, and print the PSNR inside\n"
@@ -60,7 +62,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
-    int nsigma, nmissing, crop, clip, no_unclip, per_image, ensemble, oracle;
+    int nsigma, nmissing, crop, clip, no_unclip, per_image, ensemble, oracle, olevel;
     unsigned long long seed;
 } eval_args;
 
@@ -139,9 +141,13 @@ static int parse_eval(int argc, char **argv, eval_args *a)
                 return 2;
             a->ensemble = (int)n;
         } else if (!strcmp(k, "--oracle")) {
-            if (strcmp(v, "low") && strcmp(v, "details"))
-                return cli_error("--oracle is low or details") + 1;
-            a->oracle = !strcmp(v, "low") ? WP_ORACLE_LOW : WP_ORACLE_DETAILS;
+            if (!strncmp(v, "low:", 4)) {
+                if (cli_parse_int(v + 4, "--oracle low:L", 1, 6, &n))
+                    return 2;
+                a->olevel = (int)n;
+            } else if (strcmp(v, "low") && strcmp(v, "details"))
+                return cli_error("--oracle is low, low:L or details") + 1;
+            a->oracle = strcmp(v, "details") ? WP_ORACLE_LOW : WP_ORACLE_DETAILS;
         } else if (!strcmp(k, "--seed")) {
             if (cli_parse_int(v, k, 0, 2147483647, &n))
                 return 2;
@@ -469,7 +475,8 @@ static int eval_image(eval_sums *E, const char *path, int idx)
             unlink(out);
         wp_denoise_options d = {
             .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble,
-            .oracle = a->oracle, .oracle_clean = clean};
+            .oracle = a->oracle, .oracle_clean = clean,
+            .oracle_level = a->olevel};
         wp_denoise_options df = d;
         df.oracle = WP_ORACLE_NONE; /* the flat model has no pyramid */
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||
@@ -543,7 +550,9 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     char given[64] = "";
-    if (a.oracle == WP_ORACLE_LOW && wp_prior_den_level(E.p))
+    if (a.olevel)
+        snprintf(given, sizeof given, "; multi-scale given the clean level-%d low-pass", a.olevel);
+    else if (a.oracle == WP_ORACLE_LOW && wp_prior_den_level(E.p))
         snprintf(given, sizeof given, "; multi-scale given the clean level-%d low-pass",
                  wp_prior_den_level(E.p));
     else if (a.oracle)

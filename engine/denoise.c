@@ -59,9 +59,11 @@ static double denoise_work(const wp_prior *p, int H, int W)
 
 /* x [C,H,W] with C = p->channels, denoised into out.  With an oracle, the
  * coarsest low-pass (level L with den) or the details come from the clean
- * image's pyramid. */
+ * image's pyramid; with olevel, also the details of the levels from olevel
+ * up, which makes the level-olevel low-pass the clean one. */
 static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int H, int W,
-                                    float *netout, const float *clean, int oracle, char *err)
+                                    float *netout, const float *clean, int oracle, int olevel,
+                                    char *err)
 {
     const wp_prior *p = job->prior;
     int C = p->channels, J = denoise_levels(p);
@@ -82,7 +84,7 @@ static wp_status denoise_multiscale(wp_job *job, const float *x, float *out, int
     for (int j = J - 1; j >= 0 && !st; j--) {
         wp_plane_src src[2] = {{wp_pyramid_low_buffer(&pyr, j + 1), C, 0},
                                {pyr.det[j], 3 * C, 1}};
-        if (oracle == WP_ORACLE_DETAILS)
+        if (oracle == WP_ORACLE_DETAILS || (olevel && j >= olevel))
             memcpy(pyr.det[j], ref.det[j], sizeof(float) * 3 * C * h * w);
         else if (!(st = wp_net_forward_tiled(job, &p->cond[j], src, 2, netout, h, w, err)))
             subtract(pyr.det[j], netout, (size_t)3 * C * h * w);
@@ -152,10 +154,11 @@ static void dihedral_shift_add_back(const float *y, int H, int W, int k, int dy,
 
 /* x [C,H,W] with C = p->channels, denoised into out by the prior. */
 static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, int W,
-                              float *netout, const float *clean, int oracle, char *err)
+                              float *netout, const float *clean, int oracle, int olevel, char *err)
 {
-    return job->prior->flat ? denoise_flat(job, x, out, H, W, netout, err)
-                            : denoise_multiscale(job, x, out, H, W, netout, clean, oracle, err);
+    return job->prior->flat
+               ? denoise_flat(job, x, out, H, W, netout, err)
+               : denoise_multiscale(job, x, out, H, W, netout, clean, oracle, olevel, err);
 }
 
 /* Pass e (0-based) of an ensemble: symmetry *k, shift (*dy, *dx).  A
@@ -189,7 +192,7 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
         size_t splane = (size_t)Hs * Ws;
         for (int c = 0; c < C; c++)
             dihedral_shift(x + c * plane, H, W, k, dy, dx, tx + c * splane);
-        wp_status st = denoise_once(job, tx, ty, Hs, Ws, netout, NULL, 0, err);
+        wp_status st = denoise_once(job, tx, ty, Hs, Ws, netout, NULL, 0, 0, err);
         if (st)
             return st;
         for (int c = 0; c < C; c++)
@@ -261,6 +264,11 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     if (oracle != WP_ORACLE_NONE &&
         ((oracle != WP_ORACLE_LOW && oracle != WP_ORACLE_DETAILS) || p->flat || ens > 1))
         return wp_fail(err, WP_ERR_ARG, "an oracle is for one pass of a multi-scale prior");
+    int olevel = oracle ? dopt->oracle_level : 0;
+    if (olevel && (oracle != WP_ORACLE_LOW || olevel < 0 || olevel > denoise_levels(p)))
+        return wp_fail(err, WP_ERR_ARG,
+                       "the clean low-pass of level %d: only with the low-pass oracle, levels 1..%d",
+                       olevel, denoise_levels(p));
     int C = p->channels;
     if (channels != C && !(C == 1 && channels == 3))
         return wp_fail(err, WP_ERR_ARG, "a %s prior cannot denoise a %d-channel image",
@@ -306,7 +314,7 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
         st = ens > 1 ? denoise_ensemble(&job, x, r, height, width, netout, ens, tx, ty, err)
                      : denoise_once(&job, x, r, height, width, netout,
                                     oracle ? dopt->oracle_clean + (size_t)c * height * width : NULL,
-                                    oracle, err);
+                                    oracle, olevel, err);
     }
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)

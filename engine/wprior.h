@@ -155,9 +155,13 @@ typedef struct {
      * ([channels,H,W] as in), the coarsest low-pass (WP_ORACLE_LOW; the level-L
      * one with a denoising entry net, wp_prior_den_level) or every
      * level's details (WP_ORACLE_DETAILS) come from it instead of a network,
-     * to show which network holds the error.  Multi-scale priors, one pass. */
+     * to show which network holds the error.  Multi-scale priors, one pass.
+     * oracle_level L (WP_ORACLE_LOW only; 0: that coarsest level): the clean
+     * low-pass of level L, 1 <= L <= that level, so that only the details
+     * of the levels below L are the networks'. */
     int oracle;
     const float *oracle_clean;
+    int oracle_level;
 } wp_denoise_options;
 
 enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };

@@ -681,6 +681,31 @@ START_TEST(oracle_takes_its_part_from_the_clean_image)
         }
         wp_pyramid_free(&o);
     }
+    /* oracle_level 1: the level-1 low-pass is the clean one, level 0's
+     * details still the net's; level J is the plain low-pass oracle */
+    wp_denoise_options l1 = {.strength = 1.0f, .oracle = WP_ORACLE_LOW, .oracle_clean = clean,
+                             .oracle_level = 1};
+    ck_assert_msg(wp_denoise(p, x, y, 1, H, W, &l1, NULL, NULL, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_pyramid_forward(&o, y, 1, H, W, 1, err), WP_OK);
+    wp_pyramid c1;
+    ck_assert_int_eq(wp_pyramid_forward(&c1, clean, 1, H, W, 1, err), WP_OK);
+    size_t n1 = (size_t)(H >> 1) * (W >> 1);
+    ck_assert_double_le(max_abs_diff(o.low, c1.low, n1), 1e-5);
+    ck_assert_double_gt(max_abs_diff(o.det[0], c1.det[0], 3 * n1), 1e-3);
+    wp_pyramid_free(&o), wp_pyramid_free(&c1);
+    float *yl = malloc(4 * H * W);
+    wp_denoise_options lj = {.strength = 1.0f, .oracle = WP_ORACLE_LOW, .oracle_clean = clean};
+    ck_assert_int_eq(wp_denoise(p, x, yl, 1, H, W, &lj, NULL, NULL, err), WP_OK);
+    lj.oracle_level = J;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &lj, NULL, NULL, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(y, yl, (size_t)H * W), 0);
+    free(yl);
+    /* a level outside 1..J, or with the details oracle, is refused */
+    lj.oracle_level = J + 1;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &lj, NULL, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "level"));
+    lj.oracle_level = 1, lj.oracle = WP_ORACLE_DETAILS;
+    ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &lj, NULL, NULL, err), WP_ERR_ARG);
     /* with the ensemble it is refused, with a message */
     wp_denoise_options d = {.ensemble = 2, .oracle = WP_ORACLE_LOW, .oracle_clean = clean};
     ck_assert_int_eq(wp_denoise(p, x, y, 1, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
