@@ -54,6 +54,18 @@ int wp_prior_levels(const wp_prior *p) { return p->levels; }
 int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
 int wp_prior_den_level(const wp_prior *p) { return p->den_level; }
 
+/* *dst becomes a copy of src (dst unchanged on failure). */
+static wp_status replace_net(wp_net *dst, const wp_net *src, char *err)
+{
+    wp_net n;
+    wp_status st = wp_net_copy(&n, src, err);
+    if (st)
+        return st;
+    wp_net_free(dst);
+    *dst = n;
+    return WP_OK;
+}
+
 wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
 {
     if (!src) {
@@ -72,14 +84,20 @@ wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
                        "a denoising entry net from a %d-level prior needs a prior of more "
                        "levels (this one has %d)",
                        src->levels, p->levels);
-    wp_net n;
-    wp_status st = wp_net_copy(&n, &src->low, err);
-    if (st)
-        return st;
-    wp_net_free(&p->den);
-    p->den = n;
-    p->den_level = src->levels;
-    return WP_OK;
+    wp_status st = replace_net(&p->den, &src->low, err);
+    if (!st)
+        p->den_level = src->levels;
+    return st;
+}
+
+wp_status wp_prior_set_low(wp_prior *p, const wp_prior *src, char *err)
+{
+    if (p->flat || src->flat)
+        return wp_fail(err, WP_ERR_ARG, "a low-pass net moves only between multi-scale priors");
+    if (src->channels != p->channels)
+        return wp_fail(err, WP_ERR_ARG, "the low-pass net is for %d channels, the prior has %d",
+                       src->channels, p->channels);
+    return replace_net(&p->low, &src->low, err);
 }
 
 const char *wp_prior_meta(const wp_prior *p, const char *key)

@@ -67,6 +67,10 @@ WP_API int wp_prior_den_level(const wp_prior *p);
  * L < wp_prior_levels(p) levels) p's denoising entry net at level L; with
  * src NULL, removes p's.  Only denoising uses it. */
 WP_API wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err);
+/* Makes a copy of src's low-pass net p's low-pass net (same channels; any
+ * levels: a low-pass net of another level is a starting point for
+ * training, natural images looking alike across scales). */
+WP_API wp_status wp_prior_set_low(wp_prior *p, const wp_prior *src, char *err);
 /* Metadata value for a key of the file's __metadata__, or NULL. */
 WP_API const char *wp_prior_meta(const wp_prior *p, const char *key);
 /* A multi-line human description (architectures, parameter counts,

@@ -9,7 +9,9 @@
 # run longer than a session is normal): cond2, cond1, cond0; den1, the
 # denoising entry net (the low-pass net of a J=1 prior, same size as the
 # low-pass net: denoising takes it on the level-1 low-pass, then cond0);
-# then the J=3 low-pass net (for upscaling, inpainting, sampling).
+# then the J=3 low-pass net (for upscaling, inpainting, sampling), started
+# from den1's weights (a low-pass image of level 3 looks like one of level
+# 1: den1 as it is already denoises level 3 well) and fine-tuned.
 # Between sessions the state lives in wip/ (committed while the model is
 # unfinished): wip/photo-KIND.ckpt (the stage in progress) and
 # wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
@@ -42,6 +44,7 @@ end=$(($(date +%s) + limit))
 # Steps per network: the conditional nets cost about half a low-pass step.
 COND_STEPS=${COND_STEPS:-12000}
 LOW_STEPS=${LOW_STEPS:-16000}
+LOW_FT_STEPS=${LOW_FT_STEPS:-4000}
 common=(--preset small --channels "$ch" --levels 3
         --width 64 --layers 21 --rf 13 --low-width 64 --low-layers 20 --low-rf 0
         --patch 40 --batch 32 --noise 0,75 --noise-dist uniform --band-noise projected
@@ -100,9 +103,13 @@ stage cond2 $COND_STEPS || exit 0
 stage cond1 $COND_STEPS --base "wip/$name.cond2.safetensors" || exit 0
 stage cond0 $COND_STEPS --base "wip/$name.cond1.safetensors" || exit 0
 stage den1 $LOW_STEPS --levels 1 || exit 0
-stage low $LOW_STEPS --base "wip/$name.cond0.safetensors" || exit 0
+init=wip/$name.low-init.safetensors
+[ -f "wip/$name.low.safetensors" ] || [ -f "$init" ] ||
+    "$wprior" combine "wip/$name.cond0.safetensors" --low "wip/$name.den1.safetensors" -o "$init"
+stage low $LOW_FT_STEPS --finetune "$init" --lr 3e-4 || exit 0
 "$wprior" meta "wip/$name.low.safetensors" border=mirror -o "models/$name.safetensors.tmp"
 "$wprior" combine "models/$name.safetensors.tmp" --den "wip/$name.den1.safetensors" \
     -o "models/$name.safetensors"
 rm -f "models/$name.safetensors.tmp"
+rm -f "$init"
 echo "done: models/$name.safetensors, $(cat "wip/$name.cpu-seconds") CPU seconds of training (the wip/$name.* files can go)"

@@ -131,6 +131,22 @@ expect_fail "combine: den from a prior of as many levels" "more levels" "$T/bad.
 expect_fail "combine without --den or --no-den" "usage" "$T/bad.safetensors" \
     "$WPRIOR" combine "$T/face160.safetensors" -o "$T/bad.safetensors"
 
+# --- combine --low: another prior's low-pass net (of other width and
+# levels: photo-gray's J=3 one) replaces the face prior's; den is kept ---
+PG=$SRC/models/photo-gray.safetensors
+if "$WPRIOR" combine "$T/comb.safetensors" --low "$PG" -o "$T/low.safetensors" 2>"$T/stderr" &&
+    "$WPRIOR" info "$T/low.safetensors" >"$T/info" && "$WPRIOR" info "$PG" >"$T/info_pg" &&
+    grep -q "^net den " "$T/info" && [ "$(grep "^net low " "$T/info")" = "$(grep "^net low " "$T/info_pg")" ] &&
+    [ "$(grep "^net cond1 " "$T/info")" = "$(grep "^net cond1 " <("$WPRIOR" info "$T/comb.safetensors"))" ] &&
+    "$WPRIOR" denoise -m "$T/low.safetensors" "$D/astronaut_face160_noisy25.png" "$T/dl.png" 2>/dev/null &&
+    cmp -s "$T/dl.png" "$T/dc.png"; then
+    ok "combine --low: photo-gray's low-pass net in, den and cond nets kept (denoising unchanged)"
+else
+    bad "combine --low: $(cat "$T/stderr" "$T/info")"
+fi
+expect_fail "combine --low from a colour prior into a gray one" "channels" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/face160.safetensors" --low "$SRC/models/photo-color.safetensors" -o "$T/bad.safetensors"
+
 # --- upscale and sample ---
 if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$D/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
     grep -q "upscaled 160x160 to 320x320" "$T/stderr" && [ -s "$T/up.png" ]; then

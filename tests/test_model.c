@@ -532,6 +532,30 @@ START_TEST(den_files)
 }
 END_TEST
 
+/* set_low copies another prior's low-pass net (any levels, any size) and
+ * leaves the rest; it refuses other channels and flat priors. */
+START_TEST(set_low_copies_the_low_pass_net)
+{
+    wp_prior *q, *p = den_prior(1, 1, 60, &q), *g = tiny_prior_j(1, 3, 61);
+    char err[WP_ERRLEN];
+    float c0 = p->cond[0].params[0], d0 = p->den.params[0];
+    ck_assert_msg(wp_prior_set_low(p, q, err) == WP_OK, "%s", err);
+    ck_assert_uint_eq(p->low.nparams, q->low.nparams);
+    ck_assert_int_eq(memcmp(p->low.params, q->low.params, 4 * q->low.nparams), 0);
+    ck_assert_ptr_ne(p->low.params, q->low.params); /* a copy */
+    ck_assert_int_eq(wp_prior_den_level(p), 1);
+    ck_assert(p->cond[0].params[0] == c0 && p->den.params[0] == d0);
+    ck_assert_int_eq(wp_prior_set_low(g, p, err), WP_OK); /* J=3 from J=3 */
+    wp_prior *c = tiny_prior(3, 62);
+    ck_assert_int_eq(wp_prior_set_low(p, c, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "channels"));
+    wp_prior *f;
+    ck_assert_int_eq(wp_prior_create(&f, 1, 0, 1, NULL), WP_OK);
+    ck_assert_int_eq(wp_prior_set_low(f, p, err), WP_ERR_ARG);
+    wp_prior_free(f), wp_prior_free(c), wp_prior_free(g), wp_prior_free(p), wp_prior_free(q);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -546,6 +570,7 @@ int main(void)
     tcase_add_test(tc, den_denoises_as_the_lower_prior);
     tcase_add_test(tc, den_tiled_equals_untiled);
     tcase_add_test(tc, den_files);
+    tcase_add_test(tc, set_low_copies_the_low_pass_net);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
