@@ -1,5 +1,6 @@
 /* conv.c: convolutions for inference and training.
- * - 3x3 forward and backward-data: Winograd F(2x2,3x3) (conv_wino.c);
+ * - 3x3 forward and backward-data: Winograd F(2x2,3x3) (conv_wino.c),
+ *   at inference F(4x4,3x3) (conv_wino4.c) where it is faster;
  * - 1x1: one GEMM, at inference in spatial chunks over the engine's
  *   threads with BN scale folded into the weights and ReLU applied while
  *   the chunk is in cache;
@@ -34,8 +35,19 @@ static size_t pack_floats(int ci, int co)
     return ((blas > k1 ? blas : k1) + 15) & ~(size_t)15;
 }
 
-static size_t wino_floats(int Cin, int Cout, int W)
+/* Inference's 3x3 layers by F(4x4) where it beats F(2x2): measured
+ * 1.1-1.5x from 24x24 up (1 -> 64, 64 -> 64, 64 -> 1 channels), 0.6x at
+ * 16x16 (bench/results/speed.md). */
+static int use_wino4(int H, int W)
 {
+    return H >= 24 && W >= 24;
+}
+
+static size_t wino_floats(int Cin, int Cout, int H, int W)
+{
+    if (use_wino4(H, W))
+        return wp_wino4_weight_floats(Cin, Cout) + 16 +
+               (size_t)wp_threads() * wp_wino4_chunk_floats(Cin, Cout, W);
     return wp_wino_weight_floats(Cin, Cout) + 16 +
            (size_t)wp_threads() * wp_wino_chunk_floats(Cin, Cout, W);
 }
@@ -69,8 +81,7 @@ size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
 
 size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k)
 {
-    (void)H;
-    return k == 3 ? wino_floats(Cin, Cout, W)
+    return k == 3 ? wino_floats(Cin, Cout, H, W)
                   : (size_t)Cin * Cout + 16 + (size_t)wp_threads() * pack_floats(Cin, Cout);
 }
 
@@ -122,6 +133,12 @@ static void gemm_chunk(int i, int tid, void *p)
 void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
                              int relu, int Cin, int Cout, int H, int W, int k, float *scratch)
 {
+    if (k == 3 && use_wino4(H, W)) {
+        float *U = scratch, *rest = scratch + wp_wino4_weight_floats(Cin, Cout) + 16;
+        wp_wino4_weights(U, w, Cin, Cout, scale, 0);
+        wp_wino4_conv3x3(y, x, NULL, U, Cin, Cout, H, W, relu, rest);
+        return;
+    }
     if (k == 3) {
         float *U = scratch, *rest = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
         wp_wino_weights(U, w, Cin, Cout, scale, 0);

@@ -12,12 +12,32 @@ size_t wp_wino_weight_floats(int Cin, int Cout);
  * flipped kernel (the backward-data convolution). */
 void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
                      int adjoint);
+/* U[n x n][Cout][Cin] = G g G^T, scaled, for G an n x 3 matrix applied by
+ * G(u, g0, g1, g2) (n <= 6): the weight transform of F(n-2, 3) */
+void wp_wino_weights_by(float *U, const float *w, int Cin, int Cout, const float *scale,
+                        int adjoint, int n, void (*G)(float *u, float g0, float g1, float g2));
+/* g = the 3x3 kernel from input i to output o (adjoint: as above) */
+void wp_wino_kernel(float g[3][3], const float *w, int Cin, int Cout, int o, int i, int adjoint);
+/* M[xi] = U[xi] V[xi] for xi < n: [Cout x Cin] x [Cin x T] products;
+ * pack: wp_k1x1_pack_floats(max(Cin, Cout)) */
+void wp_wino_products(float *M, const float *U, const float *V, int n, int Cin, int Cout, int T,
+                      float *pack);
 /* y[Cout,H,W] = (relu?)(conv3x3(x'[Cin,H,W])) with U from wp_wino_weights;
  * x' = x, or where xs is set relu(xs[c] x[c]) (a BN + ReLU layer's
  * output made from its conv output as it is read, exactly as
  * wp_bn_relu_image makes it); scratch: wp_threads() * wp_wino_chunk_floats(). */
 void wp_wino_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
                      int Cout, int H, int W, int relu, float *scratch);
+
+/* The same by Winograd F(4x4,3x3) (conv_wino4.c): U[36][Cout][Cin] from
+ * wp_wino4_weights, scratch wp_threads() * wp_wino4_chunk_floats();
+ * 1.78x fewer products, somewhat larger rounding (see test_layers.c). */
+size_t wp_wino4_chunk_floats(int Cin, int Cout, int W);
+size_t wp_wino4_weight_floats(int Cin, int Cout);
+void wp_wino4_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
+                      int adjoint);
+void wp_wino4_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
+                      int Cout, int H, int W, int relu, float *scratch);
 
 /* 3x3 weight gradient by Winograd, one image on the calling thread:
  * dU[16][Cout][Cin] += the gradient of U for x[Cin,H,W] and

@@ -126,6 +126,68 @@ START_TEST(fused_layer_matches_reference)
 }
 END_TEST
 
+/* Winograd F(4x4,3x3) against the plain convolution (its oracle), with
+ * the input formed as relu(A x) on read, an output scale and ReLU, over
+ * odd sizes (partial tiles at the right and bottom borders, images
+ * narrower than a tile, wide ones split into column chunks) and channel
+ * counts; the same bits on 1 and 2 threads.  The error relative to the
+ * output's largest value: F(4x4)'s transforms (coefficients up to 8 and
+ * 1/24) round more than F(2x2)'s: over these cases at most 6.4e-6 for
+ * F(4x4) and 5.3e-7 for F(2x2) (64 -> 1 and 64 -> 64 channels), so 2e-5
+ * is float rounding with a 3x margin (a wrong transform coefficient gives
+ * errors of order 1e-2 and more). */
+static double wino4_case(int Cin, int Cout, int H, int W, int in_relu, int relu)
+{
+    wp_rng r;
+    wp_rng_seed(&r, 500 + Cin * 3 + Cout * 5 + H * 7 + W * 11 + in_relu);
+    size_t nx = (size_t)Cin * H * W, ny = (size_t)Cout * H * W, nw = (size_t)Cout * Cin * 9;
+    float *x = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *sc = rand_buf(&r, Cout, 1);
+    float *A = rand_buf(&r, Cin, 1), *a = malloc(4 * nx), *yref = malloc(4 * ny);
+    float *y[2], *U = malloc(4 * wp_wino4_weight_floats(Cin, Cout));
+    if (in_relu)
+        wp_bn_relu_image(a, x, A, Cin, H * W);
+    else
+        memcpy(a, x, 4 * nx);
+    wp_conv2d_forward_ref(yref, a, w, 1, Cin, Cout, H, W, 3);
+    double big = 0;
+    for (size_t i = 0; i < ny; i++) {
+        float v = yref[i] * sc[i / ((size_t)H * W)];
+        yref[i] = relu && v < 0 ? 0 : v;
+        big = fabs(v) > big ? fabs(v) : big;
+    }
+    wp_wino4_weights(U, w, Cin, Cout, sc, 0);
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        float *scratch = malloc(4 * (size_t)t * wp_wino4_chunk_floats(Cin, Cout, W));
+        y[t - 1] = malloc(4 * ny);
+        wp_wino4_conv3x3(y[t - 1], x, in_relu ? A : NULL, U, Cin, Cout, H, W, relu, scratch);
+        free(scratch);
+    }
+    wp_set_threads(1);
+    ck_assert_msg(!memcmp(y[0], y[1], 4 * ny), "%dx%d %d->%d: threads differ", H, W, Cin, Cout);
+    double e = max_abs_diff(y[0], yref, ny) / (big > 0 ? big : 1);
+    free(x), free(w), free(sc), free(A), free(a), free(yref), free(y[0]), free(y[1]), free(U);
+    return e;
+}
+
+START_TEST(wino4_matches_reference)
+{
+    int sizes[][2] = {{1, 1}, {3, 5}, {7, 9}, {33, 17}, {4, 4}, {8, 12}, {2, 30}, {21, 300}};
+    int chans[][2] = {{1, 1}, {3, 4}, {4, 3}, {64, 64}, {12, 64}, {64, 1}, {1, 64}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
+            int H = sizes[i][0], W = sizes[i][1], Cin = chans[j][0], Cout = chans[j][1];
+            if ((size_t)H * W * (Cin + Cout) > 2000000)
+                continue; /* the oracle's time */
+            for (int mode = 0; mode < 2; mode++) {
+                double e = wino4_case(Cin, Cout, H, W, mode, mode);
+                ck_assert_msg(e <= 2e-5, "%dx%d %d->%d mode %d: relative error %g", H, W, Cin,
+                              Cout, mode, e);
+            }
+        }
+}
+END_TEST
+
 /* ---- finite differences ---- */
 
 /* A scalar loss of a layer's output, and a checker that compares the
@@ -688,5 +750,9 @@ int main(void)
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
     suite_add_tcase(s, tc);
+    TCase *w4 = tcase_create("wino4");
+    tcase_set_timeout(w4, 120);
+    tcase_add_test(w4, wino4_matches_reference);
+    suite_add_tcase(s, w4);
     return run_suite(s);
 }
