@@ -397,10 +397,16 @@ void wp_wino_dw_image(float *dU, const float *x, const float *xs, const float *d
         float *V = work, *dM = V + 16 * (size_t)Cin * T, *rows = dM + 16 * (size_t)Cout * T;
         input_transform(&c, t0, t1, V, rows);
         grad_transform(&c, t0, t1, dM, rows);
-        for (int xi = 0; xi < 16; xi++)
-            wp_gemm_abt(dU + (size_t)xi * Cout * Cin, dM + (size_t)xi * Cout * T,
-                              V + (size_t)xi * Cin * T, Cout, Cin, T);
+        wp_wino_dw_products(dU, dM, V, 16, Cin, Cout, T);
     }
+}
+
+void wp_wino_dw_products(float *dU, const float *dM, const float *V, int n, int Cin, int Cout,
+                         int T)
+{
+    for (int xi = 0; xi < n; xi++)
+        wp_gemm_abt(dU + (size_t)xi * Cout * Cin, dM + (size_t)xi * Cout * T,
+                    V + (size_t)xi * Cin * T, Cout, Cin, T);
 }
 
 /* (p0 + (p1 + p2) / 2, (p1 - p2) / 2, (p1 + p2) / 2 + p3): G^T times four */

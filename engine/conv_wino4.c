@@ -75,7 +75,7 @@ void wp_wino4_weights(float *U, const float *w, int Cin, int Cout, const float *
 
 typedef struct {
     float *y;
-    const float *x, *U;
+    const float *x, *U, *dy; /* dy: the weight gradient's output gradient */
     const float *xs; /* x enters as relu(xs[c] x) where set (see wp_conv.h) */
     int Cin, Cout, H, W, relu, rows, cols, nc; /* nc: chunks across a tile row */
     float *scratch;
@@ -305,10 +305,138 @@ static void wino4_chunk(int i, int tid, void *p)
 void wp_wino4_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
                       int Cout, int H, int W, int relu, float *scratch)
 {
-    wino4_ctx c = {y, x, U, xs, Cin, Cout, H, W, relu, 0, 0, 0, scratch,
+    wino4_ctx c = {y, x, U, NULL, xs, Cin, Cout, H, W, relu, 0, 0, 0, scratch,
                    wp_wino4_chunk_floats(Cin, Cout, W)};
     chunk_shape(W, &c.rows, &c.cols);
     c.nc = (tiles_w(W) + c.cols - 1) / c.cols;
     int nr = (tiles_h(H) + c.rows - 1) / c.rows;
     wp_parallel_for(nr * c.nc, wino4_chunk, &c);
+}
+
+/* ---- weight gradient ----
+ * As for F(2x2) (conv_wino.c): dL/dM = A dY A^T per tile (dY the 4x4
+ * output gradient, zero outside the image), dL/dU[xi] = the sum over tiles
+ * of dM[xi] V[xi]^T (36 products of Cout x Cin), dL/dg = G^T dU G. */
+
+#define DW4_TILES 128 /* tiles per pass: a 40x40 crop in one (1.24x F(2x2); 96 tiles: 1.07x) */
+
+static int dw4_rows(int W)
+{
+    int r = DW4_TILES / tiles_w(W);
+    return r < 1 ? 1 : r;
+}
+
+size_t wp_wino4_dw_floats(int Cin, int Cout, int H, int W)
+{
+    int rows = dw4_rows(W) < tiles_h(H) ? dw4_rows(W) : tiles_h(H);
+    size_t tiles = (size_t)rows * tiles_w(W);
+    /* V [36][Cin][tiles], dM [36][Cout][tiles], the row buffers of both */
+    return 36 * (size_t)(Cin + Cout) * tiles + 48 * ((size_t)tiles_w(W) + 1) + 32;
+}
+
+/* A times four arrays p0..p3 (elementwise over n) into six r0..r5 */
+VECTOR_CLONES static void a4(float *restrict r0, float *restrict r1, float *restrict r2,
+                             float *restrict r3, float *restrict r4, float *restrict r5,
+                             const float *restrict p0, const float *restrict p1,
+                             const float *restrict p2, const float *restrict p3, int n)
+{
+    for (int k = 0; k < n; k++) {
+        float e = p0[k] + p2[k], o = p1[k] + p3[k], e4 = p0[k] + 4.0f * p2[k],
+              o8 = 2.0f * p1[k] + 8.0f * p3[k];
+        r0[k] = p0[k];
+        r1[k] = e + o;
+        r2[k] = e - o;
+        r3[k] = e4 + o8;
+        r4[k] = e4 - o8;
+        r5[k] = p3[k];
+    }
+}
+
+/* Output row src of a channel as four phases Q + q t (Q_q[j] = y[4j + q]),
+ * zero outside the image */
+static void load_out4(const float *yc, int H, int W, int src, float *Q, int t)
+{
+    if (src >= H) {
+        memset(Q, 0, sizeof(float) * 4 * (size_t)t);
+        return;
+    }
+    const float *y = yc + (size_t)src * W;
+    int full = W / 4;
+    deinterleave4(Q, Q + t, Q + 2 * t, Q + 3 * t, y, full);
+    for (int j = full; j < t; j++)
+        for (int q = 0; q < 4; q++)
+            Q[(size_t)q * t + j] = 4 * j + q < W ? y[4 * j + q] : 0.0f;
+}
+
+/* dM[xi][o][p] = (A dY A^T)[xi] for the tiles of rows [t0, t1) */
+static void grad_transform(const wino4_ctx *c, int t0, int t1, float *dM, float *rows)
+{
+    int t = tiles_w(c->W), T = (t1 - t0) * t;
+    size_t row = 4 * (size_t)t; /* a row's four phases */
+    float *d = rows, *r = rows + 4 * row; /* 4 output rows; the 6 rows of A dY */
+    for (int o = 0; o < c->Cout; o++) {
+        const float *yc = c->dy + (size_t)o * c->H * c->W;
+        for (int ti = t0; ti < t1; ti++) {
+            for (int a = 0; a < 4; a++)
+                load_out4(yc, c->H, c->W, 4 * ti + a, d + a * row, t);
+            a4(r, r + row, r + 2 * row, r + 3 * row, r + 4 * row, r + 5 * row, d, d + row,
+               d + 2 * row, d + 3 * row, (int)row);
+            size_t p0 = (size_t)(ti - t0) * t;
+            for (int a = 0; a < 6; a++) {
+                float *v[6];
+                const float *ra = r + a * row;
+                for (int b = 0; b < 6; b++)
+                    v[b] = dM + ((size_t)(a * 6 + b) * c->Cout + o) * T + p0;
+                a4(v[0], v[1], v[2], v[3], v[4], v[5], ra, ra + t, ra + 2 * t, ra + 3 * t, t);
+            }
+        }
+    }
+}
+
+void wp_wino4_dw_image(float *dU, const float *x, const float *xs, const float *dy, int Cin,
+                       int Cout, int H, int W, float *work)
+{
+    wino4_ctx c = {NULL, x, NULL, dy, xs, Cin, Cout, H, W, 0, 0, 0, 0, NULL, 0};
+    int th = tiles_h(H), tw = tiles_w(W), rows = dw4_rows(W);
+    for (int t0 = 0; t0 < th; t0 += rows) {
+        int t1 = t0 + rows < th ? t0 + rows : th, T = (t1 - t0) * tw;
+        float *V = work, *dM = V + 36 * (size_t)Cin * T, *buf = dM + 36 * (size_t)Cout * T;
+        input_transform(&c, t0, t1, 0, tw, V, buf);
+        grad_transform(&c, t0, t1, dM, buf);
+        wp_wino_dw_products(dU, dM, V, 36, Cin, Cout, T);
+    }
+}
+
+/* G^T times six values */
+static void gt6(float out[3], const float u[6])
+{
+    float s12 = u[1] + u[2], d12 = u[1] - u[2], s34 = u[3] + u[4], d34 = u[3] - u[4];
+    out[0] = 0.25f * u[0] - s12 / 6.0f + s34 / 24.0f;
+    out[1] = -d12 / 6.0f + d34 / 12.0f;
+    out[2] = -s12 / 6.0f + s34 / 6.0f + u[5];
+}
+
+void wp_wino4_dw_finish(float *dw, const float *dU, int Cin, int Cout)
+{
+    size_t plane = (size_t)Cout * Cin;
+    for (int o = 0; o < Cout; o++)
+        for (int i = 0; i < Cin; i++) {
+            const float *u = dU + (size_t)o * Cin + i;
+            float s[6][3]; /* dU G, row by row */
+            for (int a = 0; a < 6; a++) {
+                float row[6];
+                for (int b = 0; b < 6; b++)
+                    row[b] = u[(a * 6 + b) * plane];
+                gt6(s[a], row);
+            }
+            float *g = dw + ((size_t)o * Cin + i) * 9;
+            for (int b = 0; b < 3; b++) { /* G^T (dU G), column by column */
+                float col[6], out[3];
+                for (int a = 0; a < 6; a++)
+                    col[a] = s[a][b];
+                gt6(out, col);
+                for (int a = 0; a < 3; a++)
+                    g[a * 3 + b] += out[a];
+            }
+        }
 }
