@@ -41,15 +41,29 @@ static void chunk_shape(int W, int *rows, int *cols)
     *rows = TILES4 / *cols;
 }
 
+/* The input transform's row buffers (the 4 rows + 2 input rows of `rows`
+ * tile rows and 6 after B^T, each as 4 phases of cols + 1), and 32 */
+static size_t in_floats(int rows, int cols)
+{
+    return (4 * (size_t)rows + 8) * 4 * ((size_t)cols + 1) + 32;
+}
+
+/* The larger of those and the output transform's (A^T's 24 and 16 arrays
+ * of the chunk's tiles) */
+static size_t buffer_floats(int rows, int cols)
+{
+    size_t in = in_floats(rows, cols), out = 40 * (size_t)rows * cols;
+    return in > out ? in : out;
+}
+
 size_t wp_wino4_chunk_floats(int Cin, int Cout, int W)
 {
     int rows, cols;
     chunk_shape(W, &rows, &cols);
-    size_t tiles = (size_t)rows * cols, n = (size_t)cols + 1;
-    /* V [36][Cin][tiles], M [36][Cout][tiles], row buffers (6 rows of 4
-     * phases, then the same after B^T; later A^T's 24 and 16 arrays), the 1x1
-     * kernel's packed block */
-    return 36 * (size_t)(Cin + Cout) * tiles + 48 * n + 32 +
+    size_t tiles = (size_t)rows * cols;
+    /* V [36][Cin][tiles], M [36][Cout][tiles], buffers, the 1x1 kernel's
+     * packed block */
+    return 36 * (size_t)(Cin + Cout) * tiles + buffer_floats(rows, cols) +
            wp_k1x1_pack_floats(Cin > Cout ? Cin : Cout);
 }
 
@@ -190,14 +204,16 @@ VECTOR_CLONES static void cols_bt6(float *restrict v0, float *restrict v1, float
 static void input_transform(const wino4_ctx *c, int t0, int t1, int c0, int t, float *V,
                             float *rows)
 {
-    int n = t + 1, T = (t1 - t0) * t;
+    int n = t + 1, T = (t1 - t0) * t, nin = 4 * (t1 - t0) + 2;
     size_t row = 4 * (size_t)n; /* one row's four phases */
-    float *d = rows, *r = rows + 6 * row;
+    float *r = rows, *din = rows + 6 * row;
     for (int ch = 0; ch < c->Cin; ch++) {
         const float *xc = c->x + (size_t)ch * c->H * c->W, *s = c->xs ? c->xs + ch : NULL;
+        /* each input row once (tile rows overlap by two) */
+        for (int k = 0; k < nin; k++)
+            load_row4(xc, c->H, c->W, 4 * t0 - 1 + k, 4 * c0 - 1, n, din + k * row, s);
         for (int ti = t0; ti < t1; ti++) {
-            for (int a = 0; a < 6; a++)
-                load_row4(xc, c->H, c->W, 4 * ti - 1 + a, 4 * c0 - 1, n, d + a * row, s);
+            const float *d = din + (size_t)4 * (ti - t0) * row;
             rows_bt6(r, r + row, r + 2 * row, r + 3 * row, r + 4 * row, r + 5 * row, d,
                      d + row, d + 2 * row, d + 3 * row, d + 4 * row, d + 5 * row, row);
             size_t p0 = (size_t)(ti - t0) * t;
@@ -270,18 +286,16 @@ static void output_transform(const wino4_ctx *c, int t0, int t1, int c0, int t, 
     int width = W - x0 < 4 * t ? W - x0 : 4 * t, full = width / 4; /* output columns, whole tiles */
     for (int oc = 0; oc < c->Cout; oc++) {
         float *yo = c->y + (size_t)oc * H * W;
-        const float *m = M + (size_t)oc * T;
-        for (int ti = t0; ti < t1; ti++) {
-            tiles_at6(o, o + 16 * (size_t)t, m, (size_t)c->Cout * T, (size_t)(ti - t0) * t, t,
-                      c->relu);
+        /* all the chunk's tiles at once: long loops where tile rows are short */
+        tiles_at6(o, o + 16 * (size_t)T, M + (size_t)oc * T, (size_t)c->Cout * T, 0, T, c->relu);
+        for (int ti = t0; ti < t1; ti++)
             for (int a = 0; a < 4 && 4 * ti + a < H; a++) {
                 float *yr = yo + (size_t)(4 * ti + a) * W + x0;
-                const float *q = o + (size_t)4 * a * t;
-                interleave4(yr, q, q + t, q + 2 * t, q + 3 * t, full);
+                const float *q = o + (size_t)4 * a * T + (size_t)(ti - t0) * t;
+                interleave4(yr, q, q + T, q + 2 * T, q + 3 * T, full);
                 for (int k = 4 * full; k < width; k++)
-                    yr[k] = q[(size_t)(k % 4) * t + k / 4];
+                    yr[k] = q[(size_t)(k % 4) * T + k / 4];
             }
-        }
     }
 }
 
@@ -295,7 +309,7 @@ static void wino4_chunk(int i, int tid, void *p)
     float *V = c->scratch + (size_t)tid * c->per_thread;
     float *M = V + 36 * (size_t)c->Cin * T;
     float *rows = M + 36 * (size_t)c->Cout * T;
-    float *pack = rows + 48 * ((size_t)c->cols + 1) + 32;
+    float *pack = rows + buffer_floats(c->rows, c->cols);
     input_transform(c, t0, t1, c0, t, V, rows);
     /* M[xi] = U[xi] V[xi]: 1x1 convolutions over the chunk's tiles, in L2 */
     wp_wino_products(M, c->U, V, 36, c->Cin, c->Cout, T, pack);
@@ -330,8 +344,9 @@ size_t wp_wino4_dw_floats(int Cin, int Cout, int H, int W)
 {
     int rows = dw4_rows(W) < tiles_h(H) ? dw4_rows(W) : tiles_h(H);
     size_t tiles = (size_t)rows * tiles_w(W);
-    /* V [36][Cin][tiles], dM [36][Cout][tiles], the row buffers of both */
-    return 36 * (size_t)(Cin + Cout) * tiles + 48 * ((size_t)tiles_w(W) + 1) + 32;
+    /* V [36][Cin][tiles], dM [36][Cout][tiles], the row buffers of both
+     * (the gradient's: 10 rows of 4 phases of tiles_w) */
+    return 36 * (size_t)(Cin + Cout) * tiles + in_floats(rows, tiles_w(W));
 }
 
 /* A times four arrays p0..p3 (elementwise over n) into six r0..r5 */
