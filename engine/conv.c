@@ -1,5 +1,6 @@
 /* conv.c: convolutions for inference and training.
- * - 3x3 forward and backward-data: Winograd F(2x2,3x3) (conv_wino.c);
+ * - 3x3 forward and backward-data: Winograd F(2x2,3x3) (conv_wino.c),
+ *   F(4x4,3x3) (conv_wino4.c) where it is faster;
  * - 1x1: one GEMM, at inference in spatial chunks over the engine's
  *   threads with BN scale folded into the weights and ReLU applied while
  *   the chunk is in cache;
@@ -34,16 +35,27 @@ static size_t pack_floats(int ci, int co)
     return ((blas > k1 ? blas : k1) + 15) & ~(size_t)15;
 }
 
-static size_t wino_floats(int Cin, int Cout, int W)
+/* 3x3 layers by F(4x4) where it beats F(2x2): at inference measured
+ * 1.1-1.5x from 24x24 up (1 -> 64, 64 -> 64, 64 -> 1 channels), 0.6x at
+ * 16x16 (bench/results/speed.md). */
+static int use_wino4(int H, int W)
 {
+    return H >= 24 && W >= 24;
+}
+
+static size_t wino_floats(int Cin, int Cout, int H, int W)
+{
+    if (use_wino4(H, W))
+        return wp_wino4_weight_floats(Cin, Cout) + 16 +
+               (size_t)wp_threads() * wp_wino4_chunk_floats(Cin, Cout, W);
     return wp_wino_weight_floats(Cin, Cout) + 16 +
            (size_t)wp_threads() * wp_wino_chunk_floats(Cin, Cout, W);
 }
 
-/* Weight-gradient accumulator: Winograd's 16 planes for 3x3. */
-size_t wp_conv_grad_floats(int Cin, int Cout, int k)
+/* Weight-gradient accumulator: Winograd's 16 or 36 planes for 3x3. */
+size_t wp_conv_grad_floats(int Cin, int Cout, int H, int W, int k)
 {
-    return (size_t)Cout * Cin * (k == 3 ? 16 : 1);
+    return (size_t)Cout * Cin * (k != 3 ? 1 : use_wino4(H, W) ? 36 : 16);
 }
 
 /* Per thread, for the training ops: a Winograd chunk (forward,
@@ -53,24 +65,34 @@ static size_t per_thread_floats(int Cin, int Cout, int H, int W, int k)
 {
     size_t m = pack_floats(Cin, Cout);
     if (k == 3) {
-        size_t wf = wp_wino_chunk_floats(Cin, Cout, W), wb = wp_wino_chunk_floats(Cout, Cin, W);
-        size_t wg = wp_wino_dw_floats(Cin, Cout, H, W);
+        int w4 = use_wino4(H, W);
+        size_t wf = w4 ? wp_wino4_chunk_floats(Cin, Cout, W) : wp_wino_chunk_floats(Cin, Cout, W);
+        size_t wb = w4 ? wp_wino4_chunk_floats(Cout, Cin, W) : wp_wino_chunk_floats(Cout, Cin, W);
+        size_t wg = w4 ? wp_wino4_dw_floats(Cin, Cout, H, W) : wp_wino_dw_floats(Cin, Cout, H, W);
         m = wf > wb ? wf : wb;
         m = m > wg ? m : wg;
     }
-    return ((m + wp_conv_grad_floats(Cin, Cout, k) + 15) & ~(size_t)15);
+    return ((m + wp_conv_grad_floats(Cin, Cout, H, W, k) + 15) & ~(size_t)15);
+}
+
+size_t wp_conv_weight_floats(int Cin, int Cout, int H, int W, int k)
+{
+    if (k != 3)
+        return 0;
+    size_t U = use_wino4(H, W) ? wp_wino4_weight_floats(Cin, Cout)
+                               : wp_wino_weight_floats(Cin, Cout);
+    return U + 16;
 }
 
 size_t wp_conv2d_scratch_floats(int Cin, int Cout, int H, int W, int k)
 {
-    size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
-    return U + (size_t)wp_threads() * per_thread_floats(Cin, Cout, H, W, k);
+    return wp_conv_weight_floats(Cin, Cout, H, W, k) +
+           (size_t)wp_threads() * per_thread_floats(Cin, Cout, H, W, k);
 }
 
 size_t wp_conv_fused_scratch_floats(int Cin, int Cout, int H, int W, int k)
 {
-    (void)H;
-    return k == 3 ? wino_floats(Cin, Cout, W)
+    return k == 3 ? wino_floats(Cin, Cout, H, W)
                   : (size_t)Cin * Cout + 16 + (size_t)wp_threads() * pack_floats(Cin, Cout);
 }
 
@@ -122,6 +144,12 @@ static void gemm_chunk(int i, int tid, void *p)
 void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const float *scale,
                              int relu, int Cin, int Cout, int H, int W, int k, float *scratch)
 {
+    if (k == 3 && use_wino4(H, W)) {
+        float *U = scratch, *rest = scratch + wp_wino4_weight_floats(Cin, Cout) + 16;
+        wp_wino4_weights(U, w, Cin, Cout, scale, 0);
+        wp_wino4_conv3x3(y, x, NULL, U, Cin, Cout, H, W, relu, rest);
+        return;
+    }
     if (k == 3) {
         float *U = scratch, *rest = scratch + wp_wino_weight_floats(Cin, Cout) + 16;
         wp_wino_weights(U, w, Cin, Cout, scale, 0);
@@ -157,7 +185,9 @@ static float *slice(const batch_ctx *c, int tid) { return c->scratch + (size_t)t
 void wp_conv_image(float *out, const float *in, const float *in_scale, const float *w, int ci,
                    int co, int H, int W, int k, int adjoint, float *work)
 {
-    if (k == 3) /* w is U for this direction */
+    if (k == 3 && use_wino4(H, W)) /* w is U for this direction */
+        wp_wino4_conv3x3(out, in, in_scale, w, ci, co, H, W, 0, work);
+    else if (k == 3)
         wp_wino_conv3x3(out, in, in_scale, w, ci, co, H, W, 0, work);
     else /* 1x1; backward-data: dx[Cin,HW] = w^T[Cin,Cout] dy[Cout,HW] */
         gemm_1x1(out, in, w, ci, co, H * W, H * W, adjoint, 0, work);
@@ -173,12 +203,16 @@ static void conv_image(int n, int tid, void *p)
                   c->H, c->W, c->k, c->adjoint, slice(c, tid));
 }
 
-float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint)
+float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int H, int W, int k,
+                             int adjoint)
 {
     if (k != 3)
         return U;
-    wp_wino_weights(U, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
-    return U + wp_wino_weight_floats(Cin, Cout) + 16;
+    if (use_wino4(H, W))
+        wp_wino4_weights(U, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
+    else
+        wp_wino_weights(U, w, adjoint ? Cout : Cin, adjoint ? Cin : Cout, NULL, adjoint);
+    return U + wp_conv_weight_floats(Cin, Cout, H, W, k);
 }
 
 static void conv_batch(float *out, const float *in, const float *w, int N, int Cin, int Cout,
@@ -189,7 +223,7 @@ static void conv_batch(float *out, const float *in, const float *w, int N, int C
     if (k == 3) {
         /* one Winograd transform of the weights for the whole batch */
         c.w = scratch;
-        c.scratch = wp_conv_batch_weights(scratch, w, Cin, Cout, k, adjoint);
+        c.scratch = wp_conv_batch_weights(scratch, w, Cin, Cout, H, W, k, adjoint);
     }
     wp_parallel_for(N, conv_image, &c);
 }
@@ -209,6 +243,10 @@ void wp_conv2d_backward_data(float *dx, const float *dy, const float *w, int N, 
 void wp_conv_weights_image(float *acc, float *work, const float *x, const float *x_scale,
                            const float *dy, int Cin, int Cout, int H, int W, int k)
 {
+    if (k == 3 && use_wino4(H, W)) {
+        wp_wino4_dw_image(acc, x, x_scale, dy, Cin, Cout, H, W, work);
+        return;
+    }
     if (k == 3) {
         wp_wino_dw_image(acc, x, x_scale, dy, Cin, Cout, H, W, work);
         return;
@@ -220,7 +258,7 @@ void wp_conv_weights_image(float *acc, float *work, const float *x, const float 
 static void weights_image(int n, float *mine, const batch_ctx *c)
 {
     size_t HW = (size_t)c->H * c->W;
-    wp_conv_weights_image(mine, mine + wp_conv_grad_floats(c->Cin, c->Cout, c->k),
+    wp_conv_weights_image(mine, mine + wp_conv_grad_floats(c->Cin, c->Cout, c->H, c->W, c->k),
                           c->x + (size_t)n * c->Cin * HW, NULL, c->in + (size_t)n * c->Cout * HW,
                           c->Cin, c->Cout, c->H, c->W, c->k);
 }
@@ -240,15 +278,15 @@ void wp_conv2d_backward_weights(float *dw, const float *dy, const float *x, int 
                                 int Cout, int H, int W, int k, float *scratch)
 {
     /* Each thread sums its images into its own accumulator. */
-    size_t U = k == 3 ? wp_wino_weight_floats(Cin, Cout) + 16 : 0;
+    size_t U = wp_conv_weight_floats(Cin, Cout, H, W, k);
     int T = wp_threads() < N ? wp_threads() : N;
     if (T < 1)
         T = 1;
     batch_ctx c = {NULL, dy, x, NULL, dw, Cin, Cout, H, W, k, T, N, scratch + U,
                    per_thread_floats(Cin, Cout, H, W, k)};
-    wp_conv_weights_start(c.scratch, c.per, T, Cin, Cout, k);
+    wp_conv_weights_start(c.scratch, c.per, T, Cin, Cout, H, W, k);
     wp_parallel_for(T, weights_block, &c);
-    wp_conv_weights_finish(dw, c.scratch, c.per, T, Cin, Cout, k);
+    wp_conv_weights_finish(dw, c.scratch, c.per, T, Cin, Cout, H, W, k);
 }
 
 size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k)
@@ -256,10 +294,12 @@ size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k)
     return per_thread_floats(Cin, Cout, H, W, k);
 }
 
-void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k)
+void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int H, int W,
+                           int k)
 {
     for (int t = 0; t < T; t++)
-        memset(acc + (size_t)t * stride, 0, sizeof(float) * wp_conv_grad_floats(Cin, Cout, k));
+        memset(acc + (size_t)t * stride, 0,
+               sizeof(float) * wp_conv_grad_floats(Cin, Cout, H, W, k));
 }
 
 typedef struct {
@@ -283,17 +323,20 @@ static void finish_span(int j, int tid, void *p)
 }
 
 void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
-                            int k)
+                            int H, int W, int k)
 {
     /* The accumulators add up in block order (each element's sum in the
      * same order on any thread count): for 3x3 in Winograd's domain (16
      * planes: spans of them on the engine's threads) before one transform
      * into dw, for 1x1 into dw. */
-    size_t nw = wp_conv_grad_floats(Cin, Cout, k);
+    size_t nw = wp_conv_grad_floats(Cin, Cout, H, W, k);
     if (k == 3) {
         finish_ctx f = {acc, stride, nw, T};
         wp_parallel_for((int)((nw + FINISH_SPAN - 1) / FINISH_SPAN), finish_span, &f);
-        wp_wino_dw_finish(dw, acc, Cin, Cout);
+        if (use_wino4(H, W))
+            wp_wino4_dw_finish(dw, acc, Cin, Cout);
+        else
+            wp_wino_dw_finish(dw, acc, Cin, Cout);
         return;
     }
     for (int t = 0; t < T; t++) {

@@ -46,33 +46,63 @@ size_t wp_wino_chunk_floats(int Cin, int Cout, int W)
 
 size_t wp_wino_weight_floats(int Cin, int Cout) { return 16 * (size_t)Cin * Cout; }
 
+void wp_wino_kernel(float g[3][3], const float *w, int Cin, int Cout, int o, int i, int adjoint)
+{
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            g[a][b] = adjoint ? w[((size_t)i * Cout + o) * 9 + (2 - a) * 3 + (2 - b)]
+                              : w[((size_t)o * Cin + i) * 9 + a * 3 + b];
+}
+
+void wp_wino_products(float *M, const float *U, const float *V, int n, int Cin, int Cout, int T,
+                      float *pack)
+{
+    for (int xi = 0; xi < n; xi++) {
+        const float *u = U + (size_t)xi * Cout * Cin, *v = V + (size_t)xi * Cin * T;
+        float *m = M + (size_t)xi * Cout * T;
+        if (!wp_k1x1(m, v, u, (size_t)Cin, 1, Cin, Cout, T, T, 0, pack))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, T, Cin, 1.0f, u, Cin, v,
+                        T, 0.0f, m, T);
+    }
+}
+
+void wp_wino_weights_by(float *U, const float *w, int Cin, int Cout, const float *scale,
+                        int adjoint, int n, void (*G)(float *u, float g0, float g1, float g2))
+{
+    /* as a forward conv: `out` channels = Cout, `in` = Cin */
+    for (int o = 0; o < Cout; o++)
+        for (int i = 0; i < Cin; i++) {
+            float g[3][3], t[6][3], u[6];
+            wp_wino_kernel(g, w, Cin, Cout, o, i, adjoint);
+            for (int b = 0; b < 3; b++) { /* t = G g, column by column */
+                G(u, g[0][b], g[1][b], g[2][b]);
+                for (int a = 0; a < n; a++)
+                    t[a][b] = u[a];
+            }
+            float s = scale ? scale[o] : 1.0f;
+            for (int a = 0; a < n; a++) { /* (G g) G^T, row by row */
+                G(u, t[a][0], t[a][1], t[a][2]);
+                for (int b = 0; b < n; b++)
+                    U[((size_t)(a * n + b) * Cout + o) * Cin + i] = u[b] * s;
+            }
+        }
+}
+
+/* G times (g0, g1, g2) */
+static void g4(float *u, float g0, float g1, float g2)
+{
+    u[0] = g0;
+    u[1] = 0.5f * (g0 + g1 + g2);
+    u[2] = 0.5f * (g0 - g1 + g2);
+    u[3] = g2;
+}
+
 /* U[xi][o][i] = (G g G^T)[xi] * scale[o] for g = w[o][i] (or, adjoint, the
  * flipped w[i][o]: the convolution that backward-data needs). */
 void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
                      int adjoint)
 {
-    /* as a forward conv: `out` channels = Cout, `in` = Cin */
-    for (int o = 0; o < Cout; o++)
-        for (int i = 0; i < Cin; i++) {
-            float g[3][3], t[4][3];
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    g[a][b] = adjoint ? w[((size_t)i * Cout + o) * 9 + (2 - a) * 3 + (2 - b)]
-                                      : w[((size_t)o * Cin + i) * 9 + a * 3 + b];
-            for (int b = 0; b < 3; b++) { /* t = G g */
-                t[0][b] = g[0][b];
-                t[1][b] = 0.5f * (g[0][b] + g[1][b] + g[2][b]);
-                t[2][b] = 0.5f * (g[0][b] - g[1][b] + g[2][b]);
-                t[3][b] = g[2][b];
-            }
-            float s = scale ? scale[o] : 1.0f;
-            for (int a = 0; a < 4; a++) { /* (G g) G^T */
-                float u[4] = {t[a][0], 0.5f * (t[a][0] + t[a][1] + t[a][2]),
-                              0.5f * (t[a][0] - t[a][1] + t[a][2]), t[a][2]};
-                for (int b = 0; b < 4; b++)
-                    U[((size_t)(a * 4 + b) * Cout + o) * Cin + i] = u[b] * s;
-            }
-        }
+    wp_wino_weights_by(U, w, Cin, Cout, scale, adjoint, 4, g4);
 }
 
 typedef struct {
@@ -264,13 +294,7 @@ static void wino_chunk(int i, int tid, void *p)
     input_transform(c, t0, t1, V, rows);
     /* M[xi] = U[xi] V[xi]: a 1x1 convolution over the chunk's tiles, in
      * L2, where the register-blocked kernel beats BLAS */
-    for (int xi = 0; xi < 16; xi++) {
-        const float *u = c->U + (size_t)xi * c->Cout * c->Cin, *v = V + (size_t)xi * c->Cin * T;
-        float *m = M + (size_t)xi * c->Cout * T;
-        if (!wp_k1x1(m, v, u, (size_t)c->Cin, 1, c->Cin, c->Cout, T, T, 0, pack))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->Cout, T, c->Cin, 1.0f, u,
-                        c->Cin, v, T, 0.0f, m, T);
-    }
+    wp_wino_products(M, c->U, V, 16, c->Cin, c->Cout, T, pack);
     output_transform(c, t0, t1, M, rows);
 }
 
@@ -373,10 +397,16 @@ void wp_wino_dw_image(float *dU, const float *x, const float *xs, const float *d
         float *V = work, *dM = V + 16 * (size_t)Cin * T, *rows = dM + 16 * (size_t)Cout * T;
         input_transform(&c, t0, t1, V, rows);
         grad_transform(&c, t0, t1, dM, rows);
-        for (int xi = 0; xi < 16; xi++)
-            wp_gemm_abt(dU + (size_t)xi * Cout * Cin, dM + (size_t)xi * Cout * T,
-                              V + (size_t)xi * Cin * T, Cout, Cin, T);
+        wp_wino_dw_products(dU, dM, V, 16, Cin, Cout, T);
     }
+}
+
+void wp_wino_dw_products(float *dU, const float *dM, const float *V, int n, int Cin, int Cout,
+                         int T)
+{
+    for (int xi = 0; xi < n; xi++)
+        wp_gemm_abt(dU + (size_t)xi * Cout * Cin, dM + (size_t)xi * Cout * T,
+                    V + (size_t)xi * Cin * T, Cout, Cin, T);
 }
 
 /* (p0 + (p1 + p2) / 2, (p1 - p2) / 2, (p1 + p2) / 2 + p3): G^T times four */

@@ -95,10 +95,10 @@ static size_t slice_floats(const wp_net *net, int l, int H, int W)
     return conv + (((size_t)(ci + co) * H * W + 15) & ~(size_t)15);
 }
 
-static size_t acc_floats(const wp_net *net, int l)
+static size_t acc_floats(const wp_net *net, int l, int H, int W)
 {
     int ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l);
-    return (wp_conv_grad_floats(ci, co, net->kernel[l]) + 15) & ~(size_t)15;
+    return (wp_conv_grad_floats(ci, co, H, W, net->kernel[l]) + 15) & ~(size_t)15;
 }
 
 size_t wp_net_fused_scratch_floats(const wp_net *net, int H, int W)
@@ -106,9 +106,9 @@ size_t wp_net_fused_scratch_floats(const wp_net *net, int H, int W)
     size_t need = 0;
     for (int l = 0; l < net->nlayers; l++) {
         int ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l);
-        size_t s = 16 + (net->kernel[l] == 3 ? 16 * (size_t)ci * co : 0) +
+        size_t s = 16 + wp_conv_weight_floats(ci, co, H, W, net->kernel[l]) +
                    (size_t)wp_threads() * slice_floats(net, l, H, W) +
-                   GRAD_BLOCKS * acc_floats(net, l);
+                   GRAD_BLOCKS * acc_floats(net, l, H, W);
         need = s > need ? s : need;
     }
     return need;
@@ -119,7 +119,7 @@ static void set_slices(fused_ctx *f, const float *w, int adjoint)
 {
     int l = f->l, ci = wp_net_layer_in(f->net, l), co = wp_net_layer_out(f->net, l);
     int k = f->net->kernel[l];
-    float *end = wp_conv_batch_weights(f->c->scratch, w, ci, co, k, adjoint);
+    float *end = wp_conv_batch_weights(f->c->scratch, w, ci, co, f->H, f->W, k, adjoint);
     f->w = k == 3 ? f->c->scratch : w;
     f->slices = end;
     f->per = slice_floats(f->net, l, f->H, f->W);
@@ -154,9 +154,11 @@ static void backward_block(int b, int tid, void *p)
     const wp_net *net = f->net;
     int l = f->l, ci = wp_net_layer_in(net, l), co = wp_net_layer_out(net, l), k = net->kernel[l];
     size_t HW = (size_t)f->H * f->W, act = act_floats(f);
-    float *acc = f->acc + (size_t)b * acc_floats(net, l), *work = f->slices + (size_t)tid * f->per;
+    float *acc = f->acc + (size_t)b * acc_floats(net, l, f->H, f->W);
+    float *work = f->slices + (size_t)tid * f->per;
     float *abuf = work + f->conv, *dz = abuf + (size_t)ci * HW;
-    memset(acc, 0, sizeof(float) * wp_conv_grad_floats(ci, co, k)); /* here: on the threads */
+    /* zeroed here: on the threads */
+    memset(acc, 0, sizeof(float) * wp_conv_grad_floats(ci, co, f->H, f->W, k));
     for (int n = (int)((long)b * f->N / f->T); n < (int)((long)(b + 1) * f->N / f->T); n++) {
         const float *g = f->in + (size_t)n * co * HW;
         if (middle(net, l)) {
@@ -192,8 +194,8 @@ void wp_net_backward_fused(const wp_net *net, wp_net_cache *c, const float *x, c
         set_slices(&f, net->conv_w[l], 1);
         f.out = l > 0 ? next : dx;
         wp_parallel_for(f.T, backward_block, &f);
-        wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.acc, acc_floats(net, l), f.T,
-                               ci, co, k);
+        wp_conv_weights_finish(grad + wp_net_conv_offset(net, l), f.acc,
+                               acc_floats(net, l, f.H, f.W), f.T, ci, co, f.H, f.W, k);
         if (middle(net, l - 1))
             wp_bn_grad_coefs(c->bn_coef, grad + gamma_off + (size_t)(l - 2) * C, net->gamma[l - 1],
                              c->batch_sd + (size_t)(l - 2) * C, bn_scale(&f, l - 1),

@@ -12,12 +12,38 @@ size_t wp_wino_weight_floats(int Cin, int Cout);
  * flipped kernel (the backward-data convolution). */
 void wp_wino_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
                      int adjoint);
+/* U[n x n][Cout][Cin] = G g G^T, scaled, for G an n x 3 matrix applied by
+ * G(u, g0, g1, g2) (n <= 6): the weight transform of F(n-2, 3) */
+void wp_wino_weights_by(float *U, const float *w, int Cin, int Cout, const float *scale,
+                        int adjoint, int n, void (*G)(float *u, float g0, float g1, float g2));
+/* g = the 3x3 kernel from input i to output o (adjoint: as above) */
+void wp_wino_kernel(float g[3][3], const float *w, int Cin, int Cout, int o, int i, int adjoint);
+/* M[xi] = U[xi] V[xi] for xi < n: [Cout x Cin] x [Cin x T] products;
+ * pack: wp_k1x1_pack_floats(max(Cin, Cout)) */
+void wp_wino_products(float *M, const float *U, const float *V, int n, int Cin, int Cout, int T,
+                      float *pack);
 /* y[Cout,H,W] = (relu?)(conv3x3(x'[Cin,H,W])) with U from wp_wino_weights;
  * x' = x, or where xs is set relu(xs[c] x[c]) (a BN + ReLU layer's
  * output made from its conv output as it is read, exactly as
  * wp_bn_relu_image makes it); scratch: wp_threads() * wp_wino_chunk_floats(). */
 void wp_wino_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
                      int Cout, int H, int W, int relu, float *scratch);
+
+/* The same by Winograd F(4x4,3x3) (conv_wino4.c): U[36][Cout][Cin] from
+ * wp_wino4_weights, scratch wp_threads() * wp_wino4_chunk_floats();
+ * 1.78x fewer products, somewhat larger rounding (see test_layers.c). */
+size_t wp_wino4_chunk_floats(int Cin, int Cout, int W);
+size_t wp_wino4_weight_floats(int Cin, int Cout);
+void wp_wino4_weights(float *U, const float *w, int Cin, int Cout, const float *scale,
+                      int adjoint);
+void wp_wino4_conv3x3(float *y, const float *x, const float *xs, const float *U, int Cin,
+                      int Cout, int H, int W, int relu, float *scratch);
+
+/* The weight gradient by F(4x4): as wp_wino_dw_* below with 36 planes */
+size_t wp_wino4_dw_floats(int Cin, int Cout, int H, int W);
+void wp_wino4_dw_image(float *dU, const float *x, const float *xs, const float *dy, int Cin,
+                       int Cout, int H, int W, float *work);
+void wp_wino4_dw_finish(float *dw, const float *dU, int Cin, int Cout);
 
 /* 3x3 weight gradient by Winograd, one image on the calling thread:
  * dU[16][Cout][Cin] += the gradient of U for x[Cin,H,W] and
@@ -27,6 +53,9 @@ size_t wp_wino_dw_floats(int Cin, int Cout, int H, int W);
 void wp_wino_dw_image(float *dU, const float *x, const float *xs, const float *dy, int Cin,
                       int Cout, int H, int W, float *work);
 void wp_wino_dw_finish(float *dw, const float *dU, int Cin, int Cout);
+/* dU[xi] += dM[xi] V[xi]^T for xi < n ([Cout x T] by [Cin x T]) */
+void wp_wino_dw_products(float *dU, const float *dM, const float *V, int n, int Cin, int Cout,
+                         int T);
 
 /* 1x1 product y[o][j] = sum_k w(o,k) x[k][j] for j < n (rows of x and y
  * ld apart), w(o,k) = w[o so + k sk], then max(y, 0) where relu, with a
@@ -53,11 +82,15 @@ void wp_conv2d_forward_fused(float *y, const float *x, const float *w, const flo
  * accumulator (wp_conv_grad_floats) at its start when it sums weights,
  * work for the image calls after it. */
 size_t wp_conv_thread_floats(int Cin, int Cout, int H, int W, int k);
-size_t wp_conv_grad_floats(int Cin, int Cout, int k);
-/* The weights as the image calls take them: for 3x3, Winograd's U into
+size_t wp_conv_grad_floats(int Cin, int Cout, int H, int W, int k);
+/* Floats of the weights as the image calls take them (below) */
+size_t wp_conv_weight_floats(int Cin, int Cout, int H, int W, int k);
+/* The weights as the image calls take them: for 3x3, Winograd's U (F(4x4)
+ * from 24x24 up, F(2x2) below: the H, W of the calls) into
  * U (forward, or adjoint for backward-data); returns the end of what it
  * wrote (where per-thread slices may start).  1x1: nothing, returns U. */
-float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int k, int adjoint);
+float *wp_conv_batch_weights(float *U, const float *w, int Cin, int Cout, int H, int W, int k,
+                             int adjoint);
 /* out[co,H,W] = conv(in'[ci,H,W]); w: U for 3x3, the weights for 1x1
  * (adjoint: [ci][co], the backward-data product).  work: a slice.
  * in' = in, or for 3x3 where in_scale is set relu(in_scale[c] in[c])
@@ -70,8 +103,9 @@ void wp_conv_weights_image(float *acc, float *work, const float *x, const float 
                            const float *dy, int Cin, int Cout, int H, int W, int k);
 /* Zero T accumulators stride floats apart; then sum them in order into dw
  * (accumulates; 3x3: through Winograd's domain). */
-void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int k);
+void wp_conv_weights_start(float *acc, size_t stride, int T, int Cin, int Cout, int H, int W,
+                           int k);
 void wp_conv_weights_finish(float *dw, float *acc, size_t stride, int T, int Cin, int Cout,
-                            int k);
+                            int H, int W, int k);
 
 #endif

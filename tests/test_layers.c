@@ -9,6 +9,15 @@
 
 /* ---- fast vs reference convolution ---- */
 
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m;
+}
+
+
 static void conv_case(int N, int Cin, int Cout, int H, int W, int k)
 {
     wp_rng r;
@@ -19,12 +28,13 @@ static void conv_case(int N, int Cin, int Cout, int H, int W, int k)
     float *y1 = malloc(4 * ny), *y2 = malloc(4 * ny), *dx1 = malloc(4 * nx), *dx2 = malloc(4 * nx);
     float *dw1 = calloc(nw, 4), *dw2 = calloc(nw, 4);
     float *scratch = malloc(4 * (wp_conv2d_scratch_floats(Cin, Cout, H, W, k) + 1));
+    /* relative to the largest value: F(4x4)'s rounding (see wino4_case) */
     wp_conv2d_forward(y1, x, w, N, Cin, Cout, H, W, k, scratch);
     wp_conv2d_forward_ref(y2, x, w, N, Cin, Cout, H, W, k);
-    ck_assert_double_le(max_abs_diff(y1, y2, ny), 1e-4);
+    ck_assert_double_le(max_abs_diff(y1, y2, ny), 2e-5 * max_abs(y2, ny));
     wp_conv2d_backward_data(dx1, dy, w, N, Cin, Cout, H, W, k, scratch);
     wp_conv2d_backward_data_ref(dx2, dy, w, N, Cin, Cout, H, W, k);
-    ck_assert_double_le(max_abs_diff(dx1, dx2, nx), 1e-4);
+    ck_assert_double_le(max_abs_diff(dx1, dx2, nx), 2e-5 * max_abs(dx2, nx));
     /* accumulation: start both from the same non-zero values */
     for (size_t i = 0; i < nw; i++)
         dw1[i] = dw2[i] = 0.5f;
@@ -58,15 +68,15 @@ END_TEST
 
 /* The weight gradients (3x3 by Winograd, 1x1 by the blocked product) at
  * the training shapes (first, middle and last layers of a 64-channel net,
- * 40x40 crops in two passes of the Winograd GEMMs, 64x64 in six), against the
- * double-precision oracle: the error relative to the largest gradient
- * stays at float rounding. */
+ * 40x40 crops in two passes of the Winograd products, 64x64 in three,
+ * sizes with partial tiles), against the double-precision oracle: the
+ * error relative to the largest gradient stays at float rounding. */
 START_TEST(weight_gradient_at_training_shapes)
 {
     int shapes[][6] = {{2, 64, 64, 40, 40, 3}, {2, 4, 64, 40, 40, 3}, {2, 64, 3, 40, 40, 3},
                        {1, 12, 64, 64, 64, 3}, {2, 64, 64, 40, 40, 1}, {1, 64, 64, 64, 64, 1},
                        {1, 64, 60, 9, 7, 1}, {2, 1, 64, 40, 40, 3}, {2, 64, 1, 40, 40, 3},
-                       {1, 64, 6, 13, 11, 1}};
+                       {1, 64, 6, 13, 11, 1}, {1, 64, 64, 26, 29, 3}, {2, 5, 7, 27, 30, 3}};
     for (int t = 1; t <= 2; t++) {
         wp_set_threads(t);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -123,6 +133,68 @@ START_TEST(fused_layer_matches_reference)
         }
     }
     wp_set_threads(1);
+}
+END_TEST
+
+/* Winograd F(4x4,3x3) against the plain convolution (its oracle), with
+ * the input formed as relu(A x) on read, an output scale and ReLU, over
+ * odd sizes (partial tiles at the right and bottom borders, images
+ * narrower than a tile, wide ones split into column chunks) and channel
+ * counts; the same bits on 1 and 2 threads.  The error relative to the
+ * output's largest value: F(4x4)'s transforms (coefficients up to 8 and
+ * 1/24) round more than F(2x2)'s: over these cases at most 6.4e-6 for
+ * F(4x4) and 5.3e-7 for F(2x2) (64 -> 1 and 64 -> 64 channels), so 2e-5
+ * is float rounding with a 3x margin (a wrong transform coefficient gives
+ * errors of order 1e-2 and more). */
+static double wino4_case(int Cin, int Cout, int H, int W, int in_relu, int relu)
+{
+    wp_rng r;
+    wp_rng_seed(&r, 500 + Cin * 3 + Cout * 5 + H * 7 + W * 11 + in_relu);
+    size_t nx = (size_t)Cin * H * W, ny = (size_t)Cout * H * W, nw = (size_t)Cout * Cin * 9;
+    float *x = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *sc = rand_buf(&r, Cout, 1);
+    float *A = rand_buf(&r, Cin, 1), *a = malloc(4 * nx), *yref = malloc(4 * ny);
+    float *y[2], *U = malloc(4 * wp_wino4_weight_floats(Cin, Cout));
+    if (in_relu)
+        wp_bn_relu_image(a, x, A, Cin, H * W);
+    else
+        memcpy(a, x, 4 * nx);
+    wp_conv2d_forward_ref(yref, a, w, 1, Cin, Cout, H, W, 3);
+    double big = 0;
+    for (size_t i = 0; i < ny; i++) {
+        float v = yref[i] * sc[i / ((size_t)H * W)];
+        yref[i] = relu && v < 0 ? 0 : v;
+        big = fabs(v) > big ? fabs(v) : big;
+    }
+    wp_wino4_weights(U, w, Cin, Cout, sc, 0);
+    for (int t = 1; t <= 2; t++) {
+        wp_set_threads(t);
+        float *scratch = malloc(4 * (size_t)t * wp_wino4_chunk_floats(Cin, Cout, W));
+        y[t - 1] = malloc(4 * ny);
+        wp_wino4_conv3x3(y[t - 1], x, in_relu ? A : NULL, U, Cin, Cout, H, W, relu, scratch);
+        free(scratch);
+    }
+    wp_set_threads(1);
+    ck_assert_msg(!memcmp(y[0], y[1], 4 * ny), "%dx%d %d->%d: threads differ", H, W, Cin, Cout);
+    double e = max_abs_diff(y[0], yref, ny) / (big > 0 ? big : 1);
+    free(x), free(w), free(sc), free(A), free(a), free(yref), free(y[0]), free(y[1]), free(U);
+    return e;
+}
+
+START_TEST(wino4_matches_reference)
+{
+    int sizes[][2] = {{1, 1}, {3, 5}, {7, 9}, {33, 17}, {4, 4}, {8, 12}, {2, 30}, {21, 300}};
+    int chans[][2] = {{1, 1}, {3, 4}, {4, 3}, {64, 64}, {12, 64}, {64, 1}, {1, 64}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
+            int H = sizes[i][0], W = sizes[i][1], Cin = chans[j][0], Cout = chans[j][1];
+            if ((size_t)H * W * (Cin + Cout) > 2000000)
+                continue; /* the oracle's time */
+            for (int mode = 0; mode < 2; mode++) {
+                double e = wino4_case(Cin, Cout, H, W, mode, mode);
+                ck_assert_msg(e <= 2e-5, "%dx%d %d->%d mode %d: relative error %g", H, W, Cin,
+                              Cout, mode, e);
+            }
+        }
 }
 END_TEST
 
@@ -469,14 +541,6 @@ static void random_net(wp_net *net, int in, int out, int width, int L, const uin
         net->params[i] = (float)wp_rng_gauss(&r) * sd;
 }
 
-static double max_abs(const float *a, size_t n)
-{
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++)
-        m = fabs(a[i]) > m ? fabs(a[i]) : m;
-    return m;
-}
-
 /* A 3x3 layer's input relu(A z) formed by the Winograd transforms as they
  * read z (the fused training step) against the same input made first
  * into a buffer by wp_bn_relu_image (its oracle): forward, weight
@@ -493,22 +557,23 @@ START_TEST(relu_on_read_matches_buffer)
         wp_rng_seed(&r, 300 + s);
         float *z = rand_buf(&r, nx, 1), *w = rand_buf(&r, nw, 0.3f), *dy = rand_buf(&r, ny, 1);
         float *A = rand_buf(&r, (size_t)ci, 1), *a = malloc(4 * nx);
-        float *U = malloc(4 * wp_wino_weight_floats(ci, co));
+        float *U = malloc(4 * wp_conv_weight_floats(ci, co, H, W, 3));
         size_t work = wp_conv_thread_floats(ci, co, H, W, 3) + wp_conv_thread_floats(co, ci, H, W, 3);
         float *ws = malloc(4 * work), *y[2], *acc[2];
         double st[2][64];
         wp_bn_relu_image(a, z, A, ci, H * W);
-        wp_wino_weights(U, w, ci, co, NULL, 0);
+        size_t nacc = wp_conv_grad_floats(ci, co, H, W, 3);
+        wp_conv_batch_weights(U, w, ci, co, H, W, 3, 0);
         for (int p = 0; p < 2; p++) {
-            y[p] = malloc(4 * ny), acc[p] = calloc(16 * (size_t)ci * co, 4);
+            y[p] = malloc(4 * ny), acc[p] = calloc(nacc, 4);
             wp_conv_image(y[p], p ? z : a, p ? A : NULL, U, ci, co, H, W, 3, 0, ws);
             wp_conv_weights_image(acc[p], ws, p ? z : a, p ? A : NULL, dy, ci, co, H, W, 3);
         }
         wp_bn_image_grad_sums(st[0], a, z, ci, H * W); /* any da: z */
         wp_bn_image_grad_sums_relu(st[1], z, A, z, ci, H * W);
-        ck_assert(max_abs(y[0], ny) > 0 && max_abs(acc[0], 16 * (size_t)ci * co) > 0);
+        ck_assert(max_abs(y[0], ny) > 0 && max_abs(acc[0], nacc) > 0);
         ck_assert_msg(!memcmp(y[0], y[1], 4 * ny), "shape %zu: forward", s);
-        ck_assert_msg(!memcmp(acc[0], acc[1], 4 * 16 * (size_t)ci * co), "shape %zu: weights", s);
+        ck_assert_msg(!memcmp(acc[0], acc[1], 4 * nacc), "shape %zu: weights", s);
         ck_assert_msg(!memcmp(st[0], st[1], sizeof(double) * ci), "shape %zu: BN sums", s);
         for (int p = 0; p < 2; p++)
             free(y[p]), free(acc[p]);
@@ -688,5 +753,9 @@ int main(void)
     tcase_add_test(tc, rf_rule_matches_reference_files);
     tcase_add_test(tc, rng_is_reproducible);
     suite_add_tcase(s, tc);
+    TCase *w4 = tcase_create("wino4");
+    tcase_set_timeout(w4, 120);
+    tcase_add_test(w4, wino4_matches_reference);
+    suite_add_tcase(s, w4);
     return run_suite(s);
 }
