@@ -53,7 +53,9 @@ double cli_job_finish(cli_job *j);
 
 /* Prints "wprior: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define WPRIOR_DEFAULT_MODEL_NAME "photo-color.safetensors"
+/* photo-gray for colour images too (it works in an opponent colour basis
+ * there and beats the shipped photo-color). */
+#define WPRIOR_DEFAULT_MODEL_NAME "photo-gray.safetensors"
 #define WPRIOR_GRAY_MODEL_NAME "photo-gray.safetensors"    /* gray images */
 #define WPRIOR_SAMPLE_MODEL_NAME "stone.safetensors"       /* wprior sample */
 

@@ -24,7 +24,7 @@ static int eval_usage(FILE *f)
             "                   [--flat FLATMODEL] [--plot PNG] [options]\n"
             "Adds Gaussian noise (seeded) to every clean image, denoises it and prints the mean\n"
             "PSNR (peak 1) of the noisy and denoised images per sigma (0..255 units).  A gray\n"
-            "prior is evaluated on the mean of R, G and B.\n"
+            "prior is evaluated on the mean of R, G and B unless --rgb is given.\n"
             "  --flat FLATMODEL   also evaluate a flat model on the same noisy images\n"
             "  --plot PNG         output against input PSNR, as in the paper%s\n"
             "  --seed S           noise seed                                   [1]\n"
@@ -39,6 +39,8 @@ static int eval_usage(FILE *f)
             "                     CMD is a shell command with {in}, {out} and {sigma}, e.g.\n"
             "                     'gegl -i {in} -o {out} -- denoise-dct sigma={sigma}'\n"
             "  --per-image        one line per image and sigma\n"
+            "  --rgb              a gray prior on colour images, as `wprior denoise` runs it\n"
+            "                     on an RGB photograph\n"
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
@@ -62,7 +64,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
-    int nsigma, nmissing, crop, clip, no_unclip, per_image, ensemble, oracle, olevel;
+    int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel;
     unsigned long long seed;
 } eval_args;
 
@@ -109,6 +111,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
         }
         if (!strcmp(k, "--per-image")) {
             a->per_image = 1;
+            continue;
+        }
+        if (!strcmp(k, "--rgb")) {
+            a->rgb = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -430,7 +436,7 @@ static int eval_missing(eval_sums *E, const char *path, const float *clean, floa
 static int eval_image(eval_sums *E, const char *path, int idx)
 {
     const eval_args *a = E->a;
-    int C = wp_prior_channels(E->p), H, W, rc = 1;
+    int C = a->rgb ? 3 : wp_prior_channels(E->p), H, W, rc = 1;
     float *clean = cli_read_planar(path, C, &H, &W), *noisy = NULL, *work = NULL;
     if (!clean)
         return 1;

@@ -13,8 +13,8 @@ static int upscale_usage(FILE *f)
                "low-pass image, the details of each finer level are drawn from the prior;\n"
                "the output's factor x factor block means equal the input.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
-               "                     photo-color, or photo-gray for gray images); a bare\n"
-               "                     name (photo-gray) is a shipped model\n"
+               "                     photo-gray, for colour images too); a bare name\n"
+               "                     (photo-color) is a shipped model\n"
                "  -f, --factor F     %s (default %d)\n"
                "  --mode fast|sharp  fast: few steps, faithful (default); sharp: a real sample\n%s%s",
             cli_factors(), WP_FACTOR_DEFAULT, cli_job_usage(), cli_sampler_usage());

@@ -240,6 +240,14 @@ float wp_estimate_noise(const float *img, int channels, int height, int width)
     return (float)(sum / channels);
 }
 
+static int constant_plane(const float *x, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (x[i] != x[0])
+            return 0;
+    return 1;
+}
+
 wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err)
@@ -282,9 +290,14 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     int sh = ens > 1 && !p->flat; /* shifted passes are a pixel larger */
     size_t splane = (size_t)C * (height + sh) * (width + sh);
     size_t scratch = ens > 1 ? 2 * splane : 0;
+    /* A gray prior on RGB works in the opponent basis, one channel (and its
+     * clean oracle) at a time in a plane of its own. */
+    int opp = channels != C;
+    size_t oplanes = opp ? (size_t)(oracle ? 2 : 1) * height * width : 0;
     size_t fixed = denoise_fixed_bytes(p, height + sh, width + sh) +
                    (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
-                   (channels != C ? sizeof(float) * (total - plane) : 0) + sizeof(float) * scratch;
+                   (channels != C ? sizeof(float) * (total - plane) : 0) +
+                   sizeof(float) * (scratch + oplanes);
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma
@@ -300,22 +313,36 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */
-    float *netout = wp_alloc(sizeof(float) * (netout_n + total + scratch));
+    float *netout = wp_alloc(sizeof(float) * (netout_n + total + scratch + oplanes));
     if (!netout) {
         wp_job_end(&job);
         return wp_fail(err, WP_ERR_NOMEM, "out of memory");
     }
     float *res = netout + netout_n, *tx = res + total, *ty = tx + splane;
+    float *ox = tx + scratch, *oclean = ox + (size_t)height * width;
     if (noise_sigma)
         *noise_sigma = wp_estimate_noise(in, channels, height, width);
+    size_t hw = (size_t)height * width;
     for (int c = 0; c < channels && !st; c += C) {
-        const float *x = in + (size_t)c * height * width;
-        float *r = res + (size_t)c * height * width;
+        const float *x = in + c * hw, *clean = oracle ? dopt->oracle_clean + c * hw : NULL;
+        float *r = res + c * hw;
+        if (opp) {
+            wp_opponent_channel(in, hw, c, ox);
+            x = ox;
+            if (oracle)
+                wp_opponent_channel(dopt->oracle_clean, hw, c, oclean), clean = oclean;
+            /* A constant colour difference (a gray image in RGB: exactly so)
+             * holds no noise: kept, the result stays exactly gray. */
+            if (c > 0 && constant_plane(ox, hw)) {
+                memcpy(r, ox, sizeof(float) * hw);
+                continue;
+            }
+        }
         st = ens > 1 ? denoise_ensemble(&job, x, r, height, width, netout, ens, tx, ty, err)
-                     : denoise_once(&job, x, r, height, width, netout,
-                                    oracle ? dopt->oracle_clean + (size_t)c * height * width : NULL,
-                                    oracle, olevel, err);
+                     : denoise_once(&job, x, r, height, width, netout, clean, oracle, olevel, err);
     }
+    if (!st && opp)
+        wp_opponent_to_rgb(res, hw);
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)
             if (wp_unclip_plane(res + (size_t)c * height * width, in + (size_t)c * height * width,

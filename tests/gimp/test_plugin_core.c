@@ -290,6 +290,10 @@ START_TEST(model_choice)
     g_unsetenv("WPRIOR_MODEL");
     wpm_choose(&l, m, sizeof m, 0, 1);
     ck_assert_str_eq(m, "photo-gray");
+    m[0] = 0; /* photo-gray on colour layers too (the opponent basis) */
+    wpm_choose(&l, m, sizeof m, 0, 0);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "photo-color", sizeof m); /* a colour model the user chose */
     wpm_choose(&l, m, sizeof m, 0, 0);
     ck_assert_str_eq(m, "photo-color");
     wpm_choose(&l, m, sizeof m, 0, 1);
