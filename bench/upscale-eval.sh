@@ -1,7 +1,7 @@
 #!/bin/bash
 # Upscaling quality of a prior against Catrom bicubic, on a list of clean
 # images: each is center-cropped (CROP, default 512, a multiple of 8), then
-# for f in 2 4: downsampled by f x f block means (what the prior's low-pass
+# for f in FACTORS (2 4): downsampled by f x f block means (what the prior's low-pass
 # is) and by Catrom bicubic, upscaled back by the prior (fast mode) and by
 # Catrom, and compared with the crop (PSNR, 8-bit).
 # usage: bench/upscale-eval.sh MODEL LIST [BUILD_DIR]   (LIST: one path a line,
@@ -28,10 +28,10 @@ while read -r rel; do
     convert "$src" +repage "${cs[@]}" -gravity center -crop "${CROP}x${CROP}+0+0" +repage -depth 8 "$T/clean.png"
     n=$((n + 1))
     for f in $FACTORS; do
-        pct=$((100 / f))
+        size="$((CROP / f))x$((CROP / f))!" # (a percentage rounds 100/8 down)
         # f x f block means (box filter on an exact multiple) and Catrom
-        convert "$T/clean.png" -filter Box -resize "${pct}%" -depth 8 "$T/box.png"
-        convert "$T/clean.png" -filter Catrom -resize "${pct}%" -depth 8 "$T/bic.png"
+        convert "$T/clean.png" -filter Box -resize "$size" -depth 8 "$T/box.png"
+        convert "$T/clean.png" -filter Catrom -resize "$size" -depth 8 "$T/bic.png"
         row=()
         for lr in box bic; do
             "$B/cli/wprior" upscale -m "$MODEL" -f "$f" "$T/$lr.png" "$T/up_$lr.png" 2>/dev/null
