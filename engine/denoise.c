@@ -296,8 +296,7 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     size_t oplanes = opp ? (size_t)(oracle ? 2 : 1) * height * width : 0;
     size_t fixed = denoise_fixed_bytes(p, height + sh, width + sh) +
                    (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
-                   (channels != C ? sizeof(float) * (total - plane) : 0) +
-                   sizeof(float) * (scratch + oplanes);
+                   (opp ? sizeof(float) * (total - plane) : 0) + sizeof(float) * (scratch + oplanes);
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma

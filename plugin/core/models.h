@@ -34,7 +34,7 @@ void wpm_list_free(wpm_list *l);
 int wpm_find(const wpm_list *l, const char *model);
 /* The shipped model a job uses when none is named: "stone" for samples,
  * else "photo-gray" (for colour images too). */
-const char *wpm_preferred(int sample, int gray);
+const char *wpm_preferred(int sample);
 /* The model a job uses when the settings name model (may be ""): that
  * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
  * shipped model for the job when it is in l, and that a model of l whose
