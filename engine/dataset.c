@@ -17,8 +17,7 @@ struct wp_dataset {
     ds_image *img;
     int n, cap;
     size_t pixels;
-    double *cum_area; /* prefix sums of pixel counts, rebuilt lazily */
-    int cum_n;
+    double *cum_area; /* prefix sums of pixel counts, one per image */
 };
 
 wp_status wp_dataset_create(wp_dataset **out, int channels, char *err)
@@ -47,12 +46,17 @@ wp_status wp_dataset_add(wp_dataset *d, const uint8_t *pixels, int height, int w
         if (!m)
             return wp_fail(err, WP_ERR_NOMEM, "out of memory");
         d->img = m;
+        double *c = realloc(d->cum_area, sizeof *c * (size_t)cap);
+        if (!c)
+            return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        d->cum_area = c;
         d->cap = cap;
     }
     uint8_t *px = malloc(n);
     if (!px)
         return wp_fail(err, WP_ERR_NOMEM, "out of memory for a %dx%d image", width, height);
     memcpy(px, pixels, n);
+    d->cum_area[d->n] = (d->n ? d->cum_area[d->n - 1] : 0.0) + (double)height * width;
     d->img[d->n++] = (ds_image){px, height, width};
     d->pixels += (size_t)height * width;
     return WP_OK;
@@ -100,22 +104,12 @@ uint64_t wp_dataset_hash(const wp_dataset *d)
     return h;
 }
 
-/* Image index: uniform, or by area through a binary search of prefix sums. */
+/* Image index: uniform, or by area through a binary search of prefix sums
+ * (read only: threads crop from one dataset at once). */
 static int pick_image(const wp_dataset *d, wp_rng *r, int by_area)
 {
     if (!by_area || d->n == 1)
         return (int)wp_rng_below(r, (uint32_t)d->n);
-    wp_dataset *m = (wp_dataset *)d; /* lazily built cache, not a visible change */
-    if (m->cum_n != d->n) {
-        double *c = realloc(m->cum_area, sizeof *c * (size_t)d->n);
-        if (!c)
-            return (int)wp_rng_below(r, (uint32_t)d->n);
-        double s = 0.0;
-        for (int i = 0; i < d->n; i++)
-            c[i] = s += (double)d->img[i].h * d->img[i].w;
-        m->cum_area = c;
-        m->cum_n = d->n;
-    }
     double u = wp_rng_uniform(r) * d->cum_area[d->n - 1];
     int lo = 0, hi = d->n - 1;
     while (lo < hi) {
@@ -134,13 +128,29 @@ static int pick_origin(wp_rng *r, int n, int R)
     return n >= R ? (int)wp_rng_below(r, (uint32_t)(n - R + 1)) : (int)wp_rng_below(r, (uint32_t)n);
 }
 
-void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug, float *out)
+/* The crop's draws: image, box factor f, symmetry, origin. */
+typedef struct {
+    const ds_image *m;
+    int f, sym, y0, x0;
+} crop_draw;
+
+static crop_draw draw_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug)
 {
-    const ds_image *m = &d->img[pick_image(d, r, aug && aug->by_area)];
-    int f = aug && aug->scale > 1 ? 1 + (int)wp_rng_below(r, (uint32_t)aug->scale) : 1;
-    int sym = aug && aug->flips ? (int)wp_rng_below(r, 8) : 0;
-    int R = S * f;
-    int y0 = pick_origin(r, m->h, R), x0 = pick_origin(r, m->w, R);
+    crop_draw c;
+    c.m = &d->img[pick_image(d, r, aug && aug->by_area)];
+    c.f = aug && aug->scale > 1 ? 1 + (int)wp_rng_below(r, (uint32_t)aug->scale) : 1;
+    c.sym = aug && aug->flips ? (int)wp_rng_below(r, 8) : 0;
+    int R = S * c.f;
+    c.y0 = pick_origin(r, c.m->h, R);
+    c.x0 = pick_origin(r, c.m->w, R);
+    return c;
+}
+
+/* Pixel by pixel: the test oracle of crop_fast. */
+static void crop_naive(const wp_dataset *d, const crop_draw *cd, int S, float *out)
+{
+    const ds_image *m = cd->m;
+    int f = cd->f, sym = cd->sym, y0 = cd->y0, x0 = cd->x0;
     float k = 1.0f / (255.0f * (float)(f * f));
     for (int c = 0; c < d->C; c++) {
         const uint8_t *src = m->px + (size_t)c * m->h * m->w;
@@ -168,4 +178,83 @@ void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *a
                 dst[(size_t)i * S + j] = (float)s * k;
             }
     }
+}
+
+/* out(i,j) = A(u,v) of the naive crop: transpose (sym & 4), then rows
+ * reversed (sym & 2), then each row reversed (sym & 1). */
+static void apply_symmetry(float *a, int S, int sym)
+{
+    if (sym & 4)
+        for (int i = 0; i < S; i++)
+            for (int j = i + 1; j < S; j++) {
+                float t = a[(size_t)i * S + j];
+                a[(size_t)i * S + j] = a[(size_t)j * S + i];
+                a[(size_t)j * S + i] = t;
+            }
+    if (sym & 2)
+        for (int i = 0; i < S / 2; i++)
+            for (int j = 0; j < S; j++) {
+                float t = a[(size_t)i * S + j];
+                a[(size_t)i * S + j] = a[(size_t)(S - 1 - i) * S + j];
+                a[(size_t)(S - 1 - i) * S + j] = t;
+            }
+    if (sym & 1)
+        for (int i = 0; i < S; i++)
+            for (int j = 0; j < S / 2; j++) {
+                float t = a[(size_t)i * S + j];
+                a[(size_t)i * S + j] = a[(size_t)i * S + S - 1 - j];
+                a[(size_t)i * S + S - 1 - j] = t;
+            }
+}
+
+/* Box sums of the unrotated crop row by row (no wrap test per pixel where
+ * the crop fits), then the symmetry applied in place. */
+static void crop_fast(const wp_dataset *d, const crop_draw *cd, int S, float *out)
+{
+    const ds_image *m = cd->m;
+    int f = cd->f, R = S * f;
+    int xfits = cd->x0 + R <= m->w;
+    float k = 1.0f / (255.0f * (float)(f * f));
+    for (int c = 0; c < d->C; c++) {
+        const uint8_t *src = m->px + (size_t)c * m->h * m->w;
+        float *dst = out + (size_t)c * S * S;
+        for (int u = 0; u < S; u++) {
+            float *o = dst + (size_t)u * S;
+            for (int v = 0; v < S; v++)
+                o[v] = 0.0f;
+            for (int a = 0; a < f; a++) {
+                const uint8_t *row = src + (size_t)((cd->y0 + u * f + a) % m->h) * m->w;
+                if (xfits) {
+                    const uint8_t *p = row + cd->x0;
+                    if (f == 1)
+                        for (int v = 0; v < S; v++)
+                            o[v] += (float)p[v];
+                    else
+                        for (int v = 0; v < S; v++)
+                            for (int b = 0; b < f; b++)
+                                o[v] += (float)p[v * f + b]; /* integers: exact */
+                } else {
+                    for (int v = 0; v < S; v++)
+                        for (int b = 0; b < f; b++)
+                            o[v] += (float)row[(cd->x0 + v * f + b) % m->w];
+                }
+            }
+            for (int v = 0; v < S; v++)
+                o[v] *= k;
+        }
+        apply_symmetry(dst, S, cd->sym);
+    }
+}
+
+void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug, float *out)
+{
+    crop_draw cd = draw_crop(d, r, S, aug);
+    crop_fast(d, &cd, S, out);
+}
+
+void wp_dataset_crop_naive(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug,
+                           float *out)
+{
+    crop_draw cd = draw_crop(d, r, S, aug);
+    crop_naive(d, &cd, S, out);
 }

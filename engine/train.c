@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "wp_layers.h"
+#include "wp_parallel.h"
 #include "wp_train_internal.h"
 #include "wp_util.h"
 
@@ -378,6 +379,30 @@ static float *grow(float **buf, size_t n, int *fail)
     return *buf;
 }
 
+/* Example scratch for n thread slots (0 when done, else out of memory). */
+static int grow_slots(wp_trainer *t, int n)
+{
+    int fail = 0;
+    size_t k = (size_t)n * t->slot_floats;
+    grow(&t->crop, k, &fail);
+    grow(&t->tmp, k, &fail);
+    grow(&t->crop2, k, &fail);
+    grow(&t->tmp2, k, &fail);
+    t->nslots = fail ? 0 : n;
+    return fail;
+}
+
+/* Thread slot i's scratch. */
+typedef struct {
+    float *crop, *tmp, *crop2, *tmp2;
+} ex_scratch;
+
+static ex_scratch slot(const wp_trainer *t, int i)
+{
+    size_t o = (size_t)i * t->slot_floats;
+    return (ex_scratch){t->crop + o, t->tmp + o, t->crop2 + o, t->tmp2 + o};
+}
+
 wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
 {
     wp_adam_free(&t->adam);
@@ -393,10 +418,9 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
             size_t n = wp_trainer_net(t, t->order[s])->nparams;
             npar = n > npar ? n : npar;
         }
-        grow(&t->crop, (size_t)C * S * S, &fail);
-        grow(&t->tmp, (size_t)C * S * S, &fail);
-        grow(&t->crop2, (size_t)C * S * S, &fail);
-        grow(&t->tmp2, (size_t)C * S * S, &fail);
+        t->slot_floats = (size_t)C * S * S;
+        if (grow_slots(t, wp_threads()))
+            fail = 1;
         grow(&t->x, (size_t)N * 4 * C * PP, &fail);
         grow(&t->noise, (size_t)N * 3 * C * PP, &fail);
         grow(&t->y, (size_t)N * 3 * C * PP, &fail);
@@ -431,27 +455,27 @@ static void reduce_crop(float *crop, float *tmp, float *det, int C, int S, int P
 /* The example of make_example with the noise on the pixels: noisy =
  * clip(crop + N(0, sp^2)) to [0,1], both pyramids built; the target is the
  * noisy band minus the clean one (no longer zero-mean where it clipped). */
-static void make_clipped_example(wp_trainer *t, int idx, wp_rng *nr, float sp, float gain,
-                                 float *x, float *noise)
+static void make_clipped_example(const wp_trainer *t, const ex_scratch *w, int idx, wp_rng *nr,
+                                 float sp, float gain, float *x, float *noise)
 {
     int C = t->o.channels, P = t->o.patch, S = P << band_levels(t, idx);
     size_t PP = (size_t)P * P, N = (size_t)C * S * S;
-    float *noisy = t->crop2, *det = t->tmp + N / 4, *det2 = t->tmp2 + N / 4;
+    float *noisy = w->crop2, *det = w->tmp + N / 4, *det2 = w->tmp2 + N / 4;
     wp_rng_fill_gauss(nr, noisy, N, sp);
     for (size_t i = 0; i < N; i++) {
-        float v = t->crop[i] + noisy[i];
+        float v = w->crop[i] + noisy[i];
         noisy[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     }
-    reduce_crop(t->crop, t->tmp, det, C, S, P);
-    reduce_crop(noisy, t->tmp2, det2, C, S, P);
+    reduce_crop(w->crop, w->tmp, det, C, S, P);
+    reduce_crop(noisy, w->tmp2, det2, C, S, P);
     if (idx < 0) { /* x = noisy low-pass (times gain), noise = its error */
         for (size_t i = 0; i < C * PP; i++) {
             x[i] = noisy[i] * gain;
-            noise[i] = (noisy[i] - t->crop[i]) * gain;
+            noise[i] = (noisy[i] - w->crop[i]) * gain;
         }
         return;
     }
-    memcpy(x, t->crop, sizeof(float) * C * PP); /* the clean low-pass conditions */
+    memcpy(x, w->crop, sizeof(float) * C * PP); /* the clean low-pass conditions */
     for (size_t i = 0; i < 3 * C * PP; i++) {
         x[C * PP + i] = det2[i];
         noise[i] = det2[i] - det[i];
@@ -460,24 +484,25 @@ static void make_clipped_example(wp_trainer *t, int idx, wp_rng *nr, float sp, f
 
 /* One example for network idx from d: x [in,P,P] and its noise [out,P,P].
  * sd: noise std in band units; gain: intensity factor of the low-pass. */
-static void make_example(wp_trainer *t, const wp_dataset *d, int idx, const wp_crop_aug *aug,
-                         wp_rng *dr, wp_rng *nr, float sd, float gain, float *x, float *noise)
+static void make_example(const wp_trainer *t, const ex_scratch *w, const wp_dataset *d, int idx,
+                         const wp_crop_aug *aug, wp_rng *dr, wp_rng *nr, float sd, float gain,
+                         float *x, float *noise)
 {
     int C = t->o.channels, P = t->o.patch, n = band_levels(t, idx), S = P << n;
     size_t PP = (size_t)P * P;
-    wp_dataset_crop(d, dr, S, aug, t->crop);
+    wp_dataset_crop(d, dr, S, aug, w->crop);
     if (t->o.clip) {
-        make_clipped_example(t, idx, nr, sd * (float)(1 << n), gain, x, noise);
+        make_clipped_example(t, w, idx, nr, sd * (float)(1 << n), gain, x, noise);
         return;
     }
     /* crop -> n levels; the last one's low-pass lands in crop, details in tmp */
-    float *det = t->tmp + (size_t)C * S * S / 4;
-    reduce_crop(t->crop, t->tmp, det, C, S, P);
+    float *det = w->tmp + (size_t)C * S * S / 4;
+    reduce_crop(w->crop, w->tmp, det, C, S, P);
     if (idx < 0) {
         for (size_t i = 0; i < C * PP; i++)
-            x[i] = t->crop[i] * gain;
+            x[i] = w->crop[i] * gain;
     } else {
-        memcpy(x, t->crop, sizeof(float) * C * PP);
+        memcpy(x, w->crop, sizeof(float) * C * PP);
         memcpy(x + C * PP, det, sizeof(float) * 3 * C * PP);
         x += C * PP;
     }
@@ -494,7 +519,8 @@ void wp_train_example(wp_trainer *t, int idx, uint64_t seed, float sigma, float 
     wp_rng_split(&dr, 1, &nr);
     const wp_crop_aug aug = {0, 1, 0};
     float band = noise_share(t, idx);
-    make_example(t, t->train, idx, &aug, &dr, &nr, sigma / 255.0f * band, 1.0f, x, noise);
+    ex_scratch w = slot(t, 0);
+    make_example(t, &w, t->train, idx, &aug, &dr, &nr, sigma / 255.0f * band, 1.0f, x, noise);
 }
 
 static size_t in_floats(const wp_trainer *t, int idx)
@@ -526,8 +552,9 @@ static wp_status build_val(wp_trainer *t, char *err)
     wp_rng_split(&dr, 1, &nr);
     const wp_crop_aug aug = {0, 1, 0};
     float sd = t->o.val_sigma / 255.0f / (float)(1 << band_levels(t, idx));
-    for (int n = 0; n < Nv; n++)
-        make_example(t, t->val ? t->val : t->train, idx, &aug, &dr, &nr, sd, 1.0f,
+    ex_scratch w = slot(t, 0);
+    for (int n = 0; n < Nv; n++) /* one stream for all: serial */
+        make_example(t, &w, t->val ? t->val : t->train, idx, &aug, &dr, &nr, sd, 1.0f,
                      t->val_x + n * nin, t->val_noise + n * nout);
     double se = 0.0;
     for (size_t i = 0; i < Nv * nout; i++)
@@ -667,6 +694,33 @@ uint64_t wp_trainer_state_hash(const wp_trainer *t)
     return fnv1a(h, t->noise_rng.s, sizeof t->noise_rng.s);
 }
 
+typedef struct {
+    const wp_trainer *t;
+    int idx, n0;
+    const wp_crop_aug *aug;
+    float band;
+    size_t nin, nout;
+} batch_job;
+
+/* Example n0 + i of a step, on thread slot tid. */
+static void batch_example(int i, int tid, void *ctx)
+{
+    const batch_job *j = ctx;
+    const wp_trainer *t = j->t;
+    int n = j->n0 + i;
+    /* Sample n's own streams: the same crop whichever process or thread
+     * makes it. */
+    wp_rng dr, nr;
+    wp_rng_split(&t->data_rng, SAMPLE_KEY + (uint64_t)n, &dr);
+    wp_rng_split(&t->noise_rng, SAMPLE_KEY + (uint64_t)n, &nr);
+    float sd = (float)(wp_train_draw_sigma(&t->o, &nr) / 255.0) * j->band;
+    float gain =
+        j->idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&nr) : 1.0f;
+    ex_scratch w = slot(t, tid);
+    make_example(t, &w, t->train, j->idx, j->aug, &dr, &nr, sd, gain, t->x + (size_t)i * j->nin,
+                 t->noise + (size_t)i * j->nout);
+}
+
 static wp_status train_step(wp_trainer *t, double *loss, char *err)
 {
     int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;
@@ -678,16 +732,10 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     my_samples(t, &n0, &n1);
     int Nl = n1 - n0;
     double t0 = wp_now();
-    for (int n = n0; n < n1; n++) {
-        /* Sample n's own streams: the same crop whichever process makes it. */
-        wp_rng dr, nr;
-        wp_rng_split(&t->data_rng, SAMPLE_KEY + (uint64_t)n, &dr);
-        wp_rng_split(&t->noise_rng, SAMPLE_KEY + (uint64_t)n, &nr);
-        float sd = (float)(wp_train_draw_sigma(&t->o, &nr) / 255.0) * band;
-        float gain = idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&nr) : 1.0f;
-        make_example(t, t->train, idx, &aug, &dr, &nr, sd, gain, t->x + (n - n0) * nin,
-                     t->noise + (n - n0) * nout);
-    }
+    if (t->nslots < wp_threads() && grow_slots(t, wp_threads()))
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory for training buffers");
+    batch_job job = {t, idx, n0, &aug, band, nin, nout};
+    wp_parallel_for(Nl, batch_example, &job);
     wp_rng_u64(&t->data_rng); /* the next step's streams */
     wp_rng_u64(&t->noise_rng);
     double t1 = wp_now();
@@ -773,7 +821,7 @@ wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop
                      ((t->step + 1) % t->o.val_every == 0 || t->step + 1 == t->o.steps);
         if (do_val && t->val_stage != t->stage && (st = build_val(t, err)))
             return st;
-        double loss, lr = lr_at(&t->o, t->step);
+        double loss = 0.0, lr = lr_at(&t->o, t->step);
         if ((st = train_step(t, &loss, err)))
             return st;
         char nm[16];

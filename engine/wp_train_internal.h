@@ -36,6 +36,9 @@ typedef struct {
  * than its image wraps around (textures tile). */
 void wp_dataset_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug,
                      float *out);
+/* The same pixel by pixel (the test oracle): the same draws, equal output. */
+void wp_dataset_crop_naive(const wp_dataset *d, wp_rng *r, int S, const wp_crop_aug *aug,
+                           float *out);
 
 /* ---- noise (train.c) ---- */
 
@@ -72,8 +75,11 @@ struct wp_trainer {
     wp_train_step_fn cb;
     void *cb_data;
     /* Buffers allocated once at the largest size any stage needs. */
-    float *crop, *tmp;            /* pixel crop [C,S,S] and Haar scratch */
-    float *crop2, *tmp2;          /* the same for the noisy crop (clip) */
+    /* Per thread slot (examples are made in parallel): the pixel crop
+     * [C,S,S] and Haar scratch, and the same for the noisy crop (clip). */
+    float *crop, *tmp, *crop2, *tmp2;
+    int nslots;
+    size_t slot_floats;
     float *x, *noise, *y, *dy, *grad;
     wp_net_cache cache;           /* rebuilt per stage (its size depends on the net) */
     int cache_stage;

@@ -499,6 +499,77 @@ START_TEST(crops_are_deterministic)
 }
 END_TEST
 
+/* The fast crop equals the pixel-by-pixel one, bit for bit: images larger
+ * than the crop and smaller (wrapping), every box factor and symmetry. */
+START_TEST(fast_crop_matches_naive)
+{
+    char err[WP_ERRLEN];
+    wp_dataset *d;
+    ck_assert_int_eq(wp_dataset_create(&d, 3, err), WP_OK);
+    const int hw[][2] = {{70, 53}, {23, 90}, {31, 17}};
+    for (int k = 0; k < 3; k++) {
+        size_t n = (size_t)3 * hw[k][0] * hw[k][1];
+        uint8_t *px = malloc(n);
+        for (size_t i = 0; i < n; i++)
+            px[i] = (uint8_t)((i * 2654435761u) >> 13);
+        ck_assert_int_eq(wp_dataset_add(d, px, hw[k][0], hw[k][1], err), WP_OK);
+        free(px);
+    }
+    const int sizes[] = {1, 7, 16, 25};
+    float a[3 * 25 * 25], b[3 * 25 * 25];
+    wp_crop_aug aug = {1, 3, 1};
+    wp_rng r1, r2;
+    wp_rng_seed(&r1, 11);
+    wp_rng_seed(&r2, 11);
+    for (int k = 0; k < 400; k++) {
+        int S = sizes[k % 4];
+        aug.by_area = k % 3 != 0;
+        wp_dataset_crop(d, &r1, S, &aug, a);
+        wp_dataset_crop_naive(d, &r2, S, &aug, b);
+        ck_assert_msg(memcmp(a, b, sizeof(float) * 3 * S * S) == 0, "crop %d (S %d) differs", k,
+                      S);
+    }
+    wp_dataset_free(d);
+}
+END_TEST
+
+/* A step's examples do not depend on how many threads make them. */
+START_TEST(examples_ignore_thread_count)
+{
+    wp_dataset *d = synthetic(4, 40, 3);
+    wp_train_options o;
+    tiny_options(&o, 1);
+    o.channels = 3;
+    o.batch = 7;
+    o.val_every = 0;
+    o.scale_aug = 2;
+    o.flips = 1;
+    char err[WP_ERRLEN];
+    float *x[2], *noise[2];
+    size_t nx = (size_t)o.batch * 4 * 3 * o.patch * o.patch;
+    for (int k = 0; k < 2; k++) {
+        wp_set_threads(k + 1);
+        wp_trainer *t;
+        ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+        ck_assert_msg(wp_trainer_run(t, 1, NULL, err) == WP_OK, "%s", err);
+        x[k] = malloc(sizeof(float) * nx);
+        noise[k] = malloc(sizeof(float) * nx);
+        memcpy(x[k], t->x, sizeof(float) * nx);
+        memcpy(noise[k], t->noise, sizeof(float) * nx * 3 / 4);
+        wp_trainer_free(t);
+    }
+    wp_set_threads(0);
+    ck_assert_int_eq(memcmp(x[0], x[1], sizeof(float) * nx), 0);
+    ck_assert_int_eq(memcmp(noise[0], noise[1], sizeof(float) * nx * 3 / 4), 0);
+    for (int k = 0; k < 2; k++) {
+        free(x[k]);
+        free(noise[k]);
+    }
+    wp_dataset_free(d);
+}
+END_TEST
+
 /* ---- data parallelism, with threads standing in for processes ---- */
 
 /* Sums over `size` threads: each publishes its buffer, then every one adds
@@ -642,6 +713,8 @@ int main(void)
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, export_loads_and_denoises);
     tcase_add_test(tc, crops_are_deterministic);
+    tcase_add_test(tc, fast_crop_matches_naive);
+    tcase_add_test(tc, examples_ignore_thread_count);
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
     tcase_add_test(tc, base_den_survives_training);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
