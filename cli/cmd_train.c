@@ -44,6 +44,9 @@ static int train_usage(FILE *f)
         "  --noise MIN,MAX        noise sigma range in 0..255 units\n"
         "                                               [small 0,60, paper 0,255]\n"
         "  --noise-dist quadratic|uniform     [small uniform, paper quadratic]\n"
+        "  --loss-sigma S         weight each example's squared error by\n"
+        "                         S^2/(S^2+sigma^2): noise levels above S count as in\n"
+        "                         PSNR, the low ones are not drowned (0: plain) [0]\n"
         "  --band-noise projected|full   each band gets its share of the pixel noise\n"
         "                         (sigma/2^J low-pass, sigma/2^(j+1) level j), or the\n"
         "                         reference's ranges (sigma low-pass, sigma/2 details)\n"
@@ -169,6 +172,10 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
         if (strcmp(v, "quadratic") && strcmp(v, "uniform"))
             FAIL("--noise-dist is quadratic or uniform");
         o->noise = !strcmp(v, "uniform") ? WP_NOISE_UNIFORM : WP_NOISE_QUADRATIC;
+    } else if (!strcmp(k, "--loss-sigma")) {
+        if (parse_num(v, k, 0, 1000, &d))
+            return -1;
+        o->loss_sigma = (float)d;
     } else if (!strcmp(k, "--band-noise")) {
         if (strcmp(v, "projected") && strcmp(v, "full"))
             FAIL("--band-noise is projected or full");
@@ -429,11 +436,12 @@ static void print_plan(wp_trainer *t, const wp_dataset *train, const wp_dataset 
     free(d);
     fprintf(stderr,
             "training: %ld steps per network, batch %d of %dx%d, lr %g (%s), noise %g..%g (%s), "
-            "%d train / %d val images, seed %llu\n",
+            "loss sigma %g, %d train / %d val images, seed %llu\n",
             o->steps, o->batch, o->patch, o->patch, (double)o->lr,
             o->schedule == WP_LR_COSINE ? "cosine" : o->schedule == WP_LR_STEP ? "step" : "const",
             (double)o->noise_min, (double)o->noise_max,
-            o->noise == WP_NOISE_QUADRATIC ? "quadratic" : "uniform", wp_dataset_count(train),
+            o->noise == WP_NOISE_QUADRATIC ? "quadratic" : "uniform", (double)o->loss_sigma,
+            wp_dataset_count(train),
             wp_dataset_count(val), (unsigned long long)o->seed);
 }
 

@@ -48,7 +48,7 @@ static const struct {
     FLD("val_sigma", F_FLOAT, val_sigma),   FLD("diverge", F_FLOAT, diverge),
     FLD("threads", F_INT, threads),         FLD("seed", F_U64, seed),
     FLD("projected_noise", F_INT, projected_noise), FLD("clip", F_INT, clip),
-    FLD("finetune", F_INT, finetune),
+    FLD("finetune", F_INT, finetune),       FLD("loss_sigma", F_FLOAT, loss_sigma),
 #undef FLD
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
@@ -268,7 +268,8 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
     for (size_t i = 0; i < NFIELDS; i++) {
         snprintf(key, sizeof key, "opt.%s", fields[i].name);
         const char *v = wp_st_meta_get(f, key);
-        if (!v && (!strcmp(fields[i].name, "clip") || !strcmp(fields[i].name, "finetune")))
+        if (!v && (!strcmp(fields[i].name, "clip") || !strcmp(fields[i].name, "finetune") ||
+                   !strcmp(fields[i].name, "loss_sigma")))
             continue; /* checkpoints from before these options: off */
         if (!v || field_parse(&t->o, (int)i, v))
             return bad(err, path, key);

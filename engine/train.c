@@ -167,6 +167,8 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err)
                        (double)o->noise_min, (double)o->noise_max);
     if (o->noise != WP_NOISE_UNIFORM && o->noise != WP_NOISE_QUADRATIC)
         return wp_fail(err, WP_ERR_ARG, "unknown noise distribution");
+    if (!(o->loss_sigma >= 0.0f) || o->loss_sigma > 1000.0f)
+        return wp_fail(err, WP_ERR_ARG, "loss sigma %g (0..1000)", (double)o->loss_sigma);
     if (o->scale_aug < 1 || o->scale_aug > 8)
         return wp_fail(err, WP_ERR_ARG, "scale augmentation %d (1..8)", o->scale_aug);
     if (o->weight != WP_WEIGHT_IMAGE && o->weight != WP_WEIGHT_AREA)
@@ -344,7 +346,7 @@ void wp_trainer_free(wp_trainer *t)
     wp_adam_free(&t->adam);
     wp_net_cache_free(&t->cache);
     float *bufs[] = {t->crop, t->tmp, t->crop2, t->tmp2, t->x, t->noise, t->y, t->dy, t->grad,
-                     t->val_x, t->val_noise, t->val_y, t->val_ws};
+                     t->exw, t->val_x, t->val_noise, t->val_y, t->val_ws};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(t->bn_sync.st);
@@ -426,6 +428,7 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
         grow(&t->y, (size_t)N * 3 * C * PP, &fail);
         grow(&t->dy, (size_t)N * 3 * C * PP, &fail);
         grow(&t->grad, npar, &fail);
+        grow(&t->exw, (size_t)N, &fail);
         if (fail)
             return wp_fail(err, WP_ERR_NOMEM, "out of memory for training buffers");
     }
@@ -694,6 +697,13 @@ uint64_t wp_trainer_state_hash(const wp_trainer *t)
     return fnv1a(h, t->noise_rng.s, sizeof t->noise_rng.s);
 }
 
+/* An example's weight in the loss (see wp_train_options.loss_sigma). */
+static float example_weight(const wp_train_options *o, double sigma)
+{
+    double s2 = (double)o->loss_sigma * o->loss_sigma;
+    return o->loss_sigma > 0.0f ? (float)(s2 / (s2 + sigma * sigma)) : 1.0f;
+}
+
 typedef struct {
     const wp_trainer *t;
     int idx, n0;
@@ -713,7 +723,9 @@ static void batch_example(int i, int tid, void *ctx)
     wp_rng dr, nr;
     wp_rng_split(&t->data_rng, SAMPLE_KEY + (uint64_t)n, &dr);
     wp_rng_split(&t->noise_rng, SAMPLE_KEY + (uint64_t)n, &nr);
-    float sd = (float)(wp_train_draw_sigma(&t->o, &nr) / 255.0) * j->band;
+    double sigma = wp_train_draw_sigma(&t->o, &nr);
+    float sd = (float)(sigma / 255.0) * j->band;
+    t->exw[i] = example_weight(&t->o, sigma);
     float gain =
         j->idx < 0 && !t->o.flat && t->o.rescale_low ? (float)wp_rng_uniform(&nr) : 1.0f;
     ex_scratch w = slot(t, tid);
@@ -750,7 +762,10 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     wp_bn_set_sync(NULL);
     if (st)
         return st;
-    double se = wp_mse_forward(t->y, t->noise, Nl * nout) * (double)(Nl * nout);
+    double se = 0.0;
+    for (int i = 0; i < Nl; i++)
+        se += t->exw[i] * wp_mse_forward(t->y + (size_t)i * nout, t->noise + (size_t)i * nout, nout) *
+              (double)nout;
     comm_sum(t, &se, 1);
     *loss = se / (double)(N * nout);
     char nm[16];
@@ -763,9 +778,12 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
                        nm, t->step + 1, isnan(*loss) ? "NaN" : "infinite");
     /* d(loss)/dy of the whole batch's mean: the local mean's times Nl/N. */
     wp_mse_backward(t->dy, t->y, t->noise, Nl * nout);
-    if (Nl != N)
-        for (size_t i = 0; i < Nl * nout; i++)
-            t->dy[i] *= (float)Nl / (float)N;
+    for (int i = 0; i < Nl; i++) {
+        float s = t->exw[i] * (float)Nl / (float)N;
+        if (s != 1.0f)
+            for (size_t k = 0; k < nout; k++)
+                t->dy[(size_t)i * nout + k] *= s;
+    }
     memset(t->grad, 0, sizeof(float) * net->nparams);
     wp_bn_set_sync(sync);
     wp_net_backward(net, &t->cache, t->x, t->dy, t->grad, NULL);

@@ -81,6 +81,7 @@ struct wp_trainer {
     int nslots;
     size_t slot_floats;
     float *x, *noise, *y, *dy, *grad;
+    float *exw;                   /* each example's weight in the loss */
     wp_net_cache cache;           /* rebuilt per stage (its size depends on the net) */
     int cache_stage;
     /* Validation crops of the current stage, fixed by the seed. */

@@ -93,6 +93,10 @@ typedef struct {
     long warmup;      /* linear warm-up steps */
     float noise_min, noise_max; /* sigma range in 0..255 pixel units (see below) */
     wp_noise_dist noise;
+    float loss_sigma; /* 0: plain mean squared error; > 0: each example's squared error
+                         weighted by s^2 / (s^2 + sigma^2), sigma its pixel noise (0..255):
+                         above s every noise level counts as it does in PSNR, so the
+                         rare low-noise examples are not drowned by the loud ones */
     int projected_noise; /* 1: each band gets exactly the share of pixel noise it sees
                             when denoising (sigma/2^J on the low-pass, sigma/2^(j+1) on
                             level j); 0: the reference's per-band ranges (below) */

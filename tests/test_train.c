@@ -216,6 +216,7 @@ START_TEST(resume_is_exact)
     o.noise_max = 255.0f;
     o.val_every = 7;
     o.warmup = 5;
+    o.loss_sigma = 30.0f; /* kept by the checkpoint */
     static loss_log a, b;
     run_split(&o, d, 0, &a);
     /* inside a stage, at the stage boundary, and in the second stage */
@@ -570,6 +571,68 @@ START_TEST(examples_ignore_thread_count)
 }
 END_TEST
 
+/* With loss_sigma S every example's squared error counts S^2/(S^2+sigma^2)
+ * times: in the reported loss and in the gradient it feeds back; sigma is
+ * the example's own noise, read back from its noise band. */
+START_TEST(loss_sigma_weights_each_example)
+{
+    wp_dataset *d = synthetic(4, 40, 1);
+    wp_train_options o;
+    tiny_options(&o, 1);
+    o.batch = 8;
+    o.noise_min = 20.0f;
+    o.noise_max = 200.0f;
+    char err[WP_ERRLEN];
+    for (int k = 0; k < 2; k++) {
+        o.loss_sigma = k ? 50.0f : 0.0f;
+        wp_trainer *t;
+        loss_log l = {.n = 0};
+        ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+        wp_trainer_set_callback(t, record, &l);
+        ck_assert_msg(wp_trainer_run(t, 1, NULL, err) == WP_OK, "%s", err);
+        /* the first stage is cond0: 3 detail bands out */
+        size_t nout = (size_t)3 * o.patch * o.patch;
+        double se = 0.0, ratio[8], wmin = 1.0, wmax = 0.0;
+        for (int i = 0; i < o.batch; i++) {
+            const float *y = t->y + i * nout, *n = t->noise + i * nout;
+            double e = 0.0, v = 0.0;
+            for (size_t q = 0; q < nout; q++) {
+                e += (double)(y[q] - n[q]) * (y[q] - n[q]);
+                v += (double)n[q] * n[q];
+            }
+            float w = t->exw[i];
+            se += w * e;
+            wmin = fmin(wmin, w);
+            wmax = fmax(wmax, w);
+            /* the noise's sd against the sigma the weight implies */
+            if (k)
+                ratio[i] = sqrt(v / nout) / (50.0 * sqrt(1.0 / w - 1.0));
+            /* dy = 2 w (y - noise) / (batch * nout) */
+            for (size_t q = 0; q < nout; q += 97)
+                ck_assert_float_eq_tol(t->dy[i * nout + q],
+                                       2.0 * w * (y[q] - n[q]) / (double)(o.batch * nout),
+                                       1e-6 * fabs(t->dy[i * nout + q]) + 1e-12);
+        }
+        ck_assert_int_eq(l.n, 1);
+        ck_assert_float_eq_tol(l.loss[0], se / (double)(o.batch * nout), 1e-6 * l.loss[0]);
+        if (!k) {
+            ck_assert(wmin == 1.0 && wmax == 1.0);
+        } else {
+            ck_assert_msg(wmin > 50.0 * 50.0 / (50.0 * 50.0 + 200.0 * 200.0) - 1e-6 &&
+                              wmax < 50.0 * 50.0 / (50.0 * 50.0 + 20.0 * 20.0) + 1e-6 &&
+                              wmax > 1.5 * wmin,
+                          "weights %g..%g", wmin, wmax);
+            for (int i = 1; i < o.batch; i++)
+                ck_assert_msg(fabs(ratio[i] / ratio[0] - 1.0) < 0.15, "example %d: %g vs %g", i,
+                              ratio[i], ratio[0]);
+        }
+        wp_trainer_free(t);
+    }
+    wp_dataset_free(d);
+}
+END_TEST
+
 /* ---- data parallelism, with threads standing in for processes ---- */
 
 /* Sums over `size` threads: each publishes its buffer, then every one adds
@@ -715,6 +778,7 @@ int main(void)
     tcase_add_test(tc, crops_are_deterministic);
     tcase_add_test(tc, fast_crop_matches_naive);
     tcase_add_test(tc, examples_ignore_thread_count);
+    tcase_add_test(tc, loss_sigma_weights_each_example);
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
     tcase_add_test(tc, base_den_survives_training);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
