@@ -733,6 +733,30 @@ static void batch_example(int i, int tid, void *ctx)
                  t->noise + (size_t)i * j->nout);
 }
 
+/* The sum over this process's Nl examples of each one's weight times its
+ * squared error (t->y against t->noise, nout values each). */
+static double weighted_squared_error(const wp_trainer *t, int Nl, size_t nout)
+{
+    double se = 0.0;
+    for (int i = 0; i < Nl; i++)
+        se += t->exw[i] * wp_mse_forward(t->y + (size_t)i * nout, t->noise + (size_t)i * nout, nout) *
+              (double)nout;
+    return se;
+}
+
+/* t->dy: d(loss)/dy of the whole batch's weighted mean (N examples, Nl of
+ * them here): the local plain mean's, times each weight and Nl/N. */
+static void weighted_squared_error_grad(wp_trainer *t, int Nl, int N, size_t nout)
+{
+    wp_mse_backward(t->dy, t->y, t->noise, Nl * nout);
+    for (int i = 0; i < Nl; i++) {
+        float s = t->exw[i] * (float)Nl / (float)N;
+        if (s != 1.0f)
+            for (size_t k = 0; k < nout; k++)
+                t->dy[(size_t)i * nout + k] *= s;
+    }
+}
+
 static wp_status train_step(wp_trainer *t, double *loss, char *err)
 {
     int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;
@@ -762,10 +786,7 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     wp_bn_set_sync(NULL);
     if (st)
         return st;
-    double se = 0.0;
-    for (int i = 0; i < Nl; i++)
-        se += t->exw[i] * wp_mse_forward(t->y + (size_t)i * nout, t->noise + (size_t)i * nout, nout) *
-              (double)nout;
+    double se = weighted_squared_error(t, Nl, nout);
     comm_sum(t, &se, 1);
     *loss = se / (double)(N * nout);
     char nm[16];
@@ -776,14 +797,7 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     if (!isfinite(*loss))
         return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: the loss is %s (try a lower learning rate)",
                        nm, t->step + 1, isnan(*loss) ? "NaN" : "infinite");
-    /* d(loss)/dy of the whole batch's mean: the local mean's times Nl/N. */
-    wp_mse_backward(t->dy, t->y, t->noise, Nl * nout);
-    for (int i = 0; i < Nl; i++) {
-        float s = t->exw[i] * (float)Nl / (float)N;
-        if (s != 1.0f)
-            for (size_t k = 0; k < nout; k++)
-                t->dy[(size_t)i * nout + k] *= s;
-    }
+    weighted_squared_error_grad(t, Nl, N, nout);
     memset(t->grad, 0, sizeof(float) * net->nparams);
     wp_bn_set_sync(sync);
     wp_net_backward(net, &t->cache, t->x, t->dy, t->grad, NULL);
