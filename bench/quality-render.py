@@ -15,6 +15,7 @@ times = {}             # (set, table, column) -> s/MP
 info = {}              # (set, what) -> value: images, set size
 sheets = []            # (set, model, file)
 details = []           # (what, file)
+dpsnr = OrderedDict()  # crop -> method -> PSNR of the fine-detail crops
 for line in open(rec_path):
     f = line.rstrip("\n").split("\t")
     if len(f) != 6:
@@ -30,6 +31,8 @@ for line in open(rec_path):
         sheets.append((s, col, val))
     elif kind == "detail":
         details.append((col, val))
+    elif kind == "dpsnr":  # table: the crop, col: the method
+        dpsnr.setdefault(table, OrderedDict())[col] = val
 
 published = OrderedDict()  # set -> method -> level -> psnr
 for line in open(pub_path):
@@ -130,6 +133,13 @@ for what, f in details:
     out += ["## Fine detail at 100%% (%s)" % what, "",
             "256x256 crops with small text and fine texture (`DETAIL_CROPS` in bench/quality): "
             "the noisy crop, ours (blind), gegl:denoise-dct told the sigma, the clean crop; "
-            "PSNR in the labels.", "", "![fine detail](%s)" % f, ""]
+            "PSNR in the labels and below.", "", "![fine detail](%s)" % f, ""]
+    methods = list(OrderedDict((m, 1) for d in dpsnr.values() for m in d))
+    if dpsnr:
+        out.append(row(["crop"] + methods))
+        out.append(row(["---"] * (len(methods) + 1)))
+        for crop, d in dpsnr.items():
+            out.append(row([crop] + [fmt(d.get(m)) for m in methods]))
+        out.append("")
 
 print("\n".join(out).rstrip("\n"))

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/quality on a 2-image subset (one gray and one colour denoising set
-# at sigma 25, Set5 x2, the RNI6 sheet) with the shipped models: the tables
+# at sigma 25, Set5 x2, the RNI6 and fine-detail sheets) with the shipped models: the tables
 # hold our PSNR and every peer's in plausible ranges, beside the published
 # rows; a second run takes the peers' results from its cache.  Skips (77)
 # without ../shared/benchmarks, gegl or gmic.
@@ -18,7 +18,7 @@ for t in gegl gmic; do command -v $t >/dev/null || { echo "$t is not installed";
 unset OPENBLAS_NUM_THREADS # bench/quality times each program on all cores
 
 export PEER_CACHE=$T/cache # a private cache, filled by the first run
-SETS="Set12 CBSD68 Set5 RNI6" SIGMAS=25 FACTORS=2 "$SRC/bench/quality" --subset 2 \
+SETS="Set12 CBSD68 Set5 RNI6 Detail" SIGMAS=25 FACTORS=2 "$SRC/bench/quality" --subset 2 \
     --out "$T/quality.md" "$SRC/models/photo-gray.safetensors" "$SRC/models/photo-color.safetensors" \
     >"$T/log" 2>&1
 rc=$?
@@ -80,6 +80,21 @@ done
     bad "Set5 x2: no published EDSR row"
 [ -s "$T/quality-RNI6.jpg" ] && grep -q "quality-RNI6.jpg" "$Q" && ok "RNI6 contact sheet" ||
     bad "no RNI6 contact sheet"
+
+# the fine-detail sheet: five crops, each model and denoise-dct above their noisy input
+[ -s "$T/quality-detail.jpg" ] && grep -q "quality-detail.jpg" "$Q" && ok "fine-detail contact sheet" ||
+    bad "no fine-detail contact sheet"
+detail() { # CROP COLUMN
+    awk -F' *\\| *' -v r="$1" -v c="$2" '
+        index($0, "## Fine detail") == 1 { on = 1; next }
+        on && /^\| crop/ { for (i = 2; i < NF; i++) col[$i] = i; next }
+        on && $2 == r && (c in col) { print $(col[c]); exit }' "$Q"
+}
+for crop in "09 +0+160" "img_094_SRF_2_HR +0+64" "img_053_SRF_2_HR +256+40"; do
+    m=$([ "$crop" = "09 +0+160" ] && echo photo-gray || echo photo-color)
+    in_range "fine detail $crop, $m" "$(detail "$crop" "$m")" 21 40
+    in_range "fine detail $crop, denoise-dct" "$(detail "$crop" gegl:denoise-dct)" 21 40
+done
 
 # A second run takes the peers' results from the cache: the same values, none recomputed.
 SETS=Set12 SIGMAS=25 METHODS="ours dct nlm pca" "$SRC/bench/quality" --subset 2 --out "$T/again.md" \
