@@ -25,13 +25,17 @@
 
 typedef enum { F_INT, F_LONG, F_FLOAT, F_U64, F_STR } field_type;
 
-/* Every option, by name, so that saving and loading share one list. */
+/* Every option, by name, so that saving and loading share one list.
+ * OPT: options added after the format's first checkpoints; an older
+ * checkpoint lacks them and resumes with them off (zero). */
 static const struct {
     const char *name;
     field_type type;
     size_t off;
+    int optional;
 } fields[] = {
-#define FLD(name, type, member) {name, type, offsetof(wp_train_options, member)}
+#define FLD(name, type, member) {name, type, offsetof(wp_train_options, member), 0}
+#define OPT(name, type, member) {name, type, offsetof(wp_train_options, member), 1}
     FLD("channels", F_INT, channels),       FLD("levels", F_INT, levels),
     FLD("flat", F_INT, flat),               FLD("low.width", F_INT, low.width),
     FLD("low.layers", F_INT, low.layers),   FLD("low.rf", F_INT, low.rf),
@@ -47,8 +51,9 @@ static const struct {
     FLD("val_every", F_INT, val_every),     FLD("val_batch", F_INT, val_batch),
     FLD("val_sigma", F_FLOAT, val_sigma),   FLD("diverge", F_FLOAT, diverge),
     FLD("threads", F_INT, threads),         FLD("seed", F_U64, seed),
-    FLD("projected_noise", F_INT, projected_noise), FLD("clip", F_INT, clip),
-    FLD("finetune", F_INT, finetune),       FLD("loss_sigma", F_FLOAT, loss_sigma),
+    FLD("projected_noise", F_INT, projected_noise), OPT("clip", F_INT, clip),
+    OPT("finetune", F_INT, finetune),       OPT("loss_sigma", F_FLOAT, loss_sigma),
+#undef OPT
 #undef FLD
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
@@ -268,9 +273,8 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
     for (size_t i = 0; i < NFIELDS; i++) {
         snprintf(key, sizeof key, "opt.%s", fields[i].name);
         const char *v = wp_st_meta_get(f, key);
-        if (!v && (!strcmp(fields[i].name, "clip") || !strcmp(fields[i].name, "finetune") ||
-                   !strcmp(fields[i].name, "loss_sigma")))
-            continue; /* checkpoints from before these options: off */
+        if (!v && fields[i].optional)
+            continue; /* zeroed by the caller: off */
         if (!v || field_parse(&t->o, (int)i, v))
             return bad(err, path, key);
     }
