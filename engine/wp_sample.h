@@ -23,6 +23,11 @@ struct wp_ascent {
 };
 
 wp_status wp_ascent_run(wp_ascent *a, char *err);
+/* Fills the pixels of the h x w plane y whose weight wt is below 1 with the
+ * minimiser of 1/2 (|grad y|^2 + |Laplacian y|^2 + mu |y - s|^2), s being
+ * y on entry, the rest of y fixed (inpaint.c); work: 4 planes of h x w.
+ * Returns the conjugate-gradient iterations. */
+int wp_smooth_fill(float *y, const float *wt, int h, int w, float mu, float *const work[4]);
 /* The fast upscale's deterministic refinement of the start in a->y (see
  * sample.c); probe: a buffer of y's size. */
 wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err);
