@@ -53,11 +53,9 @@ double cli_job_finish(cli_job *j);
 
 /* Prints "wprior: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* photo-gray for colour images too (it works in an opponent colour basis
- * there and beats the shipped photo-color). */
-#define WPRIOR_DEFAULT_MODEL_NAME "photo-gray.safetensors"
-#define WPRIOR_GRAY_MODEL_NAME "photo-gray.safetensors"    /* gray images */
-#define WPRIOR_SAMPLE_MODEL_NAME "stone.safetensors"       /* wprior sample */
+/* The model a job falls back on when its own (WP_MODEL_*) is not
+ * installed: the gray prior runs on gray and colour images. */
+#define WPRIOR_DEFAULT_MODEL_NAME WP_MODEL_GRAY ".safetensors"
 
 /* The model to use: the -m value, else $WPRIOR_MODEL, else the shipped
  * default (installed, or in the source tree's models/).  Loads it or
@@ -82,8 +80,10 @@ typedef struct {
 } cli_input;
 
 /* Loads the model and the image (refusing sizes over the memory budget);
- * prints why not and returns -1. */
-int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job);
+ * prints why not and returns -1.  With no model named, a colour image
+ * gets the shipped colour_model (a file name), a gray one the gray prior. */
+int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job,
+                   const char *colour_model);
 void cli_input_close(cli_input *in);
 
 /* Interleaved image <-> planar colour planes (alpha left out). */

@@ -12,8 +12,8 @@ static int denoise_usage(FILE *f)
                "depth (alpha kept as it is).  A gray prior denoises a colour image in an\n"
                "opponent basis: luma and two colour differences.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
-               "                     photo-gray, for colour images too); a bare name\n"
-               "                     (photo-color) is a shipped model\n"
+               "                     " WP_MODEL_COLOUR_DENOISE " for colour images, " WP_MODEL_GRAY "\n"
+               "                     for gray ones); a bare name is a shipped model\n"
                "  --strength S       %g..%g, blend of input (0) and result (1); default %g\n"
                "  --no-unclip        keep the bias that clipping to black and white gave the\n"
                "                     noise (by default the result is corrected for it)\n"
@@ -67,7 +67,7 @@ int cmd_denoise(int argc, char **argv)
     if (npos != 2)
         return cli_missing("denoise", npos, (const char *const[]){"INPUT", "OUTPUT"}, 2);
     cli_input in;
-    if (cli_input_open(&in, job.model, pos[0], &job))
+    if (cli_input_open(&in, job.model, pos[0], &job, WP_MODEL_COLOUR_DENOISE ".safetensors"))
         return 1;
     char err[WP_ERRLEN];
     float sigma = 0;

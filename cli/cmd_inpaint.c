@@ -13,8 +13,8 @@ static int inpaint_usage(FILE *f)
                "given the rest of the image (coarse to fine); every other pixel, alpha\n"
                "included, is written unchanged.  OUTPUT has INPUT's bit depth.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
-               "                     photo-gray, for colour images too); a bare name\n"
-               "                     (photo-color) is a shipped model\n"
+               "                     " WP_MODEL_COLOUR_HEAL " for colour images, " WP_MODEL_GRAY "\n"
+               "                     for gray ones); a bare name is a shipped model\n"
                "  --mask MASK        a PNG/JPEG of INPUT's size: a pixel whose colour is not\n"
                "                     0 is filled (alpha is ignored)\n"
                "  --mode fast|sharp  fast: the most likely fill, smooth (default); sharp: a\n"
@@ -99,7 +99,7 @@ int cmd_inpaint(int argc, char **argv)
     o.seed = job.seed;
     o.sampler = job.sampler;
     cli_input in;
-    if (cli_input_open(&in, job.model, pos[0], &job))
+    if (cli_input_open(&in, job.model, pos[0], &job, WP_MODEL_COLOUR_HEAL ".safetensors"))
         return 1;
     char err[WP_ERRLEN];
     int rc = 1;

@@ -64,7 +64,7 @@ int cmd_sample(int argc, char **argv)
     }
     if (npos != 1)
         return cli_missing("sample", npos, (const char *const[]){"OUTPUT"}, 1);
-    wp_prior *p = cli_load_model_or(job.model, WPRIOR_SAMPLE_MODEL_NAME);
+    wp_prior *p = cli_load_model_or(job.model, WP_MODEL_SAMPLE ".safetensors");
     if (!p)
         return 1;
     char err[WP_ERRLEN];

@@ -13,8 +13,8 @@ static int upscale_usage(FILE *f)
                "low-pass image, the details of each finer level are drawn from the prior;\n"
                "the output's factor x factor block means equal the input.\n"
                "  -m MODEL           model file (default: $WPRIOR_MODEL, then the shipped\n"
-               "                     photo-gray, for colour images too); a bare name\n"
-               "                     (photo-color) is a shipped model\n"
+               "                     " WP_MODEL_COLOUR_UPSCALE " for colour images, " WP_MODEL_GRAY "\n"
+               "                     for gray ones); a bare name is a shipped model\n"
                "  -f, --factor F     %s (default %d)\n"
                "  --mode fast|sharp  fast: few steps, faithful (default); sharp: a real sample\n%s%s",
             cli_factors(), WP_FACTOR_DEFAULT, cli_job_usage(), cli_sampler_usage());
@@ -75,7 +75,7 @@ int cmd_upscale(int argc, char **argv)
     u.seed = job.seed;
     u.sampler = job.sampler;
     cli_input in;
-    if (cli_input_open(&in, job.model, pos[0], &job))
+    if (cli_input_open(&in, job.model, pos[0], &job, WP_MODEL_COLOUR_UPSCALE ".safetensors"))
         return 1;
     char err[WP_ERRLEN];
     int rc = 1, f = u.factor;

@@ -220,7 +220,8 @@ void cli_from_planar(wp_image *img, const float *planar)
         }
 }
 
-int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job)
+int cli_input_open(cli_input *in, const char *model, const char *path, const cli_job *job,
+                   const char *colour_model)
 {
     char err[WP_ERRLEN];
     memset(in, 0, sizeof *in);
@@ -233,8 +234,7 @@ int cli_input_open(cli_input *in, const char *model, const char *path, const cli
         return -1;
     }
     in->C = cli_colour_channels(&in->img);
-    /* With no model named, gray images get the shipped gray prior. */
-    in->prior = cli_load_model_or(model, in->C == 1 ? WPRIOR_GRAY_MODEL_NAME : NULL);
+    in->prior = cli_load_model_or(model, in->C == 1 ? WP_MODEL_GRAY ".safetensors" : colour_model);
     if (!in->prior) {
         cli_input_close(in);
         return -1;

@@ -148,6 +148,16 @@ typedef struct {
 #define WP_SAMPLE_SIDE_MAX 16384   /* a sample's width or height that front ends offer */
 #define WP_SAMPLE_SIDE_DEFAULT 256 /* ... when neither the user nor the prior sets it */
 
+/* The shipped models that front ends use when none is named (file names
+ * without ".safetensors"): gray images get the gray prior; colour images
+ * the colour prior to denoise and heal, and the gray prior, channel by
+ * channel, to upscale (it upscales colour photographs better). */
+#define WP_MODEL_GRAY "photo-gray"
+#define WP_MODEL_COLOUR_DENOISE "photo-color"
+#define WP_MODEL_COLOUR_UPSCALE "photo-gray"
+#define WP_MODEL_COLOUR_HEAL "photo-color"
+#define WP_MODEL_SAMPLE "stone"
+
 typedef struct {
     float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
     int clipped;    /* 1: the noisy input was clipped to [0,1] (as every 8- or 16-bit

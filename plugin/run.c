@@ -20,7 +20,7 @@ static void prepare(wg_common *c, int channels)
     if (sample && c->interactive)
         c->s.width = c->s.height = 0; /* the dialog proposes this image's size */
     if (!c->from_args || !c->s.model[0])
-        wpm_choose(wg_models(c), c->s.model, sizeof c->s.model, sample, channels == 1);
+        wpm_choose(wg_models(c), c->s.model, sizeof c->s.model, c->desc->kind, channels == 1);
 }
 
 wg_outcome wg_settle(wg_common *c, int channels, wp_status (*dialog)(void *run), void *run)

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Sets everything up (packages, build, install of the CLI, the library, the
 # shipped models and the GIMP plug-in) and runs the main job with the
-# shipped default model (photo-gray, which denoises colour in an opponent
-# basis): blind denoising of a noisy photograph
+# shipped default model for colour photographs (photo-color): blind
+# denoising of a noisy photograph
 # (a crop of the photograph on GIMP's splash screen, Gaussian noise of
 # sigma 25/255 added with a fixed seed), then a x2 upscale of its 2x2 block
 # means.  Results in build/demo/.
@@ -25,7 +25,7 @@ convert /usr/share/gimp/2.0/images/gimp-splash.png -alpha off -crop 640x480+180+
 # the same seeded noise as `wprior eval` uses (16-bit PNG, clipped)
 wprior eval --clean "$D/clean" --sigma 25 --rgb --save-noisy "$D/noisy" >/dev/null
 cp "$D/noisy/000_noisy25.png" "$D/noisy25.png"
-wprior info models/photo-gray.safetensors # the default, installed
+wprior info models/photo-color.safetensors # the default for colour, installed
 wprior denoise "$D/noisy25.png" "$D/denoised.png"
 echo "noisy:    $(build/tests/wp_psnr "$D/noisy25.png" "$D/clean/mushrooms.png") dB"
 echo "denoised: $(build/tests/wp_psnr "$D/denoised.png" "$D/clean/mushrooms.png") dB -> $D/denoised.png"

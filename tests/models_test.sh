@@ -35,8 +35,9 @@ for m in "${models[@]}"; do
     "$WPRIOR" sample -m "$m" --size 32x32 --max-iter 20 "$T/s.png" 2>"$T/stderr" && ok "$name: sample" ||
         bad "$name: sample: $(cat "$T/stderr")"
 done
-# No -m (and no $WPRIOR_MODEL): photographs, colour or gray, get photo-gray,
-# samples come from stone; the same results as naming them.
+# No -m (and no $WPRIOR_MODEL): gray photographs get photo-gray, colour
+# ones photo-color to denoise and heal and photo-gray to upscale, samples
+# come from stone; the same results as naming them.
 unset WPRIOR_MODEL
 nom() { # NAME JOB ARGS... : runs JOB with and without -m DIR/NAME, compares
     local name=$1 job=$2
@@ -49,11 +50,16 @@ nom() { # NAME JOB ARGS... : runs JOB with and without -m DIR/NAME, compares
         bad "$job $* with no -m: not $name's result: $(cat "$T/stderr")"
     fi
 }
-nom photo-gray denoise "$T/rgb.png"
+nom photo-color denoise "$T/rgb.png"
 nom photo-gray denoise "$T/gray.png"
 nom photo-gray upscale -f 2 "$T/rgb.png"
 nom photo-gray upscale -f 2 "$T/gray.png"
 nom stone sample --size 32x32 --max-iter 20
+if command -v convert >/dev/null; then
+    convert -size 48x40 xc:black -fill white -draw "rectangle 10,8 25,20" "$T/mask.png"
+    nom photo-color inpaint --mask "$T/mask.png" "$T/rgb.png"
+    nom photo-gray inpaint --mask "$T/mask.png" "$T/gray.png"
+fi
 # -m with a bare name: the shipped model of that name
 if [ -f "$DIR/paper.safetensors" ]; then
     if "$WPRIOR" sample -m paper --size 32x32 --max-iter 20 "$T/named.png" 2>"$T/stderr" &&

@@ -155,12 +155,15 @@ int wpm_find(const wpm_list *l, const char *model)
     return -1;
 }
 
-const char *wpm_preferred(int sample)
+const char *wpm_preferred(wpj_kind kind, int gray)
 {
-    /* photo-gray on colour layers too: there it works in an opponent colour
-     * basis and beats the shipped colour prior (2.9 dB on the validation
-     * photographs at sigma 25). */
-    return sample ? "stone" : "photo-gray";
+    if (kind == WPJ_SAMPLE)
+        return WP_MODEL_SAMPLE;
+    if (gray)
+        return WP_MODEL_GRAY;
+    return kind == WPJ_UPSCALE ? WP_MODEL_COLOUR_UPSCALE
+           : kind == WPJ_HEAL  ? WP_MODEL_COLOUR_HEAL
+                               : WP_MODEL_COLOUR_DENOISE;
 }
 
 /* A model of l with the channel count the layer has: the shipped one for
@@ -176,15 +179,23 @@ static const char *model_for_channels(const wpm_list *l, const char *mine, int c
     return NULL;
 }
 
-void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray)
+void wpm_choose(const wpm_list *l, char *model, size_t len, wpj_kind kind, int gray)
 {
-    const char *mine = wpm_preferred(sample);
+    int sample = kind == WPJ_SAMPLE;
+    const char *mine = wpm_preferred(kind, gray);
     if (model[0]) {
         /* A remembered colour model (from a colour layer, now on a gray
-         * one) gives way; a gray model stays: it denoises colour layers. */
+         * one) gives way, and so does the shipped gray prior remembered
+         * from a gray layer, now on a colour one, where the colour prior
+         * does better; any other gray model stays: it denoises colour
+         * layers. */
         int i = wpm_find(l, model);
-        int swap = i >= 0 && !sample && gray && l->items[i].channels != 1;
-        const char *other = swap ? model_for_channels(l, mine, 1) : NULL;
+        const char *other = NULL;
+        if (i >= 0 && !sample && gray && l->items[i].channels != 1)
+            other = model_for_channels(l, mine, 1);
+        else if (i >= 0 && !sample && !gray && strcmp(mine, WP_MODEL_GRAY) &&
+                 i == wpm_find(l, WP_MODEL_GRAY) && wpm_find(l, mine) >= 0)
+            other = mine;
         if (other)
             g_strlcpy(model, other, len);
         return;

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "jobs.h"
+
 typedef struct {
     char *path;
     char *name;        /* metadata "name", else the file name without extension */
@@ -32,17 +34,19 @@ void wpm_list_free(wpm_list *l);
  * or without ".safetensors", or a metadata name.  An empty string picks the
  * first model.  -1 when none matches. */
 int wpm_find(const wpm_list *l, const char *model);
-/* The shipped model a job uses when none is named: "stone" for samples,
- * else "photo-gray" (for colour images too). */
-const char *wpm_preferred(int sample);
+/* The shipped model a job uses when none is named (WP_MODEL_*): the
+ * texture prior for samples, the gray prior on gray layers, on colour
+ * layers the job's colour default. */
+const char *wpm_preferred(wpj_kind kind, int gray);
 /* The model a job uses when the settings name model (may be ""): that
  * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
  * shipped model for the job when it is in l, and that a model of l whose
  * channel count is not the layer's (a colour model remembered from a
  * colour layer, on a gray layer) gives way to the shipped model for the
- * layer, else the first gray model of l.  Writes into
+ * layer, else the first gray model of l; the shipped gray prior on a
+ * colour layer gives way to the job's colour default.  Writes into
  * model (len bytes). */
-void wpm_choose(const wpm_list *l, char *model, size_t len, int sample, int gray);
+void wpm_choose(const wpm_list *l, char *model, size_t len, wpj_kind kind, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);

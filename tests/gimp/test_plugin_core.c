@@ -277,7 +277,7 @@ END_TEST
 /* The model a run uses: the named one, else the shipped one for the
  * layer; a remembered model (a name or the path a dialog stores) whose
  * channel count is not the layer's gives way to the default model for
- * the layer's. */
+ * the layer's, and the shipped gray prior to the colour one on colour. */
 START_TEST(model_choice)
 {
     wpm_model items[4] = {
@@ -288,46 +288,64 @@ START_TEST(model_choice)
     wpm_list l = {items, 4};
     char m[64] = "";
     g_unsetenv("WPRIOR_MODEL");
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "photo-gray");
-    m[0] = 0; /* photo-gray on colour layers too (the opponent basis) */
-    wpm_choose(&l, m, sizeof m, 0, 0);
+    m[0] = 0; /* photo-color on colour layers */
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
+    ck_assert_str_eq(m, "photo-color");
+    /* the gray default remembered from a gray layer, on a colour one */
+    g_strlcpy(m, "/m/photo-gray.safetensors", sizeof m);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
+    ck_assert_str_eq(m, "photo-color");
+    /* upscaling keeps the gray prior on colour layers: it does better there */
+    g_strlcpy(m, "/m/photo-gray.safetensors", sizeof m);
+    wpm_choose(&l, m, sizeof m, WPJ_UPSCALE, 0);
+    ck_assert_str_eq(m, "/m/photo-gray.safetensors");
+    m[0] = 0;
+    wpm_choose(&l, m, sizeof m, WPJ_UPSCALE, 0);
+    ck_assert_str_eq(m, "photo-gray");
+    m[0] = 0;
+    wpm_choose(&l, m, sizeof m, WPJ_HEAL, 0);
+    ck_assert_str_eq(m, "photo-color");
+    g_strlcpy(m, "photo-gray", sizeof m); /* not where no colour prior ships */
+    wpm_list gray_only = {items + 1, 1};
+    wpm_choose(&gray_only, m, sizeof m, WPJ_DENOISE, 0);
     ck_assert_str_eq(m, "photo-gray");
     g_strlcpy(m, "photo-color", sizeof m); /* a colour model the user chose */
-    wpm_choose(&l, m, sizeof m, 0, 0);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
     ck_assert_str_eq(m, "photo-color");
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "photo-gray");
     /* the path the dialog remembered from a colour layer, on a gray one */
     g_strlcpy(m, "/m/photo-color.safetensors", sizeof m);
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "photo-gray");
     g_strlcpy(m, "/m/mine.safetensors", sizeof m); /* any colour model */
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "photo-gray");
     g_strlcpy(m, "mine", sizeof m); /* kept where it fits */
-    wpm_choose(&l, m, sizeof m, 0, 0);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
     ck_assert_str_eq(m, "mine");
     g_strlcpy(m, "/m/grain.safetensors", sizeof m); /* a gray model on gray */
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "/m/grain.safetensors");
     g_strlcpy(m, "/m/grain.safetensors", sizeof m); /* a gray model on colour: kept */
-    wpm_choose(&l, m, sizeof m, 0, 0);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
     ck_assert_str_eq(m, "/m/grain.safetensors");
     g_strlcpy(m, "/elsewhere/own.safetensors", sizeof m); /* not scanned: kept */
-    wpm_choose(&l, m, sizeof m, 0, 1);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "/elsewhere/own.safetensors");
     g_strlcpy(m, "mine", sizeof m); /* a sample's model is not the layer's */
-    wpm_choose(&l, m, sizeof m, 1, 0);
+    wpm_choose(&l, m, sizeof m, WPJ_SAMPLE, 0);
     ck_assert_str_eq(m, "mine");
     /* no shipped gray model: the first gray one */
     wpm_list colour_first = {items + 2, 2};
     g_strlcpy(m, "mine", sizeof m);
-    wpm_choose(&colour_first, m, sizeof m, 0, 1);
+    wpm_choose(&colour_first, m, sizeof m, WPJ_DENOISE, 1);
     ck_assert_str_eq(m, "/m/grain.safetensors");
     m[0] = 0;
     g_setenv("WPRIOR_MODEL", "/x/env.safetensors", TRUE);
-    wpm_choose(&l, m, sizeof m, 0, 0);
+    wpm_choose(&l, m, sizeof m, WPJ_DENOISE, 0);
     ck_assert_str_eq(m, "/x/env.safetensors");
     g_unsetenv("WPRIOR_MODEL");
 }
