@@ -165,6 +165,13 @@ static void next_step(GtkWidget *dialog, int w, int h, double s)
     g_file_set_contents(report_path, "", 0, NULL);
 }
 
+/* Whether the preview area is now w x h. */
+static int settled(GtkWidget *dialog, int w, int h)
+{
+    GtkWidget *area = find(dialog, is_area, NULL);
+    return gtk_widget_get_allocated_width(area) == w && gtk_widget_get_allocated_height(area) == h;
+}
+
 static gboolean drive(gpointer data)
 {
     (void)data;
@@ -178,9 +185,10 @@ static gboolean drive(gpointer data)
         return G_SOURCE_REMOVE;
     }
     /* The preview of a step is the one at its scale (a resize may draw the
-     * old picture again first). */
+     * old picture again first, and the window manager may resize in more than
+     * one allocation: step 5 waits for the preview of the settled one). */
     if (dialog && read_report(&w, &h, &s) && (step == 0 || fabs(s - want_scale) < 1e-3) &&
-        (step != 5 || w > prev_w))
+        (step != 5 || (w > prev_w && settled(dialog, w, h))))
         next_step(dialog, w, h, s);
     return step > 5 ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
