@@ -1,4 +1,5 @@
-/* cmd_sample.c: `wprior sample [-m MODEL] [--size WxH] [--seed N] [--tileable] OUTPUT`. */
+/* cmd_sample.c: `wprior sample [-m MODEL] [--size WxH] [--seed N] [--tileable]
+ * [--exemplar IMAGE] OUTPUT`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,19 @@ static int sample_usage(FILE *f)
                "  --depth 8|16       PNG bit depth (default 8)\n"
                "  --tileable, --no-tileable\n"
                "                     the sample wraps around seamlessly, or not (default:\n"
-               "                     the model's choice; texture priors tile)\n%s%s",
-            WP_SAMPLE_SIDE_DEFAULT, WP_SAMPLE_SIDE_DEFAULT, cli_job_usage(), cli_sampler_usage());
+               "                     the model's choice; texture priors tile)\n"
+               "  --exemplar IMAGE   continue this texture: the layout is quilted from\n"
+               "                     the image's patches at half size, the details drawn\n"
+               "                     from the prior (default model: the shipped %s for\n"
+               "                     colour, %s for gray); at least %dx%d\n%s%s",
+            WP_SAMPLE_SIDE_DEFAULT, WP_SAMPLE_SIDE_DEFAULT, WP_MODEL_COLOUR_EXEMPLAR, WP_MODEL_GRAY,
+            WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN, cli_job_usage(), cli_sampler_usage());
     return f == stdout ? 0 : 2;
 }
 
 int cmd_sample(int argc, char **argv)
 {
-    const char *outp = NULL;
+    const char *outp = NULL, *exemplar = NULL;
     int W = 0, H = 0, npos = 0, tileable = 0;
     long depth = 8;
     cli_job job;
@@ -48,6 +54,9 @@ int cmd_sample(int argc, char **argv)
                 W > WP_SAMPLE_SIDE_MAX || H > WP_SAMPLE_SIDE_MAX)
                 return cli_error("--size takes WxH with 1..%d each, not '%s'", WP_SAMPLE_SIDE_MAX,
                                  v) + 1;
+        } else if (!strcmp(a, "--exemplar")) {
+            if (!(exemplar = cli_value(argc, argv, &i)))
+                return 2;
         } else if (!strcmp(a, "--tileable")) {
             tileable = 1;
         } else if (!strcmp(a, "--no-tileable")) {
@@ -64,9 +73,15 @@ int cmd_sample(int argc, char **argv)
     }
     if (npos != 1)
         return cli_missing("sample", npos, (const char *const[]){"OUTPUT"}, 1);
-    wp_prior *p = cli_load_model_or(job.model, WP_MODEL_SAMPLE ".safetensors");
-    if (!p)
+    cli_input ex = {0};
+    wp_prior *p;
+    if (exemplar) {
+        if (cli_input_open(&ex, job.model, exemplar, &job, WP_MODEL_COLOUR_EXEMPLAR ".safetensors"))
+            return 1;
+        p = ex.prior, ex.prior = NULL;
+    } else if (!(p = cli_load_model_or(job.model, WP_MODEL_SAMPLE ".safetensors"))) {
         return 1;
+    }
     char err[WP_ERRLEN];
     int rc = 1, C = wp_prior_channels(p), nw, nh, m;
     wp_prior_sample_size(p, &nw, &nh, &m);
@@ -81,6 +96,16 @@ int cmd_sample(int argc, char **argv)
     if (!planar) {
         cli_error("out of memory");
         goto done;
+    }
+    if (exemplar) {
+        so.exemplar = ex.planar;
+        so.ex_width = ex.img.width;
+        so.ex_height = ex.img.height;
+        if (ex.C != C) {
+            cli_error("%s: a %s model needs a %s exemplar", exemplar, C == 1 ? "gray" : "colour",
+                      C == 1 ? "gray" : "colour");
+            goto done;
+        }
     }
     cli_job_start(&job);
     wp_status st = wp_sample(p, planar, C, &so, &job.run, err);
@@ -102,6 +127,7 @@ int cmd_sample(int argc, char **argv)
             so.width, so.height, job.seed, t, so.iterations, (double)so.final_sigma);
     rc = 0;
 done:
+    cli_input_close(&ex);
     free(planar);
     wp_image_free(&out);
     wp_prior_free(p);

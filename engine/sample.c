@@ -507,6 +507,76 @@ static int tileable_default(const wp_prior *p)
     return s && !strcmp(s, "1");
 }
 
+/* A sample that continues an exemplar's texture: its level-k low-pass
+ * quilted from the exemplar's block means, then the details of levels
+ * k-1 .. 0 drawn as the sharp upscale draws them. */
+static wp_status sample_exemplar(gen *g, float *out, int H, int W, wp_sample_options *sopt,
+                                 const wp_run_options *opt, char *err)
+{
+    const wp_prior *p = g->p;
+    int C = p->channels, k = WP_EXEMPLAR_LEVEL, f = 1 << k;
+    int eh = sopt->ex_height, ew = sopt->ex_width;
+    if (eh < WP_EXEMPLAR_MIN || ew < WP_EXEMPLAR_MIN)
+        return wp_fail(err, WP_ERR_ARG, "the exemplar is %dx%d; it must be at least %dx%d", ew,
+                       eh, WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN);
+    wp_status st = check_size(eh, ew, "the exemplar", err);
+    if (st)
+        return st;
+    size_t n_ex = (size_t)C * eh * ew;
+    for (size_t i = 0; i < n_ex; i++)
+        if (!isfinite(sopt->exemplar[i]))
+            return wp_fail(err, WP_ERR_ARG, "the exemplar holds NaN or infinite values");
+    wp_sampler_params d;
+    upscale_defaults(WP_UPSCALE_SHARP, &d);
+    wp_sampler_meta(p, "upscale.sharp", &d);
+    g->sp = sopt->sampler;
+    wp_sampler_fill(&g->sp, &d);
+    if ((st = wp_sampler_check(&g->sp, err)))
+        return st;
+    int h = H >> k, w = W >> k, ch = eh / f, cw = ew / f;
+    size_t low = (size_t)C * h * w, exl = (size_t)C * ch * cw;
+    wp_job job;
+    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W) + sizeof(float) * (low + exl),
+                           wp_prior_largest_net(p), WP_BORDER_MIRROR, err)))
+        return st;
+    g->job = &job;
+    job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));
+    job.work_total = levels_work(p, k, h, w, g->sp.max_iter + 1);
+    /* the exemplar's level-k low-pass (a crop to whole blocks), then the
+     * quilted one, kept for the block-mean projection */
+    float *exlow = wp_alloc(sizeof(float) * exl), *layout = wp_alloc(sizeof(float) * low);
+    if (!exlow || !layout) {
+        st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int c = 0; c < C; c++)
+        wp_block_means(sopt->exemplar + (size_t)c * eh * ew, 1, eh, ew, f,
+                       exlow + (size_t)c * ch * cw);
+    wp_rng root, qr;
+    wp_rng_seed(&root, g->seed);
+    wp_rng_split(&root, 0x9a1, &qr);
+    if ((st = wp_quilt(exlow, C, ch, cw, layout, h, w, job.periodic, &qr, err)))
+        goto done;
+    if ((st = gen_alloc(g, C, H, W, err)))
+        goto done;
+    memcpy(low_buf(g, k), layout, sizeof(float) * low);
+    if ((st = sample_details(g, k, h, w, err)))
+        goto done;
+    project_block_means(g->big, layout, C, h, w, f);
+    memcpy(out, g->big, sizeof(float) * (size_t)C * H * W);
+    sopt->final_sigma = g->final_sigma;
+    sopt->iterations = g->iterations;
+    sopt->width = W;
+    sopt->height = H;
+    report_done(opt);
+done:
+    free(exlow);
+    free(layout);
+    free(g->big);
+    wp_job_end(&job);
+    return st;
+}
+
 wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_options *sopt,
                     const wp_run_options *opt, char *err)
 {
@@ -544,6 +614,8 @@ wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_optio
     g.p = p;
     g.seed = sopt->seed;
     g.relative_details = 1;
+    if (sopt->exemplar)
+        return sample_exemplar(&g, out, H, W, sopt, opt, err);
     int J = p->levels, h = H >> J, w = W >> J;
     wp_job job;
     if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p),

@@ -75,4 +75,15 @@ extern void (*wp_ascent_trace_hook)(const wp_ascent *a, int t, double sigma);
 #define WP_STALL_FRACTION 0.25
 #define WP_STALL_MIN_EXPECT (-0.22)
 
+/* Image quilting (quilt.c): out [C,h,w] made of overlapping patches of ex
+ * [C,eh,ew], each chosen among the exemplar's positions for how well it
+ * agrees with what is already placed, the overlaps blended; periodic: the
+ * result wraps around.  wp_quilt_patch gives the patch side and overlap. */
+#define WP_QUILT_PATCH_MAX 24
+wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
+                   wp_rng *rng, char *err);
+void wp_quilt_patch(int eh, int ew, int h, int w, int *patch, int *overlap);
+/* out [C, h/f, w/f]: the means of in's f x f blocks. */
+void wp_block_means(const float *in, int C, int h, int w, int f, float *out);
+
 #endif

@@ -157,6 +157,8 @@ typedef struct {
 #define WP_MODEL_COLOUR_UPSCALE "photo-gray"
 #define WP_MODEL_COLOUR_HEAL "photo-color"
 #define WP_MODEL_SAMPLE "stone"
+/* a sample that continues an exemplar (wp_sample_options.exemplar) */
+#define WP_MODEL_COLOUR_EXEMPLAR "photo-color"
 
 typedef struct {
     float strength; /* [0,1]: 1 = fully denoised, 0 = the input; blends in between */
@@ -238,10 +240,19 @@ typedef struct {
      * image as periodic); -1: plain borders; 0: the prior's default
      * (metadata "sample.tileable" = 1 or 0, else plain). */
     int tileable;
+    /* A texture to continue (NULL: none), [channels, ex_height, ex_width] in
+     * [0,1], at least 16x16: the sample's low-pass at level
+     * WP_EXEMPLAR_LEVEL is quilted from the exemplar's, the finer details
+     * drawn from the prior with the sharp upscale's sampler. */
+    const float *exemplar;
+    int ex_width, ex_height;
     /* filled in by wp_sample: */
     float final_sigma;        /* sigma_t reached at the finest level */
     int iterations;           /* summed over levels */
 } wp_sample_options;
+
+#define WP_EXEMPLAR_LEVEL 1
+#define WP_EXEMPLAR_MIN 16
 
 /* Sizes a prior can sample: a fixed size (face models, from the metadata
  * "image_size" = "WxH") or, for stationary priors, any multiple of 2^J

@@ -18,8 +18,8 @@ expect_fail() {
         bad "$name: exit status $rc (a crash?): $(tail -3 "$T/stderr")"
     elif ! grep -qF -- "$needle" "$T/stderr"; then
         bad "$name: stderr lacks '$needle': $(cat "$T/stderr")"
-    elif [ -n "$out" ] && ls "$out"* >/dev/null 2>&1; then
-        bad "$name: left $(ls "$out"*)"
+    elif [ -n "$out" ] && compgen -G "$out*" >/dev/null; then # (nullglob-proof)
+        bad "$name: left $(compgen -G "$out*")"
     else
         ok "$name"
     fi

@@ -55,6 +55,16 @@ nom photo-gray denoise "$T/gray.png"
 nom photo-gray upscale -f 2 "$T/rgb.png"
 nom photo-gray upscale -f 2 "$T/gray.png"
 nom stone sample --size 32x32 --max-iter 20
+# a sample that continues an exemplar: the colour prior for colour
+nom photo-color sample --exemplar "$T/rgb.png" --size 32x32 --max-iter 10
+nom photo-gray sample --exemplar "$T/gray.png" --size 32x32 --max-iter 10
+if [ -f "$DIR/photo-color.safetensors" ] && command -v convert >/dev/null; then
+    convert "$T/rgb.png" -crop 12x12+0+0 +repage "$T/tiny.png"
+    expect_fail "sample --exemplar too small" "at least 16x16" "$T/ex1.png" \
+        "$WPRIOR" sample --exemplar "$T/tiny.png" "$T/ex1.png"
+    expect_fail "sample --exemplar gray with a colour model" "needs a colour exemplar" "$T/ex2.png" \
+        "$WPRIOR" sample -m "$DIR/photo-color.safetensors" --exemplar "$T/gray.png" "$T/ex2.png"
+fi
 if command -v convert >/dev/null; then
     convert -size 48x40 xc:black -fill white -draw "rectangle 10,8 25,20" "$T/mask.png"
     nom photo-color inpaint --mask "$T/mask.png" "$T/rgb.png"

@@ -12,6 +12,7 @@
 #include "wp_job.h"
 #include "wp_parallel.h"
 #include "wp_prior_internal.h"
+#include "wp_sample.h"
 
 /* A random prior with the reference architectures (low: 20 layers 3x3,
  * cond: RF 13 over 21 layers) but a narrow width, so tests run fast. */
@@ -863,6 +864,99 @@ START_TEST(tileable_sample_follows_metadata)
 }
 END_TEST
 
+/* Quilting: the first patch's corner, which no other patch overlaps, is a
+ * block of the exemplar as it is; every value lies in the exemplar's range;
+ * a flat exemplar quilts flat; the seed decides; too small an exemplar is
+ * refused. */
+START_TEST(quilt_takes_patches_from_the_exemplar)
+{
+    enum { EW = 40, EH = 36, W = 50, H = 44 };
+    float *ex = malloc(sizeof(float) * 2 * EW * EH), *a = malloc(sizeof(float) * 2 * W * H),
+          *b = malloc(sizeof(float) * 2 * W * H);
+    for (int i = 0; i < EH; i++)
+        for (int j = 0; j < EW; j++) {
+            ex[i * EW + j] = (float)(i * EW + j) / (EW * EH); /* where it came from */
+            ex[EW * EH + i * EW + j] = 0.5f + 0.3f * sinf(0.7f * i + 0.3f * j);
+        }
+    int P, O;
+    wp_quilt_patch(EH, EW, H, W, &P, &O);
+    ck_assert_int_ge(P, 4);
+    ck_assert_int_lt(O, P);
+    char err[WP_ERRLEN];
+    wp_rng r;
+    wp_rng_seed(&r, 5);
+    ck_assert_msg(wp_quilt(ex, 2, EH, EW, a, H, W, 0, &r, err) == WP_OK, "%s", err);
+    int at = (int)lroundf(a[0] * EW * EH), ey = at / EW, exx = at % EW;
+    for (int i = 0; i < P - O; i++)
+        for (int j = 0; j < P - O; j++)
+            for (int c = 0; c < 2; c++)
+                ck_assert_float_eq_tol(a[(c * H + i) * W + j],
+                                       ex[(c * EH + ey + i) * EW + exx + j], 1e-6f);
+    for (int i = 0; i < W * H; i++)
+        ck_assert(a[W * H + i] >= 0.2f - 1e-5f && a[W * H + i] <= 0.8f + 1e-5f);
+    wp_rng_seed(&r, 5);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, &r, err), WP_OK);
+    wp_rng_seed(&r, 5);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, &r, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(a, b, 2 * W * H), 0);
+    wp_rng_seed(&r, 6);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, &r, err), WP_OK);
+    ck_assert_double_gt(max_abs_diff(a, b, 2 * W * H), 0.05);
+    for (int i = 0; i < 2 * EW * EH; i++)
+        ex[i] = 0.25f;
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, &r, err), WP_OK);
+    for (int i = 0; i < 2 * W * H; i++)
+        ck_assert_float_eq_tol(a[i], 0.25f, 1e-6f);
+    ck_assert_int_eq(wp_quilt(ex, 2, 1, 1, a, H, W, 0, &r, err), WP_ERR_ARG);
+    free(ex), free(a), free(b);
+}
+END_TEST
+
+/* A sample from an exemplar keeps its colours (its 2x2 block means are the
+ * quilted layout, whatever the details), the seed decides, bad exemplars
+ * are refused with a message. */
+START_TEST(exemplar_sample_keeps_the_exemplar_colours)
+{
+    wp_prior *p = he_gain(random_prior(3, 2, 8, 9));
+    enum { E = 48, S = 64 };
+    const float mean[3] = {0.2f, 0.5f, 0.8f};
+    float *ex = malloc(sizeof(float) * 3 * E * E), *a = malloc(sizeof(float) * 3 * S * S),
+          *b = malloc(sizeof(float) * 3 * S * S);
+    wp_rng r;
+    wp_rng_seed(&r, 1);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < E * E; i++)
+            ex[c * E * E + i] = mean[c] + 0.1f * (float)wp_rng_uniform(&r) - 0.05f;
+    char err[WP_ERRLEN];
+    wp_sample_options s = {0};
+    s.width = s.height = S;
+    s.seed = 4;
+    s.sampler.max_iter = 4;
+    s.exemplar = ex;
+    s.ex_width = s.ex_height = E;
+    ck_assert_msg(wp_sample(p, a, 3, &s, NULL, err) == WP_OK, "%s", err);
+    for (int c = 0; c < 3; c++) {
+        double m = 0;
+        for (int i = 0; i < S * S; i++)
+            m += a[c * S * S + i];
+        ck_assert_double_eq_tol(m / (S * S), mean[c], 0.01);
+    }
+    ck_assert_int_eq(wp_sample(p, b, 3, &s, NULL, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(a, b, 3 * S * S), 0);
+    s.seed = 5;
+    ck_assert_int_eq(wp_sample(p, b, 3, &s, NULL, err), WP_OK);
+    ck_assert_double_gt(max_abs_diff(a, b, 3 * S * S), 1e-3);
+    s.ex_width = s.ex_height = 8;
+    ck_assert_int_eq(wp_sample(p, b, 3, &s, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "at least"));
+    s.ex_width = s.ex_height = E;
+    ex[7] = NAN;
+    ck_assert_int_eq(wp_sample(p, b, 3, &s, NULL, err), WP_ERR_ARG);
+    wp_prior_free(p);
+    free(ex), free(a), free(b);
+}
+END_TEST
+
 /* Two threads run jobs on one prior at once (wprior.h: a loaded prior is
  * read-only): each result equals, bit for bit, the same job run alone. */
 typedef struct {
@@ -959,6 +1053,8 @@ int main(void)
     tcase_add_test(tc, sample_face_is_reproducible);
     tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
+    tcase_add_test(tc, quilt_takes_patches_from_the_exemplar);
+    tcase_add_test(tc, exemplar_sample_keeps_the_exemplar_colours);
     tcase_add_test(tc, denoise_border_defaults);
     tcase_add_test(tc, ensemble_is_the_mean_of_moved_and_turned_passes);
     tcase_add_test(tc, ensemble_of_32_is_equivariant);
