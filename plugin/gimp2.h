@@ -34,11 +34,16 @@ wp_status wg_denoise(wg_run *run);
 wp_status wg_upscale(wg_run *run);
 wp_status wg_sample(wg_run *run);
 wp_status wg_heal(wg_run *run);
+wp_status wg_texture(wg_run *run);
 /* The selection's bounding box in the drawable; -1 with run->c.err set
  * when there is nothing to heal there. */
 int wg_heal_box(wg_run *run, int *x, int *y, int *w, int *h);
 /* The selection's bounding box in the image, else the whole image: the
  * size a sample is drawn at and where it goes. */
 void wg_sample_box(wg_run *run, int *x, int *y, int *w, int *h);
+/* Texture from Selection: the selection's bounds in the drawable (the
+ * drawable when nothing is selected), the texture to continue; -1 with
+ * run->c.err set when there is none. */
+int wg_texture_box(wg_run *run, int *x, int *y, int *w, int *h);
 
 #endif

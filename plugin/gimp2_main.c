@@ -134,6 +134,8 @@ static wp_status show_dialog(void *data)
         wg_sample_box(run, &box.x, &box.y, &box.w, &box.h);
     if (p->kind == WPJ_HEAL && wg_heal_box(run, &box.x, &box.y, &box.w, &box.h))
         return WP_ERR_ARG;
+    if (p->exemplar && wg_texture_box(run, &box.x, &box.y, &box.w, &box.h))
+        return WP_ERR_ARG;
     return wg_dialog(&run->c, p->needs_input ? &d : NULL, box, (wp_ui_host){wg_attach, run});
 }
 
@@ -149,7 +151,7 @@ static GimpPDBStatusType get_settings(const wpj_desc *p, gint nparams, const Gim
         }
         settings_from_params(p, param, &run->c.s);
     }
-    int channels = p->kind == WPJ_SAMPLE ? 0 : gimp_drawable_is_gray(run->drawable) ? 1 : 3;
+    int channels = !p->needs_input ? 0 : gimp_drawable_is_gray(run->drawable) ? 1 : 3;
     return (GimpPDBStatusType)wg_settle(&run->c, channels, show_dialog, run);
 }
 
@@ -159,7 +161,7 @@ static wp_status operate(void *data)
     switch (run->c.desc->kind) {
     case WPJ_DENOISE: return wg_denoise(run);
     case WPJ_UPSCALE: return wg_upscale(run);
-    case WPJ_SAMPLE: return wg_sample(run);
+    case WPJ_SAMPLE: return run->c.desc->exemplar ? wg_texture(run) : wg_sample(run);
     case WPJ_HEAL: return wg_heal(run);
     default: return WP_ERR_ARG;
     }

@@ -33,12 +33,17 @@ wp_status g3_denoise(g3_run *run);
 wp_status g3_upscale(g3_run *run);
 wp_status g3_sample(g3_run *run);
 wp_status g3_heal(g3_run *run);
+wp_status g3_texture(g3_run *run);
 /* The selection's bounding box in the drawable; -1 with run->c.err set
  * when there is nothing to heal there. */
 int g3_heal_box(g3_run *run, int *x, int *y, int *w, int *h);
 /* The selection's bounding box in the image, else the whole image: the
  * size a sample is drawn at and where it goes. */
 void g3_sample_box(g3_run *run, int *x, int *y, int *w, int *h);
+/* Texture from Selection: the selection's bounds in the drawable (the
+ * drawable when nothing is selected), the texture to continue; -1 with
+ * run->c.err set when there is none. */
+int g3_texture_box(g3_run *run, int *x, int *y, int *w, int *h);
 
 /* The run's settings from the procedure's config (its arguments, or the
  * values GIMP remembered) and back. */

@@ -39,7 +39,7 @@ static void on_config_changed(GObject *config, GParamSpec *pspec, gpointer data)
     wpj_desc_apply(c->desc, &s);
     const wpm_list *models = wg_models(c);
     if (models->n > 0 && wpm_find(models, s.model) < 0) {
-        wpm_choose(models, s.model, sizeof s.model, c->desc->kind, st->gray);
+        wpm_choose_for(models, s.model, sizeof s.model, c->desc, st->gray);
         int i = MAX(0, wpm_find(models, s.model));
         g_object_set(config, "model", models->items[i].path, NULL); /* notifies again */
         return;

@@ -83,13 +83,15 @@ static wp_status show_dialog(void *data)
         g3_sample_box(run, &box.x, &box.y, &box.w, &box.h);
     if (p->kind == WPJ_HEAL && g3_heal_box(run, &box.x, &box.y, &box.w, &box.h))
         return WP_ERR_ARG;
+    if (p->exemplar && g3_texture_box(run, &box.x, &box.y, &box.w, &box.h))
+        return WP_ERR_ARG;
     return g3_dialog(run, p->needs_input ? &d : NULL, box);
 }
 
 static GimpPDBStatusType get_settings(const wpj_desc *p, GimpProcedureConfig *config, g3_run *run)
 {
     g3_settings_from_config(p, config, &run->c.s);
-    GimpDrawable *d = p->kind == WPJ_SAMPLE ? NULL : run->drawable;
+    GimpDrawable *d = p->needs_input ? run->drawable : NULL;
     int channels = !d ? 0 : gimp_drawable_is_gray(d) ? 1 : 3;
     return (GimpPDBStatusType)wg_settle(&run->c, channels, show_dialog, run);
 }
@@ -100,7 +102,7 @@ static wp_status operate(void *data)
     switch (run->c.desc->kind) {
     case WPJ_DENOISE: return g3_denoise(run);
     case WPJ_UPSCALE: return g3_upscale(run);
-    case WPJ_SAMPLE: return g3_sample(run);
+    case WPJ_SAMPLE: return run->c.desc->exemplar ? g3_texture(run) : g3_sample(run);
     case WPJ_HEAL: return g3_heal(run);
     default: return WP_ERR_ARG;
     }

@@ -177,9 +177,11 @@ void g3_sample_box(g3_run *run, int *x, int *y, int *w, int *h)
     *x = x1, *y = y1, *w = x2 - x1, *h = y2 - y1;
 }
 
-static void add_sample_layer(g3_run *run, int x, int y, int w, int h, const float *px, int colour)
+/* A new layer of the sample over the others at (x,y), named name (freed). */
+static void add_sample_layer(void *data, int x, int y, int w, int h, const float *px, int colour,
+                             char *name)
 {
-    char *name = g_strdup_printf(_("Sample (seed %d)"), run->c.s.seed);
+    g3_run *run = data;
     gimp_image_undo_group_start(run->image);
     GimpLayer *layer = gimp_layer_new(run->image, name, w, h,
                                       colour == 3 ? GIMP_RGBA_IMAGE : GIMP_GRAYA_IMAGE, 100.0,
@@ -201,13 +203,34 @@ wp_status g3_sample(g3_run *run)
     float *px;
     g3_sample_box(run, &x, &y, &w, &h);
     int colour = gimp_image_get_base_type(run->image) == GIMP_GRAY ? 1 : 3;
-    wp_status st = wg_sample_pixels(&run->c, colour, w, h, &px, &sw, &sh);
+    wp_status st = wg_sample_pixels(&run->c, colour, NULL, w, h, &px, &sw, &sh);
     if (st == WP_OK) {
         gimp_progress_set_text(_("Writing pixels"));
-        add_sample_layer(run, x, y, sw, sh, px, colour);
+        add_sample_layer(run, x, y, sw, sh, px, colour,
+                         g_strdup_printf(_("Sample (seed %d)"), run->c.s.seed));
     }
     g_free(px);
     return st;
+}
+
+/* ---- texture from selection ---- */
+
+int g3_texture_box(g3_run *run, int *x, int *y, int *w, int *h)
+{
+    int group = gimp_item_is_group(GIMP_ITEM(run->drawable));
+    int touches = !group && gimp_drawable_mask_intersect(run->drawable, x, y, w, h);
+    return wg_texture_refuse(group, touches, *w, *h, run->c.err, sizeof run->c.err);
+}
+
+wp_status g3_texture(g3_run *run)
+{
+    wg_rect box;
+    if (g3_texture_box(run, &box.x, &box.y, &box.w, &box.h))
+        return WP_ERR_ARG;
+    wg_drawable d;
+    g3_drawable_open(&d, run->drawable);
+    int colour = gimp_image_get_base_type(run->image) == GIMP_GRAY ? 1 : 3;
+    return wg_texture_layer(&run->c, &d, box, colour, add_sample_layer, run);
 }
 
 /* ---- heal ---- */

@@ -20,7 +20,7 @@ static void prepare(wg_common *c, int channels)
     if (sample && c->interactive)
         c->s.width = c->s.height = 0; /* the dialog proposes this image's size */
     if (!c->from_args || !c->s.model[0])
-        wpm_choose(wg_models(c), c->s.model, sizeof c->s.model, c->desc->kind, channels == 1);
+        wpm_choose_for(wg_models(c), c->s.model, sizeof c->s.model, c->desc, channels == 1);
 }
 
 wg_outcome wg_settle(wg_common *c, int channels, wp_status (*dialog)(void *run), void *run)
@@ -283,10 +283,11 @@ void wg_apply_upscale(wg_common *c, wg_image *im, wg_up_layer *ls, int n)
 
 /* ---- sample ---- */
 
-wp_status wg_sample_pixels(wg_common *c, int colour, int w, int h, float **px, int *sw, int *sh)
+wp_status wg_sample_pixels(wg_common *c, int colour, const wpj_image *exemplar, int w, int h,
+                           float **px, int *sw, int *sh)
 {
     wpj_image size = {NULL, 0, h, w}, out = {0};
-    wpj_batch b = {.kind = WPJ_SAMPLE, .n = 1, .in = &size, .out = &out};
+    wpj_batch b = {.kind = WPJ_SAMPLE, .n = 1, .in = exemplar ? exemplar : &size, .out = &out};
     wp_status st = WP_OK;
     if (c->ready.px) { /* the dialog's preview is this very sample */
         out = c->ready;
@@ -300,5 +301,54 @@ wp_status wg_sample_pixels(wg_common *c, int colour, int w, int h, float **px, i
     *sw = out.w;
     *sh = out.h;
     wpj_batch_free(&b); /* out, the dialog's sample too */
+    return st;
+}
+
+/* ---- texture from a selection ---- */
+
+int wg_texture_refuse(int is_group, int touches, int w, int h, char *err, int errlen)
+{
+    int small = touches && (w < WP_EXEMPLAR_MIN || h < WP_EXEMPLAR_MIN);
+    if (is_group)
+        g_snprintf(err, errlen, _("Texture from Selection reads layers, not layer groups."));
+    else if (!touches)
+        g_snprintf(err, errlen, _("The selection does not touch this layer."));
+    else if (small)
+        g_snprintf(err, errlen, _("The selection is %dx%d pixels of the layer; a texture needs at least %dx%d."),
+                   w, h, WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN);
+    return is_group || !touches || small ? -1 : 0;
+}
+
+/* More of the texture in the drawable's box: reads it, draws the texture
+ * at the settings' size (the layer's when none; then written into the
+ * settings), as wg_sample_pixels. */
+static wp_status texture_pixels(wg_common *c, const wg_drawable *d, wg_rect box, int colour,
+                                float **px, int *sw, int *sh)
+{
+    wpj_image ex = {0};
+    if (!c->ready.px) {
+        c->progress.init(_("Reading pixels"));
+        if (wg_read_planes(d, box.x, box.y, box.w, box.h, &ex))
+            return wg_out_of_memory(c);
+    }
+    if (c->s.width == 0 || c->s.height == 0) /* the layer's size */
+        c->s.width = d->width, c->s.height = d->height;
+    wp_status st = wg_sample_pixels(c, colour, &ex, 0, 0, px, sw, sh);
+    wpj_image_free(&ex);
+    return st;
+}
+
+wp_status wg_texture_layer(wg_common *c, const wg_drawable *d, wg_rect box, int colour,
+                           wg_add_layer add, void *run)
+{
+    float *px = NULL;
+    int sw, sh;
+    wp_status st = texture_pixels(c, d, box, colour, &px, &sw, &sh);
+    if (st == WP_OK) { /* over the layer, from its corner */
+        c->progress.text(_("Writing pixels"));
+        add(run, d->off_x, d->off_y, sw, sh, px, colour,
+            g_strdup_printf(_("Texture (seed %d)"), c->s.seed));
+    }
+    g_free(px);
     return st;
 }

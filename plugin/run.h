@@ -120,7 +120,24 @@ void wg_apply_upscale(wg_common *c, wg_image *im, wg_up_layer *ls, int n);
 
 /* A sample's opaque pixels in the image's colour model (colour channels)
  * and its size; the dialog's when it drew this very sample, else drawn
- * for a w x h image or selection (wpj_output_size). */
-wp_status wg_sample_pixels(wg_common *c, int colour, int w, int h, float **px, int *sw, int *sh);
+ * for a w x h image or selection (wpj_output_size), or continuing the
+ * texture of exemplar (when not NULL: Texture from Selection). */
+wp_status wg_sample_pixels(wg_common *c, int colour, const wpj_image *exemplar, int w, int h,
+                           float **px, int *sw, int *sh);
+
+/* Whether Texture from Selection can run on a selection of w x h pixels
+ * of the layer: 0, or -1 with the reason in err (a layer group, a
+ * selection that misses the layer or holds too little texture). */
+int wg_texture_refuse(int is_group, int touches, int w, int h, char *err, int errlen);
+/* An adapter's new layer of w x h opaque interleaved pixels (colour
+ * components + alpha) at (x,y) over the others, named name (it frees it). */
+typedef void (*wg_add_layer)(void *run, int x, int y, int w, int h, const float *px, int colour,
+                             char *name);
+/* Texture from Selection on the drawable d whose box (the selection's
+ * bounds in it) holds the texture: draws more of it at the settings' size
+ * (the layer's when none; then written into the settings), or takes the
+ * dialog's, and adds it as a layer over d, from d's corner. */
+wp_status wg_texture_layer(wg_common *c, const wg_drawable *d, wg_rect box, int colour,
+                           wg_add_layer add, void *run);
 
 #endif

@@ -46,7 +46,7 @@ typedef struct {
 
 static void sync_sample_size(dialog_state *d);
 static void show_zoom(dialog_state *d);
-static const char *kind_name(wpj_kind kind);
+static const char *job_name(const dialog_state *d);
 
 /* The procedure the dialog is for. */
 static const wpj_desc *job_desc(const dialog_state *d)
@@ -116,12 +116,30 @@ static int fetch_heal_region(dialog_state *d)
     return 0;
 }
 
+/* Texture from Selection: the selection's box, the texture to continue
+ * (read once). */
+static int fetch_exemplar(dialog_state *d)
+{
+    const wp_ui_source *src = d->src;
+    if (d->job_in.px)
+        return 0;
+    if (wpj_image_alloc(&d->job_in, src->channels, src->sel_h, src->sel_w))
+        return -1;
+    if (src->fetch(src->data, src->sel_x, src->sel_y, src->sel_w, src->sel_h, d->job_in.px)) {
+        wpj_image_free(&d->job_in);
+        return -1;
+    }
+    return 0;
+}
+
 /* Clamps the region to the layer and reads it; -1 when it cannot. */
 static int fetch_region(dialog_state *d)
 {
     const wp_ui_source *src = d->src;
     if (d->kind == WPJ_HEAL)
         return fetch_heal_region(d);
+    if (d->kind == WPJ_SAMPLE)
+        return fetch_exemplar(d);
     int w, h;
     region_size(d, &w, &h);
     d->region_x = CLAMP(d->region_x, 0, src->width - w);
@@ -206,7 +224,7 @@ static void start_preview(dialog_state *d)
         return;
     }
     gtk_widget_set_sensitive(d->ok, TRUE);
-    if (d->kind != WPJ_SAMPLE && fetch_region(d)) {
+    if ((d->kind != WPJ_SAMPLE || d->cur.exemplar) && fetch_region(d)) {
         show_message(d, _("Cannot read the layer."));
         return;
     }
@@ -289,7 +307,8 @@ static int sample_is_current(const dialog_state *d)
         return 0;
     if (d->kind == WPJ_HEAL)
         return a->sharp == b->sharp;
-    return a->width == b->width && a->height == b->height && a->quality == b->quality;
+    return a->width == b->width && a->height == b->height && a->quality == b->quality &&
+           a->tiling == b->tiling;
 }
 
 static gboolean on_tick(gpointer data)
@@ -666,7 +685,7 @@ static GtkWidget *side_panel(dialog_state *d)
 /* The preview, and above it the zoom bar when it shows a layer's region. */
 static GtkWidget *preview_column(dialog_state *d)
 {
-    d->pv = wp_preview_new(PREVIEW_SIDE, kind_name(d->kind));
+    d->pv = wp_preview_new(PREVIEW_SIDE, job_name(d));
     GtkWidget *frame = gtk_frame_new(NULL), *vbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     gtk_container_add(GTK_CONTAINER(frame), wp_preview_widget(d->pv));
     if (!previews_whole_job(d)) { /* a region of the layer: pan and zoom */
@@ -680,10 +699,13 @@ static GtkWidget *preview_column(dialog_state *d)
     return vbox;
 }
 
-static const char *kind_name(wpj_kind kind)
+/* The job's name in the tests' reports. */
+static const char *job_name(const dialog_state *d)
 {
+    wpj_kind kind = d->kind;
     return kind == WPJ_DENOISE ? "denoise" : kind == WPJ_UPSCALE ? "upscale"
                                            : kind == WPJ_HEAL    ? "heal"
+                                           : d->cur.exemplar     ? "texture"
                                                                  : "sample";
 }
 
@@ -716,7 +738,7 @@ static void show_help(dialog_state *d)
 {
     char *page = wp_ui_help_page(job_desc(d)->proc);
     char *uri = page ? g_filename_to_uri(page, NULL, NULL) : NULL;
-    char *line = g_strdup_printf("help %s %s", kind_name(d->kind), uri ? uri : "none");
+    char *line = g_strdup_printf("help %s %s", job_name(d), uri ? uri : "none");
     GError *err = NULL;
     if (!wp_ui_report(line) &&
         (!uri || !gtk_show_uri_on_window(GTK_WINDOW(d->dialog), uri, GDK_CURRENT_TIME, &err)))
@@ -872,7 +894,7 @@ static void report_settings(const dialog_state *d)
 {
     const wpj_desc *desc = job_desc(d);
     GString *line = g_string_new("settings ");
-    g_string_append(line, kind_name(d->kind));
+    g_string_append(line, job_name(d));
     for (int i = 0; i < desc->nparams; i++) {
         const wpj_param *p = &desc->params[i];
         if (p->type == WPJ_ARG_MODEL)

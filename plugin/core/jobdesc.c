@@ -92,6 +92,21 @@ static const wpj_param sample_params[] = {
      3, 1, tiling_values, tiling_labels},
 };
 
+/* The sample's size and tiling, the seed; no quality: a texture's
+ * sampler is the sharp upscale's. */
+static const wpj_param texture_params[] = {
+    MODEL_PARAM,
+    {"width", WPJ_ARG_INT, 0, WP_SAMPLE_SIDE_MAX, 0, OFF(width), N_("_Width:"),
+     N_("Texture width; 0 (with height 0) = the layer's"), 0, 0, NULL, NULL},
+    {"height", WPJ_ARG_INT, 0, WP_SAMPLE_SIDE_MAX, 0, OFF(height), N_("_Height:"),
+     N_("Texture height; 0 = the layer's"), 0, 0, NULL, NULL},
+    SEED_PARAM,
+    {"tiling", WPJ_ARG_INT, 0, 2, WPJ_TILING_MODEL, OFF(tiling), N_("_Tiling:"),
+     N_("0 = as the model's metadata says (the photo priors do not tile), 1 = tileable (wraps "
+        "around seamlessly), 2 = not tileable"),
+     3, 1, tiling_values, tiling_labels},
+};
+
 static const char *const heal_mode_labels[] = {N_("Fast (smooth, most likely)"),
                                                N_("Sharp (a sample, with texture)")};
 
@@ -158,6 +173,16 @@ static const wpj_desc descs[WPJ_NPROCS] = {
                     {"<Image>/Image", NULL}, N_("Upscaling (Wavelet Prior)"),
                     upscale_image_params, G_N_ELEMENTS(upscale_image_params), 1, NULL,
                     WPJ_TARGET_IMAGE},
+    [WPJ_NKINDS + 1] = {WPJ_SAMPLE, "plug-in-wprior-texture", N_("Texture from Selection (Wavelet Prior)"),
+                        N_("_Texture from Selection (Wavelet Prior)..."),
+                        N_("Make more of the texture in the selection"),
+                        N_("Synthesises a new image of the texture inside the selection of the active "
+                           "layer (the whole layer when nothing is selected): its layout is "
+                           "quilted from the selection's patches at half size, its finest details "
+                           "are drawn from the prior. The result goes into a new layer over the "
+                           "active one, the layer's size unless a size is given."),
+                        {"<Image>/Filters/Render", NULL}, N_("Sampling (Wavelet Prior)"),
+                        texture_params, G_N_ELEMENTS(texture_params), 1, sample_check, -1, 1},
 };
 
 const wpj_desc *wpj_describe(wpj_kind kind)
@@ -182,6 +207,8 @@ void wpj_desc_apply(const wpj_desc *d, wpj_settings *s)
 {
     if (d->target >= 0)
         s->target = d->target;
+    if (d->kind == WPJ_SAMPLE)
+        s->exemplar = d->exemplar;
 }
 
 const wpj_param *wpj_param_find(const wpj_desc *d, const char *name)

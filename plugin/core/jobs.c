@@ -145,7 +145,7 @@ static void sample_size(const wpj_settings *s, const wp_prior *p, int iw, int ih
     }
     if (p)
         wp_prior_sample_size(p, &fw, &fh, &mult);
-    if (fw > 0 && fh > 0) {
+    if (fw > 0 && fh > 0 && !s->exemplar) { /* a texture takes the layer's size */
         *w = fw;
         *h = fh;
         return;
@@ -332,11 +332,28 @@ static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
     sample_size(&j->s, j->prior, j->in ? j->in->w : 0, j->in ? j->in->h : 0, &so.width,
                 &so.height);
     sampler_for_quality(j->s.quality, &so.sampler);
-    if (wpj_image_alloc(&j->out, wp_prior_channels(j->prior), so.height, so.width)) {
-        g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
-        return WP_ERR_NOMEM;
+    int C = wp_prior_channels(j->prior);
+    wpj_image ex = {0};
+    if (j->s.exemplar) { /* the texture in the prior's channels */
+        if (!j->in || !j->in->px) {
+            g_snprintf(j->err, sizeof j->err, _("No texture to continue."));
+            return WP_ERR_ARG;
+        }
+        if (wpj_convert_channels(j->in, C, &ex))
+            goto nomem;
+        so.exemplar = ex.px;
+        so.ex_width = ex.w;
+        so.ex_height = ex.h;
     }
-    return wp_sample(j->prior, j->out.px, j->out.c, &so, ro, j->err);
+    if (wpj_image_alloc(&j->out, C, so.height, so.width))
+        goto nomem;
+    wp_status st = wp_sample(j->prior, j->out.px, j->out.c, &so, ro, j->err);
+    wpj_image_free(&ex);
+    return st;
+nomem:
+    wpj_image_free(&ex);
+    g_snprintf(j->err, sizeof j->err, _("Not enough memory for the result."));
+    return WP_ERR_NOMEM;
 }
 
 static gpointer worker(gpointer data)

@@ -39,6 +39,8 @@ typedef struct {
     int quality;
     int tiling;
     int grow_canvas; /* layer upscale: grow the canvas to fit the layer */
+    int exemplar;    /* sample: more of the texture the job's input holds
+                      * (fixed by the procedure: wpj_desc.exemplar) */
 } wpj_settings;
 
 /* ---- job descriptors: one per kind, read by the PDB of both GIMP
@@ -75,11 +77,15 @@ typedef struct {
     /* An upscale's target when the procedure fixes it (Image > Upscale),
      * whatever its settings say; -1: its "target" argument says. */
     int target;
+    /* A sample procedure that continues the texture of the selection
+     * (Texture from Selection) instead of drawing from the prior alone. */
+    int exemplar;
 } wpj_desc;
 
-/* PDB procedures: one a kind, and Image > Upscale beside Layer > Upscale
- * (each menu entry its own procedure, so each remembers its own settings). */
-#define WPJ_NPROCS (WPJ_NKINDS + 1)
+/* PDB procedures: one a kind, Image > Upscale beside Layer > Upscale and
+ * Texture from Selection beside Sample (each menu entry its own
+ * procedure, so each remembers its own settings). */
+#define WPJ_NPROCS (WPJ_NKINDS + 2)
 
 /* The main descriptor of a kind (the first of its procedures); NULL for an unknown one. */
 const wpj_desc *wpj_describe(wpj_kind kind);
@@ -162,8 +168,9 @@ int wpj_canvas_fit(int cw, int ch, int x, int y, int lw, int lh, int *w, int *h,
                    int *dy);
 
 /* Output size of a job on an input of w x h.  A sample: the size it
- * draws; with no size in s and a prior of no fixed size, w x h (the image
- * or selection; 0 x 0: a default square). */
+ * draws; with no size in s and a prior of no fixed size (or a texture
+ * from a selection), w x h (the image, selection or layer; 0 x 0: a
+ * default square), a multiple of the prior's. */
 void wpj_output_size(wpj_kind kind, const wpj_settings *s, const wp_prior *p, int w, int h,
                      int *ow, int *oh);
 
@@ -175,7 +182,9 @@ typedef struct wpj_job wpj_job;
 
 /* Starts a job.  p, in and ws are borrowed until wpj_finish; a sample
  * reads only in's size (px NULL: the image or selection it is drawn for,
- * as in wpj_output_size), and in may then be NULL.  ws: scratch memory kept from one job to
+ * as in wpj_output_size), and in may then be NULL; a sample with
+ * s->exemplar continues the texture of in (any channel count; its size
+ * is the sample's when s has none).  ws: scratch memory kept from one job to
  * the next (a preview's), or NULL.  Jobs on one prior may run at once,
  * each with its own ws.  Out is allocated by the job.  Returns NULL (with
  * a message) only when the thread cannot start. */

@@ -155,13 +155,15 @@ int wpm_find(const wpm_list *l, const char *model)
     return -1;
 }
 
-const char *wpm_preferred(wpj_kind kind, int gray)
+const char *wpm_preferred(const wpj_desc *d, int gray)
 {
-    if (kind == WPJ_SAMPLE)
+    wpj_kind kind = d->kind;
+    if (kind == WPJ_SAMPLE && !d->exemplar)
         return WP_MODEL_SAMPLE;
     if (gray)
         return WP_MODEL_GRAY;
-    return kind == WPJ_UPSCALE ? WP_MODEL_COLOUR_UPSCALE
+    return kind == WPJ_SAMPLE  ? WP_MODEL_COLOUR_EXEMPLAR
+           : kind == WPJ_UPSCALE ? WP_MODEL_COLOUR_UPSCALE
            : kind == WPJ_HEAL  ? WP_MODEL_COLOUR_HEAL
                                : WP_MODEL_COLOUR_DENOISE;
 }
@@ -181,8 +183,13 @@ static const char *model_for_channels(const wpm_list *l, const char *mine, int c
 
 void wpm_choose(const wpm_list *l, char *model, size_t len, wpj_kind kind, int gray)
 {
-    int sample = kind == WPJ_SAMPLE;
-    const char *mine = wpm_preferred(kind, gray);
+    wpm_choose_for(l, model, len, wpj_describe(kind), gray);
+}
+
+void wpm_choose_for(const wpm_list *l, char *model, size_t len, const wpj_desc *d, int gray)
+{
+    int sample = !d->needs_input;
+    const char *mine = wpm_preferred(d, gray);
     if (model[0]) {
         /* A remembered colour model (from a colour layer, now on a gray
          * one) gives way, and so does the shipped gray prior remembered

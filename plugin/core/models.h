@@ -36,8 +36,9 @@ void wpm_list_free(wpm_list *l);
 int wpm_find(const wpm_list *l, const char *model);
 /* The shipped model a job uses when none is named (WP_MODEL_*): the
  * texture prior for samples, the gray prior on gray layers, on colour
- * layers the job's colour default. */
-const char *wpm_preferred(wpj_kind kind, int gray);
+ * layers the job's colour default (a texture from a selection: the
+ * exemplar's). */
+const char *wpm_preferred(const wpj_desc *d, int gray);
 /* The model a job uses when the settings name model (may be ""): that
  * one, except that "" becomes $WPRIOR_MODEL (as in the CLI) or else the
  * shipped model for the job when it is in l, and that a model of l whose
@@ -47,6 +48,9 @@ const char *wpm_preferred(wpj_kind kind, int gray);
  * colour layer gives way to the job's colour default.  Writes into
  * model (len bytes). */
 void wpm_choose(const wpm_list *l, char *model, size_t len, wpj_kind kind, int gray);
+/* The same for a procedure (Texture from Selection is a sample that
+ * chooses as the filters do). */
+void wpm_choose_for(const wpm_list *l, char *model, size_t len, const wpj_desc *d, int gray);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);

@@ -174,6 +174,18 @@ if open_dialog plug-in-wprior-sample sample '^Sample from prior' '"" 0 0 3 0 0';
     undo_check sample "$T/clean.png"
 fi
 
+# ---- texture from selection: nothing selected, the whole layer is the texture ----
+sf "(let ((img $IMG)) (plug-in-wprior-texture RUN-NONINTERACTIVE img (active img) \"\" 0 0 3 0) (gimp-image-remove-layer img (active img)))"
+escape_check texture plug-in-wprior-texture '^Texture from Selection' '"" 0 0 3 0' "$T/clean.png"
+if open_dialog plug-in-wprior-texture texture '^Texture from Selection' '"" 0 0 3 0'; then
+    press Return '^Texture from Selection'
+    save_now texture-ok
+    size=$(identify -format '%wx%h' "$T/texture-ok.png" 2>/dev/null)
+    [ "$size" = 96x80 ] && ok "texture: OK adds a layer of the layer's size (96x80)" ||
+        bad "texture: the active layer is $size"
+    undo_check texture "$T/clean.png"
+fi
+
 # ---- heal: a 14x10 hole in the clean face ----
 make_hole
 sf "(let ((img $IMG)) (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10))"
@@ -211,7 +223,7 @@ fi
 P2=$GIMP2_DIRECTORY/plug-ins/wavelet-prior
 nuri=0
 for proc in plug-in-wprior-denoise plug-in-wprior-upscale plug-in-wprior-upscale-image \
-    plug-in-wprior-sample plug-in-wprior-heal; do
+    plug-in-wprior-sample plug-in-wprior-heal plug-in-wprior-texture; do
     sf "(gimp-help \"wavelet-prior-help\" \"$proc\")"
     nuri=$((nuri + 1))
     help_uri_check "gimp-help $proc (GIMP's help, our domain)" $proc "$(browser_wait $nuri)" "$P2"

@@ -128,7 +128,30 @@ B_SAMPLE='
   (save img l "gray-sample2.png")
   (save img l2 "gray-sample-normal.png")
   (save img l3 "gray-sample-tiled.png")
-  (gimp-image-delete img))'
+  (gimp-image-delete img))
+(check "plug-in-wprior-texture is registered"
+       (= 1 (car (gimp-procedural-db-proc-exists "plug-in-wprior-texture"))))
+(for-each (lambda (kind)
+  (let* ((img (load (string-append "tex-" kind ".png"))) (d (active img)))
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 8 12 48 40)
+    (let ((l (car (plug-in-wprior-texture RUN-NONINTERACTIVE img d MODEL 0 0 5 1))))
+      (check (string-append kind " texture, no size: the layer size 96x80 at 0,0")
+             (and (size-is l 96 80) (offsets-are l 0 0)))
+      (check (string-append kind " texture: one layer more") (= (nlayers img) 2))
+      (check (string-append kind " texture: layer type follows the image")
+             (= (car (gimp-drawable-type l)) (if (equal? kind "gray") GRAYA-IMAGE RGBA-IMAGE)))
+      (save img l (string-append kind "-texture.png"))
+      (save img d (string-append kind "-aftertexture.png")))
+    (let ((l2 (car (plug-in-wprior-texture RUN-NONINTERACTIVE img d MODEL 64 48 5 1))))
+      (check (string-append kind " texture: a 64x48 layer") (size-is l2 64 48)))
+    (gimp-selection-none img)
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 4 4 12 30)
+    (check (string-append kind " texture from a 12x30 selection fails")
+           (not (catch #f (plug-in-wprior-texture RUN-NONINTERACTIVE img d MODEL 0 0 5 1) #t)))
+    (check (string-append kind " texture: nothing added by the failing run") (= (nlayers img) 3))
+    (gimp-image-delete img)))
+  (list "rgb" "gray"))'
+make_textures
 # ---- sample at the image's or selection's size; the gray model on a gray layer ----
 mkdir -p "$T/colour"
 "$WPRIOR" meta "$SRC/models/stone.safetensors" name=stone sample.max_iter=40 \
@@ -256,6 +279,21 @@ check_sample() {
     convert "$T/gray-sample-tiled.png" -strip -alpha off -define png:color-type=0 "$T/gray-tiled-noalpha.png"
     expect_cmp "sample, tiling 1, equals wprior sample --tileable" $ONE 1 "$T/cli-tiled.png" "$T/gray-tiled-noalpha.png"
     expect_changed "sample: tiling 1 differs from the face prior's plain sample" "$T/gray-sample-noalpha.png" "$T/gray-tiled-noalpha.png"
+    for k in rgb gray; do
+        [ -f "$T/$k-texture.png" ] || { bad "texture $k: no output"; continue; }
+        expect_cmp "texture $k: the layer below is unchanged" 0 0 "$T/tex-$k.png" "$T/$k-aftertexture.png"
+        # the selection's texture: its mean level and contrast, roughly
+        read -r m0 s0 < <(convert "$T/tex-$k.png" -crop 48x40+8+12 -alpha off -colorspace Gray \
+            -format '%[fx:mean] %[fx:standard_deviation]' info:)
+        read -r m1 s1 < <(convert "$T/$k-texture.png" -alpha off -colorspace Gray \
+            -format '%[fx:mean] %[fx:standard_deviation]' info:)
+        awk -v a="$m0" -v b="$m1" -v s="$s0" -v t="$s1" 'BEGIN { d = a - b; exit !(d * d < 0.03 * 0.03 && t > 0.5 * s && t < 1.5 * s) }' &&
+            ok "texture $k: the selection's mean and contrast (mean $m1 vs $m0, std $s1 vs $s0)" ||
+            bad "texture $k: mean $m1 vs $m0, std $s1 vs $s0"
+    done
+    grep -q 'a texture needs at least 16x16' "$T/main.log" &&
+        ok "texture from a small selection: GIMP shows why" || bad "texture from a small selection: no clear message"
+    check_texture_gray "$T/gray-texture.png"
 }
 
 check_heal() {

@@ -118,6 +118,26 @@ make_images() {
         -compose CopyOpacity -composite -define png:color-type=4 "$T/graya.png"
 }
 
+# tex-rgb.png and tex-gray.png: blurred noise, the same statistics
+# everywhere (for Texture from Selection).
+make_textures() {
+    convert -size 96x80 xc:'rgb(150,110,80)' -seed 3 -attenuate 4 +noise Gaussian -blur 0x1.2 \
+        -define png:color-type=2 "$T/tex-rgb.png"
+    convert "$T/tex-rgb.png" -colorspace Gray -define png:color-type=0 "$T/tex-gray.png"
+}
+
+# check_texture_gray: the gray texture (TEXTURE, 96x80 from the 48x40
+# selection at 8,12 of tex-gray.png, seed 5, tileable) equals `wprior
+# sample --exemplar` within 1/255.
+check_texture_gray() {
+    convert "$T/tex-gray.png" -crop 48x40+8+12 +repage "$T/gray-exemplar.png"
+    "$WPRIOR" sample -m "$MODEL" --exemplar "$T/gray-exemplar.png" --size 96x80 --seed 5 --tileable \
+        "$T/cli-texture.png" >/dev/null 2>&1
+    convert "$1" -strip -alpha off -colorspace Gray -define png:color-type=0 "$T/texture-g.png"
+    expect_cmp "texture gray equals wprior sample --exemplar within 1/255" 0.00393 1 \
+        "$T/cli-texture.png" "$T/texture-g.png"
+}
+
 # Script-Fu helpers put in front of every batch command (joined into one
 # line by the dialog test: no ; comments in it).  `open` loads each kind
 # once and duplicates it after: every file-png call is a plug-in process,

@@ -338,6 +338,17 @@ START_TEST(model_choice)
     g_strlcpy(m, "mine", sizeof m); /* a sample's model is not the layer's */
     wpm_choose(&l, m, sizeof m, WPJ_SAMPLE, 0);
     ck_assert_str_eq(m, "mine");
+    /* a texture from a selection: the photo prior of the layer's channels */
+    const wpj_desc *texture = wpj_describe_proc("plug-in-wprior-texture");
+    m[0] = 0;
+    wpm_choose_for(&l, m, sizeof m, texture, 0);
+    ck_assert_str_eq(m, "photo-color");
+    m[0] = 0;
+    wpm_choose_for(&l, m, sizeof m, texture, 1);
+    ck_assert_str_eq(m, "photo-gray");
+    g_strlcpy(m, "/m/mine.safetensors", sizeof m);
+    wpm_choose_for(&l, m, sizeof m, texture, 1);
+    ck_assert_str_eq(m, "photo-gray");
     /* no shipped gray model: the first gray one */
     wpm_list colour_first = {items + 2, 2};
     g_strlcpy(m, "mine", sizeof m);
@@ -512,6 +523,57 @@ START_TEST(batch_runs_and_cancels)
 }
 END_TEST
 
+/* Texture from Selection: a sample procedure that the selection's pixels
+ * feed (fixed by the procedure, whatever was remembered); the job draws
+ * the size asked in the prior's channels, keeps the texture's mean level,
+ * and without a texture it is an error. */
+START_TEST(texture_from_selection)
+{
+    const wpj_desc *t = wpj_describe_proc("plug-in-wprior-texture");
+    ck_assert(t && t->kind == WPJ_SAMPLE && t->needs_input && t->exemplar);
+    ck_assert_int_eq(wpj_describe(WPJ_SAMPLE)->exemplar, 0);
+    ck_assert_ptr_null(wpj_param_find(t, "quality"));
+    wpj_settings s;
+    wpj_settings_defaults(&s);
+    wpj_desc_apply(t, &s);
+    ck_assert_int_eq(s.exemplar, 1);
+    wpj_desc_apply(wpj_describe(WPJ_SAMPLE), &s);
+    ck_assert_int_eq(s.exemplar, 0);
+    wpj_desc_apply(t, &s);
+
+    wp_prior *p;
+    ck_assert_int_eq(wp_prior_load(model_path, &p, NULL), WP_OK); /* gray */
+    enum { EW = 64, EH = 48 };
+    wpj_image ex, out = {0};
+    ck_assert_int_eq(wpj_image_alloc(&ex, 3, EH, EW), 0); /* a colour selection */
+    double mean = 0;
+    for (int y = 0; y < EH; y++)
+        for (int x = 0; x < EW; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = 0.3f + 0.1f * c + 0.2f * ((x / 4 + y / 4) % 2);
+                ex.px[(c * EH + y) * EW + x] = v;
+                mean += v / (3.0 * EW * EH);
+            }
+    s.width = 96, s.height = 80, s.seed = 2;
+    wpj_batch b = {.kind = WPJ_SAMPLE, .s = &s, .prior = p, .n = 1, .in = &ex, .out = &out};
+    ck_assert_int_eq(wpj_batch_wait(&b), WP_OK);
+    ck_assert(out.px && out.c == 1 && out.w == 96 && out.h == 80);
+    double m = 0;
+    for (int i = 0; i < 96 * 80; i++)
+        m += out.px[i] / (96.0 * 80);
+    ck_assert_double_eq_tol(m, mean, 0.03);
+    wpj_batch_free(&b);
+
+    wpj_image none = {NULL, 0, 48, 64};
+    wpj_batch e = {.kind = WPJ_SAMPLE, .s = &s, .prior = p, .n = 1, .in = &none, .out = &out};
+    ck_assert_int_eq(wpj_batch_wait(&e), WP_ERR_ARG);
+    ck_assert(strstr(e.err, "texture"));
+    ck_assert_ptr_null(out.px);
+    wpj_image_free(&ex);
+    wp_prior_free(p);
+}
+END_TEST
+
 /* A smooth test pattern with some texture, values in [0.1, 0.9]. */
 static void pattern(float *px, int H, int W)
 {
@@ -615,6 +677,7 @@ int main(void)
     tcase_add_test(tc, model_folders);
     tcase_add_test(tc, batch_runs_and_cancels);
     tcase_add_test(tc, heal_crop_equals_whole);
+    tcase_add_test(tc, texture_from_selection);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* the folder set-up is shared */

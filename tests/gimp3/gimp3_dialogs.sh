@@ -59,12 +59,13 @@ try:
     d = layer0(img)
     save_layer(d, "orig.png"); mark("ready")
     for proc in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-upscale-image",
-                 "plug-in-wprior-sample", "plug-in-wprior-heal"):
+                 "plug-in-wprior-sample", "plug-in-wprior-heal", "plug-in-wprior-texture"):
         Gimp.help("wavelet-prior-help", proc)  # as F1 on the menu item asks
         wait("help-" + proc)
     wait("menu")
     for proc, name in (("plug-in-wprior-denoise", "denoise"), ("plug-in-wprior-upscale", "upscale"),
-                       ("plug-in-wprior-sample", "sample"), ("plug-in-wprior-heal", "heal")):
+                       ("plug-in-wprior-sample", "sample"), ("plug-in-wprior-texture", "texture"),
+                       ("plug-in-wprior-heal", "heal")):
         if name == "heal":
             img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 14, 10)
         st = run_i(proc, img, d)
@@ -76,6 +77,7 @@ try:
         wait(name + "-undo")
         save_layer(img.get_selected_layers()[0], name + "-undo.png"); mark(name + "-undo")
         d = layer0(img)
+    wait("sample-again")  # the report emptied first: it gets this dialog's settings
     st = run_i("plug-in-wprior-sample", img, d)
     note("sample again: " + st.value_nick); mark("sample-again")
     check("the script ran to its end", True)
@@ -164,7 +166,7 @@ wait_mark ready || { finish; exit; }
 G3P=$GIMP3_DIRECTORY/plug-ins/wavelet-prior
 nuri=0
 for proc in plug-in-wprior-denoise plug-in-wprior-upscale plug-in-wprior-upscale-image \
-    plug-in-wprior-sample plug-in-wprior-heal; do
+    plug-in-wprior-sample plug-in-wprior-heal plug-in-wprior-texture; do
     nuri=$((nuri + 1))
     help_uri_check "gimp-help $proc (GIMP's help, our domain)" $proc "$(browser_wait $nuri)" "$G3P"
     touch "$T/go-help-$proc"
@@ -178,7 +180,7 @@ grep -aq "(help-def \"wavelet-prior-help\" \"file://$GIMP3_DIRECTORY/plug-ins/wa
 prev=$T/orig.png
 make_hole
 for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sample:^Sample from prior" \
-    "heal:^Heal Selection \(Wavelet"; do
+    "texture:^Texture from Selection" "heal:^Heal Selection \(Wavelet"; do
     name=${step%%:*} title=${step#*:}
     : >"$T/report.txt"
     open_dialog "$name" "$title" || break
@@ -220,14 +222,18 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sam
         size=$(identify -format '%wx%h' "$T/sample-ok.png" 2>/dev/null)
         [ "$size" = 160x160 ] && ok "sample: OK adds the model's 160x160 sample as a layer" ||
             bad "sample: the new layer is $size" ;;
+    texture)
+        size=$(identify -format '%wx%h' "$T/texture-ok.png" 2>/dev/null)
+        [ "$size" = 96x80 ] && ok "texture: OK adds a layer of the layer's size (96x80)" ||
+            bad "texture: the new layer is $size" ;;
     heal)
         expect_heal "heal: OK runs the job" "$prev" "$T/heal-ok.png" --seed 0 ;;
     esac
     undo
     touch "$T/go-$name-undo"
     wait_mark "$name-undo" || break
-    if [ "$name" = sample ]; then
-        expect_cmp "sample: Ctrl+Z removes the sample layer in one step" 0 0 "$prev" "$T/sample-undo.png"
+    if [ "$name" = sample ] || [ "$name" = texture ]; then
+        expect_cmp "$name: Ctrl+Z removes the new layer in one step" 0 0 "$prev" "$T/$name-undo.png"
     else
         expect_cmp "$name: Ctrl+Z restores the layer in one step" 0 0 "$prev" "$T/$name-undo.png"
     fi
@@ -236,6 +242,7 @@ for step in "denoise:^Denoise \(Wavelet" "upscale:^Upscale Layer \(Wavelet" "sam
 done
 # GIMP remembers what ran: the sample dialog opens with the new seed.
 : >"$T/report.txt"
+touch "$T/go-sample-again"
 if open_dialog sample "^Sample from prior" again; then
     [ "$(settings_of sample seed)" = "${seed:-none}" ] &&
         ok "sample: the dialog opens with the seed of the last run ($seed)" ||

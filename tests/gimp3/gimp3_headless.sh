@@ -23,9 +23,10 @@ mkdir -p "$T/colour"
 # the default gray model, found before any installed one: the face prior
 "$WPRIOR" meta "$MODEL" name=photo-gray -o "$T/colour/photo-gray.safetensors" >/dev/null ||
     bad "wprior meta photo-gray"
+make_textures
 WPRIOR_MODEL_PATH=$T/models:$T/colour gimp3_batch main '
 for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-upscale-image",
-          "plug-in-wprior-sample", "plug-in-wprior-heal"):
+          "plug-in-wprior-sample", "plug-in-wprior-heal", "plug-in-wprior-texture"):
     check(p + " is registered", pdb.procedure_exists(p))
 KINDS = ("rgb", "rgba", "gray", "graya")
 DEPTHS = ("8", "16", "float")
@@ -141,6 +142,27 @@ for kind in ("rgb", "gray"):
         save_layer(d, "%s-%s-aftersample.png" % (kind, depth))
         img.delete()
 
+# texture from a selection: a layer as large as the layer, over it; a
+# selection too small fails and adds nothing
+for kind in ("rgb", "gray"):
+    img = load("tex-%s.png" % kind); d = layer0(img)
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 8, 12, 48, 40)
+    st, res = run("plug-in-wprior-texture", img, [d], model=MODEL, width=0, height=0, seed=5, tiling=1)
+    ok_run("texture %s" % kind, st)
+    l = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+    check("texture %s: a 96x80 layer at 0,0, one layer more" % kind,
+          l is not None and (l.get_width(), l.get_height()) == (96, 80) and
+          tuple(l.get_offsets()[1:]) == (0, 0) and len(img.get_layers()) == 2)
+    if l is not None:
+        check("texture %s: gray stays gray" % kind, l.is_gray() == (kind == "gray"))
+        save_layer(l, "%s-texture.png" % kind)
+    save_layer(d, "%s-aftertexture.png" % kind)
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 4, 4, 12, 30)
+    st, _ = run("plug-in-wprior-texture", img, [d], model=MODEL, width=0, height=0, seed=5, tiling=1)
+    check("texture %s from a 12x30 selection fails, no layer added" % kind,
+          st == Gimp.PDBStatusType.EXECUTION_ERROR and len(img.get_layers()) == 2)
+    img.delete()
+
 # heal: a 14x10 hole at 40,30, every kind and depth; sharp; feathered; no selection
 for kind in KINDS:
     for depth in DEPTHS:
@@ -234,6 +256,13 @@ for k in rgb gray; do
         expect_cmp "sample $k $depth equals wprior sample within 1/255" $ONE 1 "$T/cli-sample.png" "$T/$k-$depth-sample-g.png"
     done
 done
+for k in rgb gray; do
+    [ -f "$T/$k-texture.png" ] || { bad "texture $k: no output"; continue; }
+    expect_cmp "texture $k: the layer below is unchanged" 0 0 "$T/tex-$k.png" "$T/$k-aftertexture.png"
+done
+grep -q 'a texture needs at least 16x16' "$T/main.checks" &&
+    ok "texture from a small selection: the message says why" || bad "texture from a small selection: no clear message"
+check_texture_gray "$T/gray-texture.png"
 make_hole
 for k in rgb rgba gray graya; do
     for depth in 8 16 float; do
