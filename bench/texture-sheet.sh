@@ -5,7 +5,7 @@
 # the last and the first column (and row) of a sample, against the mean over
 # neighbouring columns (rows) inside it, with and without --tileable.
 # usage: bench/texture-sheet.sh MODEL [BUILD_DIR]
-#        -> bench/results/NAME-samples.png and NAME-samples.txt
+#        -> bench/results/NAME-samples.jpg and NAME-samples.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=$1
@@ -50,6 +50,6 @@ montage "$T/t.png" "$T/t.png" "$T/t.png" "$T/t.png" "$T/t.png" "$T/t.png" "$T/t.
 convert "$T/tiled.png" -bordercolor white -border 4 "$T/tiled.png"
 convert "$T/wide.png" -bordercolor white -border 4 "$T/wide.png"
 convert "$T/row1.png" \( "$T/tiled.png" "$T/wide.png" -background white -gravity center +append \) \
-    -background white -gravity west -append "bench/results/$name-samples.png"
+    -background white -gravity west -append -quality 90 "bench/results/$name-samples.jpg"
 cp "$T/log" "bench/results/$name-samples.txt"
-echo "bench/results/$name-samples.png"
+echo "bench/results/$name-samples.jpg"

@@ -1,7 +1,9 @@
 /* cmd_combine.c: `wprior combine BASE [--den MODEL | --no-den] [--low MODEL]
- * -o OUT`: puts a trained L-level prior's low-pass net into a J-level prior
- * as its denoising entry net (den, L < J), or removes it; or copies
- * another prior's low-pass net in as BASE's own (a start for training). */
+ * [--cond0 MODEL] [--exemplar IMAGE ... | --no-exemplars] -o OUT`: puts a
+ * trained L-level prior's low-pass net into a J-level prior as its
+ * denoising entry net (den, L < J), or removes it; copies another prior's
+ * low-pass or finest conditional net in as BASE's own; stores texture
+ * exemplars in BASE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,8 @@
 
 static int combine_usage(FILE *f)
 {
-    fprintf(f, "usage: wprior combine BASE [--den MODEL | --no-den] [--low MODEL] -o OUT\n"
+    fprintf(f, "usage: wprior combine BASE [--den MODEL | --no-den] [--low MODEL] [--cond0 MODEL]\n"
+               "                      [--exemplar IMAGE ... | --no-exemplars] -o OUT\n"
                "--den: the low-pass net of MODEL, a prior of L levels (L below BASE's),\n"
                "becomes BASE's denoising entry net: `wprior denoise` then takes BASE's\n"
                "pyramid down to level L only, denoises its low-pass with that net and the\n"
@@ -19,13 +22,20 @@ static int combine_usage(FILE *f)
                "--low: the low-pass net of MODEL (a prior of any number of levels)\n"
                "becomes BASE's low-pass net, e.g. as the start of its training\n"
                "(`wprior train --only low --finetune OUT`).\n"
-               "OUT (which may be BASE) is written via a temporary file and a rename.\n");
+               "--cond0: the finest conditional net of MODEL becomes BASE's.\n"
+               "--exemplar (up to %d, all of one size, at least %dx%d, BASE's channels):\n"
+               "texture exemplars stored in OUT: `wprior sample` without --exemplar\n"
+               "then continues exemplar (seed mod their number), as --exemplar does.\n"
+               "--no-exemplars removes them.\n"
+               "OUT (which may be BASE) is written via a temporary file and a rename.\n",
+            WP_EXEMPLARS_MAX, WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN);
     return f == stdout ? 0 : 2;
 }
 
 typedef struct {
-    const char *base, *den, *low, *out;
-    int no_den;
+    const char *base, *den, *low, *cond0, *out;
+    const char *ex[WP_EXEMPLARS_MAX];
+    int no_den, nex, no_ex;
 } combine_args;
 
 /* 0: parsed; otherwise the exit status. */
@@ -41,6 +51,14 @@ static int combine_parse(int argc, char **argv, combine_args *a)
             v = &a->den;
         else if (!strcmp(s, "--low"))
             v = &a->low;
+        else if (!strcmp(s, "--cond0"))
+            v = &a->cond0;
+        else if (!strcmp(s, "--no-exemplars"))
+            a->no_ex = 1;
+        else if (!strcmp(s, "--exemplar") && a->nex == WP_EXEMPLARS_MAX)
+            return cli_error("combine: at most %d exemplars", WP_EXEMPLARS_MAX) + 1;
+        else if (!strcmp(s, "--exemplar"))
+            v = &a->ex[a->nex++];
         else if (!strcmp(s, "-o") || !strcmp(s, "--output"))
             v = &a->out;
         else if (s[0] == '-' || a->base)
@@ -50,7 +68,8 @@ static int combine_parse(int argc, char **argv, combine_args *a)
         if (v && !(*v = cli_value(argc, argv, &i)))
             return 2;
     }
-    if (!a->base || !a->out || (a->den && a->no_den) || (!a->den && !a->no_den && !a->low))
+    if (!a->base || !a->out || (a->den && a->no_den) || (a->nex && a->no_ex) ||
+        (!a->den && !a->no_den && !a->low && !a->cond0 && !a->nex && !a->no_ex))
         return combine_usage(stderr);
     return 0;
 }
@@ -70,6 +89,50 @@ static int combine_apply(wp_prior *p, const char *model,
     return rc;
 }
 
+static wp_status set_cond0(wp_prior *p, const wp_prior *src, char *err)
+{
+    return wp_prior_set_cond(p, 0, src, err);
+}
+
+/* Reads the exemplar images into p (all of one size, p's channels); 0 or
+ * an exit status. */
+static int set_exemplars(wp_prior *p, const combine_args *a)
+{
+    int C = wp_prior_channels(p), h = 0, w = 0, rc = 0;
+    float *all = NULL;
+    char err[WP_ERRLEN];
+    if (!a->nex)
+        return 0;
+    for (int i = 0; i < a->nex && !rc; i++) {
+        wp_image img;
+        if (wp_image_read(a->ex[i], 0, &img, err, sizeof err))
+            return cli_error("%s", err);
+        if (cli_colour_channels(&img) != C)
+            rc = cli_error("%s: a %s image; the prior is %s", a->ex[i],
+                           cli_colour_channels(&img) == 1 ? "gray" : "colour",
+                           C == 1 ? "gray" : "colour");
+        else if (i > 0 && (img.width != w || img.height != h))
+            rc = cli_error("%s is %dx%d, the first exemplar %dx%d: they must be of one size",
+                           a->ex[i], img.width, img.height, w, h);
+        if (!rc && i == 0) {
+            w = img.width, h = img.height;
+            if (!(all = malloc(sizeof(float) * (size_t)a->nex * C * w * h)))
+                rc = cli_error("out of memory");
+        }
+        float *one = rc ? NULL : cli_to_planar(&img);
+        if (!rc && !one)
+            rc = cli_error("out of memory");
+        if (!rc)
+            memcpy(all + (size_t)i * C * w * h, one, sizeof(float) * (size_t)C * w * h);
+        free(one);
+        wp_image_free(&img);
+    }
+    if (!rc && wp_prior_set_exemplars(p, all, a->nex, h, w, err))
+        rc = cli_error("%s", err);
+    free(all);
+    return rc;
+}
+
 int cmd_combine(int argc, char **argv)
 {
     combine_args a = {0};
@@ -82,8 +145,12 @@ int cmd_combine(int argc, char **argv)
     char err[WP_ERRLEN];
     if (a.no_den)
         wp_prior_set_den(p, NULL, err);
+    if (a.no_ex)
+        wp_prior_set_exemplars(p, NULL, 0, 0, 0, err);
     if (!(rc = combine_apply(p, a.den, wp_prior_set_den)) &&
-        !(rc = combine_apply(p, a.low, wp_prior_set_low)) && wp_prior_save(p, a.out, err))
+        !(rc = combine_apply(p, a.low, wp_prior_set_low)) &&
+        !(rc = combine_apply(p, a.cond0, set_cond0)) && !(rc = set_exemplars(p, &a)) &&
+        wp_prior_save(p, a.out, err))
         rc = cli_error("%s", err);
     if (!rc && a.den)
         fprintf(stderr, "wprior: %s: denoising enters at level %d (the low-pass net of %s)\n",
@@ -92,6 +159,10 @@ int cmd_combine(int argc, char **argv)
         fprintf(stderr, "wprior: %s: no denoising entry net\n", a.out);
     if (!rc && a.low)
         fprintf(stderr, "wprior: %s: the low-pass net of %s\n", a.out, a.low);
+    if (!rc && a.cond0)
+        fprintf(stderr, "wprior: %s: the finest conditional net of %s\n", a.out, a.cond0);
+    if (!rc && (a.nex || a.no_ex))
+        fprintf(stderr, "wprior: %s: %d exemplars\n", a.out, a.nex);
     wp_prior_free(p);
     return rc;
 }

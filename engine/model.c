@@ -100,6 +100,72 @@ wp_status wp_prior_set_low(wp_prior *p, const wp_prior *src, char *err)
     return replace_net(&p->low, &src->low, err);
 }
 
+wp_status wp_prior_set_cond(wp_prior *p, int j, const wp_prior *src, char *err)
+{
+    if (p->flat || src->flat)
+        return wp_fail(err, WP_ERR_ARG, "a conditional net moves only between multi-scale priors");
+    if (src->channels != p->channels)
+        return wp_fail(err, WP_ERR_ARG, "the conditional net is for %d channels, the prior has %d",
+                       src->channels, p->channels);
+    if (j < 0 || j >= p->levels || j >= src->levels)
+        return wp_fail(err, WP_ERR_ARG, "no level %d in both priors (%d and %d levels)", j,
+                       p->levels, src->levels);
+    return replace_net(&p->cond[j], &src->cond[j], err);
+}
+
+/* The exemplars' shape is one a prior may hold. */
+static wp_status check_exemplars(const wp_prior *p, int n, int h, int w, char *err)
+{
+    if (p->flat)
+        return wp_fail(err, WP_ERR_ARG, "a flat prior holds no exemplars");
+    if (n < 0 || n > WP_EXEMPLARS_MAX)
+        return wp_fail(err, WP_ERR_FORMAT, "%d exemplars (at most %d)", n, WP_EXEMPLARS_MAX);
+    if (n && (h < WP_EXEMPLAR_MIN || w < WP_EXEMPLAR_MIN || h > WP_EXEMPLAR_SIDE_MAX ||
+              w > WP_EXEMPLAR_SIDE_MAX))
+        return wp_fail(err, WP_ERR_FORMAT, "exemplars of %dx%d (%d to %d a side)", w, h,
+                       WP_EXEMPLAR_MIN, WP_EXEMPLAR_SIDE_MAX);
+    return WP_OK;
+}
+
+/* Every value finite and within [0,1] give or take rounding. */
+static wp_status check_exemplar_values(const float *ex, size_t n, char *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(ex[i] >= -0.01f && ex[i] <= 1.01f))
+            return wp_fail(err, WP_ERR_FORMAT, "an exemplar value (%g) is outside [0,1]",
+                           (double)ex[i]);
+    return WP_OK;
+}
+
+wp_status wp_prior_set_exemplars(wp_prior *p, const float *ex, int n, int h, int w, char *err)
+{
+    wp_status st = check_exemplars(p, n, h, w, err);
+    if (st)
+        return st;
+    size_t count = n ? (size_t)n * p->channels * h * w : 0;
+    if (count && (st = check_exemplar_values(ex, count, err)))
+        return st;
+    float *copy = NULL;
+    if (count) {
+        if (!(copy = malloc(sizeof(float) * count)))
+            return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        memcpy(copy, ex, sizeof(float) * count);
+    }
+    free(p->exemplars);
+    p->exemplars = copy;
+    p->ex_n = n, p->ex_h = n ? h : 0, p->ex_w = n ? w : 0;
+    return WP_OK;
+}
+
+int wp_prior_exemplars(const wp_prior *p, int *h, int *w)
+{
+    if (h)
+        *h = p->ex_h;
+    if (w)
+        *w = p->ex_w;
+    return p->ex_n;
+}
+
 const char *wp_prior_meta(const wp_prior *p, const char *key)
 {
     for (size_t i = 0; i < p->nmeta; i++)
@@ -148,6 +214,7 @@ void wp_prior_free(wp_prior *p)
         free(p->meta[i].value);
     }
     free(p->meta);
+    free(p->exemplars);
     free(p);
 }
 
@@ -197,6 +264,41 @@ wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char
 }
 
 static int net_tensor_count(const wp_net *net) { return net->nlayers + 2 * (net->nlayers - 2); }
+
+#define EXEMPLARS_TENSOR "exemplars"
+
+/* The optional "exemplars" tensor [n, C, h, w]; *count: 1 when present. */
+static wp_status load_exemplars(wp_prior *p, const wp_st_file *f, int *count, char *err)
+{
+    const wp_st_tensor *t = wp_st_find(f, EXEMPLARS_TENSOR);
+    *count = 0;
+    if (!t)
+        return WP_OK;
+    if (t->ndim != 4 || t->shape[1] != p->channels || t->shape[0] < 1 ||
+        t->shape[0] > WP_EXEMPLARS_MAX || t->shape[2] > WP_EXEMPLAR_SIDE_MAX ||
+        t->shape[3] > WP_EXEMPLAR_SIDE_MAX)
+        return wp_fail(err, WP_ERR_FORMAT,
+                       "tensor \"" EXEMPLARS_TENSOR "\" must be [n, %d, h, w] with n 1..%d",
+                       p->channels, WP_EXEMPLARS_MAX);
+    int n = (int)t->shape[0], h = (int)t->shape[2], w = (int)t->shape[3];
+    wp_status st = check_exemplars(p, n, h, w, err);
+    if (st)
+        return st;
+    size_t count_f = (size_t)n * p->channels * h * w;
+    float *ex = malloc(sizeof(float) * count_f);
+    if (!ex)
+        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    int64_t shape[4] = {n, p->channels, h, w};
+    if ((st = wp_st_read_f32(f, EXEMPLARS_TENSOR, shape, 4, ex, err)) ||
+        (st = check_exemplar_values(ex, count_f, err))) {
+        free(ex);
+        return st;
+    }
+    p->exemplars = ex;
+    p->ex_n = n, p->ex_h = h, p->ex_w = w;
+    *count = 1;
+    return WP_OK;
+}
 
 wp_status wp_net_check_values(const wp_net *net, const char *name, char *err)
 {
@@ -378,11 +480,14 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
         if (!st)
             expected += net_tensor_count(net_at(p, idx));
     }
+    int nex = 0;
+    if (!st && !p->flat && !(st = load_exemplars(p, f, &nex, err)))
+        expected += nex;
     if (!st && (size_t)expected != f->nt) {
         /* Name the first tensor that no network claimed. */
         for (size_t i = 0; i < f->nt; i++) {
             const char *n = f->t[i].name;
-            int ok = 0;
+            int ok = nex && !strcmp(n, EXEMPLARS_TENSOR);
             for (int idx = first_net(p); idx < J && !ok; idx++) {
                 char nm[32];
                 net_name(nm, sizeof nm, p, idx);
@@ -446,6 +551,7 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
     size_t nt = 0, cap = 0;
     for (int idx = first; idx < end; idx++)
         cap += (size_t)net_tensor_count(net_at_c(p, idx));
+    cap += 1; /* the exemplars */
     wp_st_out *t = calloc(cap, sizeof *t);
     char (*names)[64] = calloc(cap, sizeof *names);
     size_t nmeta = 6 + (size_t)nnets + p->nmeta;
@@ -494,6 +600,9 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
             nt++;
         }
     }
+    if (p->ex_n)
+        t[nt++] = (wp_st_out){EXEMPLARS_TENSOR, 4, {p->ex_n, p->channels, p->ex_h, p->ex_w},
+                              p->exemplars};
     for (size_t i = 0; i < p->nmeta; i++)
         if (!is_structural(p->meta[i].key))
             meta[m++] = p->meta[i].key, meta[m++] = p->meta[i].value;
@@ -601,6 +710,9 @@ char *wp_prior_describe(const wp_prior *p)
                               wp_net_receptive_field(net), net_params(net), ks);
     }
     k += (size_t)snprintf(s + k, cap - k, "parameters: %zu\n", total);
+    if (p->ex_n)
+        k += (size_t)snprintf(s + k, cap - k, "exemplars: %d of %dx%d (a sample continues one)\n",
+                              p->ex_n, p->ex_w, p->ex_h);
     for (size_t i = 0; i < p->nmeta && k < cap; i++)
         k += (size_t)snprintf(s + k, cap - k, "%s: %s\n", p->meta[i].key, p->meta[i].value);
     return s;

@@ -510,12 +510,12 @@ static int tileable_default(const wp_prior *p)
 /* A sample that continues an exemplar's texture: its level-k low-pass
  * quilted from the exemplar's block means, then the details of levels
  * k-1 .. 0 drawn as the sharp upscale draws them. */
-static wp_status sample_exemplar(gen *g, float *out, int H, int W, wp_sample_options *sopt,
-                                 const wp_run_options *opt, char *err)
+static wp_status sample_exemplar(gen *g, float *out, int H, int W, const float *ex, int eh,
+                                 int ew, wp_sample_options *sopt, const wp_run_options *opt,
+                                 char *err)
 {
     const wp_prior *p = g->p;
     int C = p->channels, k = WP_EXEMPLAR_LEVEL, f = 1 << k;
-    int eh = sopt->ex_height, ew = sopt->ex_width;
     if (eh < WP_EXEMPLAR_MIN || ew < WP_EXEMPLAR_MIN)
         return wp_fail(err, WP_ERR_ARG, "the exemplar is %dx%d; it must be at least %dx%d", ew,
                        eh, WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN);
@@ -524,7 +524,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, wp_sample_opt
         return st;
     size_t n_ex = (size_t)C * eh * ew;
     for (size_t i = 0; i < n_ex; i++)
-        if (!isfinite(sopt->exemplar[i]))
+        if (!isfinite(ex[i]))
             return wp_fail(err, WP_ERR_ARG, "the exemplar holds NaN or infinite values");
     wp_sampler_params d;
     upscale_defaults(WP_UPSCALE_SHARP, &d);
@@ -550,7 +550,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, wp_sample_opt
         goto done;
     }
     for (int c = 0; c < C; c++)
-        wp_block_means(sopt->exemplar + (size_t)c * eh * ew, 1, eh, ew, f,
+        wp_block_means(ex + (size_t)c * eh * ew, 1, eh, ew, f,
                        exlow + (size_t)c * ch * cw);
     wp_rng root, qr;
     wp_rng_seed(&root, g->seed);
@@ -615,7 +615,12 @@ wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_optio
     g.seed = sopt->seed;
     g.relative_details = 1;
     if (sopt->exemplar)
-        return sample_exemplar(&g, out, H, W, sopt, opt, err);
+        return sample_exemplar(&g, out, H, W, sopt->exemplar, sopt->ex_height, sopt->ex_width,
+                               sopt, opt, err);
+    if (p->ex_n) { /* a texture prior: one of its own exemplars, by the seed */
+        const float *ex = p->exemplars + (size_t)(g.seed % (uint64_t)p->ex_n) * C * p->ex_h * p->ex_w;
+        return sample_exemplar(&g, out, H, W, ex, p->ex_h, p->ex_w, sopt, opt, err);
+    }
     int J = p->levels, h = H >> J, w = W >> J;
     wp_job job;
     if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, H, W), wp_prior_largest_net(p),

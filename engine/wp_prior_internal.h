@@ -21,6 +21,10 @@ struct wp_prior {
     int den_level;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
+    /* Optional texture exemplars [ex_n, C, ex_h, ex_w] (tensor "exemplars"):
+     * a sample with none of its own continues one of them. */
+    float *exemplars;
+    int ex_n, ex_h, ex_w;
 };
 
 /* A prior with networks allocated (zero weights) from a description. */

@@ -71,6 +71,9 @@ WP_API wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err);
  * levels: a low-pass net of another level is a starting point for
  * training, natural images looking alike across scales). */
 WP_API wp_status wp_prior_set_low(wp_prior *p, const wp_prior *src, char *err);
+/* Makes a copy of src's conditional net of level j p's (same channels;
+ * both have level j). */
+WP_API wp_status wp_prior_set_cond(wp_prior *p, int j, const wp_prior *src, char *err);
 /* Metadata value for a key of the file's __metadata__, or NULL. */
 WP_API const char *wp_prior_meta(const wp_prior *p, const char *key);
 /* A multi-line human description (architectures, parameter counts,
@@ -253,6 +256,18 @@ typedef struct {
 
 #define WP_EXEMPLAR_LEVEL 1
 #define WP_EXEMPLAR_MIN 16
+/* A prior's own exemplars (a texture prior's): at most this many, sides
+ * at most WP_EXEMPLAR_SIDE_MAX. */
+#define WP_EXEMPLARS_MAX 16
+#define WP_EXEMPLAR_SIDE_MAX 1024
+
+/* Stores n exemplars [n, channels, h, w] in [0,1] (copied) in the prior:
+ * wp_sample continues exemplar (seed mod n) when given none; n = 0
+ * removes them.  Saved with the prior (tensor "exemplars"). */
+WP_API wp_status wp_prior_set_exemplars(wp_prior *p, const float *ex, int n, int h, int w,
+                                        char *err);
+/* How many exemplars the prior holds (their size in *h x *w). */
+WP_API int wp_prior_exemplars(const wp_prior *p, int *h, int *w);
 
 /* Sizes a prior can sample: a fixed size (face models, from the metadata
  * "image_size" = "WxH") or, for stationary priors, any multiple of 2^J

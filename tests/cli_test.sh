@@ -147,6 +147,31 @@ fi
 expect_fail "combine --low from a colour prior into a gray one" "channels" "$T/bad.safetensors" \
     "$WPRIOR" combine "$T/face160.safetensors" --low "$SRC/models/photo-color.safetensors" -o "$T/bad.safetensors"
 
+# --- combine --cond0 and --exemplar: a texture prior that continues its
+# own exemplars (seed mod their number), as sample --exemplar does ---
+"$SYNTH" "$T/ex0.png" 48 40 1 5 && "$SYNTH" "$T/ex1.png" 48 40 1 6 && "$SYNTH" "$T/ex2.png" 40 40 1 7 &&
+    "$SYNTH" "$T/exc.png" 48 40 3 8 || bad "wp_synth exemplars"
+if "$WPRIOR" combine "$T/j1.safetensors" --cond0 "$PG" --exemplar "$T/ex0.png" --exemplar "$T/ex1.png" \
+    -o "$T/tex.safetensors" 2>"$T/stderr" && "$WPRIOR" info "$T/tex.safetensors" >"$T/info" &&
+    grep -q "^exemplars: 2 of 48x40" "$T/info" &&
+    [ "$(grep "^net cond0 " "$T/info")" = "$(grep "^net cond0 " <("$WPRIOR" info "$PG"))" ] &&
+    "$WPRIOR" sample -m "$T/tex.safetensors" --size 64x48 --seed 3 "$T/t3.png" 2>/dev/null &&
+    "$WPRIOR" sample -m "$T/tex.safetensors" --exemplar "$T/ex1.png" --size 64x48 --seed 3 "$T/t3e.png" 2>/dev/null &&
+    cmp -s "$T/t3.png" "$T/t3e.png"; then
+    ok "combine --cond0 --exemplar: photo-gray's cond0 and 2 exemplars in; seed 3 continues the second"
+else
+    bad "combine --cond0 --exemplar: $(cat "$T/stderr" "$T/info")"
+fi
+"$WPRIOR" combine "$T/tex.safetensors" --no-exemplars -o "$T/plain2.safetensors" 2>/dev/null
+grep -q "^exemplars" <("$WPRIOR" info "$T/plain2.safetensors") &&
+    bad "combine --no-exemplars left them" || ok "combine --no-exemplars removes them"
+expect_fail "combine: exemplars of two sizes" "one size" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/j1.safetensors" --exemplar "$T/ex0.png" --exemplar "$T/ex2.png" -o "$T/bad.safetensors"
+expect_fail "combine: a colour exemplar for a gray prior" "colour image" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/j1.safetensors" --exemplar "$T/exc.png" -o "$T/bad.safetensors"
+expect_fail "combine: --cond0 from a colour prior into a gray one" "channels" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/j1.safetensors" --cond0 "$SRC/models/photo-color.safetensors" -o "$T/bad.safetensors"
+
 # --- upscale and sample ---
 if "$WPRIOR" upscale -m "$T/face160.safetensors" -f 2 "$D/astronaut_face160_noisy25.png" "$T/up.png" 2>"$T/stderr" &&
     grep -q "upscaled 160x160 to 320x320" "$T/stderr" && [ -s "$T/up.png" ]; then

@@ -556,6 +556,99 @@ START_TEST(set_low_copies_the_low_pass_net)
 }
 END_TEST
 
+/* Texture exemplars: kept by a save and a load, refused when out of
+ * range, and a sample with none of its own continues exemplar (seed mod
+ * n) exactly as wp_sample given that exemplar does. */
+START_TEST(exemplars_round_trip_and_sample)
+{
+    enum { N = 3, EH = 24, EW = 20 };
+    char path[300], err[WP_ERRLEN];
+    wp_prior *p = tiny_prior_j(1, 1, 70), *q;
+    float ex[N * EH * EW];
+    for (int i = 0; i < N * EH * EW; i++)
+        ex[i] = (float)((i * 37 + i / EW * 11) % 101) / 100.0f;
+    ck_assert_int_eq(wp_prior_set_exemplars(p, ex, N, 8, 20, err), WP_ERR_FORMAT); /* too small */
+    ck_assert_int_eq(wp_prior_set_exemplars(p, ex, WP_EXEMPLARS_MAX + 1, EH, EW, err), WP_ERR_FORMAT);
+    ex[5] = 1.5f;
+    ck_assert_int_eq(wp_prior_set_exemplars(p, ex, N, EH, EW, err), WP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "[0,1]"));
+    ex[5] = 0.5f;
+    ck_assert_msg(wp_prior_set_exemplars(p, ex, N, EH, EW, err) == WP_OK, "%s", err);
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/ex.safetensors", tmpdir);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_prior_load(path, &q, err) == WP_OK, "%s", err);
+    int h, w;
+    ck_assert_int_eq(wp_prior_exemplars(q, &h, &w), N);
+    ck_assert(h == EH && w == EW);
+    ck_assert_int_eq(memcmp(q->exemplars, ex, sizeof ex), 0);
+    char *d = wp_prior_describe(q);
+    ck_assert_ptr_nonnull(strstr(d, "exemplars: 3 of 20x24"));
+    free(d);
+
+    enum { H = 32, W = 48 };
+    float a[H * W], b[H * W];
+    wp_sample_options own = {.width = W, .height = H, .seed = 7}, given = own;
+    ck_assert_msg(wp_sample(q, a, 1, &own, NULL, err) == WP_OK, "%s", err);
+    given.exemplar = ex + (7 % N) * EH * EW, given.ex_width = EW, given.ex_height = EH;
+    ck_assert_msg(wp_sample(p, b, 1, &given, NULL, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+    given.exemplar = ex; /* another exemplar: another sample */
+    ck_assert_msg(wp_sample(p, b, 1, &given, NULL, err) == WP_OK, "%s", err);
+    ck_assert_int_ne(memcmp(a, b, sizeof a), 0);
+
+    /* removed: saved without the tensor, sampled from the low-pass net */
+    ck_assert_int_eq(wp_prior_set_exemplars(q, NULL, 0, 0, 0, err), WP_OK);
+    ck_assert_msg(wp_prior_save(q, path, err) == WP_OK, "%s", err);
+    wp_prior_free(q);
+    ck_assert_msg(wp_prior_load(path, &q, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_prior_exemplars(q, NULL, NULL), 0);
+    wp_prior *f;
+    ck_assert_int_eq(wp_prior_create(&f, 1, 0, 1, NULL), WP_OK);
+    ck_assert_int_eq(wp_prior_set_exemplars(f, ex, 1, EH, EW, err), WP_ERR_ARG);
+    wp_prior_free(f), wp_prior_free(q), wp_prior_free(p);
+    remove_tmpdir();
+}
+END_TEST
+
+/* A file whose exemplars tensor has the wrong shape or values is refused
+ * with a message that names it. */
+START_TEST(exemplar_tensor_errors)
+{
+    char path[300], err[WP_ERRLEN];
+    wp_prior *p = tiny_prior_j(3, 1, 71), *q;
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/bad.safetensors", tmpdir);
+    /* a colour prior, a tensor of one channel: written by hand */
+    const char *meta[] = {"format", "wavelet-prior", "format_version", "1", "channels", "3",
+                          "kind", "multiscale", "levels", "1"};
+    float one[16 * 16] = {0};
+    wp_st_out t = {"exemplars", 4, {1, 1, 16, 16}, one};
+    ck_assert_int_eq(wp_st_write(path, &t, 1, meta, 5, err), WP_OK);
+    ck_assert_int_ne(wp_prior_load(path, &q, err), WP_OK); /* no networks either */
+    /* the prior's own file with a bad exemplar value patched in */
+    float ex[3 * 16 * 16];
+    for (int i = 0; i < 3 * 16 * 16; i++)
+        ex[i] = 0.25f;
+    ck_assert_int_eq(wp_prior_set_exemplars(p, ex, 1, 16, 16, err), WP_OK);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    size_t n;
+    unsigned char *b = read_all(path, &n);
+    float quarter = 0.25f, bad = 7.0f;
+    unsigned char *hit = NULL;
+    for (size_t i = n - 4 * 3 * 16 * 16; i + 4 <= n && !hit; i++)
+        if (!memcmp(b + i, &quarter, 4))
+            hit = b + i;
+    ck_assert_ptr_nonnull(hit);
+    memcpy(hit, &bad, 4);
+    ck_assert_int_eq(wp_prior_load_memory(b, n, &q, err), WP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "exemplar"));
+    free(b);
+    wp_prior_free(p);
+    remove_tmpdir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -571,6 +664,8 @@ int main(void)
     tcase_add_test(tc, den_tiled_equals_untiled);
     tcase_add_test(tc, den_files);
     tcase_add_test(tc, set_low_copies_the_low_pass_net);
+    tcase_add_test(tc, exemplars_round_trip_and_sample);
+    tcase_add_test(tc, exemplar_tensor_errors);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
