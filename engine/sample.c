@@ -549,9 +549,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, const float *
         st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int c = 0; c < C; c++)
-        wp_block_means(ex + (size_t)c * eh * ew, 1, eh, ew, f,
-                       exlow + (size_t)c * ch * cw);
+    wp_block_means(ex, C, eh, ew, f, exlow);
     wp_rng root, qr;
     wp_rng_seed(&root, g->seed);
     wp_rng_split(&root, 0x9a1, &qr);

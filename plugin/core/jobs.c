@@ -334,16 +334,20 @@ static wp_status run_sample(wpj_job *j, const wp_run_options *ro)
     sampler_for_quality(j->s.quality, &so.sampler);
     int C = wp_prior_channels(j->prior);
     wpj_image ex = {0};
-    if (j->s.exemplar) { /* the texture in the prior's channels */
-        if (!j->in || !j->in->px) {
+    if (j->s.exemplar) { /* the texture in the prior's channels (converted only if need be) */
+        const wpj_image *tex = j->in;
+        if (!tex || !tex->px) {
             g_snprintf(j->err, sizeof j->err, _("No texture to continue."));
             return WP_ERR_ARG;
         }
-        if (wpj_convert_channels(j->in, C, &ex))
-            goto nomem;
-        so.exemplar = ex.px;
-        so.ex_width = ex.w;
-        so.ex_height = ex.h;
+        if (tex->c != C) {
+            if (wpj_convert_channels(tex, C, &ex))
+                goto nomem;
+            tex = &ex;
+        }
+        so.exemplar = tex->px;
+        so.ex_width = tex->w;
+        so.ex_height = tex->h;
     }
     if (wpj_image_alloc(&j->out, C, so.height, so.width))
         goto nomem;
