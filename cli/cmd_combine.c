@@ -1,9 +1,9 @@
-/* cmd_combine.c: `wprior combine BASE [--den MODEL | --no-den] [--low MODEL]
- * [--cond0 MODEL] [--exemplar IMAGE ... | --no-exemplars] -o OUT`: puts a
- * trained L-level prior's low-pass net into a J-level prior as its
- * denoising entry net (den, L < J), or removes it; copies another prior's
- * low-pass or finest conditional net in as BASE's own; stores texture
- * exemplars in BASE. */
+/* cmd_combine.c: `wprior combine BASE [--den MODEL | --no-den] [--den-level L]
+ * [--low MODEL] [--cond0 MODEL] [--exemplar IMAGE ... | --no-exemplars] -o OUT`:
+ * puts a trained L-level prior's low-pass net (or a flat prior's net, L = 0)
+ * into a J-level prior as its denoising entry net (den, L < J), moves it to
+ * another level, or removes it; copies another prior's low-pass or finest
+ * conditional net in as BASE's own; stores texture exemplars in BASE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +12,17 @@
 
 static int combine_usage(FILE *f)
 {
-    fprintf(f, "usage: wprior combine BASE [--den MODEL | --no-den] [--low MODEL] [--cond0 MODEL]\n"
-               "                      [--exemplar IMAGE ... | --no-exemplars] -o OUT\n"
+    fprintf(f, "usage: wprior combine BASE [--den MODEL | --no-den] [--den-level L] [--low MODEL]\n"
+               "                      [--cond0 MODEL] [--exemplar IMAGE ... | --no-exemplars] -o OUT\n"
                "--den: the low-pass net of MODEL, a prior of L levels (L below BASE's),\n"
                "becomes BASE's denoising entry net: `wprior denoise` then takes BASE's\n"
                "pyramid down to level L only, denoises its low-pass with that net and the\n"
-               "finer levels with BASE's cond{L-1}..cond0.  Upscaling, inpainting and\n"
-               "sampling keep BASE's whole pyramid.  --no-den removes the entry net.\n"
+               "finer levels with BASE's cond{L-1}..cond0; the net of a flat MODEL (L 0)\n"
+               "denoises the image alone.  Upscaling, inpainting and sampling keep BASE's\n"
+               "whole pyramid.  --no-den removes the entry net.\n"
+               "--den-level: moves the entry net (BASE's, or the one --den gives) to\n"
+               "level L, 0 (the image itself) to J-1: a bias-free net trained on one\n"
+               "level's low-pass denoises another's.\n"
                "--low: the low-pass net of MODEL (a prior of any number of levels)\n"
                "becomes BASE's low-pass net, e.g. as the start of its training\n"
                "(`wprior train --only low --finetune OUT`).\n"
@@ -35,7 +39,7 @@ static int combine_usage(FILE *f)
 typedef struct {
     const char *base, *den, *low, *cond0, *out;
     const char *ex[WP_EXEMPLARS_MAX];
-    int no_den, nex, no_ex;
+    int no_den, den_level, nex, no_ex; /* den_level: -1 unchanged */
 } combine_args;
 
 /* 0: parsed; otherwise the exit status. */
@@ -49,6 +53,15 @@ static int combine_parse(int argc, char **argv, combine_args *a)
             a->no_den = 1;
         else if (!strcmp(s, "--den"))
             v = &a->den;
+        else if (!strcmp(s, "--den-level")) {
+            const char *l = cli_value(argc, argv, &i);
+            char *end;
+            long n = l ? strtol(l, &end, 10) : -1;
+            if (!l || end == l || *end || n < 0 || n > 16)
+                return (l ? cli_error("combine: --den-level takes a level, 0..16, not '%s'", l)
+                          : 1) + 1;
+            a->den_level = (int)n;
+        }
         else if (!strcmp(s, "--low"))
             v = &a->low;
         else if (!strcmp(s, "--cond0"))
@@ -69,7 +82,9 @@ static int combine_parse(int argc, char **argv, combine_args *a)
             return 2;
     }
     if (!a->base || !a->out || (a->den && a->no_den) || (a->nex && a->no_ex) ||
-        (!a->den && !a->no_den && !a->low && !a->cond0 && !a->nex && !a->no_ex))
+        (a->no_den && a->den_level >= 0) ||
+        (!a->den && !a->no_den && a->den_level < 0 && !a->low && !a->cond0 && !a->nex &&
+         !a->no_ex))
         return combine_usage(stderr);
     return 0;
 }
@@ -135,7 +150,7 @@ static int set_exemplars(wp_prior *p, const combine_args *a)
 
 int cmd_combine(int argc, char **argv)
 {
-    combine_args a = {0};
+    combine_args a = {.den_level = -1};
     int rc = combine_parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -147,14 +162,16 @@ int cmd_combine(int argc, char **argv)
         wp_prior_set_den(p, NULL, err);
     if (a.no_ex)
         wp_prior_set_exemplars(p, NULL, 0, 0, 0, err);
-    if (!(rc = combine_apply(p, a.den, wp_prior_set_den)) &&
-        !(rc = combine_apply(p, a.low, wp_prior_set_low)) &&
+    if (!(rc = combine_apply(p, a.den, wp_prior_set_den)) && a.den_level >= 0 &&
+        wp_prior_set_den_level(p, a.den_level, err))
+        rc = cli_error("%s", err);
+    if (!rc && !(rc = combine_apply(p, a.low, wp_prior_set_low)) &&
         !(rc = combine_apply(p, a.cond0, set_cond0)) && !(rc = set_exemplars(p, &a)) &&
         wp_prior_save(p, a.out, err))
         rc = cli_error("%s", err);
-    if (!rc && a.den)
-        fprintf(stderr, "wprior: %s: denoising enters at level %d (the low-pass net of %s)\n",
-                a.out, wp_prior_den_level(p), a.den);
+    if (!rc && (a.den || a.den_level >= 0))
+        fprintf(stderr, "wprior: %s: denoising enters at level %d (the entry net of %s)\n",
+                a.out, wp_prior_den_level(p), a.den ? a.den : a.base);
     if (!rc && a.no_den)
         fprintf(stderr, "wprior: %s: no denoising entry net\n", a.out);
     if (!rc && a.low)

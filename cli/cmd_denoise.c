@@ -19,7 +19,10 @@ static int denoise_usage(FILE *f)
                "                     noise (by default the result is corrected for it)\n"
                "  --ensemble N       1..%d: the mean of N passes over the image moved by a\n"
                "                     pixel (4 ways), then turned and mirrored; better\n"
-               "                     (4: +0.4 dB at sigma 25), N times slower  [%d]\n%s",
+               "                     (4: +0.4 dB at sigma 25), N times slower  [%d]\n"
+               "  --fast             a prior that denoises with a pixel-domain net runs it\n"
+               "                     on the half-size low-pass instead: 2-3 times\n"
+               "                     faster, 0.2-1.5 dB lower\n%s",
             WP_STRENGTH_MIN, WP_STRENGTH_MAX, WP_STRENGTH_DEFAULT, WP_ENSEMBLE_MAX,
             WP_ENSEMBLE_DEFAULT, cli_job_usage());
     return f == stdout ? 0 : 2;
@@ -44,6 +47,8 @@ int cmd_denoise(int argc, char **argv)
             continue;
         if (!strcmp(a, "--no-unclip")) {
             dopt.clipped = 0;
+        } else if (!strcmp(a, "--fast")) {
+            dopt.fast = 1;
         } else if (!strcmp(a, "--ensemble")) {
             const char *v = cli_value(argc, argv, &i);
             long n;

@@ -42,6 +42,7 @@ static int eval_usage(FILE *f)
             "  --rgb              a gray prior on colour images, as `wprior denoise` runs it\n"
             "                     on an RGB photograph\n"
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
+            "  --fast             denoise as `wprior denoise --fast` does\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
             "                     score would be if that network were perfect (with a\n"
@@ -64,7 +65,7 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
-    int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel;
+    int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel, fast;
     unsigned long long seed;
 } eval_args;
 
@@ -115,6 +116,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
         }
         if (!strcmp(k, "--rgb")) {
             a->rgb = 1;
+            continue;
+        }
+        if (!strcmp(k, "--fast")) {
+            a->fast = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -482,7 +487,7 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         wp_denoise_options d = {
             .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble,
             .oracle = a->oracle, .oracle_clean = clean,
-            .oracle_level = a->olevel};
+            .oracle_level = a->olevel, .fast = a->fast};
         wp_denoise_options df = d;
         df.oracle = WP_ORACLE_NONE; /* the flat model has no pyramid */
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||
@@ -558,7 +563,7 @@ int cmd_eval(int argc, char **argv)
     char given[64] = "";
     if (a.olevel)
         snprintf(given, sizeof given, "; multi-scale given the clean level-%d low-pass", a.olevel);
-    else if (a.oracle == WP_ORACLE_LOW && wp_prior_den_level(E.p))
+    else if (a.oracle == WP_ORACLE_LOW && wp_prior_den_level(E.p) > 0)
         snprintf(given, sizeof given, "; multi-scale given the clean level-%d low-pass",
                  wp_prior_den_level(E.p));
     else if (a.oracle)

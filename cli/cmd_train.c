@@ -35,6 +35,8 @@ static int train_usage(FILE *f)
         "  --finetune MODEL       start the trained networks from MODEL's weights\n"
         "                         (same architecture options; use a lower --lr, e.g.\n"
         "                         3e-4); the other networks come from it as with --base\n"
+        "                         (--flat from a multi-scale MODEL: its den, or else its\n"
+        "                         low-pass net, for `wprior combine --den`)\n"
         "  --width W --layers L --rf R          conditional (and flat) nets\n"
         "  --low-width W --low-layers L --low-rf R   low-pass net (rf 0: all 3x3)\n"
         "how:\n"

@@ -182,9 +182,9 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
         snprintf(key, sizeof key, "opt.%s", fields[i].name);
         kv_add(&m, key, buf);
     }
-    if (t->prior->den_level)
+    if (t->prior->has_den)
         kv_addf(&m, "den.level", "%d", t->prior->den_level);
-    for (int idx = t->prior->den_level ? WP_TRAINER_DEN : -1; idx < J; idx++) {
+    for (int idx = t->prior->has_den ? WP_TRAINER_DEN : -1; idx < J; idx++) {
         const wp_net *net = wp_trainer_net(tt, idx);
         char nm[16], ks[WP_MAX_LAYERS + 1];
         wp_trainer_net_name(t, idx, nm, sizeof nm);
@@ -289,9 +289,9 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
     char *end;
     if (s) { /* a base's den, kept */
         long L = strtol(s, &end, 10);
-        if (*end || end == s || L < 1 || L >= J)
+        if (*end || end == s || L < 0 || L >= J)
             return bad(err, path, "den.level");
-        t->prior->den_level = (int)L;
+        t->prior->has_den = 1, t->prior->den_level = (int)L;
     }
     for (int idx = s ? WP_TRAINER_DEN : -1; idx < J && !st; idx++)
         st = load_net(t, f, idx, path, err);

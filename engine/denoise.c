@@ -3,7 +3,8 @@
  * denoised by its conditional net given the (already denoised) low-pass,
  * and the level is inverted to give the next finer low-pass.  A prior
  * with a denoising entry net (den, at level L < J) takes a pyramid of L
- * levels only, den in place of the low-pass net. */
+ * levels only, den in place of the low-pass net; at level 0 den alone
+ * denoises the image, as a flat prior's net does. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,13 @@ static void subtract(float *a, const float *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         a[i] -= b[i];
+}
+
+/* The pixel-domain net that denoises alone (a flat prior's, or den at
+ * level 0), or NULL. */
+static const wp_net *pixel_net(const wp_prior *p)
+{
+    return p->flat ? &p->flatnet : p->has_den && !p->den_level ? &p->den : NULL;
 }
 
 const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels)
@@ -42,14 +50,14 @@ const wp_net *wp_prior_largest_net(const wp_prior *p)
 
 /* The levels of the pyramid denoising takes, and the net of its coarsest
  * low-pass. */
-static int denoise_levels(const wp_prior *p) { return p->den_level ? p->den_level : p->levels; }
-static const wp_net *entry_net(const wp_prior *p) { return p->den_level ? &p->den : &p->low; }
+static int denoise_levels(const wp_prior *p) { return p->has_den ? p->den_level : p->levels; }
+static const wp_net *entry_net(const wp_prior *p) { return p->has_den ? &p->den : &p->low; }
 
 /* Total work of one denoising of a C-channel plane set of H x W. */
 static double denoise_work(const wp_prior *p, int H, int W)
 {
-    if (p->flat)
-        return wp_net_work(&p->flatnet, H, W);
+    if (pixel_net(p))
+        return wp_net_work(pixel_net(p), H, W);
     int J = denoise_levels(p), Hp = wp_pad_size(H, J), Wp = wp_pad_size(W, J);
     double w = wp_net_work(entry_net(p), Hp >> J, Wp >> J);
     for (int j = 0; j < J; j++)
@@ -108,7 +116,7 @@ static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, in
     const wp_prior *p = job->prior;
     size_t n = (size_t)p->channels * H * W;
     wp_plane_src src = {x, p->channels, 0};
-    wp_status st = wp_net_forward_tiled(job, &p->flatnet, &src, 1, netout, H, W, err);
+    wp_status st = wp_net_forward_tiled(job, pixel_net(p), &src, 1, netout, H, W, err);
     if (!st)
         for (size_t i = 0; i < n; i++)
             out[i] = x[i] - netout[i];
@@ -156,7 +164,7 @@ static void dihedral_shift_add_back(const float *y, int H, int W, int k, int dy,
 static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, int W,
                               float *netout, const float *clean, int oracle, int olevel, char *err)
 {
-    return job->prior->flat
+    return pixel_net(job->prior)
                ? denoise_flat(job, x, out, H, W, netout, err)
                : denoise_multiscale(job, x, out, H, W, netout, clean, oracle, olevel, err);
 }
@@ -187,7 +195,7 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
     memset(out, 0, sizeof(float) * C * plane);
     for (int e = 0; e < n; e++) {
         int k, dy, dx;
-        ensemble_pass(e, job->prior->flat, &k, &dy, &dx);
+        ensemble_pass(e, pixel_net(job->prior) != NULL, &k, &dy, &dx);
         int Hs = (k & 4 ? W : H) + dy, Ws = (k & 4 ? H : W) + dx;
         size_t splane = (size_t)Hs * Ws;
         for (int c = 0; c < C; c++)
@@ -210,9 +218,10 @@ static size_t denoise_fixed_bytes(const wp_prior *p, int H, int W)
 {
     int C = p->channels, J = denoise_levels(p);
     size_t plane = sizeof(float) * (size_t)C * wp_pad_size(H, J) * wp_pad_size(W, J);
-    size_t pyr = p->flat ? 0 : wp_pyramid_bytes(C, H, W, J);
-    /* netout: 3/4 plane at level 0 (a whole plane when flat); result. */
-    return pyr + plane / (p->flat ? 1 : 4) * (p->flat ? 1 : 3) + sizeof(float) * (size_t)C * H * W;
+    int pix = pixel_net(p) != NULL;
+    size_t pyr = pix ? 0 : wp_pyramid_bytes(C, H, W, J);
+    /* netout: 3/4 plane at level 0 (a whole plane in the pixel domain); result. */
+    return pyr + plane / (pix ? 1 : 4) * (pix ? 1 : 3) + sizeof(float) * (size_t)C * H * W;
 }
 
 float wp_estimate_noise(const float *img, int channels, int height, int width)
@@ -262,7 +271,15 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     if (!(strength >= WP_STRENGTH_MIN && strength <= WP_STRENGTH_MAX))
         return wp_fail(err, WP_ERR_ARG, "strength %g is outside [%g,%g]", (double)strength,
                        WP_STRENGTH_MIN, WP_STRENGTH_MAX);
-    int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1;
+    /* The fast route: the same den one level down (a read-only copy of the
+     * prior's description; the nets stay shared). */
+    wp_prior fastp;
+    if (dopt && dopt->fast && p->has_den && !p->den_level && p->levels >= 1) {
+        fastp = *p;
+        fastp.den_level = 1;
+        p = &fastp;
+    }
+    int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1, pix = pixel_net(p) != NULL;
     int most = p->flat ? WP_ENSEMBLE_MAX_FLAT : WP_ENSEMBLE_MAX; /* a flat net moved by a
                                                                      pixel only moves */
     if (dopt && (dopt->ensemble < 0 || dopt->ensemble > most))
@@ -270,8 +287,9 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
                        dopt->ensemble, most, p->flat ? " flat" : " multi-scale");
     int oracle = dopt && dopt->oracle_clean ? dopt->oracle : WP_ORACLE_NONE;
     if (oracle != WP_ORACLE_NONE &&
-        ((oracle != WP_ORACLE_LOW && oracle != WP_ORACLE_DETAILS) || p->flat || ens > 1))
-        return wp_fail(err, WP_ERR_ARG, "an oracle is for one pass of a multi-scale prior");
+        ((oracle != WP_ORACLE_LOW && oracle != WP_ORACLE_DETAILS) || pix || ens > 1))
+        return wp_fail(err, WP_ERR_ARG, "an oracle is for one pass of a multi-scale prior "
+                                        "that denoises with its pyramid");
     int olevel = oracle ? dopt->oracle_level : 0;
     if (olevel && (oracle != WP_ORACLE_LOW || olevel < 0 || olevel > denoise_levels(p)))
         return wp_fail(err, WP_ERR_ARG,
@@ -287,7 +305,10 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     wp_job job;
     /* The per-channel fallback gathers all channels in one result. */
-    int sh = ens > 1 && !p->flat; /* shifted passes are a pixel larger */
+    /* A pixel-domain den differs in at most 8 passes (turned and mirrored). */
+    if (pix && ens > WP_ENSEMBLE_MAX_FLAT)
+        ens = WP_ENSEMBLE_MAX_FLAT;
+    int sh = ens > 1 && !pix; /* shifted passes are a pixel larger */
     size_t splane = (size_t)C * (height + sh) * (width + sh);
     size_t scratch = ens > 1 ? 2 * splane : 0;
     /* A gray prior on RGB works in the opponent basis, one channel (and its
@@ -306,9 +327,9 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     if (st)
         return st;
     job.work_total = denoise_work(p, height + sh, width + sh) * (channels / C) * ens;
-    int Hp = p->flat ? height : wp_pad_size(height + sh, denoise_levels(p));
-    int Wp = p->flat ? width : wp_pad_size(width + sh, denoise_levels(p));
-    size_t netout_n = (size_t)(p->flat ? 1 : 3) * C * Hp * Wp / (p->flat ? 1 : 4);
+    int Hp = pix ? height : wp_pad_size(height + sh, denoise_levels(p));
+    int Wp = pix ? width : wp_pad_size(width + sh, denoise_levels(p));
+    size_t netout_n = (size_t)(pix ? 1 : 3) * C * Hp * Wp / (pix ? 1 : 4);
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */

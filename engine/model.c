@@ -5,8 +5,9 @@
  *   channels = "1"|"3", kind = "multiscale"|"flat", levels = J,
  *   net.low, net.cond0 .. net.cond{J-1} (or net.flat) =
  *       "in=I out=O width=W kernels=3111..." (one digit per layer),
- *   optionally net.den and den.level = L (1..J-1): the denoising entry net,
- *       in=C out=C, for the level-L low-pass (wp_prior.den),
+ *   optionally net.den and den.level = L (0..J-1): the denoising entry net,
+ *       in=C out=C, for the level-L low-pass (wp_prior.den; level 0: the
+ *       image itself, den alone denoises it),
  *   plus free-form keys (name, description, training, ...).
  * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
  *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
@@ -41,7 +42,7 @@ static wp_net *net_at(wp_prior *p, int idx)
 }
 
 /* Nets are indexed first_net(p) .. end_net(p) - 1. */
-static int first_net(const wp_prior *p) { return p->den_level ? DEN_IDX : -1; }
+static int first_net(const wp_prior *p) { return p->has_den ? DEN_IDX : -1; }
 static int end_net(const wp_prior *p) { return p->flat ? 0 : p->levels; }
 
 static const wp_net *net_at_c(const wp_prior *p, int idx)
@@ -52,7 +53,7 @@ static const wp_net *net_at_c(const wp_prior *p, int idx)
 int wp_prior_channels(const wp_prior *p) { return p->channels; }
 int wp_prior_levels(const wp_prior *p) { return p->levels; }
 int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
-int wp_prior_den_level(const wp_prior *p) { return p->den_level; }
+int wp_prior_den_level(const wp_prior *p) { return p->has_den ? p->den_level : -1; }
 
 /* *dst becomes a copy of src (dst unchanged on failure). */
 static wp_status replace_net(wp_net *dst, const wp_net *src, char *err)
@@ -70,24 +71,35 @@ wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
 {
     if (!src) {
         wp_net_free(&p->den);
-        p->den_level = 0;
+        p->has_den = p->den_level = 0;
         return WP_OK;
     }
-    if (p->flat || src->flat)
-        return wp_fail(err, WP_ERR_ARG, "a denoising entry net needs two multi-scale priors");
+    if (p->flat)
+        return wp_fail(err, WP_ERR_ARG, "a flat prior takes no denoising entry net");
     if (src->channels != p->channels)
         return wp_fail(err, WP_ERR_ARG,
                        "the denoising entry net is for %d channels, the prior has %d",
                        src->channels, p->channels);
-    if (src->levels >= p->levels)
+    if (!src->flat && src->levels >= p->levels)
         return wp_fail(err, WP_ERR_ARG,
                        "a denoising entry net from a %d-level prior needs a prior of more "
                        "levels (this one has %d)",
                        src->levels, p->levels);
-    wp_status st = replace_net(&p->den, &src->low, err);
+    wp_status st = replace_net(&p->den, src->flat ? &src->flatnet : &src->low, err);
     if (!st)
-        p->den_level = src->levels;
+        p->has_den = 1, p->den_level = src->levels; /* a flat prior's levels: 0 */
     return st;
+}
+
+wp_status wp_prior_set_den_level(wp_prior *p, int level, char *err)
+{
+    if (!p->has_den)
+        return wp_fail(err, WP_ERR_ARG, "the prior has no denoising entry net to move");
+    if (level < 0 || level >= p->levels)
+        return wp_fail(err, WP_ERR_ARG, "a denoising entry net's level is 0..%d for this prior",
+                       p->levels - 1);
+    p->den_level = level;
+    return WP_OK;
 }
 
 wp_status wp_prior_set_low(wp_prior *p, const wp_prior *src, char *err)
@@ -423,7 +435,7 @@ static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
     return wp_net_check_values(net, nm, err);
 }
 
-/* den.level and net.den come together; 1 <= L < J. */
+/* den.level and net.den come together; 0 <= L < J. */
 static wp_status load_den_level(wp_prior *p, const wp_st_file *f, char *err)
 {
     const char *lv = wp_st_meta_get(f, "den.level");
@@ -433,11 +445,8 @@ static wp_status load_den_level(wp_prior *p, const wp_st_file *f, char *err)
         return wp_fail(err, WP_ERR_FORMAT, "a flat prior has no denoising entry net (net.den)");
     if (!lv)
         return wp_fail(err, WP_ERR_FORMAT, "metadata \"den.level\" is missing (net.den is set)");
-    if (p->levels < 2)
-        return wp_fail(err, WP_ERR_FORMAT,
-                       "metadata \"den.level\": a 1-level prior has no level for a denoising "
-                       "entry net (1..J-1)");
-    return parse_int(lv, "den.level", 1, p->levels - 1, &p->den_level, err);
+    p->has_den = 1;
+    return parse_int(lv, "den.level", 0, p->levels - 1, &p->den_level, err);
 }
 
 static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
@@ -572,7 +581,7 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
     meta[m++] = "channels", meta[m++] = chs;
     meta[m++] = "kind", meta[m++] = p->flat ? "flat" : "multiscale";
     meta[m++] = "levels", meta[m++] = lev;
-    if (p->den_level) {
+    if (p->has_den) {
         snprintf(den, sizeof den, "%d", p->den_level);
         meta[m++] = "den.level", meta[m++] = den;
     }
@@ -693,7 +702,9 @@ char *wp_prior_describe(const wp_prior *p)
     k += (size_t)snprintf(s + k, cap - k, "kind: %s\nchannels: %d (%s)\nlevels: %d\n",
                           p->flat ? "flat (pixel domain)" : "multi-scale (Haar pyramid)",
                           p->channels, p->channels == 1 ? "gray" : "RGB", p->levels);
-    if (p->den_level)
+    if (p->has_den && !p->den_level)
+        k += (size_t)snprintf(s + k, cap - k, "denoising: net den alone, on the image\n");
+    else if (p->has_den)
         k += (size_t)snprintf(s + k, cap - k,
                               "denoising: net den on the level-%d low-pass, then cond%d%s\n",
                               p->den_level, p->den_level - 1, p->den_level > 1 ? "..cond0" : "");

@@ -271,7 +271,15 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
     if (st)
         return st;
     int C = o->channels, J = o->flat ? 0 : o->levels;
-    if (base && (base->channels != C || base->flat != o->flat || base->levels != J))
+    /* A flat net may start from a multi-scale model's den (or low-pass
+     * net): photographs look alike across scales, and a bias-free net does
+     * not see the factor 2 of the Haar low-pass. */
+    const wp_net *flat_start = !base || !o->flat ? NULL
+                               : base->flat      ? &base->flatnet
+                               : base->has_den   ? &base->den
+                                                 : &base->low;
+    if (base && (base->channels != C || (base->flat != o->flat && !(o->flat && o->finetune)) ||
+                 (!o->flat && base->levels != J)))
         return wp_fail(err, WP_ERR_ARG,
                        "the base model (%d channels, %s, %d levels) does not match the options",
                        base->channels, base->flat ? "flat" : "multi-scale", base->levels);
@@ -292,8 +300,8 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         wp_net *net = wp_trainer_net(t, idx);
         const wp_arch *a = idx < 0 && !o->flat ? &o->low : &o->cond;
         if (base && (o->finetune || !is_trained(t, idx))) {
-            st = wp_net_copy(net, idx < 0 ? (o->flat ? &base->flatnet : &base->low) : &base->cond[idx],
-                          err);
+            st = wp_net_copy(net, idx < 0 ? (o->flat ? flat_start : &base->low) : &base->cond[idx],
+                             err);
             /* the trainer sizes its buffers from the options */
             if (!st && is_trained(t, idx) && (net->width != a->width || net->nlayers != a->layers))
                 st = wp_fail(err, WP_ERR_ARG,
@@ -307,8 +315,9 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
             init_net(net, &init);
     }
     /* a base's denoising entry net goes on into the result, untrained */
-    if (!st && base && base->den_level) {
+    if (!st && base && base->has_den && !o->flat) {
         st = wp_net_copy(&t->prior->den, &base->den, err);
+        t->prior->has_den = !st;
         t->prior->den_level = st ? 0 : base->den_level;
     }
     for (size_t i = 0; base && !st && i < base->nmeta; i++)

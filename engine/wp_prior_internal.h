@@ -15,10 +15,11 @@ struct wp_prior {
     wp_net low;                  /* in C, out C */
     wp_net cond[WP_MAX_LEVELS];  /* level j: in 4C, out 3C */
     wp_net flatnet;              /* in C, out C */
-    /* Optional denoising entry net: denoising stops the pyramid at level
-     * den_level (1..J-1) and den denoises that low-pass; 0: none. */
+    /* Optional denoising entry net (has_den): denoising stops the pyramid
+     * at level den_level (1..J-1) and den denoises that low-pass; at level
+     * 0 den alone denoises the image, in the pixel domain. */
     wp_net den;                  /* in C, out C */
-    int den_level;
+    int has_den, den_level;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
     /* Optional texture exemplars [ex_n, C, ex_h, ex_w] (tensor "exemplars"):

@@ -13,11 +13,15 @@
 # from den1's weights (a low-pass image of level 3 looks like one of level
 # 1: den1 as it is already denoises level 3 well) and fine-tuned; last,
 # den1q and cond0q: den1 and cond0 fine-tuned with more weight on low noise.
+# den1q, trained on the level-1 low-pass, denoises the image itself (den at
+# level 0: a bias-free net carries over between scales, and it keeps the
+# fine texture that cond0 washes out); `wprior denoise --fast` runs it at
+# level 1 with cond0 above, as trained.
 # Between sessions the state lives in wip/ (committed while the model is
 # unfinished): wip/photo-KIND.ckpt (the stage in progress) and
 # wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
 # done the model (cond0q's file with the J=3 low-pass net and den1q as den
-# at level 1, `wprior combine`) goes to models/photo-KIND.safetensors.
+# at level 0, `wprior combine`) goes to models/photo-KIND.safetensors.
 #
 # usage: scripts/train-photo.sh gray|color [SECONDS]
 #   SECONDS: stop (checkpointed) after this long in all, default 4800
@@ -124,6 +128,6 @@ stage den1q $Q_STEPS --levels 1 --finetune "wip/$name.den1.safetensors" --lr 3e-
 stage cond0q $Q_STEPS --finetune "wip/$name.cond0.safetensors" --lr 3e-4 \
     --noise-dist quadratic || exit 0
 "$wprior" combine "wip/$name.cond0q.safetensors" --low "wip/$name.low.safetensors" \
-    --den "wip/$name.den1q.safetensors" -o "models/$name.safetensors"
+    --den "wip/$name.den1q.safetensors" --den-level 0 -o "models/$name.safetensors"
 "$wprior" meta "models/$name.safetensors" "description=$desc" >/dev/null # (the stages' may be older)
 echo "done: models/$name.safetensors, $(cat "wip/$name.cpu-seconds") CPU seconds of training (the wip/$name.* files can go)"

@@ -126,6 +126,21 @@ if cmp -s "$T/dp.png" "$T/den2.png" && ! grep -q "net den" <("$WPRIOR" info "$T/
 else
     bad "combine --no-den: $(cat "$T/stderr")"
 fi
+# --den-level 0: the same net on the image itself; --fast takes it back to
+# level 1 (with cond0 above), which must equal the level-1 result exactly
+"$WPRIOR" combine "$T/comb.safetensors" --den-level 0 -o "$T/den0.safetensors" 2>"$T/stderr" &&
+    "$WPRIOR" denoise -m "$T/den0.safetensors" "$D/astronaut_face160_noisy25.png" "$T/d0.png" 2>/dev/null &&
+    "$WPRIOR" denoise -m "$T/den0.safetensors" --fast "$D/astronaut_face160_noisy25.png" "$T/d0f.png" 2>/dev/null
+if grep -q "net den alone, on the image" <("$WPRIOR" info "$T/den0.safetensors") &&
+    cmp -s "$T/d0f.png" "$T/dc.png" && [ -s "$T/d0.png" ] && ! cmp -s "$T/d0.png" "$T/dc.png"; then
+    ok "combine --den-level 0: den on the image; denoise --fast equals den at level 1"
+else
+    bad "combine --den-level 0: $(cat "$T/stderr")"
+fi
+expect_fail "combine --den-level beyond the prior's levels" "0..1" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/comb.safetensors" --den-level 2 -o "$T/bad.safetensors"
+expect_fail "combine --den-level without a den" "no denoising entry net" "$T/bad.safetensors" \
+    "$WPRIOR" combine "$T/face160.safetensors" --den-level 0 -o "$T/bad.safetensors"
 expect_fail "combine: den from a prior of as many levels" "more levels" "$T/bad.safetensors" \
     "$WPRIOR" combine "$T/j1.safetensors" --den "$T/face160.safetensors" -o "$T/bad.safetensors"
 expect_fail "combine without --den or --no-den" "usage" "$T/bad.safetensors" \

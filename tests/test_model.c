@@ -439,6 +439,76 @@ START_TEST(den_denoises_as_the_lower_prior)
 }
 END_TEST
 
+/* A flat prior's net as den at level 0: the J=3 prior denoises as the
+ * flat prior does (one pass, ensembles of up to 8 passes, more counted as
+ * 8), keeps it through a save and a load, and refuses an oracle. */
+START_TEST(den_at_level_0_denoises_as_the_flat_prior)
+{
+    for (int C = 1; C <= 3; C += 2) {
+        wp_prior *p = tiny_prior_j(C, 3, 90 + C), *f;
+        char err[WP_ERRLEN], path[300];
+        uint8_t k[5] = {3, 3, 1, 3, 3};
+        wp_rng r;
+        wp_rng_seed(&r, 95 + C);
+        ck_assert_int_eq(wp_prior_create(&f, C, 0, 1, NULL), WP_OK);
+        random_net(&f->flatnet, C, C, 6, 5, k, &r);
+        ck_assert_msg(wp_prior_set_den(p, f, err) == WP_OK, "%s", err);
+        ck_assert_int_eq(wp_prior_den_level(p), 0);
+        make_tmpdir();
+        snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+        ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+        wp_prior *l;
+        ck_assert_msg(wp_prior_load(path, &l, err) == WP_OK, "%s", err);
+        remove_tmpdir();
+        ck_assert_int_eq(wp_prior_den_level(l), 0);
+        char *desc = wp_prior_describe(l);
+        ck_assert_msg(strstr(desc, "net den alone"), "%s", desc);
+        free(desc);
+        int H = 37, W = 29;
+        float *x = test_image(C, H, W, 7);
+        wp_denoise_options d = {.strength = 1.0f};
+        int ens[3] = {1, 8, 32};
+        for (int e = 0; e < 3; e++) {
+            wp_denoise_options df = {.strength = 1.0f, .ensemble = ens[e] > 8 ? 8 : ens[e]};
+            d.ensemble = ens[e];
+            size_t n = (size_t)C * H * W;
+            float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * n);
+            ck_assert_msg(wp_denoise(l, x, ya, C, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
+            ck_assert_msg(wp_denoise(f, x, yb, C, H, W, &df, NULL, NULL, err) == WP_OK, "%s", err);
+            double m = max_abs_diff(ya, yb, n), moved = max_abs_diff(ya, x, n);
+            ck_assert_msg(m <= 1e-6 && moved > 1e-3, "C %d, %d passes: max abs diff %g (moved %g)",
+                          C, ens[e], m, moved);
+            free(ya), free(yb);
+        }
+        /* the fast route: the same den on the level-1 low-pass, cond0 above it;
+         * a prior whose den is there already ignores it */
+        size_t n = (size_t)C * H * W;
+        float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * n);
+        wp_denoise_options fast = {.strength = 1.0f, .fast = 1};
+        ck_assert_msg(wp_denoise(l, x, ya, C, H, W, &fast, NULL, NULL, err) == WP_OK, "%s", err);
+        l->den_level = 1;
+        ck_assert_msg(wp_denoise(l, x, yb, C, H, W, &fast, NULL, NULL, err) == WP_OK, "%s", err);
+        double m = max_abs_diff(ya, yb, n);
+        ck_assert_msg(wp_denoise(l, x, yb, C, H, W, NULL, NULL, NULL, err) == WP_OK, "%s", err);
+        m = fmax(m, max_abs_diff(ya, yb, n));
+        l->den_level = 0;
+        ck_assert_msg(wp_denoise(l, x, yb, C, H, W, NULL, NULL, NULL, err) == WP_OK, "%s", err);
+        double apart = max_abs_diff(ya, yb, n);
+        ck_assert_msg(m == 0 && apart > 1e-3, "C %d fast: max abs diff %g (from the image's %g)", C,
+                      m, apart);
+        free(ya), free(yb);
+        float *clean = test_image(C, H, W, 8), *y = malloc(sizeof(float) * C * H * W);
+        d = (wp_denoise_options){.strength = 1.0f, .oracle = WP_ORACLE_LOW, .oracle_clean = clean};
+        ck_assert_int_eq(wp_denoise(l, x, y, C, H, W, &d, NULL, NULL, err), WP_ERR_ARG);
+        ck_assert_ptr_nonnull(strstr(err, "oracle"));
+        /* a flat prior takes no den */
+        ck_assert_int_eq(wp_prior_set_den(f, p, err), WP_ERR_ARG);
+        free(x), free(clean), free(y);
+        wp_prior_free(l), wp_prior_free(f), wp_prior_free(p);
+    }
+}
+END_TEST
+
 /* den's halo: tiles of the level-1 low-pass give the untiled result. */
 START_TEST(den_tiled_equals_untiled)
 {
@@ -502,7 +572,7 @@ START_TEST(den_files)
     ck_assert_int_eq(wp_prior_save(l, path, err), WP_OK);
     wp_prior_free(l);
     ck_assert_msg(wp_prior_load(path, &l, err) == WP_OK, "%s", err);
-    ck_assert_int_eq(wp_prior_den_level(l), 0);
+    ck_assert_int_eq(wp_prior_den_level(l), -1);
     /* set_den refuses a prior of as many levels, or other channels */
     ck_assert_int_eq(wp_prior_set_den(q, l, err), WP_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err, "more levels"));
@@ -512,7 +582,7 @@ START_TEST(den_files)
     wp_prior_free(g), wp_prior_free(l), wp_prior_free(p), wp_prior_free(q);
     remove_tmpdir();
     /* the loader's checks */
-    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"0\"", "den.level");
+    expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"-1\"", "den.level");
     expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"3\"", "den.level");
     expect_den_mutation_error("\"den.level\":\"1\"", "\"den.level\":\"x\"", "den.level");
     expect_den_mutation_error("\"den.level\":\"1\"", "\"den.levex\":\"1\"", "den.level\" is missing");
@@ -662,6 +732,7 @@ int main(void)
     tcase_add_test(tc, wrong_job_for_the_prior);
     tcase_add_test(tc, den_denoises_as_the_lower_prior);
     tcase_add_test(tc, den_tiled_equals_untiled);
+    tcase_add_test(tc, den_at_level_0_denoises_as_the_flat_prior);
     tcase_add_test(tc, den_files);
     tcase_add_test(tc, set_low_copies_the_low_pass_net);
     tcase_add_test(tc, exemplars_round_trip_and_sample);

@@ -369,6 +369,42 @@ START_TEST(export_loads_and_denoises)
 }
 END_TEST
 
+/* Trains t on d to its end, exports it to path and frees it. */
+static void run_export(wp_trainer *t, wp_dataset *d, const char *path)
+{
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+}
+
+/* Trains o (a tiny J=2 prior) on d, exports it to path and loads it. */
+static wp_prior *trained_prior(const wp_train_options *o, wp_dataset *d, const char *path)
+{
+    char err[WP_ERRLEN];
+    wp_trainer *t;
+    wp_prior *p;
+    ck_assert_msg(wp_trainer_create(o, NULL, &t, err) == WP_OK, "%s", err);
+    run_export(t, d, path);
+    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
+    return p;
+}
+
+/* Gives p a den: a J=1 prior's low-pass net (p's own, changed a little),
+ * whose prior is returned. */
+static wp_prior *give_den(wp_prior *p)
+{
+    char err[WP_ERRLEN];
+    wp_prior *q;
+    ck_assert_int_eq(wp_prior_create(&q, 1, 1, 0, err), WP_OK);
+    ck_assert_int_eq(wp_net_copy(&q->low, &p->low, err), WP_OK);
+    for (size_t i = 0; i < q->low.nparams; i++)
+        q->low.params[i] += 0.01f * (float)(i % 7);
+    ck_assert_msg(wp_prior_set_den(p, q, err) == WP_OK, "%s", err);
+    return q;
+}
+
 /* A base's denoising entry net goes into the trained model as it was,
  * through a checkpoint and its resume too. */
 START_TEST(base_den_survives_training)
@@ -382,19 +418,7 @@ START_TEST(base_den_survives_training)
     tiny_options(&o, 4);
     o.levels = 2;
     wp_trainer *t;
-    ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
-    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
-    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
-    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
-    wp_trainer_free(t);
-    wp_prior *p, *q, *r;
-    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
-    /* den: a J=1 prior's low-pass net (here p's own, changed a little) */
-    ck_assert_int_eq(wp_prior_create(&q, 1, 1, 0, err), WP_OK);
-    ck_assert_int_eq(wp_net_copy(&q->low, &p->low, err), WP_OK);
-    for (size_t i = 0; i < q->low.nparams; i++)
-        q->low.params[i] += 0.01f * (float)(i % 7);
-    ck_assert_msg(wp_prior_set_den(p, q, err) == WP_OK, "%s", err);
+    wp_prior *p = trained_prior(&o, d, path), *q = give_den(p), *r;
     wp_train_options o2 = o;
     snprintf(o2.only, sizeof o2.only, "cond0");
     ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
@@ -414,6 +438,48 @@ START_TEST(base_den_survives_training)
     ck_assert_int_eq(memcmp(r->den.params, q->low.params, sizeof(float) * q->low.nparams), 0);
     ck_assert_int_ne(memcmp(r->cond[0].params, p->cond[0].params,
                             sizeof(float) * p->cond[0].nparams), 0); /* cond0 did train */
+    wp_prior_free(r), wp_prior_free(q), wp_prior_free(p);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
+/* --flat --finetune from a multi-scale model: the flat net starts as the
+ * model's den (as its low-pass net when it has none), trains, and the
+ * flat result holds no den; without --finetune the model is refused. */
+START_TEST(flat_finetune_starts_from_den)
+{
+    char err[WP_ERRLEN], path[300];
+    make_tmpdir();
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    wp_dataset *d = synthetic(3, 32, 1);
+    wp_train_options o;
+    tiny_options(&o, 2);
+    o.levels = 2;
+    wp_trainer *t;
+    wp_prior *p = trained_prior(&o, d, path), *q, *r;
+    wp_train_options f = o;
+    f.flat = 1, f.levels = 0;
+    f.cond = o.low; /* the flat net has den's (the low-pass net's) shape */
+    f.finetune = 1;
+    f.steps = 3;
+    ck_assert_msg(wp_trainer_create(&f, p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(memcmp(wp_trainer_net(t, -1)->params, p->low.params,
+                            sizeof(float) * p->low.nparams), 0);
+    wp_trainer_free(t);
+    q = give_den(p);
+    ck_assert_msg(wp_trainer_create(&f, p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(memcmp(wp_trainer_net(t, -1)->params, q->low.params,
+                            sizeof(float) * q->low.nparams), 0);
+    run_export(t, d, path);
+    ck_assert_msg(wp_prior_load(path, &r, err) == WP_OK, "%s", err);
+    ck_assert(wp_prior_is_flat(r));
+    ck_assert_int_eq(wp_prior_den_level(r), -1);
+    ck_assert_int_ne(memcmp(r->flatnet.params, q->low.params, sizeof(float) * q->low.nparams),
+                     0); /* it did train */
+    f.finetune = 0;
+    ck_assert_int_eq(wp_trainer_create(&f, p, &t, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "does not match"));
     wp_prior_free(r), wp_prior_free(q), wp_prior_free(p);
     wp_dataset_free(d);
     remove_tmpdir();
@@ -780,6 +846,7 @@ int main(void)
     tcase_add_test(tc, examples_ignore_thread_count);
     tcase_add_test(tc, loss_sigma_weights_each_example);
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
+    tcase_add_test(tc, flat_finetune_starts_from_den);
     tcase_add_test(tc, base_den_survives_training);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     tcase_add_test(tc, split_batch_matches_one_process);

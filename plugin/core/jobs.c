@@ -251,7 +251,8 @@ static wp_status run_denoise(wpj_job *j, const wpj_image *in, wpj_image *out,
     for (size_t i = 0, n = (size_t)in->c * in->h * in->w; i < n && clipped; i++)
         clipped = in->px[i] >= 0.0f && in->px[i] <= 1.0f;
     wp_denoise_options d = {
-        .strength = (float)j->s.strength, .clipped = clipped, .ensemble = j->s.passes};
+        .strength = (float)j->s.strength, .clipped = clipped, .ensemble = j->s.passes,
+        .fast = j->s.quality == WPJ_QUALITY_DRAFT};
     memcpy(out->px, in->px, sizeof(float) * (size_t)in->c * in->h * in->w);
     return wp_denoise(j->prior, out->px, out->px, in->c, in->h, in->w, &d, ro, NULL, j->err);
 }

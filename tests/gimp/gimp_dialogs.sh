@@ -131,8 +131,8 @@ sf "(let ((img (load \"rgb.png\"))) (gimp-display-new img))"
 save_now orig
 
 # ---- denoise ----
-escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0 1' "$T/orig.png"
-if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0 1'; then
+escape_check denoise plug-in-wprior-denoise '^Denoise \(Wavelet' '"" 1.0 1 1' "$T/orig.png"
+if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0 1 1'; then
     # the 96x80 layer: fitted at first; 200%, then the wheel (400%: a
     # 64x64 region fills the 256-pixel preview), then fitted again
     zoom_check denoise alt+2 2
@@ -146,7 +146,7 @@ if open_dialog plug-in-wprior-denoise denoise '^Denoise \(Wavelet' '"" 1.0 1'; t
 fi
 
 # ---- upscale (of the denoised face: a cleaner screenshot) ----
-sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0 1))"
+sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0 1 1))"
 save_now clean
 escape_check upscale plug-in-wprior-upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 0 0' "$T/clean.png"
 if open_dialog plug-in-wprior-upscale upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 0 0'; then

@@ -11,6 +11,7 @@ require_program convert
 setup_gimp
 import_models
 make_images
+cp "$SRC/models/photo-gray.safetensors" "$T/" || exit 1 # a den at level 0: the fast quality
 KINDS="rgb rgba gray graya rgb16"
 ONE=0.00393 # 1/255
 
@@ -19,26 +20,30 @@ B_DENOISE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (save img d (string-append kind "-orig.png"))
-    (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1)
+    (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1 1)
     (save img d (string-append kind "-den.png"))
     (gimp-image-delete img)))
   (list "rgb" "rgba" "gray" "graya" "rgb16"))
 (let* ((img (open "rgb")) (d (active img)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 24 16 40 32)
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0 1)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "face160" 1.0 1 1)
   (save img d "sel-den.png")
   (gimp-image-delete img))
 (let* ((img (open "rgb")) (d (active img)))
-  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1)
+  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1 1)
   (save img d "lastvals-den.png")
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 0.0 1)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 0.0 1 1)
   (save img d "strength0.png")
   (gimp-image-delete img))
 (let* ((img (open "rgb")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 8)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 8 1)
   (save img d "passes8.png")
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "photo-gray.safetensors") 1.0 1 0)
+  (save img d "fast.png")
   (gimp-image-delete img))'
 # ---- upscale ----
 B_UPSCALE='
@@ -168,10 +173,10 @@ B_DEFAULTS='
     (check "sample, no size: the selection 40x30 at 10,20" (and (size-is l2 40 30) (offsets-are l2 10 20))))
   (gimp-image-delete img))
 (let* ((img (open "rgb")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "stone" 1.0 1)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d "stone" 1.0 1 1)
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img)))
-  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1)
+  (plug-in-wprior-denoise RUN-WITH-LAST-VALS img d "" 0.0 1 1)
   (save img d "gray-lastcolour.png")
   (gimp-image-delete img))'
 
@@ -207,7 +212,7 @@ head -c 3000 "$MODEL" >"$T/corrupt.safetensors"
 B_CORRUPT='
 (let* ((img (open "rgb")) (d (active img)))
   (check "a corrupt model fails"
-         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1) #t)))
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1 1) #t)))
   (check "a missing model fails"
          (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0 1) #t)))
   (check "a bad factor fails"
@@ -221,7 +226,7 @@ B_CORRUPT='
   (let ((group (car (gimp-layer-group-new img))))
     (gimp-image-insert-layer img group 0 -1)
     (check "denoising a layer group fails"
-           (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0 1) #t))))
+           (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img group MODEL 1.0 1 1) #t))))
   (check "the layer keeps its size" (size-is d 96 80))
   (save img d "corrupt-after.png"))'
 
@@ -250,6 +255,8 @@ check_denoise() {
     expect_cmp "denoise at strength 0 changes nothing" $ONE $ONE "$T/gray-orig.png" "$T/strength0.png"
     "$WPRIOR" denoise -m "$MODEL" --ensemble 8 "$T/rgb-orig.png" "$T/rgb-cli8.png" >/dev/null 2>&1
     expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
+    "$WPRIOR" denoise -m "$T/photo-gray.safetensors" --fast "$T/gray-orig.png" "$T/gray-fast.png" >/dev/null 2>&1
+    expect_cmp "denoise, quality fast, equals wprior denoise --fast" $ONE 1 "$T/gray-fast.png" "$T/fast.png"
 }
 
 check_upscale() {
@@ -327,7 +334,7 @@ convert "$SRC/tests/data/astronaut_face320.png" +repage -seed 3 -attenuate 1.0 +
 export WPRIOR_MAX_MEMORY=12M
 gimp_batch tiled '
 (let* ((img (load "big.png")) (d (active img)))
-  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1)
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1 1)
   (save img d "big-den.png"))'
 "$WPRIOR" denoise -m "$MODEL" "$T/big.png" "$T/big-cli.png" >/dev/null 2>&1
 expect_cmp "denoise 320x320 within a 12 MiB budget equals wprior denoise" $ONE 1 "$T/big-cli.png" "$T/big-den.png"
@@ -336,7 +343,7 @@ export WPRIOR_MAX_MEMORY=20K
 gimp_batch budget '
 (let* ((img (open "rgb")) (d (active img)))
   (check "denoise over the memory budget fails"
-         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1) #t)))
+         (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1 1) #t)))
   (check "upscale over the memory budget fails"
          (not (catch #f (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img d MODEL 2 0 1) #t)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
