@@ -55,11 +55,9 @@ static int combine_parse(int argc, char **argv, combine_args *a)
             v = &a->den;
         else if (!strcmp(s, "--den-level")) {
             const char *l = cli_value(argc, argv, &i);
-            char *end;
-            long n = l ? strtol(l, &end, 10) : -1;
-            if (!l || end == l || *end || n < 0 || n > 16)
-                return (l ? cli_error("combine: --den-level takes a level, 0..16, not '%s'", l)
-                          : 1) + 1;
+            long n; /* the prior's own range is checked when it is loaded */
+            if (!l || cli_parse_int(l, "--den-level", 0, 16, &n))
+                return 2;
             a->den_level = (int)n;
         }
         else if (!strcmp(s, "--low"))

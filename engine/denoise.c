@@ -274,7 +274,7 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     /* The fast route: the same den one level down (a read-only copy of the
      * prior's description; the nets stay shared). */
     wp_prior fastp;
-    if (dopt && dopt->fast && p->has_den && !p->den_level && p->levels >= 1) {
+    if (dopt && dopt->fast && p->has_den && !p->den_level) { /* has_den: J >= 1 */
         fastp = *p;
         fastp.den_level = 1;
         p = &fastp;
