@@ -58,6 +58,7 @@ static int train_usage(FILE *f)
         "  --clip, --no-clip      noise on the pixels, clipped to [0,1] as in a saved noisy\n"
         "                         image (needs projected band noise)     [no clip]\n"
         "  --scale-aug F          random box downscaling by 1..F\n"
+        "  --scale-min M          ... by M..F (M <= F): targets free of the sources' own noise\n"
         "  --weight image|area    how often each image is cropped            [image]\n"
         "  --val DIR|LIST         validation images (default: crops of the training set)\n"
         "  --val-every N --val-crops N --val-sigma S   validation PSNR at sigma S [25]\n"
@@ -146,6 +147,7 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
     INT("--halve-every", o->lr_halve_every, 0, 1000000000)
     INT("--warmup", o->warmup, 0, 1000000000)
     INT("--scale-aug", o->scale_aug, 1, 8)
+    INT("--scale-min", o->scale_min, 1, 8)
     INT("--val-every", o->val_every, 0, 1000000000)
     INT("--val-crops", o->val_batch, 1, 1024)
     INT("--threads", o->threads, 0, 1024)

@@ -53,6 +53,7 @@ static const struct {
     FLD("threads", F_INT, threads),         FLD("seed", F_U64, seed),
     FLD("projected_noise", F_INT, projected_noise), OPT("clip", F_INT, clip),
     OPT("finetune", F_INT, finetune),       OPT("loss_sigma", F_FLOAT, loss_sigma),
+    OPT("scale_min", F_INT, scale_min),
 #undef OPT
 #undef FLD
 };
@@ -367,13 +368,16 @@ static const char *noise_name(wp_noise_dist d) { return d == WP_NOISE_UNIFORM ? 
 wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
 {
     const wp_train_options *o = &t->o;
-    char buf[512];
+    char buf[512], scale[48] = "";
+    if (o->scale_aug > 1)
+        snprintf(scale, sizeof scale, ", box-downscaled %d..%d",
+                 o->scale_min > 1 ? o->scale_min : 1, o->scale_aug);
     snprintf(buf, sizeof buf,
              "wprior train: %s%s, %ld steps per network (%d of %d networks done), batch %d of "
-             "%dx%d, Adam lr %g, noise %s %g..%g%s%s, seed %" PRIu64 "%s",
+             "%dx%d%s, Adam lr %g, noise %s %g..%g%s%s, seed %" PRIu64 "%s",
              o->only[0] ? "only " : "all networks", o->only, o->steps,
              wp_trainer_done(t) ? t->nstages : t->stage, t->nstages, o->batch, o->patch,
-             o->patch, (double)o->lr, noise_name(o->noise),
+             o->patch, scale, (double)o->lr, noise_name(o->noise),
              (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed,
              o->finetune ? ", fine-tuned from a model (training.base)" : "");
     wp_status st = wp_prior_set_meta(t->prior, "training", buf, err);

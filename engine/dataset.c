@@ -138,7 +138,8 @@ static crop_draw draw_crop(const wp_dataset *d, wp_rng *r, int S, const wp_crop_
 {
     crop_draw c;
     c.m = &d->img[pick_image(d, r, aug && aug->by_area)];
-    c.f = aug && aug->scale > 1 ? 1 + (int)wp_rng_below(r, (uint32_t)aug->scale) : 1;
+    int lo = aug && aug->scale_min > 1 ? aug->scale_min : 1;
+    c.f = aug && aug->scale > lo ? lo + (int)wp_rng_below(r, (uint32_t)(aug->scale - lo + 1)) : lo;
     c.sym = aug && aug->flips ? (int)wp_rng_below(r, 8) : 0;
     int R = S * c.f;
     c.y0 = pick_origin(r, c.m->h, R);

@@ -171,6 +171,9 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err)
         return wp_fail(err, WP_ERR_ARG, "loss sigma %g (0..1000)", (double)o->loss_sigma);
     if (o->scale_aug < 1 || o->scale_aug > 8)
         return wp_fail(err, WP_ERR_ARG, "scale augmentation %d (1..8)", o->scale_aug);
+    if (o->scale_min < 0 || o->scale_min > o->scale_aug)
+        return wp_fail(err, WP_ERR_ARG, "minimum downscale %d (1..scale augmentation %d)",
+                       o->scale_min, o->scale_aug);
     if (o->weight != WP_WEIGHT_IMAGE && o->weight != WP_WEIGHT_AREA)
         return wp_fail(err, WP_ERR_ARG, "unknown image weighting");
     if (o->val_every < 0 || (o->val_every && (o->val_batch < 1 || o->val_batch > 1024)))
@@ -529,7 +532,7 @@ void wp_train_example(wp_trainer *t, int idx, uint64_t seed, float sigma, float 
     wp_rng dr, nr;
     wp_rng_seed(&dr, seed);
     wp_rng_split(&dr, 1, &nr);
-    const wp_crop_aug aug = {0, 1, 0};
+    const wp_crop_aug aug = {0, 1, 0, 0};
     float band = noise_share(t, idx);
     ex_scratch w = slot(t, 0);
     make_example(t, &w, t->train, idx, &aug, &dr, &nr, sigma / 255.0f * band, 1.0f, x, noise);
@@ -562,7 +565,7 @@ static wp_status build_val(wp_trainer *t, char *err)
     wp_rng_seed(&dr, t->o.seed ^ 0x7a11dULL);
     wp_rng_split(&dr, (uint64_t)(idx + 2), &dr);
     wp_rng_split(&dr, 1, &nr);
-    const wp_crop_aug aug = {0, 1, 0};
+    const wp_crop_aug aug = {0, 1, 0, 0};
     float sd = t->o.val_sigma / 255.0f / (float)(1 << band_levels(t, idx));
     ex_scratch w = slot(t, 0);
     for (int n = 0; n < Nv; n++) /* one stream for all: serial */
@@ -771,7 +774,8 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     int idx = t->order[t->stage], N = t->o.batch, P = t->o.patch;
     wp_net *net = wp_trainer_net(t, idx);
     size_t nin = in_floats(t, idx), nout = out_floats(t, idx);
-    const wp_crop_aug aug = {t->o.flips, t->o.scale_aug, t->o.weight == WP_WEIGHT_AREA};
+    const wp_crop_aug aug = {t->o.flips, t->o.scale_aug, t->o.weight == WP_WEIGHT_AREA,
+                             t->o.scale_min};
     float band = noise_share(t, idx);
     int n0, n1;
     my_samples(t, &n0, &n1);

@@ -30,6 +30,7 @@ typedef struct {
     int flips;     /* one of the 8 symmetries of the square, at random */
     int scale;     /* box-downscale by a random integer in 1..scale */
     int by_area;   /* pick images in proportion to their pixel count */
+    int scale_min; /* > 1: the box factor is at least this (0 or 1: no minimum) */
 } wp_crop_aug;
 
 /* A random crop [C, S, S] in [0,1] from a random image of d.  A crop wider

@@ -107,6 +107,8 @@ typedef struct {
     int rescale_low;  /* multiply each low-pass crop by u ~ U(0,1) (the reference does) */
     int flips;        /* random flips and 90-degree rotations (the 8 symmetries) */
     int scale_aug;    /* > 1: crops are box-downscaled by a random integer 1..scale_aug */
+    int scale_min;    /* > 1: ... by at least this (targets without the source's own
+                         sensor noise and compression artefacts); 0 or 1: no minimum */
     wp_image_weight weight;
     int val_every;    /* steps between validations (0: never) */
     int val_batch;    /* validation crops */

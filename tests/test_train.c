@@ -210,7 +210,8 @@ START_TEST(resume_is_exact)
     wp_train_options o;
     tiny_options(&o, 30);
     o.flips = 1;
-    o.scale_aug = 2;
+    o.scale_aug = 3;
+    o.scale_min = 2; /* kept by the checkpoint */
     o.noise = WP_NOISE_QUADRATIC;
     o.noise_min = 0.0f;
     o.noise_max = 255.0f;
@@ -311,6 +312,11 @@ START_TEST(bad_options_are_refused)
     ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
     ck_assert_msg(strstr(err, "noise range") != NULL, "%s", err);
     tiny_options(&o, 10);
+    o.scale_aug = 2;
+    o.scale_min = 3;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "minimum downscale 3") != NULL, "%s", err);
+    tiny_options(&o, 10);
     ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
     ck_assert_int_eq(wp_trainer_run(t, 1, NULL, err), WP_ERR_ARG); /* no data */
     wp_dataset *rgb = synthetic(1, 16, 3);
@@ -332,6 +338,8 @@ START_TEST(export_loads_and_denoises)
     o.channels = 3;
     o.levels = 2;
     o.val_every = 5;
+    o.scale_aug = 3;
+    o.scale_min = 2;
     wp_trainer *t;
     ck_assert_msg(wp_trainer_create(&o, NULL, &t, err) == WP_OK, "%s", err);
     ck_assert_int_eq(wp_trainer_set_data(t, d, d, err), WP_OK);
@@ -341,7 +349,7 @@ START_TEST(export_loads_and_denoises)
     ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
     ck_assert_int_eq(wp_prior_channels(p), 3);
     ck_assert_int_eq(wp_prior_levels(p), 2);
-    ck_assert_ptr_nonnull(wp_prior_meta(p, "training"));
+    ck_assert_ptr_nonnull(strstr(wp_prior_meta(p, "training"), "box-downscaled 2..3"));
     float img[3 * 20 * 28];
     for (size_t i = 0; i < sizeof img / sizeof *img; i++)
         img[i] = (float)(i % 17) / 17.0f;
@@ -550,7 +558,7 @@ END_TEST
 START_TEST(crops_are_deterministic)
 {
     wp_dataset *d = synthetic(3, 20, 3);
-    wp_crop_aug aug = {1, 3, 1};
+    wp_crop_aug aug = {1, 3, 1, 0};
     float a[3 * 48 * 48], b[3 * 48 * 48];
     wp_rng r1, r2;
     wp_rng_seed(&r1, 5);
@@ -584,18 +592,53 @@ START_TEST(fast_crop_matches_naive)
     }
     const int sizes[] = {1, 7, 16, 25};
     float a[3 * 25 * 25], b[3 * 25 * 25];
-    wp_crop_aug aug = {1, 3, 1};
+    wp_crop_aug aug = {1, 3, 1, 0};
     wp_rng r1, r2;
     wp_rng_seed(&r1, 11);
     wp_rng_seed(&r2, 11);
     for (int k = 0; k < 400; k++) {
         int S = sizes[k % 4];
         aug.by_area = k % 3 != 0;
+        aug.scale_min = k % 5 < 3 ? k % 5 : 0;
         wp_dataset_crop(d, &r1, S, &aug, a);
         wp_dataset_crop_naive(d, &r2, S, &aug, b);
         ck_assert_msg(memcmp(a, b, sizeof(float) * 3 * S * S) == 0, "crop %d (S %d) differs", k,
                       S);
     }
+    wp_dataset_free(d);
+}
+END_TEST
+
+/* A minimum downscale: a checkerboard of 0 and 255 box-downscaled by 2 or 4
+ * is 0.5 everywhere, by 3 it is 4/9 or 5/9; by 1 it would stay 0 and 1. */
+START_TEST(crops_keep_the_minimum_downscale)
+{
+    char err[WP_ERRLEN];
+    wp_dataset *d;
+    ck_assert_int_eq(wp_dataset_create(&d, 1, err), WP_OK);
+    uint8_t px[64 * 48];
+    for (int i = 0; i < 64; i++)
+        for (int j = 0; j < 48; j++)
+            px[i * 48 + j] = (i + j) % 2 ? 255 : 0;
+    ck_assert_int_eq(wp_dataset_add(d, px, 64, 48, err), WP_OK);
+    float a[16 * 16];
+    wp_rng r;
+    wp_rng_seed(&r, 3);
+    wp_crop_aug two = {1, 2, 0, 2}, three_four = {1, 4, 0, 3};
+    int seen3 = 0, seen4 = 0;
+    for (int k = 0; k < 60; k++) {
+        wp_dataset_crop(d, &r, 16, &two, a);
+        for (int i = 0; i < 16 * 16; i++)
+            ck_assert_float_eq(a[i], 0.5f);
+        wp_dataset_crop(d, &r, 16, &three_four, a);
+        int half = 0;
+        for (int i = 0; i < 16 * 16; i++) {
+            ck_assert(fabsf(a[i] - 0.5f) < 0.06f); /* 4/9, 1/2 or 5/9 */
+            half += a[i] == 0.5f;
+        }
+        seen4 += half == 16 * 16, seen3 += half == 0;
+    }
+    ck_assert(seen3 > 0 && seen4 > 0 && seen3 + seen4 == 60);
     wp_dataset_free(d);
 }
 END_TEST
@@ -843,6 +886,7 @@ int main(void)
     tcase_add_test(tc, export_loads_and_denoises);
     tcase_add_test(tc, crops_are_deterministic);
     tcase_add_test(tc, fast_crop_matches_naive);
+    tcase_add_test(tc, crops_keep_the_minimum_downscale);
     tcase_add_test(tc, examples_ignore_thread_count);
     tcase_add_test(tc, loss_sigma_weights_each_example);
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
