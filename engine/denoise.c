@@ -243,7 +243,7 @@ float wp_estimate_noise(const float *img, int channels, int height, int width)
                 const float *a = x + (size_t)(2 * i) * width + 2 * j;
                 d[(size_t)i * w + j] = fabsf((a[0] - a[1] - a[width] + a[width + 1]) / 4);
             }
-        sum += 2.0 * wp_median_sort(d, n) / 0.6745;
+        sum += 2.0 * wp_median(d, n) / 0.6745;
     }
     free(d);
     return (float)(sum / channels);

@@ -45,7 +45,7 @@ static double mid_sigma(const float *y, const float *den, int H, int W, double l
         }
     if (n < 64)
         return -1;
-    return wp_median_sort(d, n) / 0.6745;
+    return wp_median(d, n) / 0.6745;
 }
 
 double wp_unclip_sigma(const float *noisy, const float *den, int H, int W, float *scratch)

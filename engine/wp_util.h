@@ -17,7 +17,9 @@ int wp_mul_ok(size_t a, size_t b, size_t *out);
 void *wp_alloc(size_t bytes);
 
 double wp_now(void); /* monotonic seconds */
-/* The median of v[0..n-1] (n > 0); v is sorted in place. */
+/* The median of v[0..n-1] (n > 0, no NaN) in linear time; v is reordered. */
+double wp_median(float *v, size_t n);
+/* The same by sorting v in place: the test oracle of wp_median. */
 double wp_median_sort(float *v, size_t n);
 /* A whole decimal number ("0.1", "-2e3"), whatever the locale: 0 / -1. */
 int wp_parse_double(const char *s, double *out);

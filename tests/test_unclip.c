@@ -1,9 +1,13 @@
-/* test_unclip.c: the clipping-bias correction of denoised planes. */
+/* test_unclip.c: the clipping-bias correction of denoised planes, and the
+ * median that it and the noise estimate take. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 #include "wp_rng.h"
 #include "wp_unclip.h"
+#include "wp_util.h"
 
 /* E[clip(x + n, 0, 1)] by the trapezoid rule over the Gaussian, an oracle
  * written apart from the closed form in unclip.c. */
@@ -88,6 +92,35 @@ START_TEST(mid_tones_are_left_alone)
 }
 END_TEST
 
+/* The selection median equals the sorted one: odd and even sizes, many
+ * ties, sorted and reversed runs, a constant array, signed zeros. */
+START_TEST(median_matches_sorting)
+{
+    enum { N = 5001 };
+    static float a[N], b[N];
+    wp_rng r;
+    wp_rng_seed(&r, 9);
+    const size_t sizes[] = {1, 2, 3, 4, 17, 100, 1000, 4999, 5000, 5001};
+    for (int kind = 0; kind < 5; kind++)
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            size_t n = sizes[s];
+            for (size_t i = 0; i < n; i++) {
+                float g = wp_rng_gauss(&r);
+                a[i] = kind == 0   ? g
+                       : kind == 1 ? (float)((int)(4 * fabsf(g))) /* ties */
+                       : kind == 2 ? (float)i                     /* sorted */
+                       : kind == 3 ? (float)(n - i)               /* reversed */
+                                   : 0.25f;                       /* constant */
+            }
+            memcpy(b, a, sizeof(float) * n);
+            double m = wp_median(a, n), ms = wp_median_sort(b, n);
+            ck_assert_msg(m == ms, "kind %d, n %zu: %.9g vs %.9g", kind, n, m, ms);
+        }
+    float z[4] = {0.0f, -0.0f, 1.0f, -1.0f};
+    ck_assert(wp_median(z, 4) == 0.0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("unclip");
@@ -96,6 +129,7 @@ int main(void)
     tcase_add_test(tc, clipped_mean_matches_integration);
     tcase_add_test(tc, ideal_denoiser_gets_the_truth_back);
     tcase_add_test(tc, mid_tones_are_left_alone);
+    tcase_add_test(tc, median_matches_sorting);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
