@@ -17,8 +17,27 @@
 typedef struct {
     g3_run *run;
     wp_ui_panel *panel;
+    GimpProcedureDialog *dlg;
     int gray; /* the layer's: which model a reset proposes */
 } g3_dialog_state;
+
+/* GIMP's widgets of the parameters that do nothing with the model
+ * (wpm_param_applies) greyed out. */
+static void sync_params(g3_dialog_state *st, const char *model)
+{
+    const wpj_desc *desc = st->run->c.desc;
+    const wpm_list *models = wg_models(&st->run->c);
+    int m = wpm_find(models, model);
+    for (int i = 0; i < desc->nparams; i++) {
+        const wpj_param *p = &desc->params[i];
+        if (p->type == WPJ_ARG_MODEL || !strcmp(p->name, "seed"))
+            continue;
+        GtkWidget *w = gimp_procedure_dialog_get_widget(st->dlg, p->name, G_TYPE_NONE);
+        if (w)
+            gtk_widget_set_sensitive(w, wpm_param_applies(m >= 0 ? &models->items[m] : NULL,
+                                                          desc, p));
+    }
+}
 
 /* The panel proposes settings (the model as a path, a sample's size). */
 static void propose(void *data, const wpj_settings *s)
@@ -45,6 +64,7 @@ static void on_config_changed(GObject *config, GParamSpec *pspec, gpointer data)
         return;
     }
     wp_ui_panel_set(st->panel, &s);
+    sync_params(st, s.model);
 }
 
 /* The models by name, bound to the "model" argument (each entry's id is
@@ -155,6 +175,7 @@ wp_status g3_dialog(g3_run *run, wg_drawable *d, wg_rect box)
     wg_dialog_source(c, d, box, (wp_ui_host){0}, &src);
     g3_settings_to_config(c->desc, &c->s, run->config); /* what the run settled */
     GtkWidget *dlg = gimp_procedure_dialog_new(run->procedure, run->config, _(c->desc->title));
+    st.dlg = GIMP_PROCEDURE_DIALOG(dlg);
     GtkWidget *ok = gtk_dialog_get_widget_for_response(GTK_DIALOG(dlg), GTK_RESPONSE_OK);
     st.panel = wp_ui_panel_new(&c->s, wg_models(c), &src,
                                &(wp_ui_panel_host){.ok = ok, .propose = propose, .data = &st});
@@ -164,6 +185,7 @@ wp_status g3_dialog(g3_run *run, wg_drawable *d, wg_rect box)
                        FALSE, 0);
     gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dlg))), hbox, TRUE, TRUE, 0);
     gtk_widget_show_all(hbox);
+    sync_params(&st, c->s.model);
     gulong id = g_signal_connect(run->config, "notify", G_CALLBACK(on_config_changed), &st);
     wp_ui_panel_start(st.panel);
     gtk_widget_grab_focus(ok);

@@ -227,7 +227,7 @@ int main(void)
     report_path = g_build_filename(dir, "report.txt", NULL);
     g_setenv("WPRIOR_UI_REPORT", report_path, TRUE);
     char *path = g_build_filename(root, "models", "face-gray.safetensors", NULL);
-    wpm_model m = {path, "Faces", "", "", 1, 2};
+    wpm_model m = {path, "Faces", "", "", 1, 2, 0};
     wpm_list models = {&m, 1};
     wpj_settings s;
     wpj_settings_defaults(&s);

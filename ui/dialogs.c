@@ -21,6 +21,7 @@ typedef struct {
     const wpm_list *models;
     const wp_ui_source *src;
     GtkWidget *dialog, *ok, *model_info, *estimate, *size_w, *size_h;
+    GtkWidget *param_rows[2 * WPJ_MAX_PARAMS]; /* label and widget of each job parameter */
     wp_preview *pv;
     wp_prior *prior;
     wp_workspace *ws; /* the previews' scratch memory, kept between them */
@@ -428,6 +429,17 @@ static void on_pan(void *data, int dx, int dy)
 
 /* ---- widgets shared by the three dialogs ---- */
 
+/* Parameters that do nothing with the model (wpm_param_applies) greyed out. */
+static void sync_params(dialog_state *d, const wpm_model *m)
+{
+    const wpj_desc *desc = job_desc(d);
+    for (int i = 0; i < desc->nparams && i < WPJ_MAX_PARAMS; i++)
+        for (int k = 0; k < 2; k++)
+            if (d->param_rows[2 * i + k])
+                gtk_widget_set_sensitive(d->param_rows[2 * i + k],
+                                         wpm_param_applies(m, desc, &desc->params[i]));
+}
+
 static void update_model_info(dialog_state *d, const wpm_model *m)
 {
     char *text = m->description[0] ? g_strdup_printf("%s\n%s", m->kind, m->description)
@@ -435,6 +447,7 @@ static void update_model_info(dialog_state *d, const wpm_model *m)
     gtk_label_set_text(GTK_LABEL(d->model_info), text);
     gtk_widget_set_tooltip_text(d->model_info, m->path);
     g_free(text);
+    sync_params(d, m);
 }
 
 static void on_model(GtkComboBox *cb, gpointer data)
@@ -625,10 +638,14 @@ static void job_params(dialog_state *d, GtkWidget *grid)
             continue; /* the model chooser above */
         GtkWidget *focus, *w = param_widget(d, p, &focus);
         grid_row(grid, row, _(p->label), w);
-        gtk_label_set_mnemonic_widget(GTK_LABEL(gtk_grid_get_child_at(GTK_GRID(grid), 0, row)),
-                                      focus);
+        GtkWidget *label = gtk_grid_get_child_at(GTK_GRID(grid), 0, row);
+        gtk_label_set_mnemonic_widget(GTK_LABEL(label), focus);
+        if (i < WPJ_MAX_PARAMS)
+            d->param_rows[2 * i] = label, d->param_rows[2 * i + 1] = w;
         row++;
     }
+    int m = wpm_find(d->models, d->cur.model);
+    sync_params(d, m >= 0 ? &d->models->items[m] : NULL);
 }
 
 /* Sizes step by the prior's multiple; the default is its own size (or

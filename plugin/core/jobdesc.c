@@ -140,6 +140,15 @@ static int sample_check(const wpj_settings *s, char *err, int errlen)
     return 0;
 }
 
+#define FITS(a) _Static_assert(G_N_ELEMENTS(a) <= WPJ_MAX_PARAMS, #a ": too many parameters")
+FITS(denoise_params);
+FITS(upscale_params);
+FITS(upscale_image_params);
+FITS(sample_params);
+FITS(texture_params);
+FITS(heal_params);
+#undef FITS
+
 static const wpj_desc descs[WPJ_NPROCS] = {
     [WPJ_DENOISE] = {WPJ_DENOISE, "plug-in-wprior-denoise", N_("Denoise (Wavelet Prior)"),
                      N_("_Denoise (Wavelet Prior)..."),

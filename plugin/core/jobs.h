@@ -61,6 +61,8 @@ typedef struct {
     const char *const *labels; /* N_ */
 } wpj_param;
 
+#define WPJ_MAX_PARAMS 16 /* a job's parameters, at most (jobdesc.c checks) */
+
 typedef struct {
     wpj_kind kind;
     const char *proc;       /* PDB name, the same in GIMP 2.10 and 3 */

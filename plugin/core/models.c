@@ -78,8 +78,16 @@ static int describe_model(const char *path, wpm_model *m)
     m->kind = kind_text(p);
     m->channels = wp_prior_channels(p);
     m->levels = wp_prior_levels(p);
+    m->has_fast = wp_prior_den_level(p) == 0 && m->levels >= 1;
     wp_prior_free(p);
     return 0;
+}
+
+int wpm_param_applies(const wpm_model *m, const wpj_desc *d, const wpj_param *p)
+{
+    if (m && d->kind == WPJ_DENOISE && !strcmp(p->name, "quality"))
+        return m->has_fast;
+    return 1;
 }
 
 static gint compare_names(gconstpointer a, gconstpointer b)

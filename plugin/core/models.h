@@ -18,6 +18,7 @@ typedef struct {
     char *description; /* metadata "description" or "" */
     int channels;
     int levels;        /* 0: flat */
+    int has_fast;      /* denoising has a Fast route: a den at level 0 (wp_denoise_options.fast) */
 } wpm_model;
 
 typedef struct {
@@ -51,6 +52,10 @@ void wpm_choose(const wpm_list *l, char *model, size_t len, wpj_kind kind, int g
 /* The same for a procedure (Texture from Selection is a sample that
  * chooses as the filters do). */
 void wpm_choose_for(const wpm_list *l, char *model, size_t len, const wpj_desc *d, int gray);
+/* Whether parameter p of job d does anything with model m (NULL: unknown,
+ * it does): denoising's Quality only where the model has a Fast route.  The
+ * dialogs grey out the others. */
+int wpm_param_applies(const wpm_model *m, const wpj_desc *d, const wpj_param *p);
 /* The file a PDB "model" argument names: an existing path as it is, else
  * a scanned model.  Returns a g_malloc'ed path, or NULL with a message. */
 char *wpm_resolve(const char *model, char *err, int errlen);

@@ -423,6 +423,30 @@ START_TEST(output_sizes_and_budget)
 }
 END_TEST
 
+/* The shipped photo priors denoise with a den at level 0, so Quality Fast
+ * has a route of its own; the face prior has none. */
+START_TEST(fast_route_of_the_shipped_models)
+{
+    char *dir = g_build_filename(g_getenv("WPRIOR_SOURCE_ROOT"), "models", NULL);
+    char *saved = g_strdup(g_getenv("WPRIOR_MODEL_PATH"));
+    g_setenv("WPRIOR_MODEL_PATH", dir, TRUE);
+    wpm_list l;
+    wpm_scan(&l);
+    g_setenv("WPRIOR_MODEL_PATH", saved, TRUE);
+    const char *names[] = {"photo-gray", "photo-color", "face-gray"};
+    const int fast[] = {1, 1, 0};
+    for (int k = 0; k < 3; k++) {
+        int i = wpm_find(&l, names[k]);
+        ck_assert_msg(i >= 0, "%s not in %s", names[k], dir);
+        ck_assert_msg(l.items[i].has_fast == fast[k], "%s: has_fast %d", names[k],
+                      l.items[i].has_fast);
+    }
+    wpm_list_free(&l);
+    g_free(saved);
+    g_free(dir);
+}
+END_TEST
+
 START_TEST(model_folders)
 {
     char err[512];
@@ -452,6 +476,7 @@ START_TEST(model_folders)
     ck_assert_int_eq(ours, 1); /* the broken file and notes.txt are left out */
     ck_assert_str_eq(l.items[0].name, "Faces");
     ck_assert_int_eq(l.items[0].levels, 2);
+    ck_assert_int_eq(l.items[0].has_fast, 0); /* no den at level 0 */
     /* what the model is for, in plain words (the face prior: J=2, 160x160) */
     ck_assert_msg(strstr(l.items[0].kind, "Gray model") && strstr(l.items[0].kind, "up to 4x") &&
                       strstr(l.items[0].kind, "160x160") && !strstr(l.items[0].kind, "level"),
@@ -675,6 +700,7 @@ int main(void)
     tcase_add_test(tc, channel_conversion);
     tcase_add_test(tc, output_sizes_and_budget);
     tcase_add_test(tc, model_folders);
+    tcase_add_test(tc, fast_route_of_the_shipped_models);
     tcase_add_test(tc, batch_runs_and_cancels);
     tcase_add_test(tc, heal_crop_equals_whole);
     tcase_add_test(tc, texture_from_selection);
