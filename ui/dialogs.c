@@ -433,7 +433,7 @@ static void on_pan(void *data, int dx, int dy)
 static void sync_params(dialog_state *d, const wpm_model *m)
 {
     const wpj_desc *desc = job_desc(d);
-    for (int i = 0; i < desc->nparams && i < WPJ_MAX_PARAMS; i++)
+    for (int i = 0; i < desc->nparams; i++) /* nparams <= WPJ_MAX_PARAMS: jobdesc.c */
         for (int k = 0; k < 2; k++)
             if (d->param_rows[2 * i + k])
                 gtk_widget_set_sensitive(d->param_rows[2 * i + k],
@@ -640,8 +640,7 @@ static void job_params(dialog_state *d, GtkWidget *grid)
         grid_row(grid, row, _(p->label), w);
         GtkWidget *label = gtk_grid_get_child_at(GTK_GRID(grid), 0, row);
         gtk_label_set_mnemonic_widget(GTK_LABEL(label), focus);
-        if (i < WPJ_MAX_PARAMS)
-            d->param_rows[2 * i] = label, d->param_rows[2 * i + 1] = w;
+        d->param_rows[2 * i] = label, d->param_rows[2 * i + 1] = w;
         row++;
     }
     int m = wpm_find(d->models, d->cur.model);
