@@ -1,5 +1,5 @@
 /* cmd_upscale.c: `wprior upscale [-m MODEL] [-f 2|4|8] [--mode fast|sharp]
- * [--seed N] INPUT OUTPUT`. */
+ * [--ensemble N] [--seed N] INPUT OUTPUT`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +16,12 @@ static int upscale_usage(FILE *f)
                "                     " WP_MODEL_COLOUR_UPSCALE " for colour images, " WP_MODEL_GRAY "\n"
                "                     for gray ones); a bare name is a shipped model\n"
                "  -f, --factor F     %s (default %d)\n"
-               "  --mode fast|sharp  fast: few steps, faithful (default); sharp: a real sample\n%s%s",
-            cli_factors(), WP_FACTOR_DEFAULT, cli_job_usage(), cli_sampler_usage());
+               "  --mode fast|sharp  fast: few steps, faithful (default); sharp: a real sample\n"
+               "  --ensemble N       1..%d: the mean of N passes over the image turned and\n"
+               "                     mirrored; fast mode: closer to the posterior mean, N\n"
+               "                     times slower  [1]\n%s%s",
+            cli_factors(), WP_FACTOR_DEFAULT, WP_UPSCALE_PASSES_MAX, cli_job_usage(),
+            cli_sampler_usage());
     return f == stdout ? 0 : 2;
 }
 
@@ -66,6 +70,12 @@ int cmd_upscale(int argc, char **argv)
             if (k < 0)
                 return 2;
             u.mode = k == 0 ? WP_UPSCALE_FAST : WP_UPSCALE_SHARP;
+        } else if (!strcmp(a, "--ensemble")) {
+            const char *v = cli_value(argc, argv, &i);
+            long n;
+            if (!v || cli_parse_int(v, a, 1, WP_UPSCALE_PASSES_MAX, &n))
+                return 2;
+            u.passes = (int)n;
         } else if (cli_positional(a, pos, &npos, 2)) {
             return upscale_usage(stderr);
         }

@@ -123,43 +123,6 @@ static wp_status denoise_flat(wp_job *job, const float *x, float *out, int H, in
     return st;
 }
 
-/* Symmetry k (0..7) of the square's group: bit 0 flips columns, bit 1
- * rows, bit 2 transposes.  Where pixel (i,j) of the transformed image
- * [Hk,Wk] (W x H when transposed) comes from in the image [H,W]. */
-static size_t dihedral_source(int k, int H, int W, int i, int j)
-{
-    int u = k & 4 ? j : i, v = k & 4 ? i : j;
-    if (k & 2)
-        u = H - 1 - u;
-    if (k & 1)
-        v = W - 1 - v;
-    return (size_t)u * W + v;
-}
-
-/* y [Hk+dy, Wk+dx] = x [H,W] seen through symmetry k and moved down/right
- * by dy, dx <= 1 pixel, the new first row/column mirroring the next one:
- * the Haar pyramid then pairs other pixels, so its passes make different
- * errors (as in cycle spinning) where the nets themselves only move. */
-static void dihedral_shift(const float *x, int H, int W, int k, int dy, int dx, float *y)
-{
-    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W, Ws = Wk + dx;
-    for (int i = 0; i < Hk + dy; i++)
-        for (int j = 0; j < Ws; j++) {
-            int u = i - dy < 0 ? 0 : i - dy, v = j - dx < 0 ? 0 : j - dx;
-            y[(size_t)i * Ws + j] = x[dihedral_source(k, H, W, u, v)];
-        }
-}
-
-/* x [H,W] += y [Hk+dy, Wk+dx] seen back through the shift and symmetry k
- * (the inverse of dihedral_shift). */
-static void dihedral_shift_add_back(const float *y, int H, int W, int k, int dy, int dx, float *x)
-{
-    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W, Ws = Wk + dx;
-    for (int i = 0; i < Hk; i++)
-        for (int j = 0; j < Wk; j++)
-            x[dihedral_source(k, H, W, i, j)] += y[(size_t)(i + dy) * Ws + j + dx];
-}
-
 /* x [C,H,W] with C = p->channels, denoised into out by the prior. */
 static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, int W,
                               float *netout, const float *clean, int oracle, int olevel, char *err)
@@ -175,13 +138,12 @@ static wp_status denoise_once(wp_job *job, const float *x, float *out, int H, in
  * gave +0.41 dB over one pass where its 8 symmetries gave +0.13. */
 static void ensemble_pass(int e, int flat, int *k, int *dy, int *dx)
 {
-    static const int order[8] = {0, 3, 5, 6, 1, 2, 4, 7}; /* rotations first */
     static const int shift[4][2] = {{0, 0}, {1, 1}, {0, 1}, {1, 0}};
     if (flat) { /* a flat net moved by a pixel only moves: symmetries alone */
-        *k = order[e % 8], *dy = *dx = 0;
+        *k = wp_dihedral_pass(e), *dy = *dx = 0;
         return;
     }
-    *k = order[e / 4 % 8];
+    *k = wp_dihedral_pass(e / 4);
     *dy = shift[e % 4][0], *dx = shift[e % 4][1];
 }
 
@@ -199,12 +161,12 @@ static wp_status denoise_ensemble(wp_job *job, const float *x, float *out, int H
         int Hs = (k & 4 ? W : H) + dy, Ws = (k & 4 ? H : W) + dx;
         size_t splane = (size_t)Hs * Ws;
         for (int c = 0; c < C; c++)
-            dihedral_shift(x + c * plane, H, W, k, dy, dx, tx + c * splane);
+            wp_dihedral_shift(x + c * plane, H, W, k, dy, dx, tx + c * splane);
         wp_status st = denoise_once(job, tx, ty, Hs, Ws, netout, NULL, 0, 0, err);
         if (st)
             return st;
         for (int c = 0; c < C; c++)
-            dihedral_shift_add_back(ty + c * splane, H, W, k, dy, dx, out + c * plane);
+            wp_dihedral_shift_add_back(ty + c * splane, H, W, k, dy, dx, out + c * plane);
     }
     for (size_t i = 0; i < C * plane; i++)
         out[i] /= (float)n;

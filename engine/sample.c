@@ -405,6 +405,36 @@ static void upscale_defaults(wp_upscale_mode mode, wp_sampler_params *d)
     }
 }
 
+/* One pass of the upscale of low [C,h,w] (C = the prior's) by 2^k.  sym:
+ * -1, the result stays in g->big (and is copied to acc when acc is not
+ * NULL); 0..7, the image is seen through that symmetry (wp_dihedral_shift,
+ * tlow [C,h,w] the turned low-pass) and the result added back to acc. */
+static wp_status upscale_pass(gen *g, const float *low, int h, int w, int k, int sym,
+                              float *tlow, float *acc, char *err)
+{
+    int C = g->p->channels, f = 1 << k;
+    size_t lplane = (size_t)h * w, plane = lplane << (2 * k);
+    int hs = sym > 0 && sym & 4 ? w : h, ws = sym > 0 && sym & 4 ? h : w;
+    const float *src = low;
+    if (sym >= 0) {
+        for (int c = 0; c < C; c++)
+            wp_dihedral_shift(low + c * lplane, h, w, sym, 0, 0, tlow + c * lplane);
+        src = tlow;
+    }
+    memcpy(low_buf(g, k), src, sizeof(float) * C * lplane);
+    wp_status st = sample_details(g, k, hs, ws, err);
+    if (st)
+        return st;
+    project_block_means(g->big, src, C, hs, ws, f);
+    if (sym >= 0)
+        for (int c = 0; c < C; c++)
+            wp_dihedral_shift_add_back(g->big + c * plane, h * f, w * f, sym, 0, 0,
+                                       acc + c * plane);
+    else if (acc)
+        memcpy(acc, g->big, sizeof(float) * C * plane);
+    return WP_OK;
+}
+
 wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int height, int width,
                      float *out, const wp_upscale_options *uopt, const wp_run_options *opt,
                      char *err)
@@ -424,6 +454,10 @@ wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int heigh
                        p->levels);
     if (uopt->mode != WP_UPSCALE_FAST && uopt->mode != WP_UPSCALE_SHARP)
         return wp_fail(err, WP_ERR_ARG, "unknown upscaling mode %d", (int)uopt->mode);
+    if (uopt->passes < 0 || uopt->passes > WP_UPSCALE_PASSES_MAX)
+        return wp_fail(err, WP_ERR_ARG, "%d passes (1..%d)", uopt->passes,
+                       WP_UPSCALE_PASSES_MAX);
+    int passes = uopt->passes > 1 ? uopt->passes : 1;
     int C = p->channels;
     if (channels != C && !(C == 1 && channels == 3))
         return wp_fail(err, WP_ERR_ARG, "a %s prior cannot upscale a %d-channel image",
@@ -450,38 +484,41 @@ wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int heigh
     g.relative_details = uopt->mode == WP_UPSCALE_SHARP;
     g.faithful = uopt->mode == WP_UPSCALE_FAST;
     size_t H = (size_t)height * f, W = (size_t)width * f, plane = (size_t)C * H * W;
-    size_t all = channels != C ? sizeof(float) * (size_t)channels * H * W : 0;
+    size_t all = channels != C || passes > 1 ? sizeof(float) * (size_t)channels * H * W : 0;
+    size_t low = passes > 1 ? sizeof(float) * (size_t)C * height * width : 0;
     wp_job job;
-    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, (int)H, (int)W) + all,
+    if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, (int)H, (int)W) + all + low,
                            wp_prior_largest_net(p), WP_BORDER_MIRROR, err)))
         return st;
     g.job = &job;
     job.work_total = levels_work(p, k, height, width, g.faithful ? 2 * sp.max_iter : sp.max_iter + 1) *
-                     (channels / C);
-    float *res = NULL;
+                     (channels / C) * passes;
+    float *res = NULL, *tlow = NULL;
     if ((st = gen_alloc(&g, C, (int)H, (int)W, err)))
         goto done;
-    if (all && !(res = wp_alloc(all))) {
+    if ((all && !(res = wp_alloc(all))) || (low && !(tlow = wp_alloc(low)))) {
         st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
         goto done;
     }
+    if (passes > 1)
+        memset(res, 0, all);
     /* A gray prior on RGB: one channel at a time, the same seed for each
      * so that a gray image in RGB stays gray. */
-    for (int c = 0; c < channels && !st; c += C) {
-        memcpy(low_buf(&g, k), in + (size_t)c * height * width,
-               sizeof(float) * (size_t)C * height * width);
-        st = sample_details(&g, k, height, width, err);
-        if (!st)
-            project_block_means(g.big, in + (size_t)c * height * width, C, height, width, f);
-        if (!st && res)
-            memcpy(res + (size_t)c * H * W, g.big, sizeof(float) * plane);
-    }
+    for (int c = 0; c < channels && !st; c += C)
+        for (int e = 0; e < passes && !st; e++)
+            st = upscale_pass(&g, in + (size_t)c * height * width, height, width, k,
+                              passes > 1 ? wp_dihedral_pass(e) : -1, tlow,
+                              res ? res + (size_t)c * H * W : NULL, err);
     if (!st) {
+        if (passes > 1)
+            for (size_t i = 0; i < (size_t)channels * H * W; i++)
+                res[i] /= (float)passes;
         memcpy(out, res ? res : g.big, res ? all : sizeof(float) * plane);
         report_done(opt);
     }
 done:
     free(res);
+    free(tlow);
     free(g.big);
     wp_job_end(&job);
     return st;

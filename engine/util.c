@@ -206,3 +206,40 @@ void wp_opponent_to_rgb(float *x, size_t n)
             x[k * n + i] = opponent[0][k] * a + opponent[1][k] * b + opponent[2][k] * c;
     }
 }
+
+/* ---- the square's symmetries (ensembles of passes) ---- */
+
+int wp_dihedral_pass(int e)
+{
+    static const int order[8] = {0, 3, 5, 6, 1, 2, 4, 7}; /* rotations first */
+    return order[e % 8];
+}
+
+/* Where pixel (i,j) of the image [H,W] seen through symmetry k comes from. */
+static size_t dihedral_source(int k, int H, int W, int i, int j)
+{
+    int u = k & 4 ? j : i, v = k & 4 ? i : j;
+    if (k & 2)
+        u = H - 1 - u;
+    if (k & 1)
+        v = W - 1 - v;
+    return (size_t)u * W + v;
+}
+
+void wp_dihedral_shift(const float *x, int H, int W, int k, int dy, int dx, float *y)
+{
+    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W, Ws = Wk + dx;
+    for (int i = 0; i < Hk + dy; i++)
+        for (int j = 0; j < Ws; j++) {
+            int u = i - dy < 0 ? 0 : i - dy, v = j - dx < 0 ? 0 : j - dx;
+            y[(size_t)i * Ws + j] = x[dihedral_source(k, H, W, u, v)];
+        }
+}
+
+void wp_dihedral_shift_add_back(const float *y, int H, int W, int k, int dy, int dx, float *x)
+{
+    int Hk = k & 4 ? W : H, Wk = k & 4 ? H : W, Ws = Wk + dx;
+    for (int i = 0; i < Hk; i++)
+        for (int j = 0; j < Wk; j++)
+            x[dihedral_source(k, H, W, i, j)] += y[(size_t)(i + dy) * Ws + j + dx];
+}

@@ -36,4 +36,19 @@ void wp_opponent_channel(const float *rgb, size_t n, int k, float *dst);
 /* x [3,n]: opponent channels back to RGB, in place. */
 void wp_opponent_to_rgb(float *x, size_t n);
 
+/* The square's symmetries, for the mean of passes over an image turned and
+ * mirrored.  Symmetry k (0..7): bit 0 flips columns, bit 1 rows, bit 2
+ * transposes (the image [H,W] becomes [W,H]).  Pass e's symmetry, the
+ * rotations first: */
+int wp_dihedral_pass(int e);
+/* y [Hk+dy, Wk+dx] = x [H,W] seen through symmetry k and moved down/right
+ * by dy, dx <= 1 pixel, the new first row/column mirroring the next one
+ * (moved, the Haar pyramid pairs other pixels: its passes then make
+ * different errors, as in cycle spinning, where the nets themselves only
+ * move). */
+void wp_dihedral_shift(const float *x, int H, int W, int k, int dy, int dx, float *y);
+/* x [H,W] += y [Hk+dy, Wk+dx] seen back through the shift and symmetry k
+ * (the inverse of wp_dihedral_shift). */
+void wp_dihedral_shift_add_back(const float *y, int H, int W, int k, int dy, int dx, float *x);
+
 #endif

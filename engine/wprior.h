@@ -155,6 +155,7 @@ typedef struct {
 #define WP_FACTOR_MIN 2            /* wp_upscale_options.factor: a power of two, */
 #define WP_FACTOR_MAX 8            /* MIN..MAX */
 #define WP_FACTOR_DEFAULT 2
+#define WP_UPSCALE_PASSES_MAX 8    /* wp_upscale_options.passes: 1..MAX (turned, mirrored) */
 #define WP_SAMPLE_SIDE_MAX 16384   /* a sample's width or height that front ends offer */
 #define WP_SAMPLE_SIDE_DEFAULT 256 /* ... when neither the user nor the prior sets it */
 
@@ -236,6 +237,11 @@ typedef struct {
     wp_upscale_mode mode;
     uint64_t seed;
     wp_sampler_params sampler; /* zero fields: the mode's defaults */
+    int passes; /* 0 or 1: one pass; 2..WP_UPSCALE_PASSES_MAX: the mean of that many
+                   passes over the image turned and mirrored (the first the image
+                   itself), at that many times the time: in fast mode closer to
+                   the posterior mean; in sharp mode the mean of as many
+                   samples, smoother */
 } wp_upscale_options;
 
 /* Super-resolution: in [channels, height, width] is taken as the low-pass

@@ -218,6 +218,7 @@ expect_fail "sample of a size the prior cannot make" "multiples of 4" "$T/s3.png
 expect_fail "x8 with a J=2 prior" "3 levels" "$T/u8.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 8 "$D/astronaut_face160.png" "$T/u8.png"
 expect_fail "bad factor" "2, 4 or 8" "$T/u3.png" "$WPRIOR" upscale -m "$T/face160.safetensors" -f 3 "$D/astronaut_face160.png" "$T/u3.png"
 expect_fail "bad mode" "fast or sharp" "$T/u4.png" "$WPRIOR" upscale -m "$T/face160.safetensors" --mode blurry "$D/astronaut_face160.png" "$T/u4.png"
+expect_fail "upscale --ensemble 9" "--ensemble" "$T/u5.png" "$WPRIOR" upscale -m "$T/face160.safetensors" --ensemble 9 "$D/astronaut_face160.png" "$T/u5.png"
 expect_fail "--threads 0" "--threads" "$T/o6.png" "$WPRIOR" denoise -m "$T/face160.safetensors" --threads 0 "$D/astronaut_face160.png" "$T/o6.png"
 expect_fail "negative size" "--size" "$T/s4.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --size -4x8 "$T/s4.png"
 expect_fail "seed out of range" "--seed" "$T/s5.png" "$WPRIOR" sample -m "$T/face160s.safetensors" --seed 99999999999999999999999 "$T/s5.png"

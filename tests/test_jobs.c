@@ -466,6 +466,21 @@ END_TEST
  * factor: photo-gray on the 320 face, floors a little under what it
  * scores (x2 32.02, x4 27.14, x8 23.16 dB), above ImageMagick Lanczos from
  * the same 8-bit block means (31.65, 26.60, 22.66). */
+/* The largest gap between the f x f block means of x [h*f, w*f] and low [h,w]. */
+static double block_mean_error(const float *x, const float *low, int h, int w, int f)
+{
+    double worst = 0;
+    for (int bi = 0; bi < h; bi++)
+        for (int bj = 0; bj < w; bj++) {
+            double m = 0;
+            for (int i = 0; i < f; i++)
+                for (int j = 0; j < f; j++)
+                    m += x[(size_t)(bi * f + i) * w * f + bj * f + j];
+            worst = fmax(worst, fabs(m / (f * f) - low[bi * w + bj]));
+        }
+    return worst;
+}
+
 START_TEST(upscale_fast_is_seed_free_consistent_and_beats_lanczos)
 {
     char err[WP_ERRLEN];
@@ -486,15 +501,7 @@ START_TEST(upscale_fast_is_seed_free_consistent_and_beats_lanczos)
         u.seed = 0x123456789ULL;
         ck_assert_msg(wp_upscale(p, low, 1, h, w, b, &u, NULL, err) == WP_OK, "%s", err);
         ck_assert_msg(!memcmp(a, b, sizeof(float) * H * W), "x%d: the seed changed the result", f);
-        double worst = 0;
-        for (int bi = 0; bi < h; bi++)
-            for (int bj = 0; bj < w; bj++) {
-                double m = 0;
-                for (int i = 0; i < f; i++)
-                    for (int j = 0; j < f; j++)
-                        m += a[(size_t)(bi * f + i) * W + bj * f + j];
-                worst = fmax(worst, fabs(m / (f * f) - low[bi * w + bj]));
-            }
+        double worst = block_mean_error(a, low, h, w, f);
         double ps = psnr8(a, img.pixels, (size_t)H * W);
         fprintf(stderr, "photo-gray fast x%d: PSNR %.2f dB (Lanczos %.2f), block means off by %.2g at most\n",
                 f, ps, lanczos[k], worst);
@@ -505,6 +512,59 @@ START_TEST(upscale_fast_is_seed_free_consistent_and_beats_lanczos)
     free(a), free(b);
     wp_prior_free(p);
     wp_image_free(&img);
+}
+END_TEST
+
+/* x [H,W] transposed into t [W,H]. */
+static void transpose(const float *x, int H, int W, float *t)
+{
+    for (int i = 0; i < H; i++)
+        for (int j = 0; j < W; j++)
+            t[(size_t)j * H + i] = x[(size_t)i * W + j];
+}
+
+/* Upscale passes: 2 are the mean of the image's upscale and the upscale of
+ * the image turned by 180 degrees, turned back; 8 commute with a
+ * transposition; the block means stay; 0 and 1 are one pass. */
+START_TEST(upscale_passes_are_the_mean_of_turned_upscales)
+{
+    enum { h = 10, w = 13, f = 2, H = h * f, W = w * f };
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 11));
+    float *low = smooth_image(1, h, w, 4), *turned = malloc(4 * h * w), *lt = malloc(4 * h * w),
+          *y1 = malloc(4 * H * W), *y = malloc(4 * H * W), *yr = malloc(4 * H * W),
+          *want = malloc(4 * H * W), *yt = malloc(4 * H * W), *ty = malloc(4 * H * W);
+    char err[WP_ERRLEN];
+    wp_upscale_options u = {.factor = f, .mode = WP_UPSCALE_FAST};
+    ck_assert_msg(wp_upscale(p, low, 1, h, w, y1, &u, NULL, err) == WP_OK, "%s", err);
+    u.passes = 1;
+    ck_assert_int_eq(wp_upscale(p, low, 1, h, w, y, &u, NULL, err), WP_OK);
+    ck_assert_double_le(max_abs_diff(y1, y, H * W), 0.0);
+    for (int i = 0; i < h * w; i++)
+        turned[i] = low[h * w - 1 - i];
+    ck_assert_int_eq(wp_upscale(p, turned, 1, h, w, yr, &u, NULL, err), WP_OK);
+    for (int i = 0; i < H * W; i++)
+        want[i] = (y1[i] + yr[H * W - 1 - i]) / 2;
+    u.passes = 2;
+    ck_assert_int_eq(wp_upscale(p, low, 1, h, w, y, &u, NULL, err), WP_OK);
+    double e = max_abs_diff(y, want, H * W);
+    ck_assert_msg(e <= 1e-6, "2 passes vs the mean of the turned upscales: max abs diff %g", e);
+    ck_assert_double_gt(max_abs_diff(y, y1, H * W), 1e-3); /* the passes differ */
+    u.passes = 8;
+    ck_assert_int_eq(wp_upscale(p, low, 1, h, w, y, &u, NULL, err), WP_OK);
+    transpose(low, h, w, lt);
+    ck_assert_int_eq(wp_upscale(p, lt, 1, w, h, yt, &u, NULL, err), WP_OK);
+    transpose(y, H, W, ty);
+    e = max_abs_diff(ty, yt, H * W);
+    ck_assert_msg(e <= 1e-5, "8 passes of the transposed image vs the transposed: %g", e);
+    for (int i = 0; i < h * w; i++) /* (the upscale takes the input clipped to [0,1]) */
+        low[i] = fminf(fmaxf(low[i], 0), 1);
+    double worst = block_mean_error(y, low, h, w, f);
+    ck_assert_msg(worst <= 1e-5, "8 passes: a block mean is off by %g", worst);
+    u.passes = WP_UPSCALE_PASSES_MAX + 1;
+    ck_assert_int_eq(wp_upscale(p, low, 1, h, w, y, &u, NULL, err), WP_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "9 passes"));
+    wp_prior_free(p);
+    free(low), free(turned), free(lt), free(y1), free(y), free(yr), free(want), free(yt), free(ty);
 }
 END_TEST
 
@@ -1065,6 +1125,7 @@ int main(void)
     tcase_set_timeout(up, 600);
     tcase_add_test(up, upscale_face_keeps_block_means_and_beats_bicubic);
     tcase_add_test(up, upscale_fast_is_seed_free_consistent_and_beats_lanczos);
+    tcase_add_test(up, upscale_passes_are_the_mean_of_turned_upscales);
     suite_add_tcase(s, up);
     /* its own case: CK_RUN_CASE=shared runs it alone */
     TCase *shared = tcase_create("shared");

@@ -262,7 +262,8 @@ static wp_status run_upscale(wpj_job *j, const wpj_image *in, wpj_image *out,
 {
     wp_upscale_options u = {.factor = j->s.factor,
                             .mode = j->s.sharp ? WP_UPSCALE_SHARP : WP_UPSCALE_FAST,
-                            .seed = (uint64_t)j->s.seed};
+                            .seed = (uint64_t)j->s.seed,
+                            .passes = j->s.passes};
     return wp_upscale(j->prior, in->px, in->c, in->h, in->w, out->px, &u, ro, j->err);
 }
 

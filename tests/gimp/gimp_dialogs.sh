@@ -148,8 +148,8 @@ fi
 # ---- upscale (of the denoised face: a cleaner screenshot) ----
 sf "(let ((img $IMG)) (plug-in-wprior-denoise RUN-NONINTERACTIVE img (active img) \"\" 1.0 1 1))"
 save_now clean
-escape_check upscale plug-in-wprior-upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 0 0' "$T/clean.png"
-if open_dialog plug-in-wprior-upscale upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 0 0'; then
+escape_check upscale plug-in-wprior-upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 1 0 0' "$T/clean.png"
+if open_dialog plug-in-wprior-upscale upscale '^Upscale Layer \(Wavelet' '"" 2 0 1 1 0 0'; then
     press Return '^Upscale Layer \(Wavelet'
     save_now upscale-ok
     expect_cmp "upscale: OK runs the job (2x, block means kept)" 1 0.004 "$T/clean.png" "$T/upscale-ok.png" --scale 2

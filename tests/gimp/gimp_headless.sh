@@ -50,7 +50,7 @@ B_UPSCALE='
 (for-each (lambda (kind)
   (let* ((img (open kind)) (d (active img)))
     (gimp-layer-set-offsets d 3 4)
-    (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 0)
+    (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1 0 0)
     (check (string-append kind " layer x2: size 192x160") (size-is d 192 160))
     (check (string-append kind " layer x2: offsets stay 3,4") (offsets-are d 3 4))
     (check (string-append kind " layer x2: canvas stays 96x80")
@@ -62,7 +62,7 @@ B_UPSCALE='
   (gimp-image-insert-layer img l2 0 -1)
   (gimp-layer-scale l2 48 40 FALSE)
   (gimp-layer-set-offsets l2 10 6)
-  (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img l2 MODEL 2 1 9)
+  (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img l2 MODEL 2 1 1 9)
   (check "image x2: canvas 192x160"
          (and (= (car (gimp-image-width img)) 192) (= (car (gimp-image-height img)) 160)))
   (check "image x2: bottom layer 192x160 at 0,0" (and (size-is d 192 160) (offsets-are d 0 0)))
@@ -70,7 +70,7 @@ B_UPSCALE='
   (check "image x2: still two layers" (= (nlayers img) 2))
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img))
-       (new (car (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 2 1))))
+       (new (car (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1 2 1))))
   (check "new image x2: a new image" (and (> new 0) (not (= new img))))
   (check "new image x2: 192x160, one layer"
          (and (= (car (gimp-image-width new)) 192) (= (car (gimp-image-height new)) 160)
@@ -82,13 +82,13 @@ B_UPSCALE='
 (let* ((img (open "gray")) (d (active img)))
   (gimp-image-scale img 48 40)
   (save img d "small.png")
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 4 0 1 0 0)
-  (check "gray layer x4: size 192x160" (size-is d 192 160))
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 4 0 4 1 0 0)
+  (check "gray layer x4, 4 passes: size 192x160" (size-is d 192 160))
   (save img d "up4.png")
   (gimp-image-delete img))
 (let* ((img (open "gray")) (d (active img)))
   (gimp-layer-set-offsets d 3 4)
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1 0 1)
   (check "layer x2, canvas grown: canvas 195x164"
          (and (= (car (gimp-image-width img)) 195) (= (car (gimp-image-height img)) 164)))
   (check "layer x2, canvas grown: layer 192x160 at 3,4" (and (size-is d 192 160) (offsets-are d 3 4)))
@@ -98,7 +98,7 @@ B_UPSCALE='
   (gimp-layer-scale l2 48 40 FALSE)
   (gimp-layer-set-offsets l2 20 10)
   (gimp-layer-set-offsets d -10 -5)
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1 0 1)
   (check "layer at -10,-5 x2, canvas grown left and up: canvas 192x160"
          (and (= (car (gimp-image-width img)) 192) (= (car (gimp-image-height img)) 160)))
   (check "canvas grown left and up: the layer 192x160 at 0,0" (and (size-is d 192 160) (offsets-are d 0 0)))
@@ -108,7 +108,7 @@ B_UPSCALE='
 (let* ((img (open "gray")) (d (active img)))
   (gimp-layer-scale d 40 30 FALSE)
   (gimp-layer-set-offsets d 4 6)
-  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 0 1)
+  (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 2 0 1 1 0 1)
   (check "a layer that still fits: the canvas stays 96x80"
          (and (= (car (gimp-image-width img)) 96) (= (car (gimp-image-height img)) 80)))
   (check "a layer that still fits: 80x60 at 4,6" (and (size-is d 80 60) (offsets-are d 4 6)))
@@ -214,9 +214,9 @@ B_CORRUPT='
   (check "a corrupt model fails"
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 1.0 1 1) #t)))
   (check "a missing model fails"
-         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 0 1) #t)))
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d "no-such-model" 2 0 1 1 0 1) #t)))
   (check "a bad factor fails"
-         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 0 1) #t)))
+         (not (catch #f (plug-in-wprior-upscale RUN-NONINTERACTIVE img d MODEL 3 0 1 1 0 1) #t)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
   (check "heal with a corrupt model fails"
          (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d (path "corrupt.safetensors") 0 1) #t)))
@@ -268,7 +268,9 @@ check_upscale() {
     "$WPRIOR" upscale -m "$MODEL" -f 2 --mode fast --seed 1 "$T/gray-orig.png" "$T/gray-cliup.png" >/dev/null 2>&1
     expect_cmp "upscale gray equals wprior upscale within 1/255" $ONE 1 "$T/gray-cliup.png" "$T/gray-up.png"
     expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-up.png" "$T/newimg-up.png"
-    expect_cmp "upscale x4: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
+    expect_cmp "upscale x4, 4 passes: 4x4 block means keep the input" 1 0.004 "$T/small.png" "$T/up4.png" --scale 4
+    "$WPRIOR" upscale -m "$MODEL" -f 4 --ensemble 4 --seed 1 "$T/small.png" "$T/cli-up4.png" >/dev/null 2>&1
+    expect_cmp "upscale x4, 4 passes, equals wprior upscale -f 4 --ensemble 4" $ONE 1 "$T/cli-up4.png" "$T/up4.png"
 }
 
 check_sample() {
@@ -345,7 +347,7 @@ gimp_batch budget '
   (check "denoise over the memory budget fails"
          (not (catch #f (plug-in-wprior-denoise RUN-NONINTERACTIVE img d MODEL 1.0 1 1) #t)))
   (check "upscale over the memory budget fails"
-         (not (catch #f (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img d MODEL 2 0 1) #t)))
+         (not (catch #f (plug-in-wprior-upscale-image RUN-NONINTERACTIVE img d MODEL 2 0 1 1) #t)))
   (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 14 10)
   (check "heal over the memory budget fails"
          (not (catch #f (plug-in-wprior-heal RUN-NONINTERACTIVE img d MODEL 0 1) #t)))

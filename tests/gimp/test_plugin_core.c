@@ -218,6 +218,7 @@ START_TEST(cli_takes_the_plugin_ranges)
         {WPJ_DENOISE, "strength", "denoise", "--strength", 0.01},
         {WPJ_DENOISE, "passes", "denoise", "--ensemble", 1},
         {WPJ_UPSCALE, "factor", "upscale", "--factor", 1},
+        {WPJ_UPSCALE, "passes", "upscale", "--ensemble", 1},
         {WPJ_SAMPLE, "width", "sample", "--size", 1},
     };
     for (size_t k = 0; k < G_N_ELEMENTS(shared); k++) {

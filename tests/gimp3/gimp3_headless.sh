@@ -127,6 +127,14 @@ check("new image x2: the source stays 96x80", (d.get_width(), d.get_height()) ==
 if new is not None: save_layer(layer0(new), "newimg-up.png"); new.delete()
 img.delete()
 
+# upscale with 4 passes (turned and mirrored), into a new image
+img = open_kind("gray"); d = layer0(img)
+st, res = run("plug-in-wprior-upscale", img, [d], model=MODEL, factor=2, mode=0, passes=4, seed=1, target=2)
+ok_run("upscale with 4 passes", st)
+new = res.index(1) if st == Gimp.PDBStatusType.SUCCESS else None
+if new is not None: save_layer(layer0(new), "passes4-up.png"); new.delete()
+img.delete()
+
 # sample: a new layer in the image colour model
 for kind in ("rgb", "gray"):
     for depth in DEPTHS:
@@ -245,6 +253,8 @@ for k in rgb rgba gray graya; do
 done
 expect_cmp "upscale rgba: alpha enlarged unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-up.png" --scale 2 --channel 3
 expect_cmp "upscale into a new image equals the layer upscale" 0 0 "$T/gray-8-up.png" "$T/newimg-up.png"
+"$WPRIOR" upscale -m "$MODEL" -f 2 --ensemble 4 --seed 1 "$T/gray.png" "$T/gray-cliup4.png" >/dev/null 2>&1
+expect_cmp "upscale, 4 passes, equals wprior upscale --ensemble 4 within 1/255" $ONE 1 "$T/gray-cliup4.png" "$T/passes4-up.png"
 
 "$WPRIOR" sample -m "$MODEL" --size 64x48 --seed 5 "$T/cli-sample.png" >/dev/null 2>&1
 for k in rgb gray; do
