@@ -414,7 +414,7 @@ static wp_status upscale_pass(gen *g, const float *low, int h, int w, int k, int
 {
     int C = g->p->channels, f = 1 << k;
     size_t lplane = (size_t)h * w, plane = lplane << (2 * k);
-    int hs = sym > 0 && sym & 4 ? w : h, ws = sym > 0 && sym & 4 ? h : w;
+    int transposed = sym >= 0 && (sym & 4), hs = transposed ? w : h, ws = transposed ? h : w;
     const float *src = low;
     if (sym >= 0) {
         for (int c = 0; c < C; c++)
