@@ -13,18 +13,19 @@
 # from den1's weights (a low-pass image of level 3 looks like one of level
 # 1: den1 as it is already denoises level 3 well) and fine-tuned; last,
 # den1q and cond0q: den1 and cond0 fine-tuned with more weight on low noise.
-# photo-gray, which upscales gray and colour photographs, has a cond0 of 20
-# layers of 3x3 (RF 41: x2 upscaling is cond0's alone, and it needs the
-# wider view), kept as trained (no cond0q).
 # den1q, trained on the level-1 low-pass, denoises the image itself (den at
 # level 0: a bias-free net carries over between scales, and it keeps the
 # fine texture that cond0 washes out); `wprior denoise --fast` runs it at
 # level 1 with cond0 above, as trained.
+# photo-gray, which upscales gray and colour photographs, has a cond0 of 20
+# layers of 3x3 (RF 41: x2 upscaling is cond0's alone, and it needs the
+# wider view), kept as trained (no cond0q).
 # Between sessions the state lives in wip/ (committed while the model is
 # unfinished): wip/photo-KIND.ckpt (the stage in progress) and
 # wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
-# done the model (cond0q's file with the J=3 low-pass net and den1q as den
-# at level 0, `wprior combine`) goes to models/photo-KIND.safetensors.
+# done the model (cond0q's file, photo-gray's cond0's, with the J=3
+# low-pass net and den1q as den at level 0, `wprior combine`) goes to
+# models/photo-KIND.safetensors.
 #
 # usage: scripts/train-photo.sh gray|color [SECONDS]
 #   SECONDS: stop (checkpointed) after this long in all, default 4800
@@ -54,10 +55,14 @@ COND_STEPS=${COND_STEPS:-12000}
 # The colour prior's den1 and low-pass fine-tune are shorter: photo-gray's
 # den1 gained 0.2 dB (band validation) over its last 8000 of 16 000 steps,
 # its fine-tune nothing after 2000 steps, and each colour hour counts.
-if [ $kind = gray ]; then low_steps=16000 low_ft_steps=4000; else low_steps=12000 low_ft_steps=2000; fi
-# photo-gray's cond0: on 54 validation photographs x2 (fast, from block
-# means) 32.55 dB against 32.36 with the RF 13 cond0 and its fine-tune.
-if [ $kind = gray ]; then cond0_arch=(--layers 20 --rf 41) top=cond0; else cond0_arch=() top=cond0q; fi
+# photo-gray's cond0 (top: the finest net that goes in the model): on 54
+# validation photographs x2 (fast, from block means) 32.55 dB against 32.36
+# with the RF 13 cond0 and its fine-tune.
+if [ $kind = gray ]; then
+    low_steps=16000 low_ft_steps=4000 cond0_arch=(--layers 20 --rf 41) top=cond0
+else
+    low_steps=12000 low_ft_steps=2000 cond0_arch=() top=cond0q
+fi
 LOW_STEPS=${LOW_STEPS:-$low_steps}
 LOW_FT_STEPS=${LOW_FT_STEPS:-$low_ft_steps}
 Q_STEPS=${Q_STEPS:-2000}
