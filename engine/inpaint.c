@@ -608,13 +608,12 @@ static wp_status anneal(region *R, int j, wp_rng *rng, char *err)
 /* Jacobi sweeps that smooth level j's start (the coarser result,
  * replicated) where unknown: to convergence (the anneal, whose small
  * probes move a start only a little, then fills a 64x64 hole 0.3 dB
- * closer than from a start of 32 sweeps), except at and above a sharp
- * draw's finest level: 8, so that its texture survives. */
+ * closer than from a start of 32 sweeps; without a prior, finest > J, every
+ * level is below the finest), except at and above a sharp draw's finest
+ * level: 8, so that its texture survives. */
 static int start_sweeps(const region *R, int j, int finest)
 {
-    if (finest > R->J || R->anneal || j < finest || R->sp.beta >= 1)
-        return 512;
-    return 8;
+    return R->anneal || j < finest || R->sp.beta >= 1 ? 512 : 8;
 }
 
 /* Fills the padded region from its data (build_data) into y[0]: the prior
