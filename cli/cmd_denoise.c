@@ -18,11 +18,15 @@ static int denoise_usage(FILE *f)
                "  --no-unclip        keep the bias that clipping to black and white gave the\n"
                "                     noise (by default the result is corrected for it)\n"
                "  --ensemble N       1..%d: the mean of N passes over the image moved by a\n"
-               "                     pixel (4 ways), then turned and mirrored; better\n"
-               "                     (4: +0.4 dB at sigma 25), N times slower  [%d]\n"
+               "                     pixel (4 ways; not for a den on the image itself),\n"
+               "                     then turned and mirrored; N times slower (4 passes\n"
+               "                     of the shipped photo priors: +0.1 dB)  [%d]\n"
                "  --fast             a prior that denoises with a pixel-domain net runs it\n"
-               "                     on the half-size low-pass instead: 2-3 times\n"
-               "                     faster, 0.2-1.5 dB lower\n%s",
+               "                     on the half-size low-pass instead, cond0 above it:\n"
+               "                     2.5-3 times faster, up to 1.9 dB lower (low noise)\n"
+               "  --blend            such a prior runs both and blends them by the noise\n"
+               "                     level: better at high noise (0.1-0.5 dB at sigma\n"
+               "                     50), up to 1.5 times slower\n%s",
             WP_STRENGTH_MIN, WP_STRENGTH_MAX, WP_STRENGTH_DEFAULT, WP_ENSEMBLE_MAX,
             WP_ENSEMBLE_DEFAULT, cli_job_usage());
     return f == stdout ? 0 : 2;
@@ -49,6 +53,8 @@ int cmd_denoise(int argc, char **argv)
             dopt.clipped = 0;
         } else if (!strcmp(a, "--fast")) {
             dopt.fast = 1;
+        } else if (!strcmp(a, "--blend")) {
+            dopt.blend = 1;
         } else if (!strcmp(a, "--ensemble")) {
             const char *v = cli_value(argc, argv, &i);
             long n;
@@ -71,6 +77,8 @@ int cmd_denoise(int argc, char **argv)
     }
     if (npos != 2)
         return cli_missing("denoise", npos, (const char *const[]){"INPUT", "OUTPUT"}, 2);
+    if (dopt.fast && dopt.blend)
+        return cli_error("--fast and --blend exclude each other") + 1;
     cli_input in;
     if (cli_input_open(&in, job.model, pos[0], &job, WP_MODEL_COLOUR_DENOISE ".safetensors"))
         return 1;

@@ -43,6 +43,7 @@ static int eval_usage(FILE *f)
             "                     on an RGB photograph\n"
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --fast             denoise as `wprior denoise --fast` does\n"
+            "  --blend            denoise as `wprior denoise --blend` does\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
             "                     score would be if that network were perfect (with a\n"
@@ -65,7 +66,8 @@ static int eval_usage(FILE *f)
 typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
-    int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel, fast;
+    int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel, fast,
+        blend;
     unsigned long long seed;
 } eval_args;
 
@@ -122,6 +124,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
             a->fast = 1;
             continue;
         }
+        if (!strcmp(k, "--blend")) {
+            a->blend = 1;
+            continue;
+        }
         if (i + 1 >= argc)
             return cli_error("unknown option or missing value: '%s'", k) + 1;
         const char *v = argv[++i];
@@ -173,6 +179,8 @@ static int parse_eval(int argc, char **argv, eval_args *a)
                          "--save-noisy, --plot or --clip") + 1;
     if (a->oracle && a->ensemble > 1)
         return cli_error("--oracle works on one pass (no --ensemble)") + 1;
+    if (a->fast && a->blend)
+        return cli_error("--fast and --blend exclude each other") + 1;
     return 0;
 }
 
@@ -487,7 +495,7 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         wp_denoise_options d = {
             .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble,
             .oracle = a->oracle, .oracle_clean = clean,
-            .oracle_level = a->olevel, .fast = a->fast};
+            .oracle_level = a->olevel, .fast = a->fast, .blend = a->blend};
         wp_denoise_options df = d;
         df.oracle = WP_ORACLE_NONE; /* the flat model has no pyramid */
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||

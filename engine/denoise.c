@@ -219,6 +219,103 @@ static int constant_plane(const float *x, size_t n)
     return 1;
 }
 
+/* The blend of a den at level 0 with the same den one level down (the
+ * fast route: den on the level-1 low-pass, cond0 above it).  At high noise
+ * the level-1 route's wider view gives the better coarse layout, the
+ * level-0 den the finer details.  The level-1 route's share, from the
+ * estimated noise sigma s (in 0..255 units): of the 2x2 block means
+ * BLEND_LOW_SLOPE * ln(s / BLEND_S0), of the details BLEND_DET_SLOPE *
+ * (that - BLEND_DET_FROM), each clamped to [0,1].  Fitted on the
+ * validation photographs, gray and colour, sigma 5-75 (the best shares
+ * per sigma: 0-0.125 at 5, about 0.5 and 0.15 at 25, 0.75 and 0.4 at 50). */
+#define WP_BLEND_S0 5.3
+#define WP_BLEND_LOW_SLOPE 0.32
+#define WP_BLEND_DET_FROM 0.25
+#define WP_BLEND_DET_SLOPE 0.8
+
+static float clamp01(double v) { return v < 0 ? 0.0f : v > 1 ? 1.0f : (float)v; }
+
+void wp_denoise_blend_shares(double s, float *wl, float *wd)
+{
+    double t = s * 255.0;
+    *wl = t > WP_BLEND_S0 ? clamp01(WP_BLEND_LOW_SLOPE * log(t / WP_BLEND_S0)) : 0.0f;
+    *wd = clamp01(WP_BLEND_DET_SLOPE * (*wl - WP_BLEND_DET_FROM));
+}
+
+/* a := a with wl of b's 2x2 block means and wd of b's details, block by
+ * block (a partial block at an odd edge as it is):
+ * (1 - wd) a + wd b + (wl - wd) (mean b - mean a). */
+static void blend_blocks(float *a, const float *b, int planes, int H, int W, float wl, float wd)
+{
+    for (int c = 0; c < planes; c++) {
+        float *pa = a + (size_t)c * H * W;
+        const float *pb = b + (size_t)c * H * W;
+        for (int i = 0; i < H; i += 2)
+            for (int k = 0; k < W; k += 2) {
+                size_t q[4];
+                int n = 0;
+                for (int di = 0; di < 2 && i + di < H; di++)
+                    for (int dk = 0; dk < 2 && k + dk < W; dk++)
+                        q[n++] = (size_t)(i + di) * W + k + dk;
+                float ma = 0, mb = 0;
+                for (int t = 0; t < n; t++)
+                    ma += pa[q[t]], mb += pb[q[t]];
+                float shift = (wl - wd) * (mb - ma) / (float)n;
+                for (int t = 0; t < n; t++)
+                    pa[q[t]] = (1.0f - wd) * pa[q[t]] + wd * pb[q[t]] + shift;
+            }
+    }
+}
+
+/* Scratch of one route (denoise_route): the network output, the ensemble's
+ * moved planes, a gray prior's opponent channel and its clean oracle. */
+typedef struct {
+    float *netout, *tx, *ty, *ox, *oclean;
+} route_bufs;
+
+/* in [channels,H,W] denoised by job->prior into res (ens passes; a gray
+ * prior on RGB in the opponent basis, one channel at a time). */
+static wp_status denoise_route(wp_job *job, const float *in, int channels, int H, int W,
+                               int ens, const float *oclean_in, int oracle, int olevel,
+                               const route_bufs *b, float *res, char *err)
+{
+    int C = job->prior->channels, opp = channels != C;
+    size_t hw = (size_t)H * W;
+    wp_status st = WP_OK;
+    for (int c = 0; c < channels && !st; c += C) {
+        const float *x = in + c * hw, *clean = oracle ? oclean_in + c * hw : NULL;
+        float *r = res + c * hw;
+        if (opp) {
+            wp_opponent_channel(in, hw, c, b->ox);
+            x = b->ox;
+            if (oracle)
+                wp_opponent_channel(oclean_in, hw, c, b->oclean), clean = b->oclean;
+            /* A constant colour difference (a gray image in RGB: exactly so)
+             * holds no noise: kept, the result stays exactly gray. */
+            if (c > 0 && constant_plane(b->ox, hw)) {
+                memcpy(r, b->ox, sizeof(float) * hw);
+                continue;
+            }
+        }
+        st = ens > 1 ? denoise_ensemble(job, x, r, H, W, b->netout, ens, b->tx, b->ty, err)
+                     : denoise_once(job, x, r, H, W, b->netout, clean, oracle, olevel, err);
+    }
+    if (!st && opp)
+        wp_opponent_to_rgb(res, hw);
+    return st;
+}
+
+/* Floats of a route's network output plane. */
+static size_t netout_floats(const wp_prior *p, int H, int W)
+{
+    if (pixel_net(p))
+        return (size_t)p->channels * H * W;
+    int J = denoise_levels(p);
+    return (size_t)3 * p->channels * wp_pad_size(H, J) * wp_pad_size(W, J) / 4;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
 wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err)
@@ -234,12 +331,18 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
         return wp_fail(err, WP_ERR_ARG, "strength %g is outside [%g,%g]", (double)strength,
                        WP_STRENGTH_MIN, WP_STRENGTH_MAX);
     /* The fast route: the same den one level down (a read-only copy of the
-     * prior's description; the nets stay shared). */
+     * prior's description; the nets stay shared).  It runs alone (fast) or
+     * beside the den at level 0, blended by the noise (blend,
+     * wp_denoise_blend_shares). */
     wp_prior fastp;
-    if (dopt && dopt->fast && p->has_den && !p->den_level) { /* has_den: J >= 1 */
+    const wp_prior *second = NULL;
+    if (p->has_den && !p->den_level && !p->flat) { /* has_den: J >= 1 */
         fastp = *p;
         fastp.den_level = 1;
-        p = &fastp;
+        if (dopt && dopt->fast)
+            p = &fastp;
+        else if (dopt && dopt->blend)
+            second = &fastp;
     }
     int ens = dopt && dopt->ensemble > 1 ? dopt->ensemble : 1, pix = pixel_net(p) != NULL;
     int most = p->flat ? WP_ENSEMBLE_MAX_FLAT : WP_ENSEMBLE_MAX; /* a flat net moved by a
@@ -265,66 +368,71 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     for (size_t i = 0; i < total; i++)
         if (!isfinite(in[i]))
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
-    wp_job job;
-    /* The per-channel fallback gathers all channels in one result. */
+    float sigma = noise_sigma || second ? wp_estimate_noise(in, channels, height, width) : 0;
+    float wl = 0, wd = 0;
+    if (noise_sigma)
+        *noise_sigma = sigma;
+    if (second) /* (NaN when out of memory: the den alone) */
+        wp_denoise_blend_shares(sigma, &wl, &wd);
+    if (!(wl > 0))
+        second = NULL;
+    int ens2 = second ? ens : 1;
     /* A pixel-domain den differs in at most 8 passes (turned and mirrored). */
     if (pix && ens > WP_ENSEMBLE_MAX_FLAT)
         ens = WP_ENSEMBLE_MAX_FLAT;
-    int sh = ens > 1 && !pix; /* shifted passes are a pixel larger */
+    /* Shifted passes (of a multi-scale route) are a pixel larger. */
+    int sh = ens > 1 && !pix, sh2 = ens2 > 1;
     size_t splane = (size_t)C * (height + sh) * (width + sh);
-    size_t scratch = ens > 1 ? 2 * splane : 0;
+    if (second)
+        splane = max_size(splane, (size_t)C * (height + sh2) * (width + sh2));
+    size_t scratch = ens > 1 || ens2 > 1 ? 2 * splane : 0;
     /* A gray prior on RGB works in the opponent basis, one channel (and its
      * clean oracle) at a time in a plane of its own. */
     int opp = channels != C;
     size_t oplanes = opp ? (size_t)(oracle ? 2 : 1) * height * width : 0;
-    size_t fixed = denoise_fixed_bytes(p, height + sh, width + sh) +
-                   (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
+    size_t route = denoise_fixed_bytes(p, height + sh, width + sh);
+    if (second) /* and the second route's result */
+        route = max_size(route, denoise_fixed_bytes(second, height + sh2, width + sh2)) +
+                sizeof(float) * total;
+    size_t fixed = route + (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
                    (opp ? sizeof(float) * (total - plane) : 0) + sizeof(float) * (scratch + oplanes);
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma
-     * 25: +0.34 dB on average, +2.9 dB on a 45x45 one). */
-    const wp_net *largest = wp_prior_largest_net_of(p, entry_net(p), denoise_levels(p));
+     * 25: +0.34 dB on average, +2.9 dB on a 45x45 one).  The second route
+     * runs den and cond0: its largest net covers both routes. */
+    const wp_prior *big = second ? second : p;
+    const wp_net *largest = wp_prior_largest_net_of(big, entry_net(big), denoise_levels(big));
+    wp_job job;
     wp_status st = wp_job_begin(&job, p, opt, fixed, largest, WP_BORDER_ZERO, err);
     if (st)
         return st;
     job.work_total = denoise_work(p, height + sh, width + sh) * (channels / C) * ens;
-    int Hp = pix ? height : wp_pad_size(height + sh, denoise_levels(p));
-    int Wp = pix ? width : wp_pad_size(width + sh, denoise_levels(p));
-    size_t netout_n = (size_t)(pix ? 1 : 3) * C * Hp * Wp / (pix ? 1 : 4);
+    if (second)
+        job.work_total += denoise_work(second, height + sh2, width + sh2) * (channels / C) * ens2;
+    size_t netout_n = netout_floats(p, height + sh, width + sh);
+    if (second)
+        netout_n = max_size(netout_n, netout_floats(second, height + sh2, width + sh2));
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */
-    float *netout = wp_alloc(sizeof(float) * (netout_n + total + scratch + oplanes));
+    size_t res2_n = second ? total : 0;
+    float *netout = wp_alloc(sizeof(float) * (netout_n + total + res2_n + scratch + oplanes));
     if (!netout) {
         wp_job_end(&job);
         return wp_fail(err, WP_ERR_NOMEM, "out of memory");
     }
-    float *res = netout + netout_n, *tx = res + total, *ty = tx + splane;
-    float *ox = tx + scratch, *oclean = ox + (size_t)height * width;
-    if (noise_sigma)
-        *noise_sigma = wp_estimate_noise(in, channels, height, width);
-    size_t hw = (size_t)height * width;
-    for (int c = 0; c < channels && !st; c += C) {
-        const float *x = in + c * hw, *clean = oracle ? dopt->oracle_clean + c * hw : NULL;
-        float *r = res + c * hw;
-        if (opp) {
-            wp_opponent_channel(in, hw, c, ox);
-            x = ox;
-            if (oracle)
-                wp_opponent_channel(dopt->oracle_clean, hw, c, oclean), clean = oclean;
-            /* A constant colour difference (a gray image in RGB: exactly so)
-             * holds no noise: kept, the result stays exactly gray. */
-            if (c > 0 && constant_plane(ox, hw)) {
-                memcpy(r, ox, sizeof(float) * hw);
-                continue;
-            }
-        }
-        st = ens > 1 ? denoise_ensemble(&job, x, r, height, width, netout, ens, tx, ty, err)
-                     : denoise_once(&job, x, r, height, width, netout, clean, oracle, olevel, err);
+    float *res = netout + netout_n, *res2 = res + total, *tx = res2 + res2_n;
+    route_bufs b = {netout, tx, tx + splane, tx + scratch, tx + scratch + (size_t)height * width};
+    const float *oclean = oracle ? dopt->oracle_clean : NULL;
+    st = denoise_route(&job, in, channels, height, width, ens, oclean, oracle, olevel, &b, res, err);
+    if (!st && second) {
+        job.prior = second;
+        st = denoise_route(&job, in, channels, height, width, ens2, NULL, 0, 0, &b, res2, err);
+        job.prior = p;
+        if (!st)
+            blend_blocks(res, res2, channels, height, width, wl, wd);
     }
-    if (!st && opp)
-        wp_opponent_to_rgb(res, hw);
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)
             if (wp_unclip_plane(res + (size_t)c * height * width, in + (size_t)c * height * width,

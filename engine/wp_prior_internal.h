@@ -35,6 +35,10 @@ wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, ch
 const wp_net *wp_prior_largest_net(const wp_prior *p);
 /* ... or of `entry` and cond[0..levels-1] (denoising with den). */
 const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels);
+/* The share of the level-1 route in the denoising of a prior with den at
+ * level 0, at estimated noise sigma (0..1 units): of the 2x2 block means
+ * (*low) and of the details (*details); both 0 at low noise. */
+void wp_denoise_blend_shares(double sigma, float *low, float *details);
 /* Reads one network's tensors "<prefix>conv_layers.i.weight" and
  * "<prefix>BN_layers.k.{running_sd,gammas}" into an initialised net. */
 wp_status wp_net_read(wp_net *net, const wp_st_file *f, const char *prefix, char *err);

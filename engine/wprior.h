@@ -193,10 +193,16 @@ typedef struct {
     int oracle;
     const float *oracle_clean;
     int oracle_level;
-    int fast; /* 1: a den at level 0 (wp_prior_den_level) runs on the level-1
-                 low-pass instead, cond0 above it: 2-3 times faster and
-                 0.2-1.5 dB lower on photographs (previews, large images);
-                 other priors ignore it */
+    int fast;  /* 1: a den at level 0 (wp_prior_den_level) runs on the
+                  level-1 low-pass instead, cond0 above it (the half-size
+                  route): 2.5-3 times faster and up to 1.9 dB lower on
+                  photographs (previews, large images); other priors
+                  ignore it */
+    int blend; /* 1 (without fast): a den at level 0 runs on the image and,
+                  above a low estimated noise, the half-size route too;
+                  the result blends the two by the noise (better at
+                  high noise, up to 1.5 times the time); other priors
+                  ignore it */
 } wp_denoise_options;
 
 enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };

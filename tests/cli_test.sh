@@ -137,6 +137,15 @@ if grep -q "net den alone, on the image" <("$WPRIOR" info "$T/den0.safetensors")
 else
     bad "combine --den-level 0: $(cat "$T/stderr")"
 fi
+# --blend: both routes, blended by the noise (sigma 25 here): neither alone
+"$WPRIOR" denoise -m "$T/den0.safetensors" --blend "$D/astronaut_face160_noisy25.png" "$T/d0b.png" 2>/dev/null
+if [ -s "$T/d0b.png" ] && ! cmp -s "$T/d0b.png" "$T/d0.png" && ! cmp -s "$T/d0b.png" "$T/d0f.png"; then
+    ok "denoise --blend differs from the den on the image and from --fast"
+else
+    bad "denoise --blend"
+fi
+expect_fail "denoise --fast --blend" "exclude each other" "$T/bad.png" \
+    "$WPRIOR" denoise -m "$T/den0.safetensors" --fast --blend "$D/astronaut_face160_noisy25.png" "$T/bad.png"
 expect_fail "combine --den-level beyond the prior's levels" "0..1" "$T/bad.safetensors" \
     "$WPRIOR" combine "$T/comb.safetensors" --den-level 2 -o "$T/bad.safetensors"
 expect_fail "combine --den-level without a den" "no denoising entry net" "$T/bad.safetensors" \

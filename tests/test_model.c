@@ -439,9 +439,34 @@ START_TEST(den_denoises_as_the_lower_prior)
 }
 END_TEST
 
+/* Naive oracle of the blend: each 2x2 block (partial at an odd edge) of a
+ * becomes wl of b's block mean plus (1 - wl) of a's, and wd of b's details
+ * (pixel minus block mean) plus (1 - wd) of a's. */
+static void blend_ref(float *a, const float *b, int C, int H, int W, float wl, float wd)
+{
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                int i0 = i & ~1, j0 = j & ~1, cnt = 0;
+                double ma = 0, mb = 0;
+                for (int y = i0; y < i0 + 2 && y < H; y++)
+                    for (int x = j0; x < j0 + 2 && x < W; x++, cnt++) {
+                        ma += a[((size_t)c * H + y) * W + x];
+                        mb += b[((size_t)c * H + y) * W + x];
+                    }
+                ma /= cnt, mb /= cnt;
+                size_t o = ((size_t)c * H + i) * W + j;
+                double low = wl * mb + (1 - wl) * ma;
+                double det = wd * (b[o] - mb) + (1 - wd) * (a[o] - ma);
+                a[o + (size_t)C * H * W] = (float)(low + det); /* into the second half */
+            }
+}
+
 /* A flat prior's net as den at level 0: the J=3 prior denoises as the
  * flat prior does (one pass, ensembles of up to 8 passes, more counted as
- * 8), keeps it through a save and a load, and refuses an oracle. */
+ * 8), with blend as that blended with the fast route (the same den on the
+ * level-1 low-pass, cond0 above) by the estimated noise, keeps the den
+ * through a save and a load, and refuses an oracle. */
 START_TEST(den_at_level_0_denoises_as_the_flat_prior)
 {
     for (int C = 1; C <= 3; C += 2) {
@@ -467,19 +492,42 @@ START_TEST(den_at_level_0_denoises_as_the_flat_prior)
         int H = 37, W = 29;
         float *x = test_image(C, H, W, 7);
         wp_denoise_options d = {.strength = 1.0f};
+        /* x holds noise of sigma 0.1: both routes count; xs, smooth, has
+         * none: den alone */
+        float wl, wd, wl0, wd0;
+        wp_denoise_blend_shares(wp_estimate_noise(x, C, H, W), &wl, &wd);
+        float *xs = test_image(C, H, W, 7);
+        for (size_t i = 0; i < (size_t)C * H * W; i++)
+            xs[i] = 0.5f + 0.001f * (float)(i % W);
+        wp_denoise_blend_shares(wp_estimate_noise(xs, C, H, W), &wl0, &wd0);
+        ck_assert_msg(wl > 0.2f && wd > 0.0f && wl0 == 0.0f && wd0 == 0.0f,
+                      "shares %g %g at sigma 0.1, %g %g at 0", wl, wd, wl0, wd0);
         int ens[3] = {1, 8, 32};
-        for (int e = 0; e < 3; e++) {
-            wp_denoise_options df = {.strength = 1.0f, .ensemble = ens[e] > 8 ? 8 : ens[e]};
-            d.ensemble = ens[e];
+        for (int e = 0; e < 6; e++) {
+            const float *in = e < 3 ? x : xs;
+            wp_denoise_options df = {.strength = 1.0f, .ensemble = ens[e % 3] > 8 ? 8 : ens[e % 3]};
+            wp_denoise_options dq = {.strength = 1.0f, .ensemble = ens[e % 3], .fast = 1};
+            wp_denoise_options db = {.strength = 1.0f, .ensemble = ens[e % 3], .blend = 1};
+            d.ensemble = ens[e % 3];
             size_t n = (size_t)C * H * W;
-            float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * n);
-            ck_assert_msg(wp_denoise(l, x, ya, C, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
-            ck_assert_msg(wp_denoise(f, x, yb, C, H, W, &df, NULL, NULL, err) == WP_OK, "%s", err);
-            double m = max_abs_diff(ya, yb, n), moved = max_abs_diff(ya, x, n);
-            ck_assert_msg(m <= 1e-6 && moved > 1e-3, "C %d, %d passes: max abs diff %g (moved %g)",
-                          C, ens[e], m, moved);
-            free(ya), free(yb);
+            float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * 2 * n);
+            float *yq = malloc(sizeof(float) * n), *yl = malloc(sizeof(float) * n);
+            ck_assert_msg(wp_denoise(l, in, ya, C, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
+            ck_assert_msg(wp_denoise(f, in, yb, C, H, W, &df, NULL, NULL, err) == WP_OK, "%s", err);
+            ck_assert_msg(wp_denoise(l, in, yq, C, H, W, &dq, NULL, NULL, err) == WP_OK, "%s", err);
+            ck_assert_msg(wp_denoise(l, in, yl, C, H, W, &db, NULL, NULL, err) == WP_OK, "%s", err);
+            double plain = max_abs_diff(ya, yb, n), moved = max_abs_diff(ya, in, n);
+            double fast_apart = max_abs_diff(yb, yq, n);
+            blend_ref(yb, yq, C, H, W, e < 3 ? wl : 0, e < 3 ? wd : 0);
+            double m = max_abs_diff(yl, yb + n, n);
+            ck_assert_msg(plain <= 1e-6 && m <= 1e-6 && moved > (e < 3 ? 1e-3 : 1e-4) &&
+                              fast_apart > 1e-3,
+                          "C %d, %d passes, %s: max abs diff %g, blended %g (moved %g, routes %g "
+                          "apart)",
+                          C, ens[e % 3], e < 3 ? "noisy" : "smooth", plain, m, moved, fast_apart);
+            free(ya), free(yb), free(yq), free(yl);
         }
+        free(xs);
         /* the fast route: the same den on the level-1 low-pass, cond0 above it;
          * a prior whose den is there already ignores it */
         size_t n = (size_t)C * H * W;

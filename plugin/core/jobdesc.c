@@ -42,7 +42,7 @@ static const wpj_param denoise_params[] = {
     {"quality", WPJ_ARG_INT, WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_NORMAL,
      OFF(quality), N_("_Quality:"),
      N_("0 = fast (the photo priors denoise a half-size image and then its details: 2-3 "
-        "times faster, up to 1.5 dB lower), 1 = best"),
+        "times faster, up to 2 dB lower), 1 = best"),
      2, 1, denoise_quality_values, denoise_quality_labels},
 };
 
