@@ -316,6 +316,22 @@ static size_t netout_floats(const wp_prior *p, int H, int W)
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* What one route of wp_denoise needs: the planes its passes move (shifted
+ * passes of a multi-scale route are a pixel larger), its network output,
+ * its fixed bytes and its work. */
+typedef struct {
+    size_t splane, netout, fixed;
+    double work;
+} route_size;
+
+static route_size size_route(const wp_prior *p, int channels, int H, int W, int ens)
+{
+    int C = p->channels, sh = ens > 1 && !pixel_net(p);
+    return (route_size){(size_t)C * (H + sh) * (W + sh), netout_floats(p, H + sh, W + sh),
+                        denoise_fixed_bytes(p, H + sh, W + sh),
+                        denoise_work(p, H + sh, W + sh) * (channels / C) * ens};
+}
+
 wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channels, int height,
                      int width, const wp_denoise_options *dopt, const wp_run_options *opt,
                      float *noise_sigma, char *err)
@@ -380,22 +396,20 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     /* A pixel-domain den differs in at most 8 passes (turned and mirrored). */
     if (pix && ens > WP_ENSEMBLE_MAX_FLAT)
         ens = WP_ENSEMBLE_MAX_FLAT;
-    /* Shifted passes (of a multi-scale route) are a pixel larger. */
-    int sh = ens > 1 && !pix, sh2 = ens2 > 1;
-    size_t splane = (size_t)C * (height + sh) * (width + sh);
+    route_size r1 = size_route(p, channels, height, width, ens), r2 = {0};
     if (second)
-        splane = max_size(splane, (size_t)C * (height + sh2) * (width + sh2));
+        r2 = size_route(second, channels, height, width, ens2);
+    size_t splane = max_size(r1.splane, r2.splane);
     size_t scratch = ens > 1 || ens2 > 1 ? 2 * splane : 0;
     /* A gray prior on RGB works in the opponent basis, one channel (and its
      * clean oracle) at a time in a plane of its own. */
     int opp = channels != C;
     size_t oplanes = opp ? (size_t)(oracle ? 2 : 1) * height * width : 0;
-    size_t route = denoise_fixed_bytes(p, height + sh, width + sh);
-    if (second) /* and the second route's result */
-        route = max_size(route, denoise_fixed_bytes(second, height + sh2, width + sh2)) +
-                sizeof(float) * total;
-    size_t fixed = route + (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
-                   (opp ? sizeof(float) * (total - plane) : 0) + sizeof(float) * (scratch + oplanes);
+    size_t res2_n = second ? total : 0; /* the second route's result */
+    size_t fixed = max_size(r1.fixed, r2.fixed) +
+                   (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
+                   (opp ? sizeof(float) * (total - plane) : 0) +
+                   sizeof(float) * (res2_n + scratch + oplanes);
     /* Zero padding unless asked otherwise: the nets learnt it on their
      * training crops, while a mirrored border repeats the noise, which they
      * read as structure and keep (validation patterns of 20-128 px, sigma
@@ -407,16 +421,11 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     wp_status st = wp_job_begin(&job, p, opt, fixed, largest, WP_BORDER_ZERO, err);
     if (st)
         return st;
-    job.work_total = denoise_work(p, height + sh, width + sh) * (channels / C) * ens;
-    if (second)
-        job.work_total += denoise_work(second, height + sh2, width + sh2) * (channels / C) * ens2;
-    size_t netout_n = netout_floats(p, height + sh, width + sh);
-    if (second)
-        netout_n = max_size(netout_n, netout_floats(second, height + sh2, width + sh2));
+    job.work_total = r1.work + r2.work;
+    size_t netout_n = max_size(r1.netout, r2.netout);
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */
-    size_t res2_n = second ? total : 0;
     float *netout = wp_alloc(sizeof(float) * (netout_n + total + res2_n + scratch + oplanes));
     if (!netout) {
         wp_job_end(&job);
