@@ -350,6 +350,8 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
      * prior's description; the nets stay shared).  It runs alone (fast) or
      * beside the den at level 0, blended by the noise (blend,
      * wp_denoise_blend_shares). */
+    if (dopt && dopt->fast && dopt->blend)
+        return wp_fail(err, WP_ERR_ARG, "fast and blend exclude each other");
     wp_prior fastp;
     const wp_prior *second = NULL;
     if (p->has_den && !p->den_level && !p->flat) { /* has_den: J >= 1 */

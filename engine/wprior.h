@@ -202,7 +202,7 @@ typedef struct {
                   above a low estimated noise, the half-size route too;
                   the result blends the two by the noise (better at
                   high noise, up to 1.5 times the time); other priors
-                  ignore it */
+                  ignore it; with fast it is an error (WP_ERR_ARG) */
 } wp_denoise_options;
 
 enum { WP_ORACLE_NONE = 0, WP_ORACLE_LOW = 1, WP_ORACLE_DETAILS = 2 };

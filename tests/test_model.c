@@ -533,6 +533,14 @@ START_TEST(den_at_level_0_denoises_as_the_flat_prior)
         size_t n = (size_t)C * H * W;
         float *ya = malloc(sizeof(float) * n), *yb = malloc(sizeof(float) * n);
         wp_denoise_options fast = {.strength = 1.0f, .fast = 1};
+        /* fast and blend together: refused, the output untouched */
+        wp_denoise_options both = {.strength = 1.0f, .fast = 1, .blend = 1};
+        for (size_t i = 0; i < n; i++)
+            ya[i] = -1.0f;
+        err[0] = 0;
+        ck_assert_int_eq(wp_denoise(l, x, ya, C, H, W, &both, NULL, NULL, err), WP_ERR_ARG);
+        ck_assert_msg(strstr(err, "exclude"), "%s", err);
+        ck_assert(ya[0] == -1.0f && ya[n - 1] == -1.0f);
         ck_assert_msg(wp_denoise(l, x, ya, C, H, W, &fast, NULL, NULL, err) == WP_OK, "%s", err);
         l->den_level = 1;
         ck_assert_msg(wp_denoise(l, x, yb, C, H, W, &fast, NULL, NULL, err) == WP_OK, "%s", err);

@@ -252,7 +252,7 @@ static wp_status run_denoise(wpj_job *j, const wpj_image *in, wpj_image *out,
         clipped = in->px[i] >= 0.0f && in->px[i] <= 1.0f;
     wp_denoise_options d = {
         .strength = (float)j->s.strength, .clipped = clipped, .ensemble = j->s.passes,
-        .fast = j->s.quality == WPJ_QUALITY_DRAFT};
+        .fast = j->s.quality == WPJ_QUALITY_DRAFT, .blend = j->s.quality == WPJ_QUALITY_FINE};
     memcpy(out->px, in->px, sizeof(float) * (size_t)in->c * in->h * in->w);
     return wp_denoise(j->prior, out->px, out->px, in->c, in->h, in->w, &d, ro, NULL, j->err);
 }

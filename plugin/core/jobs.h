@@ -19,7 +19,8 @@ typedef enum { WPJ_DENOISE, WPJ_UPSCALE, WPJ_SAMPLE, WPJ_HEAL, WPJ_NKINDS } wpj_
 /* Where an upscale goes. */
 typedef enum { WPJ_TARGET_LAYER, WPJ_TARGET_IMAGE, WPJ_TARGET_NEW_IMAGE } wpj_target;
 
-/* Sampler quality: fewer, larger steps or more, smaller ones. */
+/* Sampler quality: fewer, larger steps or more, smaller ones.  Denoising:
+ * the half-size route, the den on the image, or both blended by the noise. */
 typedef enum { WPJ_QUALITY_DRAFT, WPJ_QUALITY_NORMAL, WPJ_QUALITY_FINE } wpj_quality;
 
 /* Whether a sample wraps around: as the model's metadata says, or not. */

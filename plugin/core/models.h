@@ -18,7 +18,8 @@ typedef struct {
     char *description; /* metadata "description" or "" */
     int channels;
     int levels;        /* 0: flat */
-    int has_fast;      /* denoising has a Fast route: a den at level 0 (wp_denoise_options.fast) */
+    int has_fast;      /* denoising has a Fast route: a den at level 0 (wp_denoise_options.fast,
+                          and .blend for Best) */
 } wpm_model;
 
 typedef struct {

@@ -44,6 +44,10 @@ B_DENOISE='
 (let* ((img (open "gray")) (d (active img)))
   (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "photo-gray.safetensors") 1.0 1 0)
   (save img d "fast.png")
+  (gimp-image-delete img))
+(let* ((img (open "gray")) (d (active img)))
+  (plug-in-wprior-denoise RUN-NONINTERACTIVE img d (path "photo-gray.safetensors") 1.0 1 2)
+  (save img d "best.png")
   (gimp-image-delete img))'
 # ---- upscale ----
 B_UPSCALE='
@@ -257,6 +261,8 @@ check_denoise() {
     expect_cmp "denoise, 8 passes, equals wprior denoise --ensemble 8" $ONE 1 "$T/rgb-cli8.png" "$T/passes8.png"
     "$WPRIOR" denoise -m "$T/photo-gray.safetensors" --fast "$T/gray-orig.png" "$T/gray-fast.png" >/dev/null 2>&1
     expect_cmp "denoise, quality fast, equals wprior denoise --fast" $ONE 1 "$T/gray-fast.png" "$T/fast.png"
+    "$WPRIOR" denoise -m "$T/photo-gray.safetensors" --blend "$T/gray-orig.png" "$T/gray-best.png" >/dev/null 2>&1
+    expect_cmp "denoise, quality best, equals wprior denoise --blend" $ONE 1 "$T/gray-best.png" "$T/best.png"
 }
 
 check_upscale() {

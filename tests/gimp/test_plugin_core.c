@@ -69,6 +69,12 @@ START_TEST(settings_ranges)
     s.passes = 0;
     ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), -1);
     wpj_settings_defaults(&s);
+    s.quality = WPJ_QUALITY_FINE; /* denoising's Best */
+    ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), 0);
+    s.quality = WPJ_QUALITY_FINE + 1;
+    ck_assert_int_eq(wpj_settings_check(WPJ_DENOISE, &s, err, sizeof err), -1);
+    ck_assert(strstr(err, "quality"));
+    wpj_settings_defaults(&s);
     ck_assert_int_eq(s.tiling, WPJ_TILING_MODEL);
     s.tiling = 3;
     ck_assert_int_eq(wpj_settings_check(WPJ_SAMPLE, &s, err, sizeof err), -1);
@@ -448,6 +454,59 @@ START_TEST(fast_route_of_the_shipped_models)
 }
 END_TEST
 
+/* Denoising's Quality: Fast, Normal and Best run the engine's half-size
+ * route, the den on the image and the two blended by the noise (a noisy
+ * image, so that Best blends), with photo-gray. */
+START_TEST(denoise_quality_routes)
+{
+    char *path = g_build_filename(g_getenv("WPRIOR_SOURCE_ROOT"), "models",
+                                  "photo-gray.safetensors", NULL);
+    wp_prior *p;
+    char err[WP_ERRLEN];
+    ck_assert_msg(wp_prior_load(path, &p, err) == WP_OK, "%s", err);
+    g_free(path);
+    enum { H = 40, W = 48 };
+    wpj_image in = {0}, out = {0};
+    ck_assert_int_eq(wpj_image_alloc(&in, 1, H, W), 0);
+    guint32 r = 12345;
+    for (int k = 0; k < H * W; k++) { /* a ramp and an edge, noise of sigma ~0.1 */
+        float u = 0;
+        for (int t = 0; t < 12; t++)
+            u += (float)((r = r * 1664525u + 1013904223u) >> 8) / 16777216.0f;
+        float v = 0.3f + 0.4f * (float)(k % W) / W + ((k / W) > H / 2 ? 0.2f : 0.0f);
+        in.px[k] = fminf(fmaxf(v + 0.1f * (u - 6.0f), 0.0f), 1.0f); /* as a layer's */
+    }
+    float *ref = g_new(float, H * W), *normal = g_new(float, H * W);
+    wpj_settings s;
+    wpj_settings_defaults(&s);
+    ck_assert_int_eq(s.quality, WPJ_QUALITY_NORMAL);
+    for (int q = WPJ_QUALITY_DRAFT; q <= WPJ_QUALITY_FINE; q++) {
+        s.quality = q;
+        wpj_batch b = {.kind = WPJ_DENOISE, .s = &s, .prior = p, .n = 1, .in = &in, .out = &out};
+        ck_assert_int_eq(wpj_batch_wait(&b), WP_OK);
+        wp_denoise_options d = {.strength = 1.0f, .clipped = 1, .fast = q == WPJ_QUALITY_DRAFT,
+                                .blend = q == WPJ_QUALITY_FINE};
+        ck_assert_msg(wp_denoise(p, in.px, ref, 1, H, W, &d, NULL, NULL, err) == WP_OK, "%s",
+                      err);
+        double m = 0, apart = 0;
+        for (int k = 0; k < H * W; k++) {
+            m = fmax(m, fabs(out.px[k] - ref[k]));
+            if (q == WPJ_QUALITY_NORMAL)
+                normal[k] = ref[k];
+            else
+                apart = fmax(apart, fabs(ref[k] - normal[k]));
+        }
+        ck_assert_msg(m <= 1e-6, "quality %d: max abs diff %g from wp_denoise", q, m);
+        ck_assert_msg(q == WPJ_QUALITY_DRAFT || q == WPJ_QUALITY_NORMAL || apart > 1e-3,
+                      "quality %d: only %g from Normal", q, apart);
+        wpj_batch_free(&b);
+    }
+    g_free(ref), g_free(normal);
+    wpj_image_free(&in);
+    wp_prior_free(p);
+}
+END_TEST
+
 START_TEST(model_folders)
 {
     char err[512];
@@ -702,6 +761,7 @@ int main(void)
     tcase_add_test(tc, output_sizes_and_budget);
     tcase_add_test(tc, model_folders);
     tcase_add_test(tc, fast_route_of_the_shipped_models);
+    tcase_add_test(tc, denoise_quality_routes);
     tcase_add_test(tc, batch_runs_and_cancels);
     tcase_add_test(tc, heal_crop_equals_whole);
     tcase_add_test(tc, texture_from_selection);

@@ -24,6 +24,7 @@ mkdir -p "$T/colour"
 "$WPRIOR" meta "$MODEL" name=photo-gray -o "$T/colour/photo-gray.safetensors" >/dev/null ||
     bad "wprior meta photo-gray"
 make_textures
+cp "$SRC/models/photo-gray.safetensors" "$T/den0.safetensors" || exit 1 # a den at level 0: Quality
 WPRIOR_MODEL_PATH=$T/models:$T/colour gimp3_batch main '
 for p in ("plug-in-wprior-denoise", "plug-in-wprior-upscale", "plug-in-wprior-upscale-image",
           "plug-in-wprior-sample", "plug-in-wprior-heal", "plug-in-wprior-texture"):
@@ -47,6 +48,15 @@ st, _ = run("plug-in-wprior-denoise", img, [d], model="face160", strength=1.0, p
 ok_run("denoise in a selection (model by name)", st)
 save_layer(d, "sel-den.png")
 img.delete()
+
+# Quality: fast (the half-size route) and best (both routes, blended by the noise)
+for q, name in ((0, "fast"), (2, "best")):
+    img = open_kind("gray"); d = layer0(img)
+    st, _ = run("plug-in-wprior-denoise", img, [d], model=T + "/den0.safetensors", strength=1.0,
+                passes=1, quality=q)
+    ok_run("denoise gray, quality " + name, st)
+    save_layer(d, "gray-q%s.png" % name)
+    img.delete()
 
 # upscale: the layer (offsets stay, canvas stays), every kind and depth
 for kind in KINDS:
@@ -231,6 +241,11 @@ for k in rgb rgba gray graya; do
     done
     expect_changed "denoise $k changed the pixels" "$T/$k.png" "$T/$k-8-den.png"
 done
+for q in fast blend; do
+    "$WPRIOR" denoise -m "$T/den0.safetensors" --$q "$T/gray.png" "$T/gray-cli-$q.png" >/dev/null 2>&1
+done
+expect_cmp "denoise, quality fast, equals wprior denoise --fast" $ONE 1 "$T/gray-cli-fast.png" "$T/gray-qfast.png"
+expect_cmp "denoise, quality best, equals wprior denoise --blend" $ONE 1 "$T/gray-cli-blend.png" "$T/gray-qbest.png"
 expect_cmp "gray layer after a colour model: the gray one is used (equals wprior denoise)" $ONE 1 \
     "$T/gray-cli.png" "$T/gray-lastcolour.png"
 expect_cmp "denoise rgba: alpha unchanged" 0 0 "$T/rgba.png" "$T/rgba-8-den.png" --channel 3
