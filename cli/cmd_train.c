@@ -43,6 +43,9 @@ static int train_usage(FILE *f)
         "  --patch P --batch N    crops of PxP band pixels, N per step\n"
         "  --steps N              steps per network\n"
         "  --lr LR --schedule cosine|step|const --halve-every N --warmup N\n"
+        "  --ema D                validation and the model take the weights' moving\n"
+        "                         average, D the old average's share per step (0.999:\n"
+        "                         about the last 1000 steps; 0: off)             [0]\n"
         "  --noise MIN,MAX        noise sigma range in 0..255 units\n"
         "                                               [small 0,60, paper 0,255]\n"
         "  --noise-dist quadratic|uniform     [small uniform, paper quadratic]\n"
@@ -162,6 +165,10 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
         if (parse_num(v, k, 1e-9, 1, &d))
             return -1;
         o->lr = (float)d;
+    } else if (!strcmp(k, "--ema")) {
+        if (parse_num(v, k, 0, 0.999999, &d))
+            return -1;
+        o->ema = (float)d;
     } else if (!strcmp(k, "--val-sigma")) {
         if (parse_num(v, k, 0.01, 1000, &d))
             return -1;

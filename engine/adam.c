@@ -40,3 +40,10 @@ void wp_adam_step(wp_adam *a, float *p, const float *g, float lr)
         p[i] -= step * m / (sqrtf(v) * rc2 + a->eps);
     }
 }
+
+void wp_ema_update(float *avg, const float *p, size_t n, float d)
+{
+    float e = 1.0f - d;
+    for (size_t i = 0; i < n; i++)
+        avg[i] += e * (p[i] - avg[i]);
+}

@@ -8,7 +8,8 @@
  *   rng.data, rng.noise (state words and the spare Gaussian), data_hash,
  *   meta.<key> (the prior's metadata), note.<key> (the caller's notes).
  * Tensors: <net>.params [nparams], <net>.running_sd [(layers-2)*width],
- *   adam.m, adam.v [nparams of the current stage's net] (absent when done). */
+ *   adam.m, adam.v [nparams of the current stage's net] (absent when done),
+ *   ema [nparams + running_sd of that net] (opt.ema > 0, absent when done). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -53,7 +54,7 @@ static const struct {
     FLD("threads", F_INT, threads),         FLD("seed", F_U64, seed),
     FLD("projected_noise", F_INT, projected_noise), OPT("clip", F_INT, clip),
     OPT("finetune", F_INT, finetune),       OPT("loss_sigma", F_FLOAT, loss_sigma),
-    OPT("scale_min", F_INT, scale_min),
+    OPT("scale_min", F_INT, scale_min),     OPT("ema", F_FLOAT, ema),
 #undef OPT
 #undef FLD
 };
@@ -173,7 +174,7 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     kvlist m = {0};
     char buf[WP_MAX_LAYERS + 96], key[96];
     int J = t->prior->flat ? 0 : t->prior->levels;
-    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 4]; /* the nets, den, Adam's state */
+    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 5]; /* the nets, den, Adam's state, average */
     char names[2 * WP_TRAIN_MAX_NETS + 2][40];
     size_t nt = 0;
     kv_add(&m, "format", CKPT_FORMAT);
@@ -203,6 +204,8 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     if (t->stage < t->nstages) {
         tens[nt++] = (wp_st_out){"adam.m", 1, {(int64_t)t->adam.n}, t->adam.m};
         tens[nt++] = (wp_st_out){"adam.v", 1, {(int64_t)t->adam.n}, t->adam.v};
+        if (t->ema)
+            tens[nt++] = (wp_st_out){"ema", 1, {(int64_t)t->ema_n}, t->ema};
     }
     kv_addf(&m, "stage", "%d", t->stage);
     kv_addf(&m, "step", "%ld", t->step);
@@ -321,7 +324,9 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
         int64_t n = (int64_t)t->adam.n;
         t->adam.t = strtol(at, NULL, 10);
         if ((st = wp_st_read_f32(f, "adam.m", &n, 1, t->adam.m, err)) ||
-            (st = wp_st_read_f32(f, "adam.v", &n, 1, t->adam.v, err)))
+            (st = wp_st_read_f32(f, "adam.v", &n, 1, t->adam.v, err)) ||
+            (t->ema && (st = wp_st_read_f32(f, "ema", &(int64_t){(int64_t)t->ema_n}, 1,
+                                            t->ema, err))))
             return st;
     }
     for (size_t i = 0; i < f->nmeta && !st; i++) {
@@ -380,6 +385,15 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
              o->patch, scale, (double)o->lr, noise_name(o->noise),
              (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed,
              o->finetune ? ", fine-tuned from a model (training.base)" : "");
+    if (o->ema > 0.0f) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, ", weight average %g", (double)o->ema);
+    }
     wp_status st = wp_prior_set_meta(t->prior, "training", buf, err);
-    return st ? st : wp_prior_save(t->prior, path, err);
+    if (st)
+        return st;
+    wp_trainer_swap_ema(t);
+    st = wp_prior_save(t->prior, path, err);
+    wp_trainer_swap_ema(t);
+    return st;
 }

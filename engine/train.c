@@ -184,6 +184,9 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err)
                        (double)o->val_sigma, (double)o->diverge);
     if (o->threads < 0 || o->threads > 1024)
         return wp_fail(err, WP_ERR_ARG, "%d threads", o->threads);
+    if (!(o->ema >= 0.0f && o->ema < 1.0f))
+        return wp_fail(err, WP_ERR_ARG, "weight average %g ([0,1): 0 off, e.g. 0.999)",
+                       (double)o->ema);
     if (o->clip && !o->projected_noise)
         return wp_fail(err, WP_ERR_ARG,
                        "clipped noise is pixel noise: it needs the projected band noise");
@@ -356,6 +359,7 @@ void wp_trainer_free(wp_trainer *t)
         return;
     wp_prior_free(t->prior);
     wp_adam_free(&t->adam);
+    free(t->ema);
     wp_net_cache_free(&t->cache);
     float *bufs[] = {t->crop, t->tmp, t->crop2, t->tmp2, t->x, t->noise, t->y, t->dy, t->grad,
                      t->exw, t->val_x, t->val_noise, t->val_y, t->val_ws};
@@ -420,6 +424,8 @@ static ex_scratch slot(const wp_trainer *t, int i)
 wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
 {
     wp_adam_free(&t->adam);
+    free(t->ema);
+    t->ema = NULL;
     t->loss_ema = t->best_ema = 0.0;
     if (t->stage >= t->nstages)
         return WP_OK;
@@ -444,7 +450,29 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
         if (fail)
             return wp_fail(err, WP_ERR_NOMEM, "out of memory for training buffers");
     }
-    return wp_adam_init(&t->adam, wp_trainer_net(t, t->order[t->stage])->nparams, err);
+    const wp_net *net = wp_trainer_net(t, t->order[t->stage]);
+    if (t->o.ema > 0.0f) { /* the average starts at the stage's first weights */
+        size_t nbn = (size_t)(net->nlayers - 2) * net->width;
+        t->ema_n = net->nparams + nbn;
+        if (!(t->ema = wp_alloc(sizeof(float) * t->ema_n)))
+            return wp_fail(err, WP_ERR_NOMEM, "out of memory for the weight average");
+        memcpy(t->ema, net->params, sizeof(float) * net->nparams);
+        memcpy(t->ema + net->nparams, net->running_sd, sizeof(float) * nbn);
+    }
+    return wp_adam_init(&t->adam, net->nparams, err);
+}
+
+void wp_trainer_swap_ema(wp_trainer *t)
+{
+    if (!t->ema || t->stage >= t->nstages)
+        return;
+    wp_net *net = wp_trainer_net(t, t->order[t->stage]);
+    for (size_t i = 0; i < t->ema_n; i++) {
+        float *w = i < net->nparams ? net->params + i : net->running_sd + (i - net->nparams);
+        float a = *w;
+        *w = t->ema[i];
+        t->ema[i] = a;
+    }
 }
 
 /* ---- examples ---- */
@@ -586,7 +614,9 @@ static double validate(wp_trainer *t)
 {
     int idx = t->order[t->stage], Nv = t->o.val_batch, P = t->o.patch;
     size_t nout = out_floats(t, idx);
+    wp_trainer_swap_ema(t); /* the weights the export would take */
     wp_net_forward(wp_trainer_net(t, idx), t->val_x, t->val_y, Nv, P, P, t->val_ws, NULL);
+    wp_trainer_swap_ema(t);
     double mse = wp_mse_forward(t->val_y, t->val_noise, Nv * nout) * (idx < 0 ? 1.0 : 3.0);
     return mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
 }
@@ -705,6 +735,8 @@ uint64_t wp_trainer_state_hash(const wp_trainer *t)
     }
     if (t->adam.m)
         h = fnv1a(h, t->adam.m, sizeof(float) * 2 * t->adam.n); /* m and v: one block */
+    if (t->ema)
+        h = fnv1a(h, t->ema, sizeof(float) * t->ema_n);
     h = fnv1a(h, t->data_rng.s, sizeof t->data_rng.s);
     return fnv1a(h, t->noise_rng.s, sizeof t->noise_rng.s);
 }
@@ -825,6 +857,10 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     if (!params_finite(net))
         return wp_fail(err, WP_ERR_NUMERIC, "%s step %ld: a weight became NaN or infinite", nm,
                        t->step + 1);
+    if (t->ema) {
+        wp_ema_update(t->ema, net->params, net->nparams, t->o.ema);
+        wp_ema_update(t->ema + net->nparams, net->running_sd, t->ema_n - net->nparams, t->o.ema);
+    }
     t->loss_ema = t->step == 0 ? *loss : 0.98 * t->loss_ema + 0.02 * *loss;
     if (t->step >= 50 && (t->best_ema == 0.0 || t->loss_ema < t->best_ema))
         t->best_ema = t->loss_ema;
@@ -881,6 +917,7 @@ wp_status wp_trainer_run(wp_trainer *t, long max_steps, const volatile int *stop
             .gflops_per_s = t->seconds > 0 ? t->flops / t->seconds * 1e-9 : 0,
         };
         if (t->step == t->o.steps) {
+            wp_trainer_swap_ema(t); /* a finished net keeps the average */
             t->stage++;
             t->step = 0;
             if ((st = wp_trainer_enter_stage(t, err)))

@@ -23,6 +23,8 @@ wp_status wp_adam_init(wp_adam *a, size_t n, char *err);
 void wp_adam_free(wp_adam *a);
 /* p -= lr * mhat / (sqrt(vhat) + eps) from gradient g[n]. */
 void wp_adam_step(wp_adam *a, float *p, const float *g, float lr);
+/* avg = d avg + (1 - d) p, element by element (the weight average, o.ema). */
+void wp_ema_update(float *avg, const float *p, size_t n, float d);
 
 /* ---- crops (dataset.c) ---- */
 
@@ -68,6 +70,11 @@ struct wp_trainer {
     int nstages, stage;
     long step;                    /* steps done in the current stage */
     wp_adam adam;                 /* the current stage's network */
+    /* Its weights' moving average (o.ema > 0), else NULL: params, then the
+     * running_sd of its normalisations (averaged alike, so that they match
+     * the averaged weights); ema_n floats. */
+    float *ema;
+    size_t ema_n;
     wp_rng data_rng, noise_rng;
     double loss_ema, best_ema;    /* divergence watch, reset at every stage */
     const wp_dataset *train, *val;
@@ -109,6 +116,9 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err);
 void wp_trainer_plan(wp_trainer *t);
 /* Allocates the buffers and the current stage's Adam moments (zeroed). */
 wp_status wp_trainer_enter_stage(wp_trainer *t, char *err);
+/* Swaps the current stage's weights with their average (o.ema; no-op
+ * without one): called in pairs around validation and export. */
+void wp_trainer_swap_ema(wp_trainer *t);
 /* OpenBLAS threads for the whole process. */
 void wp_trainer_set_threads(int n);
 /* Builds a net of the given shape (kernels from the RF rule). */

@@ -117,6 +117,12 @@ typedef struct {
     int threads;      /* OpenBLAS threads; 0: leave as it is */
     int finetune;     /* with a base model: the trained networks start from its weights
                          (and architecture) instead of a fresh initialisation */
+    float ema;        /* 0: off; in (0,1): validation, the export and a finished stage
+                         take the weights' exponential moving average (and of the
+                         normalisations' running_sd, to match them; each step
+                         avg = ema avg + (1 - ema) weights; 0.999: about the last 1000
+                         steps), which smooths the step-to-step noise of a constant
+                         learning rate */
     uint64_t seed;
 } wp_train_options;
 /* Noise (projected_noise 0): the low-pass (an image in [0,1]) and the flat

@@ -316,6 +316,13 @@ START_TEST(bad_options_are_refused)
     o.scale_min = 3;
     ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
     ck_assert_msg(strstr(err, "minimum downscale 3") != NULL, "%s", err);
+    float emas[] = {1.0f, -0.1f, NAN};
+    for (int i = 0; i < 3; i++) {
+        tiny_options(&o, 10);
+        o.ema = emas[i];
+        ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+        ck_assert_msg(strstr(err, "weight average") != NULL, "%s", err);
+    }
     tiny_options(&o, 10);
     ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_OK);
     ck_assert_int_eq(wp_trainer_run(t, 1, NULL, err), WP_ERR_ARG); /* no data */
@@ -324,6 +331,99 @@ START_TEST(bad_options_are_refused)
     wp_dataset_free(rgb);
     wp_trainer_free(t);
     ck_assert_int_eq(wp_trainer_resume("/nonexistent.ckpt", &t, err), WP_ERR_IO);
+}
+END_TEST
+
+/* The weight average (o.ema), followed by hand: trainer a runs without
+ * one, and its stage-0 weights after every step are averaged here; trainer
+ * b, the same with ema 0.9, follows the same path (the average never
+ * feeds the training) and ends stage 0 with exactly that average; halfway
+ * through stage 1 its export holds the average of stage 1 so far and the
+ * raw weights stay in training; a checkpoint resumes it exactly. */
+typedef struct {
+    wp_trainer *t;
+    float *ref;
+    int started;
+} ema_follow;
+
+static int follow_ema(const wp_train_report *r, void *user)
+{
+    ema_follow *f = user;
+    if (r->stage == 0) {
+        const wp_net *net = wp_trainer_net(f->t, f->t->order[0]);
+        for (size_t i = 0; i < net->nparams; i++)
+            f->ref[i] = 0.9f * f->ref[i] + 0.1f * net->params[i];
+        size_t nbn = (size_t)(net->nlayers - 2) * net->width;
+        for (size_t i = 0; i < nbn; i++) /* the normalisations' sd, averaged alike */
+            f->ref[net->nparams + i] = 0.9f * f->ref[net->nparams + i] + 0.1f * net->running_sd[i];
+    }
+    return 0;
+}
+
+static double net_diff(const wp_net *a, const float *b)
+{
+    double m = 0;
+    for (size_t i = 0; i < a->nparams; i++)
+        m = fmax(m, fabs(a->params[i] - b[i]));
+    return m;
+}
+
+START_TEST(weight_average)
+{
+    char err[WP_ERRLEN], path[300], ckpt[300];
+    make_tmpdir();
+    wp_dataset *d = synthetic(4, 40, 1);
+    wp_train_options o;
+    tiny_options(&o, 25);
+    wp_trainer *a, *b, *c;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &a, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(a, d, NULL, err), WP_OK);
+    const wp_net *na = wp_trainer_net(a, a->order[0]);
+    size_t nbn = (size_t)(na->nlayers - 2) * na->width;
+    ema_follow f = {a, malloc(sizeof(float) * (na->nparams + nbn)), 0};
+    memcpy(f.ref, na->params, sizeof(float) * na->nparams);
+    memcpy(f.ref + na->nparams, na->running_sd, sizeof(float) * nbn);
+    wp_trainer_set_callback(a, follow_ema, &f);
+    ck_assert_msg(wp_trainer_run(a, 0, NULL, err) == WP_OK, "%s", err);
+    o.ema = 0.9f;
+    ck_assert_msg(wp_trainer_create(&o, NULL, &b, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(b, d, NULL, err), WP_OK);
+    ck_assert_msg(wp_trainer_run(b, 37, NULL, err) == WP_OK, "%s", err); /* into stage 1 */
+    const wp_net *nb = wp_trainer_net(b, b->order[0]);
+    double avg = net_diff(nb, f.ref), raw = net_diff(na, f.ref);
+    for (size_t i = 0; i < nbn; i++)
+        avg = fmax(avg, fabs(nb->running_sd[i] - f.ref[na->nparams + i]) /
+                            fmax(1.0, fabs(f.ref[na->nparams + i])));
+    ck_assert_msg(avg <= 1e-6 && raw > 1e-4, "stage 0: average off by %g (raw weights %g)", avg,
+                  raw);
+    /* mid stage 1: the export takes the average, training keeps its weights */
+    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
+    snprintf(ckpt, sizeof ckpt, "%s/b.ckpt", tmpdir);
+    wp_net *n1 = wp_trainer_net(b, b->order[1]);
+    float *before = malloc(sizeof(float) * n1->nparams);
+    memcpy(before, n1->params, sizeof(float) * n1->nparams);
+    ck_assert_msg(wp_trainer_export(b, path, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_save_checkpoint(b, ckpt, err) == WP_OK, "%s", err);
+    ck_assert(net_diff(n1, before) == 0);
+    wp_prior *m;
+    ck_assert_msg(wp_prior_load(path, &m, err) == WP_OK, "%s", err);
+    ck_assert(net_diff(&m->low, b->ema) == 0 && net_diff(&m->low, before) > 1e-5);
+    ck_assert(net_diff(&m->cond[0], f.ref) <= 1e-6);
+    const char *tr = wp_prior_meta(m, "training");
+    ck_assert_msg(tr && strstr(tr, "weight average 0.9"), "%s", tr ? tr : "(none)");
+    wp_prior_free(m);
+    /* resumed from the checkpoint: the same end, bit for bit */
+    ck_assert_msg(wp_trainer_resume(ckpt, &c, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(c, d, NULL, err), WP_OK);
+    ck_assert(wp_trainer_state_hash(c) == wp_trainer_state_hash(b));
+    ck_assert_msg(wp_trainer_run(b, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_run(c, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert(wp_trainer_state_hash(c) == wp_trainer_state_hash(b));
+    ck_assert(net_diff(wp_trainer_net(c, c->order[1]), wp_trainer_net(b, b->order[1])->params) == 0);
+    free(before), free(f.ref);
+    wp_trainer_free(a), wp_trainer_free(b), wp_trainer_free(c);
+    wp_dataset_free(d);
+    remove_tmpdir();
 }
 END_TEST
 
@@ -884,6 +984,7 @@ int main(void)
     tcase_add_test(tc, nan_stops_with_a_message);
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, export_loads_and_denoises);
+    tcase_add_test(tc, weight_average);
     tcase_add_test(tc, crops_are_deterministic);
     tcase_add_test(tc, fast_crop_matches_naive);
     tcase_add_test(tc, crops_keep_the_minimum_downscale);

@@ -59,6 +59,9 @@ fi
 "$WPRIOR" train "${TINY[@]}" --flat --data "$T/imgs" -o "$T/flat.safetensors" -q 2>"$T/err" &&
     "$WPRIOR" info "$T/flat.safetensors" | grep -q "kind: flat" && ok "flat prior" ||
     bad "flat: $(cat "$T/err")"
+"$WPRIOR" train "${TINY[@]}" --flat --ema 0.99 --data "$T/imgs" -o "$T/ema.safetensors" -q 2>"$T/err" &&
+    "$WPRIOR" info "$T/ema.safetensors" | grep -q "weight average 0.99" &&
+    ok "--ema: the model says its weight average" || bad "--ema: $(cat "$T/err")"
 
 # --- eval: table and plot ---
 if "$WPRIOR" eval -m "$T/m.safetensors" --flat "$T/flat.safetensors" --clean "$T/val" \
@@ -147,6 +150,7 @@ expect_fail "train on an empty folder" "no PNG or JPEG" "$WPRIOR" train --data "
 expect_fail "unknown network" "cond5" "$WPRIOR" train "${TINY[@]}" --only cond5 --data "$T/imgs" -o "$T/x.safetensors"
 expect_fail "unreachable receptive field" "receptive field 99" "$WPRIOR" train "${TINY[@]}" --rf 99 --data "$T/imgs" -o "$T/x.safetensors"
 expect_fail "resume with training options" "come from the checkpoint" "$WPRIOR" train --resume "$T/m.safetensors.ckpt" --lr 0.1
+expect_fail "weight average 1" "--ema" "$WPRIOR" train "${TINY[@]}" --ema 1 --data "$T/imgs" -o "$T/x.safetensors"
 expect_fail "resume from a model file" "not a usable checkpoint" "$WPRIOR" train --resume "$T/m.safetensors"
 expect_fail "eval without images" "--clean" "$WPRIOR" eval -m "$T/m.safetensors"
 expect_fail "bad sigma list" "--sigma" "$WPRIOR" eval -m "$T/m.safetensors" --clean "$T/val" --sigma 5,x
