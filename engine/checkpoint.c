@@ -161,10 +161,6 @@ static int rng_parse(wp_rng *r, const char *s)
     return 0;
 }
 
-static size_t bn_floats(const wp_net *net)
-{
-    return (size_t)(net->nlayers - 2) * net->width;
-}
 
 /* ---- save ---- */
 
@@ -198,7 +194,7 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
         tens[nt] = (wp_st_out){names[nt], 1, {(int64_t)net->nparams}, net->params};
         nt++;
         snprintf(names[nt], sizeof names[0], "%s.running_sd", nm);
-        tens[nt] = (wp_st_out){names[nt], 1, {(int64_t)bn_floats(net)}, net->running_sd};
+        tens[nt] = (wp_st_out){names[nt], 1, {(int64_t)wp_net_bn_floats(net)}, net->running_sd};
         nt++;
     }
     if (t->stage < t->nstages) {
@@ -259,7 +255,7 @@ static wp_status load_net(wp_trainer *t, const wp_st_file *f, int idx, const cha
     wp_status st = wp_net_init(net, in, out, width, (int)L, k, err);
     if (st)
         return st;
-    int64_t np = (int64_t)net->nparams, nb = (int64_t)bn_floats(net);
+    int64_t np = (int64_t)net->nparams, nb = (int64_t)wp_net_bn_floats(net);
     snprintf(key, sizeof key, "%s.params", nm);
     if (!(st = wp_st_read_f32(f, key, &np, 1, net->params, err))) {
         snprintf(key, sizeof key, "%s.running_sd", nm);

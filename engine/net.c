@@ -92,6 +92,8 @@ wp_status wp_net_copy(wp_net *dst, const wp_net *src, char *err)
     return WP_OK;
 }
 
+size_t wp_net_bn_floats(const wp_net *net) { return (size_t)(net->nlayers - 2) * net->width; }
+
 int wp_net_receptive_field(const wp_net *net)
 {
     int rf = 1;

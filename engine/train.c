@@ -452,7 +452,7 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
     }
     const wp_net *net = wp_trainer_net(t, t->order[t->stage]);
     if (t->o.ema > 0.0f) { /* the average starts at the stage's first weights */
-        size_t nbn = (size_t)(net->nlayers - 2) * net->width;
+        size_t nbn = wp_net_bn_floats(net);
         t->ema_n = net->nparams + nbn;
         if (!(t->ema = wp_alloc(sizeof(float) * t->ema_n)))
             return wp_fail(err, WP_ERR_NOMEM, "out of memory for the weight average");
@@ -462,17 +462,22 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
     return wp_adam_init(&t->adam, net->nparams, err);
 }
 
+static void swap_floats(float *a, float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float x = a[i];
+        a[i] = b[i];
+        b[i] = x;
+    }
+}
+
 void wp_trainer_swap_ema(wp_trainer *t)
 {
     if (!t->ema || t->stage >= t->nstages)
         return;
     wp_net *net = wp_trainer_net(t, t->order[t->stage]);
-    for (size_t i = 0; i < t->ema_n; i++) {
-        float *w = i < net->nparams ? net->params + i : net->running_sd + (i - net->nparams);
-        float a = *w;
-        *w = t->ema[i];
-        t->ema[i] = a;
-    }
+    swap_floats(net->params, t->ema, net->nparams);
+    swap_floats(net->running_sd, t->ema + net->nparams, t->ema_n - net->nparams);
 }
 
 /* ---- examples ---- */
@@ -731,7 +736,7 @@ uint64_t wp_trainer_state_hash(const wp_trainer *t)
     for (int s = 0; s < t->nstages; s++) {
         const wp_net *net = wp_trainer_net((wp_trainer *)t, t->order[s]);
         h = fnv1a(h, net->params, sizeof(float) * net->nparams);
-        h = fnv1a(h, net->running_sd, sizeof(float) * (size_t)(net->nlayers - 2) * net->width);
+        h = fnv1a(h, net->running_sd, sizeof(float) * wp_net_bn_floats(net));
     }
     if (t->adam.m)
         h = fnv1a(h, t->adam.m, sizeof(float) * 2 * t->adam.n); /* m and v: one block */

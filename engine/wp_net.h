@@ -40,6 +40,8 @@ void wp_net_free(wp_net *net);
 /* dst (uninitialised or freed) = a copy of src. */
 wp_status wp_net_copy(wp_net *dst, const wp_net *src, char *err);
 int wp_net_receptive_field(const wp_net *net);
+/* Floats of running_sd: one per channel of each normalised (middle) layer. */
+size_t wp_net_bn_floats(const wp_net *net);
 /* "3111311..." into buf (nlayers+1 bytes). */
 void wp_net_kernel_string(const wp_net *net, char *buf);
 /* The reference rule for BF-CNN-RF: which of nlayers layers are 3x3 to

@@ -353,7 +353,7 @@ static int follow_ema(const wp_train_report *r, void *user)
         const wp_net *net = wp_trainer_net(f->t, f->t->order[0]);
         for (size_t i = 0; i < net->nparams; i++)
             f->ref[i] = 0.9f * f->ref[i] + 0.1f * net->params[i];
-        size_t nbn = (size_t)(net->nlayers - 2) * net->width;
+        size_t nbn = wp_net_bn_floats(net);
         for (size_t i = 0; i < nbn; i++) /* the normalisations' sd, averaged alike */
             f->ref[net->nparams + i] = 0.9f * f->ref[net->nparams + i] + 0.1f * net->running_sd[i];
     }
@@ -379,7 +379,7 @@ START_TEST(weight_average)
     ck_assert_msg(wp_trainer_create(&o, NULL, &a, err) == WP_OK, "%s", err);
     ck_assert_int_eq(wp_trainer_set_data(a, d, NULL, err), WP_OK);
     const wp_net *na = wp_trainer_net(a, a->order[0]);
-    size_t nbn = (size_t)(na->nlayers - 2) * na->width;
+    size_t nbn = wp_net_bn_floats(na);
     ema_follow f = {a, malloc(sizeof(float) * (na->nparams + nbn)), 0};
     memcpy(f.ref, na->params, sizeof(float) * na->nparams);
     memcpy(f.ref + na->nparams, na->running_sd, sizeof(float) * nbn);
