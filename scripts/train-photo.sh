@@ -13,8 +13,10 @@
 # from den1's weights (a low-pass image of level 3 looks like one of level
 # 1: den1 as it is already denoises level 3 well) and fine-tuned; last,
 # den1q and cond0q: den1 and cond0 fine-tuned with more weight on low noise;
-# for photo-color, den1a: den1q continued at a small constant rate with a
-# weight average (--ema), which the model takes instead of den1q.
+# den1a: den1q continued at a small constant rate with a weight average
+# (--ema), which the model takes instead of den1q; for photo-gray then
+# den1u: den1a continued the same way with uniform noise (quadratic alone
+# traded sigma 50 for sigma 5 there).
 # den1q, trained on the level-1 low-pass, denoises the image itself (den at
 # level 0: a bias-free net carries over between scales, and it keeps the
 # fine texture that cond0 washes out); `wprior denoise --fast` runs it at
@@ -26,7 +28,7 @@
 # unfinished): wip/photo-KIND.ckpt (the stage in progress) and
 # wip/photo-KIND.NET.safetensors (the stages done). When the last stage is
 # done the model (cond0q's file, photo-gray's cond0's, with the J=3
-# low-pass net and den1q or den1a as den at level 0, `wprior combine`) goes to
+# low-pass net and den1q, den1a or den1u as den at level 0, `wprior combine`) goes to
 # models/photo-KIND.safetensors.
 #
 # usage: scripts/train-photo.sh gray|color [SECONDS]
@@ -61,14 +63,15 @@ COND_STEPS=${COND_STEPS:-12000}
 # validation photographs x2 (fast, from block means) 32.55 dB against 32.36
 # with the RF 13 cond0 and its fine-tune.
 if [ $kind = gray ]; then
-    low_steps=16000 low_ft_steps=4000 cond0_arch=(--layers 20 --rf 41) top=cond0 avg_steps=0
+    low_steps=16000 low_ft_steps=4000 cond0_arch=(--layers 20 --rf 41) top=cond0 avg_steps=4400 uni_steps=9500
 else
-    low_steps=12000 low_ft_steps=2000 cond0_arch=() top=cond0q avg_steps=18000
+    low_steps=12000 low_ft_steps=2000 cond0_arch=() top=cond0q avg_steps=18000 uni_steps=0
 fi
 LOW_STEPS=${LOW_STEPS:-$low_steps}
 LOW_FT_STEPS=${LOW_FT_STEPS:-$low_ft_steps}
 Q_STEPS=${Q_STEPS:-2000}
 AVG_STEPS=${AVG_STEPS:-$avg_steps}
+UNI_STEPS=${UNI_STEPS:-$uni_steps}
 desc="$what: removes noise, enlarges 2, 4 or 8 times, fills selections. Trained on free photographs from Debian packages."
 common=(--preset small --channels "$ch" --levels 3
         --width 64 --layers 21 --rf 13 --low-width 64 --low-layers 20 --low-rf 0
@@ -147,6 +150,11 @@ if ((AVG_STEPS > 0)); then
     stage den1a "$AVG_STEPS" --levels 1 --finetune "wip/$name.den1q.safetensors" --lr 1e-4 \
         --schedule const --ema 0.999 --noise-dist quadratic || exit 0
     den=den1a
+fi
+if ((UNI_STEPS > 0)); then
+    stage den1u "$UNI_STEPS" --levels 1 --finetune "wip/$name.$den.safetensors" --lr 1e-4 \
+        --schedule const --ema 0.999 || exit 0
+    den=den1u
 fi
 if [ $top = cond0q ]; then
     stage cond0q $Q_STEPS --finetune "wip/$name.cond0.safetensors" --lr 3e-4 \
