@@ -18,7 +18,8 @@
  * from the coarser one's result (replicated) merged with the data; the
  * coarsest from a diffusion fill.  Below the prior's finest level the fast
  * mode fills by a smooth interpolation that keeps the coarser layout
- * (wp_smooth_fill).
+ * (wp_smooth_fill), then continues the edges of level 0 by
+ * edge-enhancing diffusion (wp_eed_fill).
  *
  * Only regions around the holes are processed: the holes' bounding boxes
  * grown by a context (the low-pass net's field at the coarsest level, or
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "wp_job.h"
+#include "wp_parallel.h"
 #include "wp_prior_internal.h"
 #include "wp_rng.h"
 #include "wp_sample.h"
@@ -184,6 +186,7 @@ typedef struct {
     float *wt[WP_MAX_LEVELS + 1]; /* weight: the fraction known [Hp>>j, Wp>>j] */
     float *low[WP_MAX_LEVELS + 1], *det[WP_MAX_LEVELS]; /* the denoiser's pyramid */
     float *r, *z, *acc, *netout;
+    float *ex; /* 2 planes of level 0 (one channel): wp_eed_fill's */
     float *buf;
     int iterations;
     int anneal; /* the fast mode's plug-and-play instead of the ascent */
@@ -197,7 +200,7 @@ static size_t region_floats(int C, int J, int Hp, int Wp)
     size_t n = 0, plane = level_floats(C, Hp, Wp, 0);
     for (int j = 0; j <= J; j++)
         n += 3 * level_floats(C, Hp, Wp, j) + level_floats(1, Hp, Wp, j) + 64;
-    return n + 4 * plane + 80;
+    return n + 4 * plane + 2 * level_floats(1, Hp, Wp, 0) + 112;
 }
 
 static void region_layout(region *R)
@@ -221,7 +224,8 @@ static void region_layout(region *R)
     R->r = b, b += plane + 16;
     R->z = b, b += plane + 16;
     R->acc = b, b += plane + 16;
-    R->netout = b;
+    R->netout = b, b += plane + 16;
+    R->ex = b;
 }
 
 /* The known weights and data of every level, from the padded region. */
@@ -395,6 +399,171 @@ static void smooth_fill(region *R, int j)
             fprintf(stderr, "inpaint level %d (%dx%d), channel %d: smooth fill, %d iterations\n",
                     j, w, h, c, it);
     }
+}
+
+/* ---- edge-enhancing diffusion after the smooth fill ---- */
+
+/* The fast mode's edge-enhancing diffusion (wp_eed_fill): the contrast
+ * lambda of the diffusivity across edges, the presmoothing of the
+ * structure, the explicit step and the steps.  On 12 gray validation
+ * crops (fast mode) the steps gain 0.68 dB inside scribbles, 0.22 inside
+ * 80% random pixels, 0.01-0.05 inside square holes; 150 steps reach all
+ * but 0.01 dB of 1000 in scribbles and random pixels. */
+#define WP_EED_LAMBDA 0.02f
+#define WP_EED_TAU 0.2f
+#define WP_EED_STEPS 150
+#define WP_EED_BAND 8 /* rows per parallel task */
+/* the Gaussian of sigma 0.5 presmoothing the structure, taps -2..2 */
+static const float eed_kernel[5] = {0.000335f, 0.106507f, 0.786316f, 0.106507f, 0.000335f};
+
+typedef struct {
+    float *y, *du, *us, *tmp, *a, *b, *c;
+    const float *wt;
+    int C, h, w, apply, phase;
+} eed_ctx;
+
+static int clampi(int i, int n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
+
+/* Rows i0..i1-1: y += tau du (the previous step's), then the horizontal
+ * presmoothing of y into tmp. */
+static void eed_rows(eed_ctx *e, int i0, int i1)
+{
+    size_t hw = (size_t)e->h * e->w;
+    for (int c = 0; c < e->C; c++)
+        for (int i = i0; i < i1; i++) {
+            float *y = e->y + c * hw + (size_t)i * e->w, *o = e->tmp + c * hw + (size_t)i * e->w;
+            if (e->apply) {
+                const float *d = e->du + c * hw + (size_t)i * e->w;
+                for (int k = 0; k < e->w; k++)
+                    y[k] += WP_EED_TAU * d[k];
+            }
+            for (int k = 0; k < e->w; k++) {
+                float s = 0;
+                for (int d = -2; d <= 2; d++)
+                    s += eed_kernel[d + 2] * y[clampi(k + d, e->w)];
+                o[k] = s;
+            }
+        }
+}
+
+/* The vertical presmoothing, tmp -> us. */
+static void eed_cols(eed_ctx *e, int i0, int i1)
+{
+    size_t hw = (size_t)e->h * e->w;
+    for (int c = 0; c < e->C; c++)
+        for (int i = i0; i < i1; i++) {
+            float *o = e->us + c * hw + (size_t)i * e->w;
+            for (int k = 0; k < e->w; k++)
+                o[k] = 0;
+            for (int d = -2; d <= 2; d++) {
+                const float *r = e->tmp + c * hw + (size_t)clampi(i + d, e->h) * e->w;
+                for (int k = 0; k < e->w; k++)
+                    o[k] += eed_kernel[d + 2] * r[k];
+            }
+        }
+}
+
+/* The diffusion tensor from the presmoothed channels' structure tensor
+ * (their mean): 1 / (1 + mu / lambda^2) across the dominant direction, 1
+ * along it, so that the fill continues edges instead of blurring them. */
+static void eed_tensor(eed_ctx *e, int i0, int i1)
+{
+    int h = e->h, w = e->w;
+    size_t hw = (size_t)h * w;
+    for (int i = i0; i < i1; i++)
+        for (int k = 0; k < w; k++) {
+            size_t o = (size_t)i * w + k;
+            float jxx = 0, jxy = 0, jyy = 0;
+            for (int c = 0; c < e->C; c++) {
+                const float *u = e->us + c * hw;
+                float gx = 0.5f * (u[(size_t)i * w + clampi(k + 1, w)] - u[(size_t)i * w + clampi(k - 1, w)]);
+                float gy = 0.5f * (u[(size_t)clampi(i + 1, h) * w + k] - u[(size_t)clampi(i - 1, h) * w + k]);
+                jxx += gx * gx, jxy += gx * gy, jyy += gy * gy;
+            }
+            jxx /= e->C, jxy /= e->C, jyy /= e->C;
+            float mu = 0.5f * (jxx + jyy + sqrtf((jxx - jyy) * (jxx - jyy) + 4 * jxy * jxy));
+            float th = 0.5f * atan2f(2 * jxy, jxx - jyy), vx = cosf(th), vy = sinf(th);
+            float l1 = 1.0f / (1.0f + mu / (WP_EED_LAMBDA * WP_EED_LAMBDA)), l2 = 1.0f;
+            e->a[o] = l1 * vx * vx + l2 * vy * vy;
+            e->b[o] = (l1 - l2) * vx * vy;
+            e->c[o] = l1 * vy * vy + l2 * vx * vx;
+        }
+}
+
+/* du = div(D grad y) at the unknown pixels (0 at the known), the 3x3
+ * stencil of the tensor's averages between neighbours. */
+static void eed_flux(eed_ctx *e, int i0, int i1)
+{
+    int h = e->h, w = e->w;
+    size_t hw = (size_t)h * w;
+    const float *A = e->a, *B = e->b, *D = e->c;
+    for (int c = 0; c < e->C; c++)
+        for (int i = i0; i < i1; i++) {
+            const float *u = e->y + c * hw;
+            float *du = e->du + c * hw;
+            size_t up = (size_t)clampi(i - 1, h) * w, dn = (size_t)clampi(i + 1, h) * w,
+                   row = (size_t)i * w;
+            for (int k = 0; k < w; k++) {
+                size_t o = row + k;
+                if (e->wt[o] >= 1.0f) {
+                    du[o] = 0;
+                    continue;
+                }
+                size_t l = row + clampi(k - 1, w), r = row + clampi(k + 1, w);
+                size_t ul = up + clampi(k - 1, w), ur = up + clampi(k + 1, w);
+                size_t dl = dn + clampi(k - 1, w), dr = dn + clampi(k + 1, w);
+                float x = u[o];
+                float s = 0.5f * ((A[l] + A[o]) * (u[l] - x) + (A[r] + A[o]) * (u[r] - x)) +
+                          0.5f * ((D[up + k] + D[o]) * (u[up + k] - x) +
+                                  (D[dn + k] + D[o]) * (u[dn + k] - x)) +
+                          0.25f * ((B[dr] + B[o]) * (u[dr] - x) + (B[ul] + B[o]) * (u[ul] - x) -
+                                   (B[ur] + B[o]) * (u[ur] - x) - (B[dl] + B[o]) * (u[dl] - x));
+                du[o] = s;
+            }
+        }
+}
+
+/* One band of rows of the step's phase: the phases run one after the
+ * other, each over all bands, since each reads its inputs' neighbouring
+ * rows. */
+static void eed_task(int t, int tid, void *v)
+{
+    (void)tid;
+    eed_ctx *e = v;
+    int i0 = t * WP_EED_BAND, i1 = i0 + WP_EED_BAND < e->h ? i0 + WP_EED_BAND : e->h;
+    static void (*const phase[4])(eed_ctx *, int, int) = {eed_rows, eed_cols, eed_tensor,
+                                                           eed_flux};
+    phase[e->phase](e, i0, i1);
+}
+
+int wp_eed_fill(float *y, int C, const float *wt, int h, int w, int steps,
+                float *const work[6], const wp_job *job)
+{
+    eed_ctx e = {y, work[0], work[1], work[2], work[3], work[4], work[5], wt, C, h, w, 0, 0};
+    int bands = (h + WP_EED_BAND - 1) / WP_EED_BAND, t;
+    for (t = 0; t < steps; t++) {
+        if (job && t % 16 == 0 && wp_job_cancelled(job))
+            break;
+        e.apply = t > 0;
+        for (e.phase = 0; e.phase < 4; e.phase++)
+            wp_parallel_for(bands, eed_task, &e);
+    }
+    if (t > 0) {
+        size_t n = (size_t)C * h * w;
+        for (size_t i = 0; i < n; i++)
+            y[i] += WP_EED_TAU * e.du[i];
+    }
+    return t;
+}
+
+/* Level 0's fill, continued along its edges. */
+static void eed_fill(region *R)
+{
+    float *const work[6] = {R->r, R->z, R->acc, R->netout, R->ex, R->ex + (size_t)R->Hp * R->Wp};
+    int t = wp_eed_fill(R->y[0], R->C, R->wt[0], R->Hp, R->Wp, WP_EED_STEPS, work, R->job);
+    if (getenv("WPRIOR_TRACE"))
+        fprintf(stderr, "inpaint level 0 (%dx%d): edge-enhancing diffusion, %d steps\n", R->Wp,
+                R->Hp, t);
 }
 
 /* The coarsest level's start: the data where any pixel is known, the
@@ -628,8 +797,10 @@ static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
         if (j < R->J) {
             start_from_coarser(R, j);
             diffuse(R, j, start_sweeps(R, j, finest), 1e-5f);
-            if (j == 0 && j < finest && R->anneal)
+            if (j == 0 && j < finest && R->anneal) {
                 smooth_fill(R, j);
+                eed_fill(R);
+            }
         }
         if (j < finest)
             continue;

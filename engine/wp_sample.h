@@ -28,6 +28,14 @@ wp_status wp_ascent_run(wp_ascent *a, char *err);
  * y on entry, the rest of y fixed (inpaint.c); work: 4 planes of h x w.
  * Returns the conjugate-gradient iterations. */
 int wp_smooth_fill(float *y, const float *wt, int h, int w, float mu, float *const work[4]);
+/* Edge-enhancing diffusion (Weickert) of the pixels of y [C, h, w] whose
+ * weight wt is below 1, the rest fixed: `steps` explicit steps of
+ * div(D grad y), D from the channels' presmoothed structure tensor, so
+ * that a fill continues edges across thin holes (inpaint.c); work: 3
+ * buffers of C planes and 3 of one plane (h x w); job (may be NULL):
+ * checked for cancel.  Returns the steps done. */
+int wp_eed_fill(float *y, int C, const float *wt, int h, int w, int steps,
+                float *const work[6], const wp_job *job);
 /* The fast upscale's deterministic refinement of the start in a->y (see
  * sample.c); probe: a buffer of y's size. */
 wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err);
