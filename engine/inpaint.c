@@ -556,14 +556,16 @@ int wp_eed_fill(float *y, int C, const float *wt, int h, int w, int steps,
     return t;
 }
 
-/* Level 0's fill, continued along its edges. */
-static void eed_fill(region *R)
+/* Level 0's fill, continued along its edges; a cancel that cut the steps
+ * short fails the job (a fill of fewer steps must not be written). */
+static wp_status eed_fill(region *R, char *err)
 {
     float *const work[6] = {R->r, R->z, R->acc, R->netout, R->ex, R->ex + (size_t)R->Hp * R->Wp};
     int t = wp_eed_fill(R->y[0], R->C, R->wt[0], R->Hp, R->Wp, WP_EED_STEPS, work, R->job);
     if (getenv("WPRIOR_TRACE"))
         fprintf(stderr, "inpaint level 0 (%dx%d): edge-enhancing diffusion, %d steps\n", R->Wp,
                 R->Hp, t);
+    return t < WP_EED_STEPS ? wp_fail(err, WP_ERR_CANCELLED, "cancelled") : WP_OK;
 }
 
 /* The coarsest level's start: the data where any pixel is known, the
@@ -799,7 +801,9 @@ static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
             diffuse(R, j, start_sweeps(R, j, finest), 1e-5f);
             if (j == 0 && j < finest && R->anneal) {
                 smooth_fill(R, j);
-                eed_fill(R);
+                wp_status st = eed_fill(R, err);
+                if (st)
+                    return st;
             }
         }
         if (j < finest)
