@@ -1,27 +1,32 @@
 #!/bin/bash
 # Inpainting against G'MIC (diffusion: inpaint_pde; patches: inpaint_matchpatch)
-# and Resynthesizer's heal selection (GIMP 2.10's PDB, when installed), on the
+# and Resynthesizer's heal selection (through GIMP 2.10's PDB, when RESYNTH
+# names its engine plug-in: bench/build-resynthesizer.sh), on the
 # same fixed masks: 50% and 80% random missing pixels, a 32x32 and a 64x64
 # square hole, thin scratches (2-5 px).  PSNR (peak 1) inside the mask, the
 # mean over the images, and seconds per image; a contact sheet per mask kind
 # (the first images of each set).  Kodak24 is filled with photo-color,
 # Set12 with photo-gray.  Benchmark images are test data: never tune on them.
-# Writes bench/results/inpaint-run.md and the sheets inpaint-KIND.png/.jpg
-# (benchmark images: git ignores them, never commit them).
+# Writes bench/results/inpaint-run.md (or OUT) and the sheets
+# inpaint-KIND.png/.jpg (benchmark images: git ignores them, never commit
+# them; SHEET=0: none).
 # usage: bench/inpaint.sh [BUILD_DIR]
 #   N=k: the first k images of each set (default all); SETS="Kodak24 Set12";
-#   KINDS="r50 r80 sq32 sq64 scratch"; MODES="fast sharp diffuse";
-#   THREADS=n (default 2); SHEET=k images per contact sheet (default 3)
+#   KINDS="r50 r80 sq32 sq64 scratch"; MODES="fast sharp diffuse" (empty: none);
+#   THREADS=n (default 2); SHEET=k images per contact sheet (default 3);
+#   PEERS="gmic-pde gmic-patch resynth" (default: those installed);
+#   RESYNTH=path of Resynthesizer's engine plug-in (Debian 12 has none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
 BENCH=${BENCH:-../shared/benchmarks/denoise}
 SETS=${SETS:-Kodak24 Set12}
 KINDS=${KINDS:-r50 r80 sq32 sq64 scratch}
-MODES=${MODES:-fast sharp diffuse}
+MODES=${MODES-fast sharp diffuse}
 THREADS=${THREADS:-2}
 SHEET=${SHEET:-3}
 N=${N:-0}
+OUT=${OUT:-bench/results/inpaint-run.md}
 [ -d "$BENCH" ] || { echo "no $BENCH: the benchmark sets are missing, nothing to do" >&2; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -34,14 +39,19 @@ install_peer() { # package: what it brings
     fi
 }
 command -v gmic >/dev/null || install_peer gmic "G'MIC's inpainting"
-heal_proc() { ls /usr/lib/gimp/2.0/plug-ins/*/*heal* /usr/lib/gimp/2.0/plug-ins/*heal* 2>/dev/null | head -1; }
-[ -n "$(heal_proc)" ] || install_peer gimp-plugin-registry "Resynthesizer's heal selection"
-PEERS=()
-if command -v gmic >/dev/null; then PEERS+=(gmic-pde gmic-patch); else
-    echo "bench/inpaint: gmic missing: G'MIC left out" >&2; fi
-if [ -n "$(heal_proc)" ] && command -v gimp-console-2.10 >/dev/null; then PEERS+=(resynth); else
-    echo "bench/inpaint: Resynthesizer's heal selection is not installed (Debian 12's" \
-        "gimp-plugin-registry leaves its Python plug-ins out): left out" >&2; fi
+read -ra PEERS <<<"${PEERS:-}"
+if [ ${#PEERS[@]} = 0 ]; then
+    if command -v gmic >/dev/null; then PEERS+=(gmic-pde gmic-patch); else
+        echo "bench/inpaint: gmic missing: G'MIC left out" >&2; fi
+    if [ -x "${RESYNTH:-}" ] && command -v gimp-console-2.10 >/dev/null; then PEERS+=(resynth); else
+        echo "bench/inpaint: Resynthesizer left out (Debian 12 does not package it: build" \
+            "its engine with bench/build-resynthesizer.sh and set RESYNTH)" >&2; fi
+fi
+# one GIMP profile for the run, with the engine plug-in in it (GIMP's first
+# start in a new profile queries every plug-in: seconds per image otherwise)
+GDIR=$T/gimp
+mkdir -p "$GDIR/plug-ins/resynthesizer"
+[ -x "${RESYNTH:-}" ] && cp "$RESYNTH" "$GDIR/plug-ins/resynthesizer/"
 
 mask_of() { # kind W H seed out
     case $1 in
@@ -53,11 +63,13 @@ mask_of() { # kind W H seed out
     esac
 }
 
-# Resynthesizer through the PDB: the mask's white pixels are the selection.
+# Resynthesizer through the PDB: the mask's white pixels are the selection,
+# healed as its "Heal selection" does by default (its Python wrapper, not
+# runnable on Debian 12, done here in Script-Fu): the corpus is the ring of
+# 50 px around the selection, cut out of a copy of the image; the engine
+# fills in random order (use_border 1) with its default weights.
 resynth() { # in mask out
-    local gdir
-    gdir=$(mktemp -d)
-    GIMP2_DIRECTORY=$gdir gimp-console-2.10 -i -d -f -b "
+    GIMP2_DIRECTORY=$GDIR gimp-console-2.10 -i -d -f -b "
       (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$1\" \"$1\")))
              (drw (car (gimp-image-get-active-drawable img)))
              (msk (car (gimp-file-load-layer RUN-NONINTERACTIVE img \"$2\"))))
@@ -65,11 +77,19 @@ resynth() { # in mask out
         (gimp-context-set-sample-threshold 0.5)
         (gimp-image-select-color img CHANNEL-OP-REPLACE msk '(255 255 255))
         (gimp-image-remove-layer img msk)
-        (python-fu-heal-selection RUN-NONINTERACTIVE img drw 50 0 0)
+        (let* ((tmp (car (gimp-image-duplicate img)))
+               (src (car (gimp-image-get-active-drawable tmp)))
+               (hole (car (gimp-selection-save tmp))))
+          (gimp-selection-grow tmp 50)
+          (let* ((b (cdr (gimp-selection-bounds tmp)))
+                 (x1 (car b)) (y1 (cadr b)) (x2 (caddr b)) (y2 (cadddr b)))
+            (gimp-image-select-item tmp CHANNEL-OP-SUBTRACT hole)
+            (gimp-image-crop tmp (- x2 x1) (- y2 y1) x1 y1)
+            (plug-in-resynthesizer RUN-NONINTERACTIVE img drw 0 0 1 src -1 -1 0.0 0.117 16 500)
+            (gimp-image-delete tmp)))
         (gimp-file-save RUN-NONINTERACTIVE img drw \"$3\" \"$3\"))" -b "(gimp-quit 0)" \
         >"$T/gimp.log" 2>&1
-    rm -rf "$gdir"
-    ! grep -q "execution error" "$T/gimp.log"
+    ! grep -q "execution error" "$T/gimp.log" && [ -f "$3" ]
 }
 
 fill() { # method in mask out model
@@ -215,5 +235,5 @@ done
     echo '```'
     cat "$T/rows"
     echo '```'
-} >bench/results/inpaint-run.md
-echo "wrote bench/results/inpaint-run.md and the contact sheets" >&2
+} >"$OUT"
+echo "wrote $OUT and the contact sheets" >&2
