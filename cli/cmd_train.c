@@ -30,7 +30,10 @@ static int train_usage(FILE *f)
         "  --channels 1|3         gray or RGB prior                         [1]\n"
         "  --levels J             pyramid levels                 [small 1, paper 2]\n"
         "  --flat                 one pixel-domain net shaped like the conditional ones\n"
-        "  --only NET             train only low, cond0, cond1, ... (or flat)\n"
+        "  --only NET             train only low, cond0, cond1, ... (or flat), or fill:\n"
+        "                         the fast inpainting's correction of its fill\n"
+        "  --fill-rate MIN,MAX    fill: the share of unknown pixels in the crops with\n"
+        "                         random pixels missing                [0.5,0.9]\n"
         "  --base MODEL           with --only: the other networks come from MODEL\n"
         "  --finetune MODEL       start the trained networks from MODEL's weights\n"
         "                         (same architecture options; use a lower --lr, e.g.\n"
@@ -110,13 +113,13 @@ static int parse_num(const char *s, const char *what, double lo, double hi, doub
     return 0;
 }
 
-static int parse_range(const char *s, float *lo, float *hi)
+/* MIN,MAX of option `opt` with 0 <= MIN <= MAX <= top. */
+static int parse_range(const char *opt, const char *s, double top, float *lo, float *hi)
 {
     char *end;
     double a = strtod(s, &end), b = 0;
-    if (end == s || *end != ',' || parse_num(end + 1, "--noise MAX", 0, 1000, &b) ||
-        !(a >= 0 && a <= b)) {
-        cli_error("--noise takes MIN,MAX with 0 <= MIN <= MAX, not '%s'", s);
+    if (end == s || *end != ',' || parse_num(end + 1, opt, 0, top, &b) || !(a >= 0 && a <= b)) {
+        cli_error("%s takes MIN,MAX with 0 <= MIN <= MAX <= %g, not '%s'", opt, top, s);
         return -1;
     }
     *lo = (float)a;
@@ -178,7 +181,9 @@ static int set_option(wp_train_options *o, train_args *a, const char *k, const c
             return -1;
         o->diverge = (float)d;
     } else if (!strcmp(k, "--noise")) {
-        return parse_range(v, &o->noise_min, &o->noise_max);
+        return parse_range(k, v, 1000, &o->noise_min, &o->noise_max);
+    } else if (!strcmp(k, "--fill-rate")) {
+        return parse_range(k, v, 1, &o->fill_min, &o->fill_max);
     } else if (!strcmp(k, "--noise-dist")) {
         if (strcmp(v, "quadratic") && strcmp(v, "uniform"))
             FAIL("--noise-dist is quadratic or uniform");
@@ -442,16 +447,21 @@ static char *with_suffix(const char *path, const char *suffix)
 static void print_plan(wp_trainer *t, const wp_dataset *train, const wp_dataset *val)
 {
     const wp_train_options *o = wp_trainer_options(t);
+    int fill = !strcmp(o->only, "fill");
     char *d = wp_prior_describe(wp_trainer_prior(t));
     fprintf(stderr, "%s", d ? d : "");
     free(d);
     fprintf(stderr,
-            "training: %ld steps per network, batch %d of %dx%d, lr %g (%s), noise %g..%g (%s), "
+            "training: %ld steps per network, batch %d of %dx%d, lr %g (%s), %s %g..%g (%s), "
             "loss sigma %g, %d train / %d val images, seed %llu\n",
             o->steps, o->batch, o->patch, o->patch, (double)o->lr,
             o->schedule == WP_LR_COSINE ? "cosine" : o->schedule == WP_LR_STEP ? "step" : "const",
-            (double)o->noise_min, (double)o->noise_max,
-            o->noise == WP_NOISE_QUADRATIC ? "quadratic" : "uniform", (double)o->loss_sigma,
+            fill ? "unknown pixels" : "noise", (double)(fill ? o->fill_min : o->noise_min),
+            (double)(fill ? o->fill_max : o->noise_max),
+            fill                             ? "random"
+            : o->noise == WP_NOISE_QUADRATIC ? "quadratic"
+                                             : "uniform",
+            (double)o->loss_sigma,
             wp_dataset_count(train),
             wp_dataset_count(val), (unsigned long long)o->seed);
 }

@@ -55,6 +55,7 @@ static const struct {
     FLD("projected_noise", F_INT, projected_noise), OPT("clip", F_INT, clip),
     OPT("finetune", F_INT, finetune),       OPT("loss_sigma", F_FLOAT, loss_sigma),
     OPT("scale_min", F_INT, scale_min),     OPT("ema", F_FLOAT, ema),
+    OPT("fill_min", F_FLOAT, fill_min),     OPT("fill_max", F_FLOAT, fill_max),
 #undef OPT
 #undef FLD
 };
@@ -170,8 +171,8 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     kvlist m = {0};
     char buf[WP_MAX_LAYERS + 96], key[96];
     int J = t->prior->flat ? 0 : t->prior->levels;
-    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 5]; /* the nets, den, Adam's state, average */
-    char names[2 * WP_TRAIN_MAX_NETS + 2][40];
+    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 7]; /* the nets, den, fill, Adam's state, average */
+    char names[2 * WP_TRAIN_MAX_NETS + 4][40];
     size_t nt = 0;
     kv_add(&m, "format", CKPT_FORMAT);
     kv_add(&m, "format_version", CKPT_VERSION);
@@ -182,7 +183,10 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     }
     if (t->prior->has_den)
         kv_addf(&m, "den.level", "%d", t->prior->den_level);
-    for (int idx = t->prior->has_den ? WP_TRAINER_DEN : -1; idx < J; idx++) {
+    for (int idx = WP_TRAINER_FILL; idx < J; idx++) {
+        if ((idx == WP_TRAINER_FILL && !t->prior->has_fill) ||
+            (idx == WP_TRAINER_DEN && !t->prior->has_den))
+            continue;
         const wp_net *net = wp_trainer_net(tt, idx);
         char nm[16], ks[WP_MAX_LAYERS + 1];
         wp_trainer_net_name(t, idx, nm, sizeof nm);
@@ -293,8 +297,10 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
             return bad(err, path, "den.level");
         t->prior->has_den = 1, t->prior->den_level = (int)L;
     }
-    for (int idx = s ? WP_TRAINER_DEN : -1; idx < J && !st; idx++)
-        st = load_net(t, f, idx, path, err);
+    t->prior->has_fill = wp_st_meta_get(f, "net.fill") != NULL;
+    for (int idx = WP_TRAINER_FILL; idx < J && !st; idx++)
+        if ((idx != WP_TRAINER_FILL || t->prior->has_fill) && (idx != WP_TRAINER_DEN || s))
+            st = load_net(t, f, idx, path, err);
     if (st)
         return st;
     s = wp_st_meta_get(f, "stage");
@@ -381,11 +387,19 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
              o->patch, scale, (double)o->lr, noise_name(o->noise),
              (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed,
              o->finetune ? ", fine-tuned from a model (training.base)" : "");
+    int fill = !strcmp(o->only, "fill");
+    if (fill) /* the base's nets keep their own record */
+        snprintf(buf, sizeof buf,
+                 "wprior train: only fill, %ld steps (%s), batch %d of %dx%d%s, Adam lr %g, "
+                 "unknown pixels %g..%g, seed %" PRIu64,
+                 o->steps, wp_trainer_done(t) ? "done" : "unfinished", o->batch, o->patch,
+                 o->patch, scale, (double)o->lr, (double)o->fill_min, (double)o->fill_max,
+                 o->seed);
     if (o->ema > 0.0f) {
         size_t n = strlen(buf);
         snprintf(buf + n, sizeof buf - n, ", weight average %g", (double)o->ema);
     }
-    wp_status st = wp_prior_set_meta(t->prior, "training", buf, err);
+    wp_status st = wp_prior_set_meta(t->prior, fill ? "training.fill" : "training", buf, err);
     if (st)
         return st;
     wp_trainer_swap_ema(t);

@@ -407,11 +407,10 @@ static void smooth_fill(region *R, int j)
  * lambda of the diffusivity across edges, the presmoothing of the
  * structure, the explicit step and the steps.  On 12 gray validation
  * crops (fast mode) the steps gain 0.68 dB inside scribbles, 0.22 inside
- * 80% random pixels, 0.01-0.05 inside square holes; 150 steps reach all
- * but 0.01 dB of 1000 in scribbles and random pixels. */
+ * 80% random pixels, 0.01-0.05 inside square holes; the steps are
+ * WP_EED_STEPS (wp_sample.h). */
 #define WP_EED_LAMBDA 0.02f
 #define WP_EED_TAU 0.2f
-#define WP_EED_STEPS 150
 #define WP_EED_BAND 8 /* rows per parallel task */
 /* the Gaussian of sigma 0.5 presmoothing the structure, taps -2..2 */
 static const float eed_kernel[5] = {0.000335f, 0.106507f, 0.786316f, 0.106507f, 0.000335f};
@@ -566,6 +565,30 @@ static wp_status eed_fill(region *R, char *err)
         fprintf(stderr, "inpaint level 0 (%dx%d): edge-enhancing diffusion, %d steps\n", R->Wp,
                 R->Hp, t);
     return t < WP_EED_STEPS ? wp_fail(err, WP_ERR_CANCELLED, "cancelled") : WP_OK;
+}
+
+/* The fill net's correction of level 0's fill (a prior with one, fast
+ * mode): y -= net([y, m]) on the unknown pixels (m = 1), in [0,1].  Trained
+ * on the fill itself (`wprior train --only fill`), it learns what the
+ * diffusion misses: texture and corners that the known pixels around
+ * imply. */
+static wp_status fill_correct(region *R, char *err)
+{
+    size_t hw = (size_t)R->Hp * R->Wp;
+    float *m = R->ex;
+    for (size_t i = 0; i < hw; i++)
+        m[i] = R->wt[0][i] < 1.0f ? 1.0f : 0.0f;
+    wp_plane_src src[2] = {{R->y[0], R->C, 0}, {m, 1, 0}};
+    wp_status st = wp_net_forward_tiled(R->job, &R->p->fill, src, 2, R->r, R->Hp, R->Wp, err);
+    for (int c = 0; c < R->C && !st; c++)
+        for (size_t i = 0; i < hw; i++) {
+            float *y = R->y[0] + c * hw + i, v = *y - R->r[c * hw + i];
+            if (m[i] > 0.0f)
+                *y = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+    if (!st && getenv("WPRIOR_TRACE"))
+        fprintf(stderr, "inpaint level 0 (%dx%d): fill net\n", R->Wp, R->Hp);
+    return st;
 }
 
 /* The coarsest level's start: the data where any pixel is known, the
@@ -802,6 +825,8 @@ static wp_status region_run(region *R, int finest, uint64_t seed, char *err)
             if (j == 0 && j < finest && R->anneal) {
                 smooth_fill(R, j);
                 wp_status st = eed_fill(R, err);
+                if (!st && R->p->has_fill)
+                    st = fill_correct(R, err);
                 if (st)
                     return st;
             }
@@ -845,6 +870,20 @@ static const float *put_unknown(float *out, const uint8_t *mask, int H, int W, i
 }
 
 /* ---- the job ---- */
+
+/* The net whose tiles need the most memory: the prior's largest, or the
+ * fill net when it runs and needs more. */
+static const wp_net *job_net(const wp_prior *p, int fill)
+{
+    const wp_net *a = wp_prior_largest_net(p);
+    if (!fill)
+        return a;
+    const wp_net *b = &p->fill;
+    int s = 64 + wp_net_receptive_field(b);
+    size_t fa = wp_net_infer_floats(a, 1, s, s) + (size_t)(a->in_ch + a->out_ch) * s * s;
+    size_t fb = wp_net_infer_floats(b, 1, s, s) + (size_t)(b->in_ch + b->out_ch) * s * s;
+    return fb > fa ? b : a;
+}
 
 static int auto_context(const wp_prior *p)
 {
@@ -947,8 +986,9 @@ wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, fl
     }
     size_t plane = (size_t)C * maxH * maxW;
     size_t floats = nreg ? region_floats(C, J, maxH, maxW) + 2 * plane + maxH * maxW : 0;
+    int fill = p->has_fill && io->mode == WP_INPAINT_FAST && finest_level(p, io->mode, J) > 0;
     wp_job job;
-    if ((st = wp_job_begin(&job, p, opt, sizeof(float) * floats, wp_prior_largest_net(p),
+    if ((st = wp_job_begin(&job, p, opt, sizeof(float) * floats, job_net(p, fill),
                            WP_BORDER_MIRROR, err))) {
         free(regions);
         return st;
@@ -959,6 +999,8 @@ wp_status wp_inpaint(const wp_prior *p, const float *in, const uint8_t *mask, fl
         for (int j = finest; j <= J; j++)
             job.work_total += residual_work(p, J, hp, wq, j) *
                               (sp.max_iter + (io->mode == WP_INPAINT_SHARP)) * (channels / C);
+        if (fill)
+            job.work_total += wp_net_work(&p->fill, hp, wq) * (channels / C);
     }
     region R = {0};
     float *x = NULL, *known = NULL, *tmp = NULL, *vals = NULL;

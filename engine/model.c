@@ -8,6 +8,8 @@
  *   optionally net.den and den.level = L (0..J-1): the denoising entry net,
  *       in=C out=C, for the level-L low-pass (wp_prior.den; level 0: the
  *       image itself, den alone denoises it),
+ *   optionally net.fill: the fast inpainting's fill correction, in=C+1 out=C
+ *       (wp_prior.fill),
  *   plus free-form keys (name, description, training, ...).
  * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
  *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
@@ -23,10 +25,13 @@
 #define FORMAT_VERSION "1"
 
 #define DEN_IDX (-2) /* net index of den; -1: low (or flat); j >= 0: cond j */
+#define FILL_IDX (-3) /* net index of fill */
 
 static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 {
-    if (idx == DEN_IDX)
+    if (idx == FILL_IDX)
+        snprintf(buf, len, "fill");
+    else if (idx == DEN_IDX)
         snprintf(buf, len, "den");
     else if (idx < 0)
         snprintf(buf, len, "%s", p->flat ? "flat" : "low");
@@ -36,14 +41,19 @@ static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 
 static wp_net *net_at(wp_prior *p, int idx)
 {
-    return idx == DEN_IDX ? &p->den
-           : idx < 0      ? (p->flat ? &p->flatnet : &p->low)
-                          : &p->cond[idx];
+    return idx == FILL_IDX ? &p->fill
+           : idx == DEN_IDX ? &p->den
+           : idx < 0        ? (p->flat ? &p->flatnet : &p->low)
+                            : &p->cond[idx];
 }
 
-/* Nets are indexed first_net(p) .. end_net(p) - 1. */
-static int first_net(const wp_prior *p) { return p->has_den ? DEN_IDX : -1; }
+/* Nets are indexed FIRST_NET .. end_net(p) - 1, those has_net says. */
+#define FIRST_NET FILL_IDX
 static int end_net(const wp_prior *p) { return p->flat ? 0 : p->levels; }
+static int has_net(const wp_prior *p, int idx)
+{
+    return idx == FILL_IDX ? p->has_fill : idx == DEN_IDX ? p->has_den : 1;
+}
 
 static const wp_net *net_at_c(const wp_prior *p, int idx)
 {
@@ -54,6 +64,7 @@ int wp_prior_channels(const wp_prior *p) { return p->channels; }
 int wp_prior_levels(const wp_prior *p) { return p->levels; }
 int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
 int wp_prior_den_level(const wp_prior *p) { return p->has_den ? p->den_level : -1; }
+int wp_prior_has_fill(const wp_prior *p) { return p->has_fill; }
 
 /* *dst becomes a copy of src (dst unchanged on failure). */
 static wp_status replace_net(wp_net *dst, const wp_net *src, char *err)
@@ -88,6 +99,24 @@ wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
     wp_status st = replace_net(&p->den, src->flat ? &src->flatnet : &src->low, err);
     if (!st)
         p->has_den = 1, p->den_level = src->levels; /* a flat prior's levels: 0 */
+    return st;
+}
+
+wp_status wp_prior_set_fill(wp_prior *p, const wp_prior *src, char *err)
+{
+    if (!src) {
+        wp_net_free(&p->fill);
+        p->has_fill = 0;
+        return WP_OK;
+    }
+    if (!src->has_fill)
+        return wp_fail(err, WP_ERR_ARG, "that model has no fill net");
+    if (src->channels != p->channels)
+        return wp_fail(err, WP_ERR_ARG, "the fill net is for %d channels, the prior has %d",
+                       src->channels, p->channels);
+    wp_status st = replace_net(&p->fill, &src->fill, err);
+    if (!st)
+        p->has_fill = 1;
     return st;
 }
 
@@ -219,6 +248,7 @@ void wp_prior_free(wp_prior *p)
     wp_net_free(&p->low);
     wp_net_free(&p->flatnet);
     wp_net_free(&p->den);
+    wp_net_free(&p->fill);
     for (int j = 0; j < WP_MAX_LEVELS; j++)
         wp_net_free(&p->cond[j]);
     for (size_t i = 0; i < p->nmeta; i++) {
@@ -421,7 +451,8 @@ static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
     wp_status st = parse_net_spec(wp_st_meta_get(f, key), nm, &in, &out, &width, kernel, &L, err);
     if (st)
         return st;
-    int C = p->channels, ein = idx < 0 ? C : 4 * C, eout = idx < 0 ? C : 3 * C;
+    int C = p->channels, ein = idx == FILL_IDX ? C + 1 : idx < 0 ? C : 4 * C,
+        eout = idx < 0 ? C : 3 * C;
     if (in != ein || out != eout)
         return wp_fail(err, WP_ERR_FORMAT,
                        "net.%s has %d inputs and %d outputs; a %d-channel prior needs %d and %d",
@@ -484,7 +515,10 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
         return st;
     int expected = 0;
     st = load_den_level(p, f, err);
-    for (int idx = first_net(p); idx < J && !st; idx++) {
+    p->has_fill = wp_st_meta_get(f, "net.fill") != NULL;
+    for (int idx = FIRST_NET; idx < J && !st; idx++) {
+        if (!has_net(p, idx))
+            continue;
         st = load_net(p, f, idx, err);
         if (!st)
             expected += net_tensor_count(net_at(p, idx));
@@ -497,7 +531,9 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
         for (size_t i = 0; i < f->nt; i++) {
             const char *n = f->t[i].name;
             int ok = nex && !strcmp(n, EXEMPLARS_TENSOR);
-            for (int idx = first_net(p); idx < J && !ok; idx++) {
+            for (int idx = FIRST_NET; idx < J && !ok; idx++) {
+                if (!has_net(p, idx))
+                    continue;
                 char nm[32];
                 net_name(nm, sizeof nm, p, idx);
                 size_t l = strlen(nm);
@@ -556,10 +592,13 @@ wp_status wp_prior_load(const char *path, wp_prior **out, char *err)
 
 wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
 {
-    int first = first_net(p), end = end_net(p), nnets = end - first;
+    int end = end_net(p), nnets = 0;
     size_t nt = 0, cap = 0;
-    for (int idx = first; idx < end; idx++)
-        cap += (size_t)net_tensor_count(net_at_c(p, idx));
+    for (int idx = FIRST_NET; idx < end; idx++)
+        if (has_net(p, idx)) {
+            cap += (size_t)net_tensor_count(net_at_c(p, idx));
+            nnets++;
+        }
     cap += 1; /* the exemplars */
     wp_st_out *t = calloc(cap, sizeof *t);
     char (*names)[64] = calloc(cap, sizeof *names);
@@ -585,15 +624,18 @@ wp_status wp_prior_save(const wp_prior *p, const char *path, char *err)
         snprintf(den, sizeof den, "%d", p->den_level);
         meta[m++] = "den.level", meta[m++] = den;
     }
-    for (int idx = first; idx < end; idx++) {
+    for (int idx = FIRST_NET, k = 0; idx < end; idx++) {
+        if (!has_net(p, idx))
+            continue;
         const wp_net *net = net_at_c(p, idx);
         char nm[32], ks[WP_MAX_LAYERS + 1];
         net_name(nm, sizeof nm, p, idx);
         wp_net_kernel_string(net, ks);
-        snprintf(keys[idx - first], sizeof keys[0], "net.%s", nm);
-        snprintf(specs[idx - first], sizeof specs[0], "in=%d out=%d width=%d kernels=%s",
+        snprintf(keys[k], sizeof keys[0], "net.%s", nm);
+        snprintf(specs[k], sizeof specs[0], "in=%d out=%d width=%d kernels=%s",
                  net->in_ch, net->out_ch, net->width, ks);
-        meta[m++] = keys[idx - first], meta[m++] = specs[idx - first];
+        meta[m++] = keys[k], meta[m++] = specs[k];
+        k++;
         for (int l = 0; l < net->nlayers; l++) {
             int k = net->kernel[l];
             snprintf(names[nt], 64, "%s.conv_layers.%d.weight", nm, l);
@@ -708,7 +750,9 @@ char *wp_prior_describe(const wp_prior *p)
         k += (size_t)snprintf(s + k, cap - k,
                               "denoising: net den on the level-%d low-pass, then cond%d%s\n",
                               p->den_level, p->den_level - 1, p->den_level > 1 ? "..cond0" : "");
-    for (int idx = first_net(p); idx < end_net(p); idx++) {
+    for (int idx = FIRST_NET; idx < end_net(p); idx++) {
+        if (!has_net(p, idx))
+            continue;
         const wp_net *net = net_at_c(p, idx);
         char nm[32], ks[WP_MAX_LAYERS + 1];
         net_name(nm, sizeof nm, p, idx);

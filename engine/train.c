@@ -18,6 +18,7 @@
 
 #include "wp_layers.h"
 #include "wp_parallel.h"
+#include "wp_sample.h"
 #include "wp_train_internal.h"
 #include "wp_util.h"
 
@@ -45,6 +46,8 @@ int wp_train_defaults(wp_train_options *o, const char *preset, int channels)
     o->val_sigma = 25.0f;
     o->diverge = 20.0f;
     o->seed = 1;
+    o->fill_min = 0.5f;
+    o->fill_max = 0.9f;
     if (!preset || !strcmp(preset, "small")) {
         /* Sized by measurement for ~1 h of both networks on 2 cores
          * (see README, "Training your own prior"). */
@@ -122,11 +125,14 @@ static wp_status check_arch(const wp_arch *a, const char *what, char *err)
     return WP_OK;
 }
 
-/* Index of a network name: -1 low/flat, j cond j; -2 unknown. */
+/* Index of a network name: -1 low/flat, j cond j, WP_TRAINER_FILL; -2
+ * unknown. */
 static int net_index(const wp_train_options *o, const char *name)
 {
     if (!strcmp(name, o->flat ? "flat" : "low"))
         return -1;
+    if (!o->flat && !strcmp(name, "fill"))
+        return WP_TRAINER_FILL;
     char *end;
     if (!o->flat && !strncmp(name, "cond", 4) && name[4] >= '0' && name[4] <= '9') {
         long j = strtol(name + 4, &end, 10);
@@ -149,7 +155,11 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err)
         return st;
     if (o->only[0] && net_index(o, o->only) == -2)
         return wp_fail(err, WP_ERR_ARG, "no network \"%.15s\" (%s)", o->only,
-                       o->flat ? "flat" : "low, cond0 .. cond{levels-1}");
+                       o->flat ? "flat" : "low, cond0 .. cond{levels-1}, fill");
+    if (!strcmp(o->only, "fill") &&
+        !(o->fill_min > 0.0f && o->fill_min <= o->fill_max && o->fill_max < 1.0f))
+        return wp_fail(err, WP_ERR_ARG, "fill rate %g..%g (0 < min <= max < 1)",
+                       (double)o->fill_min, (double)o->fill_max);
     int J = o->flat ? 0 : o->levels;
     if (o->patch < 4 || o->patch > 512 || ((long)o->patch << J) > 4096)
         return wp_fail(err, WP_ERR_ARG, "patch %d: 4..512, and patch*2^levels <= 4096", o->patch);
@@ -200,14 +210,17 @@ void wp_trainer_set_threads(int n) { openblas_set_num_threads(n); }
 wp_net *wp_trainer_net(wp_trainer *t, int idx)
 {
     wp_prior *p = t->prior;
-    return idx == WP_TRAINER_DEN ? &p->den
+    return idx == WP_TRAINER_FILL ? &p->fill
+           : idx == WP_TRAINER_DEN ? &p->den
            : idx < 0             ? (p->flat ? &p->flatnet : &p->low)
                                  : &p->cond[idx];
 }
 
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len)
 {
-    if (idx == WP_TRAINER_DEN)
+    if (idx == WP_TRAINER_FILL)
+        snprintf(buf, len, "fill");
+    else if (idx == WP_TRAINER_DEN)
         snprintf(buf, len, "den");
     else if (idx < 0)
         snprintf(buf, len, "%s", t->prior->flat ? "flat" : "low");
@@ -320,6 +333,20 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         if (!st)
             init_net(net, &init);
     }
+    if (!st && is_trained(t, WP_TRAINER_FILL)) {
+        if (!base)
+            st = wp_fail(err, WP_ERR_ARG,
+                         "the fill net corrects a model's fast inpainting: give the model "
+                         "(--base, or --finetune to start from its fill net)");
+        else if (o->finetune && base->has_fill)
+            st = wp_net_copy(&t->prior->fill, &base->fill, err);
+        else if (!(st = wp_train_make_net(&t->prior->fill, &o->cond, C + 1, C, err)))
+            init_net(&t->prior->fill, &init);
+        t->prior->has_fill = !st;
+    } else if (!st && base && base->has_fill) { /* kept, untrained */
+        st = wp_net_copy(&t->prior->fill, &base->fill, err);
+        t->prior->has_fill = !st;
+    }
     /* a base's denoising entry net goes on into the result, untrained */
     if (!st && base && base->has_den && !o->flat) {
         st = wp_net_copy(&t->prior->den, &base->den, err);
@@ -378,7 +405,7 @@ void wp_trainer_free(wp_trainer *t)
 /* Haar levels between pixels and network idx's band. */
 static int band_levels(const wp_trainer *t, int idx)
 {
-    return t->o.flat ? 0 : idx < 0 ? t->o.levels : idx + 1;
+    return t->o.flat || idx == WP_TRAINER_FILL ? 0 : idx < 0 ? t->o.levels : idx + 1;
 }
 
 /* The share of pixel noise sigma that network idx's band gets (see
@@ -439,6 +466,8 @@ wp_status wp_trainer_enter_stage(wp_trainer *t, char *err)
             npar = n > npar ? n : npar;
         }
         t->slot_floats = (size_t)C * S * S;
+        if (t->slot_floats < (size_t)(4 * C + 6) * PP) /* the fill's work (make_fill_example) */
+            t->slot_floats = (size_t)(4 * C + 6) * PP;
         if (grow_slots(t, wp_threads()))
             fail = 1;
         grow(&t->x, (size_t)N * 4 * C * PP, &fail);
@@ -530,12 +559,104 @@ static void make_clipped_example(const wp_trainer *t, const ex_scratch *w, int i
     }
 }
 
+/* A random mask for a fill example, wt [P,P] (0: unknown): in 6 of 10
+ * random pixels, each unknown with a probability u ~ U(fill_min,
+ * fill_max); in 2 a rectangular hole of sides P/8..P/2; in 2 one to three
+ * scratches 2-5 px wide (random walks), as users' selections are. */
+static void fill_mask(const wp_train_options *o, wp_rng *r, float *wt, int P)
+{
+    size_t PP = (size_t)P * P;
+    double kind = wp_rng_uniform(r);
+    if (kind < 0.6) {
+        double u = o->fill_min + (o->fill_max - o->fill_min) * wp_rng_uniform(r);
+        for (size_t i = 0; i < PP; i++)
+            wt[i] = wp_rng_uniform(r) < u ? 0.0f : 1.0f;
+        return;
+    }
+    for (size_t i = 0; i < PP; i++)
+        wt[i] = 1.0f;
+    int lo = P / 8 > 1 ? P / 8 : 1, span = P / 2 - lo + 1 > 1 ? P / 2 - lo + 1 : 1;
+    if (kind < 0.8) {
+        int h = lo + (int)wp_rng_below(r, span), w = lo + (int)wp_rng_below(r, span);
+        int y0 = (int)wp_rng_below(r, P - h + 1), x0 = (int)wp_rng_below(r, P - w + 1);
+        for (int i = y0; i < y0 + h; i++)
+            for (int j = x0; j < x0 + w; j++)
+                wt[(size_t)i * P + j] = 0.0f;
+        return;
+    }
+    for (int k = 1 + (int)wp_rng_below(r, 3); k > 0; k--) {
+        double y = wp_rng_uniform(r) * P, x = wp_rng_uniform(r) * P;
+        double a = wp_rng_uniform(r) * 2 * M_PI, rad = 1.0 + 1.5 * wp_rng_uniform(r);
+        for (int step = 0; step < 2 * P; step++) {
+            for (int i = (int)(y - rad); i <= (int)(y + rad) + 1; i++)
+                for (int j = (int)(x - rad); j <= (int)(x + rad) + 1; j++)
+                    if (i >= 0 && i < P && j >= 0 && j < P &&
+                        (i - y) * (i - y) + (j - x) * (j - x) <= rad * rad)
+                        wt[(size_t)i * P + j] = 0.0f;
+            a += 0.25 * wp_rng_gauss(r);
+            y += sin(a), x += cos(a);
+        }
+    }
+}
+
+/* An example of the fill net: a crop with a random mask (fill_mask), and
+ * the fast inpainting's level-0 fill of them (the plain smooth fill, then
+ * the edge-enhancing diffusion); x = [fill, m]
+ * (m = 1 where unknown), noise = (fill - crop) m. */
+static void make_fill_example(const wp_trainer *t, const ex_scratch *w, const wp_dataset *d,
+                              const wp_crop_aug *aug, wp_rng *dr, wp_rng *nr, float *x,
+                              float *noise)
+{
+    int C = t->o.channels, P = t->o.patch;
+    size_t PP = (size_t)P * P;
+    float *clean = w->crop, *wt = w->tmp, *y = wt + PP, *sw = y + C * PP;
+    float *const work[6] = {w->crop2,      w->crop2 + C * PP, w->crop2 + 2 * C * PP,
+                            w->tmp2,       w->tmp2 + PP,      w->tmp2 + 2 * PP};
+    float *const smooth_work[4] = {sw, sw + PP, sw + 2 * PP, sw + 3 * PP};
+    wp_dataset_crop(d, dr, P, aug, clean);
+    fill_mask(&t->o, nr, wt, P);
+    for (int c = 0; c < C; c++) {
+        double s = 0, n = 0;
+        for (size_t i = 0; i < PP; i++)
+            s += wt[i] * clean[c * PP + i], n += wt[i];
+        for (size_t i = 0; i < PP; i++)
+            y[c * PP + i] = wt[i] > 0 ? clean[c * PP + i] : n > 0 ? (float)(s / n) : 0.5f;
+        wp_smooth_fill(y + c * PP, wt, P, P, 0.0f, smooth_work);
+    }
+    wp_eed_fill(y, C, wt, P, P, WP_EED_STEPS, work, NULL);
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < PP; i++) {
+            x[c * PP + i] = y[c * PP + i];
+            noise[c * PP + i] = (y[c * PP + i] - clean[c * PP + i]) * (1.0f - wt[i]);
+        }
+    for (size_t i = 0; i < PP; i++)
+        x[C * PP + i] = 1.0f - wt[i];
+}
+
+/* The fill net's loss counts the unknown pixels only: its output is zeroed
+ * on the known ones (where the target is 0), for N examples x [C+1,P,P]. */
+static void mask_fill_output(const wp_trainer *t, float *y, const float *x, int N)
+{
+    int C = t->o.channels;
+    size_t PP = (size_t)t->o.patch * t->o.patch;
+    for (int n = 0; n < N; n++) {
+        const float *m = x + ((size_t)n * (C + 1) + C) * PP;
+        for (int c = 0; c < C; c++)
+            for (size_t i = 0; i < PP; i++)
+                y[((size_t)n * C + c) * PP + i] *= m[i];
+    }
+}
+
 /* One example for network idx from d: x [in,P,P] and its noise [out,P,P].
  * sd: noise std in band units; gain: intensity factor of the low-pass. */
 static void make_example(const wp_trainer *t, const ex_scratch *w, const wp_dataset *d, int idx,
                          const wp_crop_aug *aug, wp_rng *dr, wp_rng *nr, float sd, float gain,
                          float *x, float *noise)
 {
+    if (idx == WP_TRAINER_FILL) {
+        make_fill_example(t, w, d, aug, dr, nr, x, noise);
+        return;
+    }
     int C = t->o.channels, P = t->o.patch, n = band_levels(t, idx), S = P << n;
     size_t PP = (size_t)P * P;
     wp_dataset_crop(d, dr, S, aug, w->crop);
@@ -573,7 +694,10 @@ void wp_train_example(wp_trainer *t, int idx, uint64_t seed, float sigma, float 
 
 static size_t in_floats(const wp_trainer *t, int idx)
 {
-    return (size_t)(idx < 0 ? 1 : 4) * t->o.channels * t->o.patch * t->o.patch;
+    size_t PP = (size_t)t->o.patch * t->o.patch;
+    if (idx == WP_TRAINER_FILL)
+        return (size_t)(t->o.channels + 1) * PP;
+    return (size_t)(idx < 0 ? 1 : 4) * t->o.channels * PP;
 }
 
 static size_t out_floats(const wp_trainer *t, int idx)
@@ -622,6 +746,8 @@ static double validate(wp_trainer *t)
     wp_trainer_swap_ema(t); /* the weights the export would take */
     wp_net_forward(wp_trainer_net(t, idx), t->val_x, t->val_y, Nv, P, P, t->val_ws, NULL);
     wp_trainer_swap_ema(t);
+    if (idx == WP_TRAINER_FILL)
+        mask_fill_output(t, t->val_y, t->val_x, Nv);
     double mse = wp_mse_forward(t->val_y, t->val_noise, Nv * nout) * (idx < 0 ? 1.0 : 3.0);
     return mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
 }
@@ -836,6 +962,8 @@ static wp_status train_step(wp_trainer *t, double *loss, char *err)
     wp_bn_set_sync(NULL);
     if (st)
         return st;
+    if (idx == WP_TRAINER_FILL)
+        mask_fill_output(t, t->y, t->x, Nl);
     double se = weighted_squared_error(t, Nl, nout);
     comm_sum(t, &se, 1);
     *loss = se / (double)(N * nout);

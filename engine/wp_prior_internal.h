@@ -20,6 +20,10 @@ struct wp_prior {
      * 0 den alone denoises the image, in the pixel domain. */
     wp_net den;                  /* in C, out C */
     int has_den, den_level;
+    /* Optional fill net (has_fill): the fast inpainting's last step, a
+     * correction of the level-0 fill from [fill, unknown-pixel mask]. */
+    wp_net fill;                 /* in C+1, out C */
+    int has_fill;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
     /* Optional texture exemplars [ex_n, C, ex_h, ex_w] (tensor "exemplars"):

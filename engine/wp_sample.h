@@ -36,6 +36,10 @@ int wp_smooth_fill(float *y, const float *wt, int h, int w, float mu, float *con
  * checked for cancel.  Returns the steps done. */
 int wp_eed_fill(float *y, int C, const float *wt, int h, int w, int steps,
                 float *const work[6], const wp_job *job);
+/* The fast mode's steps of wp_eed_fill (the fill net's examples take as
+ * many): 150 reach all but 0.01 dB of 1000 inside scribbles and random
+ * pixels on 12 gray validation crops. */
+#define WP_EED_STEPS 150
 /* The fast upscale's deterministic refinement of the start in a->y (see
  * sample.c); probe: a buffer of y's size. */
 wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err);

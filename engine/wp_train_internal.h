@@ -108,6 +108,7 @@ struct wp_trainer {
  * the base's denoising entry net, kept as it was, never trained) and its
  * name. */
 #define WP_TRAINER_DEN (-2)
+#define WP_TRAINER_FILL (-3) /* the fill net (--only fill) */
 wp_net *wp_trainer_net(wp_trainer *t, int idx);
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len);
 /* Checks o (ranges, reachable receptive fields, known network names). */

@@ -74,6 +74,12 @@ WP_API wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err);
  * denoises another's: the photo priors' den is trained on the level-1
  * low-pass and runs at level 0. */
 WP_API wp_status wp_prior_set_den_level(wp_prior *p, int level, char *err);
+/* 1 when p has a fill net: the fast inpainting's last step corrects its
+ * level-0 fill with it (trained by `wprior train --only fill`). */
+WP_API int wp_prior_has_fill(const wp_prior *p);
+/* Makes a copy of src's fill net p's (same channels); with src NULL,
+ * removes p's. */
+WP_API wp_status wp_prior_set_fill(wp_prior *p, const wp_prior *src, char *err);
 /* Makes a copy of src's low-pass net p's low-pass net (same channels; any
  * levels: a low-pass net of another level is a starting point for
  * training, natural images looking alike across scales). */

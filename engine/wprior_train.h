@@ -123,6 +123,9 @@ typedef struct {
                          avg = ema avg + (1 - ema) weights; 0.999: about the last 1000
                          steps), which smooths the step-to-step noise of a constant
                          learning rate */
+    float fill_min, fill_max; /* only = "fill": the share of unknown pixels, uniform in
+                                 this range, of the crops with random pixels missing (6 in
+                                 10; the others have a hole or scratches) */
     uint64_t seed;
 } wp_train_options;
 /* Noise (projected_noise 0): the low-pass (an image in [0,1]) and the flat

@@ -513,20 +513,29 @@ static wp_prior *give_den(wp_prior *p)
     return q;
 }
 
+/* In a new tmpdir: a tiny J=2 prior trained on 3 synthetic images *d
+ * with options *o, exported to path (ckpt: a checkpoint's path beside it),
+ * the base of an --only run. */
+static wp_prior *base_for_only(char *path, char *ckpt, wp_dataset **d, wp_train_options *o)
+{
+    make_tmpdir();
+    snprintf(path, 300, "%s/m.safetensors", tmpdir);
+    snprintf(ckpt, 300, "%s/run.ckpt", tmpdir);
+    *d = synthetic(3, 32, 1);
+    tiny_options(o, 4);
+    o->levels = 2;
+    return trained_prior(o, *d, path);
+}
+
 /* A base's denoising entry net goes into the trained model as it was,
  * through a checkpoint and its resume too. */
 START_TEST(base_den_survives_training)
 {
     char err[WP_ERRLEN], path[300], ckpt[300];
-    make_tmpdir();
-    snprintf(path, sizeof path, "%s/m.safetensors", tmpdir);
-    snprintf(ckpt, sizeof ckpt, "%s/run.ckpt", tmpdir);
-    wp_dataset *d = synthetic(3, 32, 1);
+    wp_dataset *d;
     wp_train_options o;
-    tiny_options(&o, 4);
-    o.levels = 2;
     wp_trainer *t;
-    wp_prior *p = trained_prior(&o, d, path), *q = give_den(p), *r;
+    wp_prior *p = base_for_only(path, ckpt, &d, &o), *q = give_den(p), *r;
     wp_train_options o2 = o;
     snprintf(o2.only, sizeof o2.only, "cond0");
     ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
@@ -547,6 +556,68 @@ START_TEST(base_den_survives_training)
     ck_assert_int_ne(memcmp(r->cond[0].params, p->cond[0].params,
                             sizeof(float) * p->cond[0].nparams), 0); /* cond0 did train */
     wp_prior_free(r), wp_prior_free(q), wp_prior_free(p);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+END_TEST
+
+/* --only fill: refused without a base; its examples carry the loss on the
+ * unknown pixels only; it learns (the loss falls), resumes from a
+ * checkpoint, and the export holds the base's nets unchanged beside it. */
+START_TEST(fill_net_trains_beside_the_base)
+{
+    char err[WP_ERRLEN], path[300], ckpt[300];
+    wp_dataset *d;
+    wp_train_options o;
+    wp_prior *p = base_for_only(path, ckpt, &d, &o), *r;
+    wp_train_options o2 = o;
+    snprintf(o2.only, sizeof o2.only, "fill");
+    o2.cond = (wp_arch){16, 5, 0};
+    o2.steps = 240;
+    o2.fill_min = 0.6f, o2.fill_max = 0.8f;
+    wp_trainer *t;
+    ck_assert_int_eq(wp_trainer_create(&o2, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "--base"), "%s", err);
+    ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    size_t PP = 16 * 16;
+    float x[2 * 16 * 16], noise[16 * 16];
+    wp_train_example(t, WP_TRAINER_FILL, 5, 0.0f, x, noise);
+    size_t unknown = 0, moved = 0;
+    for (size_t i = 0; i < PP; i++) {
+        ck_assert(x[PP + i] == 0.0f || x[PP + i] == 1.0f);
+        ck_assert(x[i] >= -1e-6f && x[i] <= 1.0f + 1e-6f);
+        if (x[PP + i] == 0.0f)
+            ck_assert_msg(noise[i] == 0.0f, "known pixel %zu has a target", i);
+        unknown += x[PP + i] > 0, moved += noise[i] != 0.0f;
+    }
+    ck_assert_msg(unknown > 0 && unknown < PP, "%zu unknown of %zu", unknown, PP);
+    ck_assert_msg(moved > unknown / 2, "the fill is exact at %zu of %zu", unknown - moved, unknown);
+    loss_log l = {0};
+    wp_trainer_set_callback(t, record, &l);
+    ck_assert_msg(wp_trainer_run(t, 60, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_save_checkpoint(t, ckpt, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_trainer_resume(ckpt, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_trainer_set_callback(t, record, &l);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(l.n, 240);
+    double first = mean(l.loss, 40), last = mean(l.loss + 200, 40);
+    fprintf(stderr, "fill net: loss %.3g over the first 40 steps, %.3g over the last 40\n", first,
+            last);
+    ck_assert_msg(last < 0.95 * first, "the fill net's loss went %.3g -> %.3g", first, last);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_prior_load(path, &r, err) == WP_OK, "%s", err);
+    ck_assert(wp_prior_has_fill(r));
+    ck_assert_int_eq(r->fill.in_ch, 2);
+    ck_assert_int_eq(r->fill.out_ch, 1);
+    for (int j = 0; j < 2; j++)
+        ck_assert_int_eq(memcmp(r->cond[j].params, p->cond[j].params,
+                                sizeof(float) * p->cond[j].nparams), 0);
+    ck_assert_int_eq(memcmp(r->low.params, p->low.params, sizeof(float) * p->low.nparams), 0);
+    wp_prior_free(r), wp_prior_free(p);
     wp_dataset_free(d);
     remove_tmpdir();
 }
@@ -993,6 +1064,7 @@ int main(void)
     tcase_add_test(tc, finetune_starts_where_the_base_ended);
     tcase_add_test(tc, flat_finetune_starts_from_den);
     tcase_add_test(tc, base_den_survives_training);
+    tcase_add_test(tc, fill_net_trains_beside_the_base);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     tcase_add_test(tc, split_batch_matches_one_process);
     suite_add_tcase(s, tc);
