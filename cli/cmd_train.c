@@ -458,7 +458,7 @@ static void print_plan(wp_trainer *t, const wp_dataset *train, const wp_dataset 
             o->schedule == WP_LR_COSINE ? "cosine" : o->schedule == WP_LR_STEP ? "step" : "const",
             fill ? "unknown pixels" : "noise", (double)(fill ? o->fill_min : o->noise_min),
             (double)(fill ? o->fill_max : o->noise_max),
-            fill                             ? "random"
+            fill ? "in the crops with random pixels missing; others a hole or scratches"
             : o->noise == WP_NOISE_QUADRATIC ? "quadratic"
                                              : "uniform",
             (double)o->loss_sigma,

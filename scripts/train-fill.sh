@@ -19,7 +19,8 @@ limit=()
 [ -n "${TIME:-}" ] && limit=(--time-limit "$TIME")
 mkdir -p wip
 if [ -f "$ckpt" ]; then
-    build/cli/wprior train --resume "$ckpt" -o "$out" --checkpoint "$ckpt" "${limit[@]}"
+    build/cli/wprior train --resume "$ckpt" -o "$out" --checkpoint "$ckpt" \
+        --log "wip/$name-fill.log.jsonl" "${limit[@]}"
 else
     build/cli/wprior train --preset small --channels $ch --levels 3 --only fill \
         --base "models/$name.safetensors" --width 48 --layers 12 --rf 0 --patch 48 --batch 16 \
