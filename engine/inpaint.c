@@ -591,20 +591,24 @@ static wp_status fill_correct(region *R, char *err)
     return st;
 }
 
+void wp_known_or_mean(float *y, const float *v, const float *wt, int C, size_t n)
+{
+    for (int c = 0; c < C; c++) {
+        double s = 0, sw = 0;
+        for (size_t i = 0; i < n; i++)
+            s += wt[i] * v[c * n + i], sw += wt[i];
+        float mean = sw > 0 ? (float)(s / sw) : 0.5f;
+        for (size_t i = 0; i < n; i++)
+            y[c * n + i] = wt[i] > 0 ? v[c * n + i] : mean;
+    }
+}
+
 /* The coarsest level's start: the data where any pixel is known, the
  * mean of the known data elsewhere, then diffusion. */
 static void fill_coarsest(region *R)
 {
     int J = R->J;
-    size_t hw = level_floats(1, R->Hp, R->Wp, J);
-    for (int c = 0; c < R->C; c++) {
-        double s = 0, sw = 0;
-        for (size_t i = 0; i < hw; i++)
-            s += R->wt[J][i] * R->v[J][c * hw + i], sw += R->wt[J][i];
-        float mean = sw > 0 ? (float)(s / sw) : 0.5f;
-        for (size_t i = 0; i < hw; i++)
-            R->y[J][c * hw + i] = R->wt[J][i] > 0 ? R->v[J][c * hw + i] : mean;
-    }
+    wp_known_or_mean(R->y[J], R->v[J], R->wt[J], R->C, level_floats(1, R->Hp, R->Wp, J));
     diffuse(R, J, 4 * ((R->Hp >> J) + (R->Wp >> J)) + 64, 1e-5f);
 }
 

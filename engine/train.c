@@ -615,14 +615,9 @@ static void make_fill_example(const wp_trainer *t, const ex_scratch *w, const wp
     float *const smooth_work[4] = {sw, sw + PP, sw + 2 * PP, sw + 3 * PP};
     wp_dataset_crop(d, dr, P, aug, clean);
     fill_mask(&t->o, nr, wt, P);
-    for (int c = 0; c < C; c++) {
-        double s = 0, n = 0;
-        for (size_t i = 0; i < PP; i++)
-            s += wt[i] * clean[c * PP + i], n += wt[i];
-        for (size_t i = 0; i < PP; i++)
-            y[c * PP + i] = wt[i] > 0 ? clean[c * PP + i] : n > 0 ? (float)(s / n) : 0.5f;
+    wp_known_or_mean(y, clean, wt, C, PP);
+    for (int c = 0; c < C; c++)
         wp_smooth_fill(y + c * PP, wt, P, P, 0.0f, smooth_work);
-    }
     wp_eed_fill(y, C, wt, P, P, WP_EED_STEPS, work, NULL);
     for (int c = 0; c < C; c++)
         for (size_t i = 0; i < PP; i++) {

@@ -36,6 +36,9 @@ int wp_smooth_fill(float *y, const float *wt, int h, int w, float mu, float *con
  * checked for cancel.  Returns the steps done. */
 int wp_eed_fill(float *y, int C, const float *wt, int h, int w, int steps,
                 float *const work[6], const wp_job *job);
+/* y [C, n] = v where wt > 0, else the wt-weighted mean of v's channel
+ * (0.5 when nothing is known): the start of a fill. */
+void wp_known_or_mean(float *y, const float *v, const float *wt, int C, size_t n);
 /* The fast mode's steps of wp_eed_fill (the fill net's examples take as
  * many): 150 reach all but 0.01 dB of 1000 inside scribbles and random
  * pixels on 12 gray validation crops. */
