@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 B=${1:-build}
 BENCH=${BENCH:-../shared/benchmarks/denoise}
 SETS=${SETS:-Kodak24 Set12}
-KINDS=${KINDS:-r50 r80 sq32 sq64 scratch}
+. bench/inpaint-masks.sh
+KINDS=${KINDS:-$INPAINT_KINDS}
 MODES=${MODES-fast sharp diffuse}
 THREADS=${THREADS:-2}
 SHEET=${SHEET:-3}
@@ -53,15 +54,6 @@ GDIR=$T/gimp
 mkdir -p "$GDIR/plug-ins/resynthesizer"
 [ -x "${RESYNTH:-}" ] && cp "$RESYNTH" "$GDIR/plug-ins/resynthesizer/"
 
-mask_of() { # kind W H seed out
-    case $1 in
-    r50) "$B/tests/wp_mask" "$5" "$2" "$3" random:0.5 "$4" ;;
-    r80) "$B/tests/wp_mask" "$5" "$2" "$3" random:0.8 "$4" ;;
-    sq32) "$B/tests/wp_mask" "$5" "$2" "$3" square:32 "$4" ;;
-    sq64) "$B/tests/wp_mask" "$5" "$2" "$3" square:64 "$4" ;;
-    scratch) "$B/tests/wp_mask" "$5" "$2" "$3" scribble:4 "$4" ;;
-    esac
-}
 
 # Resynthesizer through the PDB: the mask's white pixels are the selection,
 # healed as its "Heal selection" does by default (its Python wrapper, not
