@@ -31,7 +31,8 @@ static int train_usage(FILE *f)
         "  --levels J             pyramid levels                 [small 1, paper 2]\n"
         "  --flat                 one pixel-domain net shaped like the conditional ones\n"
         "  --only NET             train only low, cond0, cond1, ... (or flat), or fill:\n"
-        "                         the fast inpainting's correction of its fill\n"
+        "                         the fast inpainting's correction of its fill, or up:\n"
+        "                         the fast upscale's details from the low-pass\n"
         "  --fill-rate MIN,MAX    fill: the share of unknown pixels in the crops with\n"
         "                         random pixels missing                [0.5,0.9]\n"
         "  --base MODEL           with --only: the other networks come from MODEL\n"
@@ -451,6 +452,15 @@ static void print_plan(wp_trainer *t, const wp_dataset *train, const wp_dataset 
     char *d = wp_prior_describe(wp_trainer_prior(t));
     fprintf(stderr, "%s", d ? d : "");
     free(d);
+    if (!strcmp(o->only, "up")) { /* no noise: the details from the clean low-pass */
+        fprintf(stderr,
+                "training: %ld steps, batch %d of %dx%d low-pass crops, lr %g (%s), the details "
+                "of the clean low-pass, %d train / %d val images, seed %llu\n",
+                o->steps, o->batch, o->patch, o->patch, (double)o->lr,
+                o->schedule == WP_LR_COSINE ? "cosine" : o->schedule == WP_LR_STEP ? "step" : "const",
+                wp_dataset_count(train), wp_dataset_count(val), (unsigned long long)o->seed);
+        return;
+    }
     fprintf(stderr,
             "training: %ld steps per network, batch %d of %dx%d, lr %g (%s), %s %g..%g (%s), "
             "loss sigma %g, %d train / %d val images, seed %llu\n",

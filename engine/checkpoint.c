@@ -171,8 +171,8 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     kvlist m = {0};
     char buf[WP_MAX_LAYERS + 96], key[96];
     int J = t->prior->flat ? 0 : t->prior->levels;
-    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 7]; /* the nets, den, fill, Adam's state, average */
-    char names[2 * WP_TRAIN_MAX_NETS + 4][40];
+    wp_st_out tens[2 * WP_TRAIN_MAX_NETS + 9]; /* the nets, den, fill, up, Adam's state, average */
+    char names[2 * WP_TRAIN_MAX_NETS + 6][40];
     size_t nt = 0;
     kv_add(&m, "format", CKPT_FORMAT);
     kv_add(&m, "format_version", CKPT_VERSION);
@@ -183,8 +183,9 @@ wp_status wp_trainer_save_checkpoint(const wp_trainer *t, const char *path, char
     }
     if (t->prior->has_den)
         kv_addf(&m, "den.level", "%d", t->prior->den_level);
-    for (int idx = WP_TRAINER_FILL; idx < J; idx++) {
-        if ((idx == WP_TRAINER_FILL && !t->prior->has_fill) ||
+    for (int idx = WP_TRAINER_UP; idx < J; idx++) {
+        if ((idx == WP_TRAINER_UP && !t->prior->has_up) ||
+            (idx == WP_TRAINER_FILL && !t->prior->has_fill) ||
             (idx == WP_TRAINER_DEN && !t->prior->has_den))
             continue;
         const wp_net *net = wp_trainer_net(tt, idx);
@@ -298,8 +299,10 @@ static wp_status resume_from(wp_trainer *t, const wp_st_file *f, const char *pat
         t->prior->has_den = 1, t->prior->den_level = (int)L;
     }
     t->prior->has_fill = wp_st_meta_get(f, "net.fill") != NULL;
-    for (int idx = WP_TRAINER_FILL; idx < J && !st; idx++)
-        if ((idx != WP_TRAINER_FILL || t->prior->has_fill) && (idx != WP_TRAINER_DEN || s))
+    t->prior->has_up = wp_st_meta_get(f, "net.up") != NULL;
+    for (int idx = WP_TRAINER_UP; idx < J && !st; idx++)
+        if ((idx != WP_TRAINER_UP || t->prior->has_up) &&
+            (idx != WP_TRAINER_FILL || t->prior->has_fill) && (idx != WP_TRAINER_DEN || s))
             st = load_net(t, f, idx, path, err);
     if (st)
         return st;
@@ -387,7 +390,7 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
              o->patch, scale, (double)o->lr, noise_name(o->noise),
              (double)o->noise_min, (double)o->noise_max, o->projected_noise ? " projected" : "", o->clip ? " clipped" : "", o->seed,
              o->finetune ? ", fine-tuned from a model (training.base)" : "");
-    int fill = !strcmp(o->only, "fill");
+    int fill = !strcmp(o->only, "fill"), up = !strcmp(o->only, "up");
     if (fill) /* the base's nets keep their own record */
         snprintf(buf, sizeof buf,
                  "wprior train: only fill, %ld steps (%s), batch %d of %dx%d%s, Adam lr %g, "
@@ -395,11 +398,19 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
                  o->steps, wp_trainer_done(t) ? "done" : "unfinished", o->batch, o->patch,
                  o->patch, scale, (double)o->lr, (double)o->fill_min, (double)o->fill_max,
                  o->seed);
+    if (up)
+        snprintf(buf, sizeof buf,
+                 "wprior train: only up, %ld steps (%s), batch %d of %dx%d%s, Adam lr %g, "
+                 "seed %" PRIu64,
+                 o->steps, wp_trainer_done(t) ? "done" : "unfinished", o->batch, o->patch,
+                 o->patch, scale, (double)o->lr, o->seed);
     if (o->ema > 0.0f) {
         size_t n = strlen(buf);
         snprintf(buf + n, sizeof buf - n, ", weight average %g", (double)o->ema);
     }
-    wp_status st = wp_prior_set_meta(t->prior, fill ? "training.fill" : "training", buf, err);
+    wp_status st = wp_prior_set_meta(t->prior,
+                                     fill ? "training.fill" : up ? "training.up" : "training", buf,
+                                     err);
     if (st)
         return st;
     wp_trainer_swap_ema(t);

@@ -27,19 +27,25 @@ static const wp_net *pixel_net(const wp_prior *p)
     return p->flat ? &p->flatnet : p->has_den && !p->den_level ? &p->den : NULL;
 }
 
+/* Floats of n's smallest tile with its halo (work, input and output). */
+static size_t tile_floats(const wp_net *n)
+{
+    int h = (wp_net_receptive_field(n) - 1) / 2, s = WP_MIN_TILE + 2 * h;
+    return wp_net_infer_floats(n, 1, s, s) + (size_t)(n->in_ch + n->out_ch) * s * s;
+}
+
+const wp_net *wp_larger_net(const wp_net *a, const wp_net *b)
+{
+    return tile_floats(b) > tile_floats(a) ? b : a;
+}
+
 const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels)
 {
     if (p->flat)
         return &p->flatnet;
     const wp_net *best = entry;
-    size_t most = 0;
-    for (int j = -1; j < levels; j++) {
-        const wp_net *n = j < 0 ? entry : &p->cond[j];
-        int h = (wp_net_receptive_field(n) - 1) / 2, s = WP_MIN_TILE + 2 * h;
-        size_t f = wp_net_infer_floats(n, 1, s, s) + (size_t)(n->in_ch + n->out_ch) * s * s;
-        if (f > most)
-            most = f, best = n;
-    }
+    for (int j = 0; j < levels; j++)
+        best = wp_larger_net(best, &p->cond[j]);
     return best;
 }
 

@@ -880,13 +880,7 @@ static const float *put_unknown(float *out, const uint8_t *mask, int H, int W, i
 static const wp_net *job_net(const wp_prior *p, int fill)
 {
     const wp_net *a = wp_prior_largest_net(p);
-    if (!fill)
-        return a;
-    const wp_net *b = &p->fill;
-    int s = 64 + wp_net_receptive_field(b);
-    size_t fa = wp_net_infer_floats(a, 1, s, s) + (size_t)(a->in_ch + a->out_ch) * s * s;
-    size_t fb = wp_net_infer_floats(b, 1, s, s) + (size_t)(b->in_ch + b->out_ch) * s * s;
-    return fb > fa ? b : a;
+    return fill ? wp_larger_net(a, &p->fill) : a;
 }
 
 static int auto_context(const wp_prior *p)

@@ -10,6 +10,8 @@
  *       image itself, den alone denoises it),
  *   optionally net.fill: the fast inpainting's fill correction, in=C+1 out=C
  *       (wp_prior.fill),
+ *   optionally net.up: the fast upscale's details from the low-pass, in=C
+ *       out=3C, any level (wp_prior.up),
  *   plus free-form keys (name, description, training, ...).
  * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
  *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
@@ -26,10 +28,13 @@
 
 #define DEN_IDX (-2) /* net index of den; -1: low (or flat); j >= 0: cond j */
 #define FILL_IDX (-3) /* net index of fill */
+#define UP_IDX (-4)   /* net index of up */
 
 static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 {
-    if (idx == FILL_IDX)
+    if (idx == UP_IDX)
+        snprintf(buf, len, "up");
+    else if (idx == FILL_IDX)
         snprintf(buf, len, "fill");
     else if (idx == DEN_IDX)
         snprintf(buf, len, "den");
@@ -41,18 +46,22 @@ static void net_name(char *buf, size_t len, const wp_prior *p, int idx)
 
 static wp_net *net_at(wp_prior *p, int idx)
 {
-    return idx == FILL_IDX ? &p->fill
-           : idx == DEN_IDX ? &p->den
-           : idx < 0        ? (p->flat ? &p->flatnet : &p->low)
-                            : &p->cond[idx];
+    return idx == UP_IDX     ? &p->up
+           : idx == FILL_IDX ? &p->fill
+           : idx == DEN_IDX  ? &p->den
+           : idx < 0         ? (p->flat ? &p->flatnet : &p->low)
+                             : &p->cond[idx];
 }
 
 /* Nets are indexed FIRST_NET .. end_net(p) - 1, those has_net says. */
-#define FIRST_NET FILL_IDX
+#define FIRST_NET UP_IDX
 static int end_net(const wp_prior *p) { return p->flat ? 0 : p->levels; }
 static int has_net(const wp_prior *p, int idx)
 {
-    return idx == FILL_IDX ? p->has_fill : idx == DEN_IDX ? p->has_den : 1;
+    return idx == UP_IDX     ? p->has_up
+           : idx == FILL_IDX ? p->has_fill
+           : idx == DEN_IDX  ? p->has_den
+                             : 1;
 }
 
 static const wp_net *net_at_c(const wp_prior *p, int idx)
@@ -65,6 +74,7 @@ int wp_prior_levels(const wp_prior *p) { return p->levels; }
 int wp_prior_is_flat(const wp_prior *p) { return p->flat; }
 int wp_prior_den_level(const wp_prior *p) { return p->has_den ? p->den_level : -1; }
 int wp_prior_has_fill(const wp_prior *p) { return p->has_fill; }
+int wp_prior_has_up(const wp_prior *p) { return p->has_up; }
 
 /* *dst becomes a copy of src (dst unchanged on failure). */
 static wp_status replace_net(wp_net *dst, const wp_net *src, char *err)
@@ -102,22 +112,37 @@ wp_status wp_prior_set_den(wp_prior *p, const wp_prior *src, char *err)
     return st;
 }
 
-wp_status wp_prior_set_fill(wp_prior *p, const wp_prior *src, char *err)
+/* p's optional net idx (fill or up) becomes a copy of src's (same
+ * channels); with src NULL, p's is removed. */
+static wp_status set_optional_net(wp_prior *p, const wp_prior *src, int idx, char *err)
 {
+    int *has = idx == UP_IDX ? &p->has_up : &p->has_fill;
+    char nm[16];
+    net_name(nm, sizeof nm, p, idx);
     if (!src) {
-        wp_net_free(&p->fill);
-        p->has_fill = 0;
+        wp_net_free(net_at(p, idx));
+        *has = 0;
         return WP_OK;
     }
-    if (!src->has_fill)
-        return wp_fail(err, WP_ERR_ARG, "that model has no fill net");
+    if (!has_net(src, idx))
+        return wp_fail(err, WP_ERR_ARG, "that model has no %s net", nm);
     if (src->channels != p->channels)
-        return wp_fail(err, WP_ERR_ARG, "the fill net is for %d channels, the prior has %d",
+        return wp_fail(err, WP_ERR_ARG, "the %s net is for %d channels, the prior has %d", nm,
                        src->channels, p->channels);
-    wp_status st = replace_net(&p->fill, &src->fill, err);
+    wp_status st = replace_net(net_at(p, idx), net_at_c(src, idx), err);
     if (!st)
-        p->has_fill = 1;
+        *has = 1;
     return st;
+}
+
+wp_status wp_prior_set_fill(wp_prior *p, const wp_prior *src, char *err)
+{
+    return set_optional_net(p, src, FILL_IDX, err);
+}
+
+wp_status wp_prior_set_up(wp_prior *p, const wp_prior *src, char *err)
+{
+    return set_optional_net(p, src, UP_IDX, err);
 }
 
 wp_status wp_prior_set_den_level(wp_prior *p, int level, char *err)
@@ -249,6 +274,7 @@ void wp_prior_free(wp_prior *p)
     wp_net_free(&p->flatnet);
     wp_net_free(&p->den);
     wp_net_free(&p->fill);
+    wp_net_free(&p->up);
     for (int j = 0; j < WP_MAX_LEVELS; j++)
         wp_net_free(&p->cond[j]);
     for (size_t i = 0; i < p->nmeta; i++) {
@@ -452,7 +478,7 @@ static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
     if (st)
         return st;
     int C = p->channels, ein = idx == FILL_IDX ? C + 1 : idx < 0 ? C : 4 * C,
-        eout = idx < 0 ? C : 3 * C;
+        eout = idx == UP_IDX ? 3 * C : idx < 0 ? C : 3 * C;
     if (in != ein || out != eout)
         return wp_fail(err, WP_ERR_FORMAT,
                        "net.%s has %d inputs and %d outputs; a %d-channel prior needs %d and %d",
@@ -516,6 +542,7 @@ static wp_status load_from_file(const wp_st_file *f, wp_prior **out, char *err)
     int expected = 0;
     st = load_den_level(p, f, err);
     p->has_fill = wp_st_meta_get(f, "net.fill") != NULL;
+    p->has_up = !flat && wp_st_meta_get(f, "net.up") != NULL;
     for (int idx = FIRST_NET; idx < J && !st; idx++) {
         if (!has_net(p, idx))
             continue;

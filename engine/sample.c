@@ -259,7 +259,11 @@ static wp_status sample_details(gen *g, int from, int h, int w, char *err)
         a.sp = g->sp;
         wp_rng_split(&root, (uint64_t)j + 1, &a.rng);
         wp_status st;
-        if (g->faithful) {
+        if (g->faithful && g->p->has_up) { /* the details straight from the low-pass */
+            wp_plane_src src = {a.cond, C, 0};
+            st = wp_net_forward_tiled(g->job, &g->p->up, &src, 1, g->det, h, w, err);
+            a.iterations = 1;
+        } else if (g->faithful) {
             /* the level's own output plane is free until the inverse below */
             float *x = low_buf(g, j);
             wp_haar_smooth_up(a.cond, C, h, w, WP_FAST_BACKPROJECT, x, g->r, g->z);
@@ -299,12 +303,12 @@ static size_t gen_bytes(int C, int H, int W)
     return sizeof(float) * (plane + plane / 4 + 3 * (plane / 4 * 3) + 64);
 }
 
-/* Work of evals network evaluations per level. */
-static double levels_work(const wp_prior *p, int from, int h, int w, int evals)
+/* Work of evals network evaluations per level (up: one of the up net). */
+static double levels_work(const wp_prior *p, int from, int h, int w, int evals, int up)
 {
     double work = 0.0;
     for (int j = from - 1; j >= 0; j--, h *= 2, w *= 2)
-        work += wp_net_work(&p->cond[j], h, w) * evals;
+        work += up ? wp_net_work(&p->up, h, w) : wp_net_work(&p->cond[j], h, w) * evals;
     return work;
 }
 
@@ -487,11 +491,13 @@ wp_status wp_upscale(const wp_prior *p, const float *in, int channels, int heigh
     size_t all = channels != C || passes > 1 ? sizeof(float) * (size_t)channels * H * W : 0;
     size_t low = passes > 1 ? sizeof(float) * (size_t)C * height * width : 0;
     wp_job job;
+    int up = g.faithful && p->has_up;
+    const wp_net *largest = wp_prior_largest_net(p);
     if ((st = wp_job_begin(&job, p, opt, gen_bytes(C, (int)H, (int)W) + all + low,
-                           wp_prior_largest_net(p), WP_BORDER_MIRROR, err)))
+                           up ? wp_larger_net(largest, &p->up) : largest, WP_BORDER_MIRROR, err)))
         return st;
     g.job = &job;
-    job.work_total = levels_work(p, k, height, width, g.faithful ? 2 * sp.max_iter : sp.max_iter + 1) *
+    job.work_total = levels_work(p, k, height, width, g.faithful ? 2 * sp.max_iter : sp.max_iter + 1, up) *
                      (channels / C) * passes;
     float *res = NULL, *tlow = NULL;
     if ((st = gen_alloc(&g, C, (int)H, (int)W, err)))
@@ -578,7 +584,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, const float *
         return st;
     g->job = &job;
     job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));
-    job.work_total = levels_work(p, k, h, w, g->sp.max_iter + 1);
+    job.work_total = levels_work(p, k, h, w, g->sp.max_iter + 1, 0);
     /* the exemplar's level-k low-pass (a crop to whole blocks), then the
      * quilted one, kept for the block-mean projection */
     float *exlow = wp_alloc(sizeof(float) * exl), *layout = wp_alloc(sizeof(float) * low);
@@ -664,7 +670,7 @@ wp_status wp_sample(const wp_prior *p, float *out, int channels, wp_sample_optio
     g.job = &job;
     job.periodic = sopt->tileable > 0 || (sopt->tileable == 0 && tileable_default(p));
     job.work_total = wp_net_work(&p->low, h, w) * (g.sp.max_iter + 1) +
-                     levels_work(p, J, h, w, g.sp.max_iter + 1);
+                     levels_work(p, J, h, w, g.sp.max_iter + 1, 0);
     if ((st = gen_alloc(&g, C, H, W, err)))
         goto done;
     /* the coarsest low-pass, from mid-gray plus noise, with the global net */

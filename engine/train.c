@@ -125,14 +125,16 @@ static wp_status check_arch(const wp_arch *a, const char *what, char *err)
     return WP_OK;
 }
 
-/* Index of a network name: -1 low/flat, j cond j, WP_TRAINER_FILL; -2
- * unknown. */
+/* Index of a network name: -1 low/flat, j cond j, WP_TRAINER_FILL,
+ * WP_TRAINER_UP; -2 unknown. */
 static int net_index(const wp_train_options *o, const char *name)
 {
     if (!strcmp(name, o->flat ? "flat" : "low"))
         return -1;
     if (!o->flat && !strcmp(name, "fill"))
         return WP_TRAINER_FILL;
+    if (!o->flat && !strcmp(name, "up"))
+        return WP_TRAINER_UP;
     char *end;
     if (!o->flat && !strncmp(name, "cond", 4) && name[4] >= '0' && name[4] <= '9') {
         long j = strtol(name + 4, &end, 10);
@@ -155,7 +157,7 @@ wp_status wp_train_check_options(const wp_train_options *o, char *err)
         return st;
     if (o->only[0] && net_index(o, o->only) == -2)
         return wp_fail(err, WP_ERR_ARG, "no network \"%.15s\" (%s)", o->only,
-                       o->flat ? "flat" : "low, cond0 .. cond{levels-1}, fill");
+                       o->flat ? "flat" : "low, cond0 .. cond{levels-1}, fill, up");
     if (!strcmp(o->only, "fill") &&
         !(o->fill_min > 0.0f && o->fill_min <= o->fill_max && o->fill_max < 1.0f))
         return wp_fail(err, WP_ERR_ARG, "fill rate %g..%g (0 < min <= max < 1)",
@@ -210,15 +212,18 @@ void wp_trainer_set_threads(int n) { openblas_set_num_threads(n); }
 wp_net *wp_trainer_net(wp_trainer *t, int idx)
 {
     wp_prior *p = t->prior;
-    return idx == WP_TRAINER_FILL ? &p->fill
-           : idx == WP_TRAINER_DEN ? &p->den
-           : idx < 0             ? (p->flat ? &p->flatnet : &p->low)
-                                 : &p->cond[idx];
+    return idx == WP_TRAINER_UP     ? &p->up
+           : idx == WP_TRAINER_FILL ? &p->fill
+           : idx == WP_TRAINER_DEN  ? &p->den
+           : idx < 0                ? (p->flat ? &p->flatnet : &p->low)
+                                    : &p->cond[idx];
 }
 
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len)
 {
-    if (idx == WP_TRAINER_FILL)
+    if (idx == WP_TRAINER_UP)
+        snprintf(buf, len, "up");
+    else if (idx == WP_TRAINER_FILL)
         snprintf(buf, len, "fill");
     else if (idx == WP_TRAINER_DEN)
         snprintf(buf, len, "den");
@@ -282,6 +287,36 @@ static int is_trained(const wp_trainer *t, int idx)
     return 0;
 }
 
+/* The optional net idx (fill or up, in x out channels) of the trained
+ * prior: trained (a new net, or with --finetune the base's), or the base's
+ * kept untrained. */
+static wp_status optional_net(wp_trainer *t, const wp_prior *base, int idx, int in, int out,
+                              wp_rng *init, char *err)
+{
+    wp_net *net = wp_trainer_net(t, idx);
+    int up = idx == WP_TRAINER_UP, *has = up ? &t->prior->has_up : &t->prior->has_fill;
+    int base_has = base && (up ? base->has_up : base->has_fill);
+    const wp_net *from = !base_has ? NULL : up ? &base->up : &base->fill;
+    wp_status st = WP_OK;
+    if (is_trained(t, idx)) {
+        if (!base)
+            return wp_fail(err, WP_ERR_ARG,
+                           "the %s net works with a model's other nets: give the model (--base, "
+                           "or --finetune to start from its %s net)",
+                           up ? "up" : "fill", up ? "up" : "fill");
+        if (t->o.finetune && from)
+            st = wp_net_copy(net, from, err);
+        else if (!(st = wp_train_make_net(net, &t->o.cond, in, out, err)))
+            init_net(net, init);
+    } else if (from) { /* kept, untrained */
+        st = wp_net_copy(net, from, err);
+    } else {
+        return WP_OK;
+    }
+    *has = !st;
+    return st;
+}
+
 wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_trainer **out,
                             char *err)
 {
@@ -333,20 +368,10 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         if (!st)
             init_net(net, &init);
     }
-    if (!st && is_trained(t, WP_TRAINER_FILL)) {
-        if (!base)
-            st = wp_fail(err, WP_ERR_ARG,
-                         "the fill net corrects a model's fast inpainting: give the model "
-                         "(--base, or --finetune to start from its fill net)");
-        else if (o->finetune && base->has_fill)
-            st = wp_net_copy(&t->prior->fill, &base->fill, err);
-        else if (!(st = wp_train_make_net(&t->prior->fill, &o->cond, C + 1, C, err)))
-            init_net(&t->prior->fill, &init);
-        t->prior->has_fill = !st;
-    } else if (!st && base && base->has_fill) { /* kept, untrained */
-        st = wp_net_copy(&t->prior->fill, &base->fill, err);
-        t->prior->has_fill = !st;
-    }
+    if (!st)
+        st = optional_net(t, base, WP_TRAINER_FILL, C + 1, C, &init, err);
+    if (!st)
+        st = optional_net(t, base, WP_TRAINER_UP, C, 3 * C, &init, err);
     /* a base's denoising entry net goes on into the result, untrained */
     if (!st && base && base->has_den && !o->flat) {
         st = wp_net_copy(&t->prior->den, &base->den, err);
@@ -405,7 +430,10 @@ void wp_trainer_free(wp_trainer *t)
 /* Haar levels between pixels and network idx's band. */
 static int band_levels(const wp_trainer *t, int idx)
 {
-    return t->o.flat || idx == WP_TRAINER_FILL ? 0 : idx < 0 ? t->o.levels : idx + 1;
+    return t->o.flat || idx == WP_TRAINER_FILL ? 0
+           : idx == WP_TRAINER_UP              ? 1
+           : idx < 0                           ? t->o.levels
+                                               : idx + 1;
 }
 
 /* The share of pixel noise sigma that network idx's band gets (see
@@ -628,6 +656,18 @@ static void make_fill_example(const wp_trainer *t, const ex_scratch *w, const wp
         x[C * PP + i] = 1.0f - wt[i];
 }
 
+/* An example of the up net: a crop of 2P, one Haar level down; x = the
+ * low-pass [C,P,P], noise = the details [3C,P,P] (what the net predicts). */
+static void make_up_example(const wp_trainer *t, const ex_scratch *w, const wp_dataset *d,
+                            const wp_crop_aug *aug, wp_rng *dr, float *x, float *noise)
+{
+    int C = t->o.channels, P = t->o.patch, S = 2 * P;
+    size_t PP = (size_t)P * P;
+    wp_dataset_crop(d, dr, S, aug, w->crop);
+    reduce_crop(w->crop, w->tmp, noise, C, S, P);
+    memcpy(x, w->crop, sizeof(float) * C * PP);
+}
+
 /* The fill net's loss counts the unknown pixels only: its output is zeroed
  * on the known ones (where the target is 0), for N examples x [C+1,P,P]. */
 static void mask_fill_output(const wp_trainer *t, float *y, const float *x, int N)
@@ -650,6 +690,10 @@ static void make_example(const wp_trainer *t, const ex_scratch *w, const wp_data
 {
     if (idx == WP_TRAINER_FILL) {
         make_fill_example(t, w, d, aug, dr, nr, x, noise);
+        return;
+    }
+    if (idx == WP_TRAINER_UP) {
+        make_up_example(t, w, d, aug, dr, x, noise);
         return;
     }
     int C = t->o.channels, P = t->o.patch, n = band_levels(t, idx), S = P << n;
@@ -695,9 +739,14 @@ static size_t in_floats(const wp_trainer *t, int idx)
     return (size_t)(idx < 0 ? 1 : 4) * t->o.channels * PP;
 }
 
+/* Output bands of network idx: 3 for the detail bands (cond, up), 1 for an
+ * image (low, den, fill).  A detail band's error shows 3x in the image of
+ * the finer level (inverse Haar: pixel MSE = sum of the three bands' MSEs). */
+static int out_bands(int idx) { return idx >= 0 || idx == WP_TRAINER_UP ? 3 : 1; }
+
 static size_t out_floats(const wp_trainer *t, int idx)
 {
-    return (size_t)(idx < 0 ? 1 : 3) * t->o.channels * t->o.patch * t->o.patch;
+    return (size_t)out_bands(idx) * t->o.channels * t->o.patch * t->o.patch;
 }
 
 /* Fixed validation crops of the current stage at val_sigma projected on
@@ -726,14 +775,13 @@ static wp_status build_val(wp_trainer *t, char *err)
     double se = 0.0;
     for (size_t i = 0; i < Nv * nout; i++)
         se += (double)t->val_noise[i] * t->val_noise[i];
-    t->val_input_psnr = 10.0 * log10(1.0 / ((idx < 0 ? 1.0 : 3.0) * se / (double)(Nv * nout)));
+    t->val_input_psnr = 10.0 * log10(1.0 / (out_bands(idx) * se / (double)(Nv * nout)));
     t->val_stage = t->stage;
     return WP_OK;
 }
 
 /* PSNR of the band's image after denoising the validation crops with the
- * running statistics.  A detail band's error shows 3x in the image of the
- * finer level (inverse Haar: pixel MSE = sum of the three bands' MSEs). */
+ * running statistics (out_bands: the detail bands' error in the image). */
 static double validate(wp_trainer *t)
 {
     int idx = t->order[t->stage], Nv = t->o.val_batch, P = t->o.patch;
@@ -743,7 +791,7 @@ static double validate(wp_trainer *t)
     wp_trainer_swap_ema(t);
     if (idx == WP_TRAINER_FILL)
         mask_fill_output(t, t->val_y, t->val_x, Nv);
-    double mse = wp_mse_forward(t->val_y, t->val_noise, Nv * nout) * (idx < 0 ? 1.0 : 3.0);
+    double mse = wp_mse_forward(t->val_y, t->val_noise, Nv * nout) * out_bands(idx);
     return mse > 0 ? 10.0 * log10(1.0 / mse) : INFINITY;
 }
 

@@ -24,6 +24,11 @@ struct wp_prior {
      * correction of the level-0 fill from [fill, unknown-pixel mask]. */
     wp_net fill;                 /* in C+1, out C */
     int has_fill;
+    /* Optional up net (has_up): the fast upscale's details of a level from
+     * its low-pass, one net for every level (natural images look alike
+     * across scales). */
+    wp_net up;                   /* in C, out 3C */
+    int has_up;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;
     /* Optional texture exemplars [ex_n, C, ex_h, ex_w] (tensor "exemplars"):
@@ -39,6 +44,8 @@ wp_status wp_prior_create(wp_prior **out, int channels, int levels, int flat, ch
 const wp_net *wp_prior_largest_net(const wp_prior *p);
 /* ... or of `entry` and cond[0..levels-1] (denoising with den). */
 const wp_net *wp_prior_largest_net_of(const wp_prior *p, const wp_net *entry, int levels);
+/* Of nets a and b, the one whose tiles need more memory (a when equal). */
+const wp_net *wp_larger_net(const wp_net *a, const wp_net *b);
 /* The share of the level-1 route in the denoising of a prior with den at
  * level 0, at estimated noise sigma (0..1 units): of the 2x2 block means
  * (*low) and of the details (*details); both 0 at low noise. */

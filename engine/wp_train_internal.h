@@ -109,6 +109,7 @@ struct wp_trainer {
  * name. */
 #define WP_TRAINER_DEN (-2)
 #define WP_TRAINER_FILL (-3) /* the fill net (--only fill) */
+#define WP_TRAINER_UP (-4)   /* the up net (--only up) */
 wp_net *wp_trainer_net(wp_trainer *t, int idx);
 void wp_trainer_net_name(const wp_trainer *t, int idx, char *buf, size_t len);
 /* Checks o (ranges, reachable receptive fields, known network names). */

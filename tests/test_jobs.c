@@ -9,6 +9,7 @@
 
 #include "image_io.h"
 #include "testutil.h"
+#include "wp_haar.h"
 #include "wp_job.h"
 #include "wp_parallel.h"
 #include "wp_prior_internal.h"
@@ -512,6 +513,56 @@ START_TEST(upscale_fast_is_seed_free_consistent_and_beats_lanczos)
     free(a), free(b);
     wp_prior_free(p);
     wp_image_free(&img);
+}
+END_TEST
+
+/* A prior with an up net: the fast upscale's details at each level are the
+ * net's output on the low-pass (the untiled net the oracle, away from the
+ * border, where the tiles' mirrored context and the net's zero padding
+ * differ); x4 keeps the block means; the net survives a save and a load;
+ * the sharp mode ignores it. */
+START_TEST(upscale_fast_takes_the_up_net)
+{
+    enum { h = 24, w = 28, H = 2 * h, W = 2 * w };
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 11)), *q;
+    float *low = smooth_image(1, h, w, 4), *y = malloc(4 * 16 * h * w),
+          *sharp = malloc(4 * H * W), *sharp2 = malloc(4 * H * W);
+    for (int i = 0; i < h * w; i++)
+        low[i] = 0.25f + 0.5f * fminf(fmaxf(low[i], 0), 1);
+    char err[WP_ERRLEN];
+    wp_upscale_options u = {.factor = 2, .mode = WP_UPSCALE_SHARP, .seed = 3};
+    u.sampler.max_iter = 3; /* a random prior diverges later */
+    ck_assert_msg(wp_upscale(p, low, 1, h, w, sharp, &u, NULL, err) == WP_OK, "%s", err);
+    small_random_net(&p->up, 1, 3, 5, 0.3f);
+    p->has_up = 1;
+    q = reloaded(p);
+    ck_assert(wp_prior_has_up(q));
+    ck_assert_int_eq(memcmp(q->up.params, p->up.params, sizeof(float) * p->up.nparams), 0);
+    ck_assert_msg(wp_upscale(q, low, 1, h, w, sharp2, &u, NULL, err) == WP_OK, "%s", err);
+    ck_assert_double_eq(max_abs_diff(sharp, sharp2, (size_t)H * W), 0.0);
+    u.mode = WP_UPSCALE_FAST;
+    ck_assert_msg(wp_upscale(q, low, 1, h, w, y, &u, NULL, err) == WP_OK, "%s", err);
+    float *det = malloc(4 * 3 * h * w), *want = malloc(4 * H * W);
+    float *ws = malloc(sizeof(float) * wp_net_infer_floats(&q->up, 1, h, w));
+    ck_assert_int_eq(wp_net_forward(&q->up, low, det, 1, h, w, ws, NULL), WP_OK);
+    wp_haar_inverse(low, det, 1, h, w, want);
+    int m = (wp_net_receptive_field(&q->up) - 1) / 2;
+    double worst = 0, detail = 0;
+    for (int i = 2 * m; i < H - 2 * m; i++)
+        for (int j = 2 * m; j < W - 2 * m; j++) {
+            size_t o = (size_t)i * W + j;
+            ck_assert(want[o] > 0 && want[o] < 1); /* no clipping to undo */
+            worst = fmax(worst, fabs(y[o] - want[o]));
+            detail = fmax(detail, fabs(want[o] - low[(i / 2) * w + j / 2]));
+        }
+    ck_assert_msg(worst < 1e-5, "the fast upscale is %g off the up net's details", worst);
+    ck_assert_msg(detail > 1e-3, "the up net's details are at most %g", detail);
+    u.factor = 4;
+    ck_assert_msg(wp_upscale(q, low, 1, h, w, y, &u, NULL, err) == WP_OK, "%s", err);
+    worst = block_mean_error(y, low, h, w, 4);
+    ck_assert_msg(worst <= 1e-5, "x4 with the up net: a block mean is off by %g", worst);
+    free(low), free(y), free(sharp), free(sharp2), free(det), free(want), free(ws);
+    wp_prior_free(p), wp_prior_free(q);
 }
 END_TEST
 
@@ -1126,6 +1177,7 @@ int main(void)
     tcase_add_test(up, upscale_face_keeps_block_means_and_beats_bicubic);
     tcase_add_test(up, upscale_fast_is_seed_free_consistent_and_beats_lanczos);
     tcase_add_test(up, upscale_passes_are_the_mean_of_turned_upscales);
+    tcase_add_test(up, upscale_fast_takes_the_up_net);
     suite_add_tcase(s, up);
     /* its own case: CK_RUN_CASE=shared runs it alone */
     TCase *shared = tcase_create("shared");

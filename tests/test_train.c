@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "wp_haar.h"
 #include "wp_train_internal.h"
 #include "wp_parallel.h"
 #include "wp_util.h"
@@ -561,25 +562,80 @@ START_TEST(base_den_survives_training)
 }
 END_TEST
 
+/* Runs t (set up for 240 steps on d) 60 steps, checkpoints, resumes and
+ * runs it to the end; the loss of its last 40 steps must be below `drop`
+ * times that of its first 40; returns the exported model, loaded. */
+static wp_prior *train_resume_export(wp_trainer *t, wp_dataset *d, const char *ckpt,
+                                     const char *path, const char *what, double drop)
+{
+    char err[WP_ERRLEN];
+    wp_prior *r;
+    loss_log l = {0};
+    wp_trainer_set_callback(t, record, &l);
+    ck_assert_msg(wp_trainer_run(t, 60, NULL, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_trainer_save_checkpoint(t, ckpt, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_trainer_resume(ckpt, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_trainer_set_callback(t, record, &l);
+    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(l.n, 240);
+    double first = mean(l.loss, 40), last = mean(l.loss + 200, 40);
+    fprintf(stderr, "%s net: loss %.3g over the first 40 steps, %.3g over the last 40\n", what,
+            first, last);
+    ck_assert_msg(last < drop * first, "the %s net's loss went %.3g -> %.3g", what, first, last);
+    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
+    wp_trainer_free(t);
+    ck_assert_msg(wp_prior_load(path, &r, err) == WP_OK, "%s", err);
+    return r;
+}
+
+/* A trainer of the add-on net `net` (fill or up; 240 steps of a small
+ * net, the options then changed by `change`) beside a base trained for the
+ * test (*p, on *d); it is refused without the base. */
+static wp_trainer *addon_trainer(const char *net, char *path, char *ckpt, wp_prior **p,
+                                 wp_dataset **d, void (*change)(wp_train_options *))
+{
+    char err[WP_ERRLEN];
+    wp_train_options o;
+    *p = base_for_only(path, ckpt, d, &o);
+    snprintf(o.only, sizeof o.only, "%s", net);
+    o.cond = (wp_arch){16, 5, 0};
+    o.steps = 240;
+    if (change)
+        change(&o);
+    wp_trainer *t;
+    ck_assert_int_eq(wp_trainer_create(&o, NULL, &t, err), WP_ERR_ARG);
+    ck_assert_msg(strstr(err, "--base"), "%s", err);
+    ck_assert_msg(wp_trainer_create(&o, *p, &t, err) == WP_OK, "%s", err);
+    ck_assert_int_eq(wp_trainer_set_data(t, *d, NULL, err), WP_OK);
+    return t;
+}
+
+/* r (trained from base p) holds p's low-pass and conditional nets as they
+ * were; then both go, with d and the test's folder. */
+static void base_nets_kept(wp_prior *r, wp_prior *p, wp_dataset *d)
+{
+    for (int j = 0; j < p->levels; j++)
+        ck_assert_int_eq(memcmp(r->cond[j].params, p->cond[j].params,
+                                sizeof(float) * p->cond[j].nparams), 0);
+    ck_assert_int_eq(memcmp(r->low.params, p->low.params, sizeof(float) * p->low.nparams), 0);
+    wp_prior_free(r), wp_prior_free(p);
+    wp_dataset_free(d);
+    remove_tmpdir();
+}
+
+static void fill_rates(wp_train_options *o) { o->fill_min = 0.6f, o->fill_max = 0.8f; }
+
 /* --only fill: refused without a base; its examples carry the loss on the
  * unknown pixels only; it learns (the loss falls), resumes from a
  * checkpoint, and the export holds the base's nets unchanged beside it. */
 START_TEST(fill_net_trains_beside_the_base)
 {
-    char err[WP_ERRLEN], path[300], ckpt[300];
+    char path[300], ckpt[300];
     wp_dataset *d;
-    wp_train_options o;
-    wp_prior *p = base_for_only(path, ckpt, &d, &o), *r;
-    wp_train_options o2 = o;
-    snprintf(o2.only, sizeof o2.only, "fill");
-    o2.cond = (wp_arch){16, 5, 0};
-    o2.steps = 240;
-    o2.fill_min = 0.6f, o2.fill_max = 0.8f;
-    wp_trainer *t;
-    ck_assert_int_eq(wp_trainer_create(&o2, NULL, &t, err), WP_ERR_ARG);
-    ck_assert_msg(strstr(err, "--base"), "%s", err);
-    ck_assert_msg(wp_trainer_create(&o2, p, &t, err) == WP_OK, "%s", err);
-    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
+    wp_prior *p, *r;
+    wp_trainer *t = addon_trainer("fill", path, ckpt, &p, &d, fill_rates);
     size_t PP = 16 * 16;
     float x[2 * 16 * 16], noise[16 * 16];
     wp_train_example(t, WP_TRAINER_FILL, 5, 0.0f, x, noise);
@@ -593,33 +649,42 @@ START_TEST(fill_net_trains_beside_the_base)
     }
     ck_assert_msg(unknown > 0 && unknown < PP, "%zu unknown of %zu", unknown, PP);
     ck_assert_msg(moved > unknown / 2, "the fill is exact at %zu of %zu", unknown - moved, unknown);
-    loss_log l = {0};
-    wp_trainer_set_callback(t, record, &l);
-    ck_assert_msg(wp_trainer_run(t, 60, NULL, err) == WP_OK, "%s", err);
-    ck_assert_msg(wp_trainer_save_checkpoint(t, ckpt, err) == WP_OK, "%s", err);
-    wp_trainer_free(t);
-    ck_assert_msg(wp_trainer_resume(ckpt, &t, err) == WP_OK, "%s", err);
-    ck_assert_int_eq(wp_trainer_set_data(t, d, NULL, err), WP_OK);
-    wp_trainer_set_callback(t, record, &l);
-    ck_assert_msg(wp_trainer_run(t, 0, NULL, err) == WP_OK, "%s", err);
-    ck_assert_int_eq(l.n, 240);
-    double first = mean(l.loss, 40), last = mean(l.loss + 200, 40);
-    fprintf(stderr, "fill net: loss %.3g over the first 40 steps, %.3g over the last 40\n", first,
-            last);
-    ck_assert_msg(last < 0.95 * first, "the fill net's loss went %.3g -> %.3g", first, last);
-    ck_assert_msg(wp_trainer_export(t, path, err) == WP_OK, "%s", err);
-    wp_trainer_free(t);
-    ck_assert_msg(wp_prior_load(path, &r, err) == WP_OK, "%s", err);
+    r = train_resume_export(t, d, ckpt, path, "fill", 0.95);
     ck_assert(wp_prior_has_fill(r));
     ck_assert_int_eq(r->fill.in_ch, 2);
     ck_assert_int_eq(r->fill.out_ch, 1);
-    for (int j = 0; j < 2; j++)
-        ck_assert_int_eq(memcmp(r->cond[j].params, p->cond[j].params,
-                                sizeof(float) * p->cond[j].nparams), 0);
-    ck_assert_int_eq(memcmp(r->low.params, p->low.params, sizeof(float) * p->low.nparams), 0);
-    wp_prior_free(r), wp_prior_free(p);
-    wp_dataset_free(d);
-    remove_tmpdir();
+    base_nets_kept(r, p, d);
+}
+END_TEST
+
+/* --only up: refused without a base; an example is a crop's low-pass and
+ * its details (together a crop: values in [0,1]); it learns (the loss
+ * falls), resumes from a checkpoint, and the export holds the base's nets
+ * unchanged beside it. */
+START_TEST(up_net_trains_beside_the_base)
+{
+    char path[300], ckpt[300];
+    wp_dataset *d;
+    wp_prior *p, *r;
+    wp_trainer *t = addon_trainer("up", path, ckpt, &p, &d, NULL);
+    enum { P = 16 };
+    float x[P * P], det[3 * P * P], crop[4 * P * P];
+    wp_train_example(t, WP_TRAINER_UP, 5, 0.0f, x, det);
+    wp_haar_inverse(x, det, 1, P, P, crop);
+    double spread = 0;
+    for (size_t i = 0; i < 4 * P * P; i++) {
+        ck_assert_msg(crop[i] >= -1e-5f && crop[i] <= 1.0f + 1e-5f, "pixel %zu is %g", i,
+                      (double)crop[i]);
+        spread = fmax(spread, fabs(crop[i] - x[(i / (2 * P) / 2) * P + i % (2 * P) / 2]));
+    }
+    ck_assert_msg(spread > 1e-3, "the example's details are at most %g", spread);
+    r = train_resume_export(t, d, ckpt, path, "up", 0.9);
+    ck_assert(wp_prior_has_up(r));
+    ck_assert(!wp_prior_has_fill(r));
+    ck_assert_int_eq(r->up.in_ch, 1);
+    ck_assert_int_eq(r->up.out_ch, 3);
+    ck_assert_ptr_nonnull(strstr(wp_prior_meta(r, "training.up"), "only up, 240 steps (done)"));
+    base_nets_kept(r, p, d);
 }
 END_TEST
 
@@ -1065,6 +1130,7 @@ int main(void)
     tcase_add_test(tc, flat_finetune_starts_from_den);
     tcase_add_test(tc, base_den_survives_training);
     tcase_add_test(tc, fill_net_trains_beside_the_base);
+    tcase_add_test(tc, up_net_trains_beside_the_base);
     tcase_add_test(tc, clipped_noise_is_biased_where_it_clips);
     tcase_add_test(tc, split_batch_matches_one_process);
     suite_add_tcase(s, tc);

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "wp_net.h"
 #include "wp_rng.h"
+#include "wprior.h"
 
 /* The paper's reference material, or NULL (the test is then skipped). */
 static inline const char *ref_dir(void)
@@ -51,6 +54,31 @@ static inline float *rand_buf(wp_rng *r, size_t n, float sd)
     float *x = malloc(sizeof(float) * (n ? n : 1));
     wp_rng_fill_gauss(r, x, n, sd);
     return x;
+}
+
+/* n becomes a random net of 4 layers of 3x3, 8 channels wide, in -> out. */
+static inline void small_random_net(wp_net *n, int in, int out, uint64_t seed, float sd)
+{
+    char err[WP_ERRLEN];
+    uint8_t k[4] = {3, 3, 3, 3};
+    ck_assert_msg(wp_net_init(n, in, out, 8, 4, k, err) == WP_OK, "%s", err);
+    wp_rng r;
+    wp_rng_seed(&r, seed);
+    wp_rng_fill_gauss(&r, n->params, n->nparams, sd);
+}
+
+/* p saved to a file and loaded back (the file removed). */
+static inline wp_prior *reloaded(const wp_prior *p)
+{
+    char err[WP_ERRLEN], path[] = "/tmp/wprior-reload-XXXXXX";
+    wp_prior *q = NULL;
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(wp_prior_save(p, path, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_prior_load(path, &q, err) == WP_OK, "%s", err);
+    remove(path);
+    return q;
 }
 
 /* Runs a suite, returns the process exit code. */
