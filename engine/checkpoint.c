@@ -401,9 +401,10 @@ wp_status wp_trainer_export(wp_trainer *t, const char *path, char *err)
     if (up)
         snprintf(buf, sizeof buf,
                  "wprior train: only up, %ld steps (%s), batch %d of %dx%d%s, Adam lr %g, "
-                 "seed %" PRIu64,
+                 "seed %" PRIu64 "%s",
                  o->steps, wp_trainer_done(t) ? "done" : "unfinished", o->batch, o->patch,
-                 o->patch, scale, (double)o->lr, o->seed);
+                 o->patch, scale, (double)o->lr, o->seed,
+                 o->finetune ? ", started from the model's up net or cond0" : "");
     if (o->ema > 0.0f) {
         size_t n = strlen(buf);
         snprintf(buf + n, sizeof buf - n, ", weight average %g", (double)o->ema);

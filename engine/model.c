@@ -10,8 +10,9 @@
  *       image itself, den alone denoises it),
  *   optionally net.fill: the fast inpainting's fill correction, in=C+1 out=C
  *       (wp_prior.fill),
- *   optionally net.up: the fast upscale's details from the low-pass, in=C
- *       out=3C, any level (wp_prior.up),
+ *   optionally net.up: the fast upscale's correction of a smooth upscale's
+ *       details, in=4C (the low-pass, the details) out=3C, any level
+ *       (wp_prior.up),
  *   plus free-form keys (name, description, training, ...).
  * Tensors: "<net>.conv_layers.i.weight" [out,in,k,k],
  *          "<net>.BN_layers.k.running_sd" / ".gammas" [1,width,1,1]. */
@@ -477,7 +478,7 @@ static wp_status load_net(wp_prior *p, const wp_st_file *f, int idx, char *err)
     wp_status st = parse_net_spec(wp_st_meta_get(f, key), nm, &in, &out, &width, kernel, &L, err);
     if (st)
         return st;
-    int C = p->channels, ein = idx == FILL_IDX ? C + 1 : idx < 0 ? C : 4 * C,
+    int C = p->channels, ein = idx == FILL_IDX ? C + 1 : idx == UP_IDX ? 4 * C : idx < 0 ? C : 4 * C,
         eout = idx == UP_IDX ? 3 * C : idx < 0 ? C : 3 * C;
     if (in != ein || out != eout)
         return wp_fail(err, WP_ERR_FORMAT,

@@ -174,7 +174,7 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
         wp_job_advance(a->job, eval_work(a));
     }
     for (size_t i = 0; i < n; i++)
-        a->y[i] += a->r[i];
+        a->y[i] -= a->r[i];
     return WP_OK;
 }
 
@@ -221,6 +221,26 @@ wp_status wp_faithful_run(wp_ascent *a, float *probe, char *err)
     return st;
 }
 
+void wp_up_start(const float *low, int C, int h, int w, float *x, float *det, float *coef,
+                 float *tmp)
+{
+    wp_haar_smooth_up(low, C, h, w, WP_FAST_BACKPROJECT, x, coef, tmp);
+    wp_haar_forward(x, C, 2 * h, 2 * w, coef, det);
+}
+
+/* The up net's correction of the smooth start's details a->y (given the
+ * low-pass a->cond): y -= up([low, y]), one evaluation. */
+static wp_status up_correct(wp_ascent *a, const wp_prior *p, char *err)
+{
+    wp_plane_src src[2] = {{a->cond, a->cond_ch, 0}, {a->y, a->ch, 1}};
+    wp_status st = wp_net_forward_tiled(a->job, &p->up, src, 2, a->r, a->h, a->w, err);
+    size_t n = (size_t)a->ch * a->h * a->w;
+    for (size_t i = 0; i < n && !st; i++)
+        a->y[i] -= a->r[i];
+    a->iterations = 1;
+    return st;
+}
+
 /* ---- levels ---- */
 
 typedef struct {
@@ -259,16 +279,11 @@ static wp_status sample_details(gen *g, int from, int h, int w, char *err)
         a.sp = g->sp;
         wp_rng_split(&root, (uint64_t)j + 1, &a.rng);
         wp_status st;
-        if (g->faithful && g->p->has_up) { /* the details straight from the low-pass */
-            wp_plane_src src = {a.cond, C, 0};
-            st = wp_net_forward_tiled(g->job, &g->p->up, &src, 1, g->det, h, w, err);
-            a.iterations = 1;
-        } else if (g->faithful) {
+        if (g->faithful) {
             /* the level's own output plane is free until the inverse below */
             float *x = low_buf(g, j);
-            wp_haar_smooth_up(a.cond, C, h, w, WP_FAST_BACKPROJECT, x, g->r, g->z);
-            wp_haar_forward(x, C, 2 * h, 2 * w, g->z, g->det);
-            st = wp_faithful_run(&a, x, err);
+            wp_up_start(a.cond, C, h, w, x, g->det, g->r, g->z);
+            st = g->p->has_up ? up_correct(&a, g->p, err) : wp_faithful_run(&a, x, err);
         } else {
             st = wp_ascent_run(&a, err);
         }

@@ -287,9 +287,23 @@ static int is_trained(const wp_trainer *t, int idx)
     return 0;
 }
 
+/* A net copied from a model to be fine-tuned has the options' shape (the
+ * trainer sizes its buffers from the options). */
+static wp_status finetune_shape(const wp_net *net, const wp_arch *a, const char *name, char *err)
+{
+    if (net->width == a->width && net->nlayers == a->layers)
+        return WP_OK;
+    return wp_fail(err, WP_ERR_ARG,
+                   "fine-tuning: the model's %s net is %d wide with %d layers; the options say "
+                   "%d and %d (give the same --width/--layers)",
+                   name, net->width, net->nlayers, a->width, a->layers);
+}
+
 /* The optional net idx (fill or up, in x out channels) of the trained
- * prior: trained (a new net, or with --finetune the base's), or the base's
- * kept untrained. */
+ * prior: trained (a new net, or with --finetune the base's; an up net
+ * without one starts from cond0, of the same shape: the fast upscale's
+ * start is a denoiser's input with little noise), or the base's kept
+ * untrained. */
 static wp_status optional_net(wp_trainer *t, const wp_prior *base, int idx, int in, int out,
                               wp_rng *init, char *err)
 {
@@ -304,10 +318,14 @@ static wp_status optional_net(wp_trainer *t, const wp_prior *base, int idx, int 
                            "the %s net works with a model's other nets: give the model (--base, "
                            "or --finetune to start from its %s net)",
                            up ? "up" : "fill", up ? "up" : "fill");
-        if (t->o.finetune && from)
-            st = wp_net_copy(net, from, err);
-        else if (!(st = wp_train_make_net(net, &t->o.cond, in, out, err)))
+        const wp_net *start = !t->o.finetune ? NULL : from ? from : up ? &base->cond[0] : NULL;
+        if (start) {
+            if (!(st = wp_net_copy(net, start, err)))
+                st = finetune_shape(net, &t->o.cond, start == from ? (up ? "up" : "fill") : "cond0",
+                                    err);
+        } else if (!(st = wp_train_make_net(net, &t->o.cond, in, out, err))) {
             init_net(net, init);
+        }
     } else if (from) { /* kept, untrained */
         st = wp_net_copy(net, from, err);
     } else {
@@ -356,12 +374,8 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         if (base && (o->finetune || !is_trained(t, idx))) {
             st = wp_net_copy(net, idx < 0 ? (o->flat ? flat_start : &base->low) : &base->cond[idx],
                              err);
-            /* the trainer sizes its buffers from the options */
-            if (!st && is_trained(t, idx) && (net->width != a->width || net->nlayers != a->layers))
-                st = wp_fail(err, WP_ERR_ARG,
-                             "fine-tuning: the model's %s net is %d wide with %d layers; the "
-                             "options say %d and %d (give the same --width/--layers)",
-                             idx < 0 ? "low" : "cond", net->width, net->nlayers, a->width, a->layers);
+            if (!st && is_trained(t, idx))
+                st = finetune_shape(net, a, idx < 0 ? "low" : "cond", err);
             continue;
         }
         st = wp_train_make_net(net, a, idx < 0 ? C : 4 * C, idx < 0 ? C : 3 * C, err);
@@ -371,7 +385,7 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
     if (!st)
         st = optional_net(t, base, WP_TRAINER_FILL, C + 1, C, &init, err);
     if (!st)
-        st = optional_net(t, base, WP_TRAINER_UP, C, 3 * C, &init, err);
+        st = optional_net(t, base, WP_TRAINER_UP, 4 * C, 3 * C, &init, err);
     /* a base's denoising entry net goes on into the result, untrained */
     if (!st && base && base->has_den && !o->flat) {
         st = wp_net_copy(&t->prior->den, &base->den, err);
@@ -656,16 +670,22 @@ static void make_fill_example(const wp_trainer *t, const ex_scratch *w, const wp
         x[C * PP + i] = 1.0f - wt[i];
 }
 
-/* An example of the up net: a crop of 2P, one Haar level down; x = the
- * low-pass [C,P,P], noise = the details [3C,P,P] (what the net predicts). */
+/* An example of the up net: a crop of 2P, one Haar level down, and the
+ * fast upscale's smooth start from its low-pass (wp_up_start); x = [the
+ * low-pass, the start's details] [4C,P,P], noise = the start's details
+ * minus the crop's [3C,P,P] (what the net predicts). */
 static void make_up_example(const wp_trainer *t, const ex_scratch *w, const wp_dataset *d,
                             const wp_crop_aug *aug, wp_rng *dr, float *x, float *noise)
 {
     int C = t->o.channels, P = t->o.patch, S = 2 * P;
     size_t PP = (size_t)P * P;
+    float *det = w->tmp2, *start = x + C * PP;
     wp_dataset_crop(d, dr, S, aug, w->crop);
-    reduce_crop(w->crop, w->tmp, noise, C, S, P);
+    reduce_crop(w->crop, w->tmp, det, C, S, P);
     memcpy(x, w->crop, sizeof(float) * C * PP);
+    wp_up_start(x, C, P, P, w->crop2, start, w->tmp, w->tmp + C * PP);
+    for (size_t i = 0; i < 3 * C * PP; i++)
+        noise[i] = start[i] - det[i];
 }
 
 /* The fill net's loss counts the unknown pixels only: its output is zeroed
@@ -736,7 +756,7 @@ static size_t in_floats(const wp_trainer *t, int idx)
     size_t PP = (size_t)t->o.patch * t->o.patch;
     if (idx == WP_TRAINER_FILL)
         return (size_t)(t->o.channels + 1) * PP;
-    return (size_t)(idx < 0 ? 1 : 4) * t->o.channels * PP;
+    return (size_t)(idx < 0 && idx != WP_TRAINER_UP ? 1 : 4) * t->o.channels * PP;
 }
 
 /* Output bands of network idx: 3 for the detail bands (cond, up), 1 for an

@@ -24,10 +24,11 @@ struct wp_prior {
      * correction of the level-0 fill from [fill, unknown-pixel mask]. */
     wp_net fill;                 /* in C+1, out C */
     int has_fill;
-    /* Optional up net (has_up): the fast upscale's details of a level from
-     * its low-pass, one net for every level (natural images look alike
-     * across scales). */
-    wp_net up;                   /* in C, out 3C */
+    /* Optional up net (has_up): the fast upscale's correction of the
+     * details of a level's smooth upscale (wp_up_start), from the low-pass
+     * and those details; one net for every level (natural images look
+     * alike across scales). */
+    wp_net up;                   /* in 4C, out 3C */
     int has_up;
     wp_st_meta *meta;            /* free-form metadata (name, description, ...) */
     size_t nmeta;

@@ -77,6 +77,12 @@ extern void (*wp_ascent_trace_hook)(const wp_ascent *a, int t, double sigma);
 #define WP_FAST_STEPS 4
 #define WP_FAST_BACKPROJECT 4
 #define WP_FAST_SEED 0x6661697468ULL
+/* The fast upscale's start for a low-pass [C,h,w]: x [C,2h,2w] its smooth
+ * x2 upscale (above), det [3C,h,w] that upscale's details; work: coef
+ * [C,h,w] and tmp [C,h,2w].  A model's up net corrects det, the trainer's
+ * up examples start from it. */
+void wp_up_start(const float *low, int C, int h, int w, float *x, float *det, float *coef,
+                 float *tmp);
 /* The sharp mode draws a real sample (beta 0.5) with bigger first steps
  * than the reference's 0.01: 65 instead of 106 iterations at x2 on faces,
  * the same PSNR (31.6 dB). */

@@ -80,8 +80,8 @@ WP_API int wp_prior_has_fill(const wp_prior *p);
 /* Makes a copy of src's fill net p's (same channels); with src NULL,
  * removes p's. */
 WP_API wp_status wp_prior_set_fill(wp_prior *p, const wp_prior *src, char *err);
-/* 1 when p has an up net: the fast upscale predicts each level's details
- * from its low-pass with it (trained by `wprior train --only up`). */
+/* 1 when p has an up net: the fast upscale corrects each level's smooth
+ * upscale with it (trained by `wprior train --only up`). */
 WP_API int wp_prior_has_up(const wp_prior *p);
 /* Makes a copy of src's up net p's (same channels); with src NULL,
  * removes p's. */

@@ -657,10 +657,11 @@ START_TEST(fill_net_trains_beside_the_base)
 }
 END_TEST
 
-/* --only up: refused without a base; an example is a crop's low-pass and
- * its details (together a crop: values in [0,1]); it learns (the loss
- * falls), resumes from a checkpoint, and the export holds the base's nets
- * unchanged beside it. */
+/* --only up: refused without a base; an example is a crop's low-pass, the
+ * smooth start's details and their error (the low-pass and the start's
+ * details less the error are a crop: values in [0,1]); it learns (the
+ * loss falls), resumes from a checkpoint, and the export holds the base's
+ * nets unchanged beside it. */
 START_TEST(up_net_trains_beside_the_base)
 {
     char path[300], ckpt[300];
@@ -668,8 +669,14 @@ START_TEST(up_net_trains_beside_the_base)
     wp_prior *p, *r;
     wp_trainer *t = addon_trainer("up", path, ckpt, &p, &d, NULL);
     enum { P = 16 };
-    float x[P * P], det[3 * P * P], crop[4 * P * P];
+    float x[4 * P * P], det[3 * P * P], crop[4 * P * P];
     wp_train_example(t, WP_TRAINER_UP, 5, 0.0f, x, det);
+    double error = 0;
+    for (size_t i = 0; i < 3 * P * P; i++) {
+        error = fmax(error, fabs(det[i]));
+        det[i] = x[P * P + i] - det[i];
+    }
+    ck_assert_msg(error > 1e-3, "the smooth start is exact to %g", error);
     wp_haar_inverse(x, det, 1, P, P, crop);
     double spread = 0;
     for (size_t i = 0; i < 4 * P * P; i++) {
@@ -681,7 +688,7 @@ START_TEST(up_net_trains_beside_the_base)
     r = train_resume_export(t, d, ckpt, path, "up", 0.9);
     ck_assert(wp_prior_has_up(r));
     ck_assert(!wp_prior_has_fill(r));
-    ck_assert_int_eq(r->up.in_ch, 1);
+    ck_assert_int_eq(r->up.in_ch, 4);
     ck_assert_int_eq(r->up.out_ch, 3);
     ck_assert_ptr_nonnull(strstr(wp_prior_meta(r, "training.up"), "only up, 240 steps (done)"));
     base_nets_kept(r, p, d);
