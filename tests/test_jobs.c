@@ -548,11 +548,7 @@ START_TEST(upscale_fast_takes_the_up_net)
     memcpy(in, low, 4 * h * w);
     wp_up_start(low, 1, h, w, want, in + h * w, sharp2, sharp2 + h * w);
     ck_assert_int_eq(wp_net_forward(&q->up, in, det, 1, h, w, ws, NULL), WP_OK);
-    double moved = 0;
-    for (int i = 0; i < 3 * h * w; i++) {
-        moved = fmax(moved, fabs(det[i]));
-        det[i] = in[h * w + i] - det[i];
-    }
+    double moved = apply_correction(in + h * w, det, (size_t)3 * h * w);
     ck_assert_msg(moved > 1e-3, "the up net moves the details by at most %g", moved);
     wp_haar_inverse(low, det, 1, h, w, want);
     int m = (wp_net_receptive_field(&q->up) - 1) / 2;

@@ -67,6 +67,18 @@ static inline void small_random_net(wp_net *n, int in, int out, uint64_t seed, f
     wp_rng_fill_gauss(&r, n->params, n->nparams, sd);
 }
 
+/* r[i] becomes start[i] - r[i] (a correction r applied, as the up net's);
+ * returns the largest |r[i]| before. */
+static inline double apply_correction(const float *start, float *r, size_t n)
+{
+    double most = 0;
+    for (size_t i = 0; i < n; i++) {
+        most = fmax(most, fabs(r[i]));
+        r[i] = start[i] - r[i];
+    }
+    return most;
+}
+
 /* p saved to a file and loaded back (the file removed). */
 static inline wp_prior *reloaded(const wp_prior *p)
 {
