@@ -174,7 +174,7 @@ wp_status wp_ascent_run(wp_ascent *a, char *err)
         wp_job_advance(a->job, eval_work(a));
     }
     for (size_t i = 0; i < n; i++)
-        a->y[i] -= a->r[i];
+        a->y[i] += a->r[i];
     return WP_OK;
 }
 
