@@ -1,6 +1,7 @@
 /* test_jobs.c: the engine's three jobs: tiling equals the untiled result,
  * the memory budget holds, cancel and progress work, upscaling keeps block
- * means and beats bicubic, sampling is reproducible. */
+ * means and beats bicubic, sampling is reproducible, and each
+ * ascent step moves toward the denoiser and ends on its output. */
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -670,6 +671,70 @@ START_TEST(sample_face_is_reproducible)
 }
 END_TEST
 
+/* The ascent's oracle: every step is y += h r + noise with r = D(y) - y,
+ * and the result is D(y) of the last state; the trace hook sees each
+ * state before its step. */
+static struct {
+    float *y, *r, *z;
+    double sigma, first, worst;
+    int t;
+} trace;
+
+static void trace_step(const wp_ascent *a, int t, double sigma)
+{
+    size_t n = (size_t)a->ch * a->h * a->w;
+    if (t > 1) {
+        double h, gamma;
+        wp_ascent_schedule(&a->sp, t - 1, trace.sigma, &h, &gamma);
+        for (size_t i = 0; i < n; i++) {
+            double want = trace.y[i] + h * trace.r[i] + (gamma > 0 ? a->z[i] : 0.0);
+            double d = fabs(a->y[i] - want);
+            trace.worst = d > trace.worst ? d : trace.worst;
+        }
+    } else {
+        trace.first = sigma;
+    }
+    memcpy(trace.y, a->y, sizeof(float) * n);
+    memcpy(trace.r, a->r, sizeof(float) * n);
+    trace.sigma = sigma, trace.t = t;
+}
+
+START_TEST(ascent_steps_toward_the_denoiser_and_ends_on_it)
+{
+    wp_prior *p = face_prior();
+    int h = 40, w = 40;
+    size_t n = (size_t)h * w;
+    float *y = malloc(4 * n), *r = malloc(4 * n), *z = malloc(4 * n);
+    trace.y = malloc(4 * n), trace.r = malloc(4 * n), trace.worst = 0;
+    char err[WP_ERRLEN];
+    wp_job job;
+    ck_assert_int_eq(wp_job_begin(&job, p, NULL, 0, &p->low, WP_BORDER_MIRROR, err), WP_OK);
+    wp_ascent a = {0};
+    a.job = &job, a.net = &p->low;
+    a.y = y, a.r = r, a.z = z;
+    a.ch = 1, a.h = h, a.w = w;
+    a.mean0 = 0.5f;
+    wp_sampler_defaults(&a.sp);
+    wp_rng_seed(&a.rng, 3);
+    wp_ascent_trace_hook = trace_step;
+    wp_status st = wp_ascent_run(&a, err);
+    wp_ascent_trace_hook = NULL;
+    ck_assert_msg(st == WP_OK, "%s", err);
+    ck_assert_int_gt(trace.t, 5);
+    ck_assert_msg(trace.worst < 1e-5, "a step is not y += h (D(y) - y) + noise: %g off", trace.worst);
+    ck_assert_msg(trace.sigma < 0.2 * trace.first, "sigma went %g -> %g", trace.first, trace.sigma);
+    /* stopped at the last traced state: the result is its denoised image */
+    ck_assert_int_eq(a.iterations, trace.t);
+    double off = 0;
+    for (size_t i = 0; i < n; i++)
+        off = fmax(off, fabs(y[i] - (trace.y[i] + trace.r[i])));
+    ck_assert_msg(off < 1e-6, "the result is not D(y) of the last state: %g off", off);
+    wp_job_end(&job);
+    wp_prior_free(p);
+    free(y), free(r), free(z), free(trace.y), free(trace.r);
+}
+END_TEST
+
 /* The oracle of border handling, written apart from tile.c: plane c of a
  * source at (i,j) anywhere, mirrored (half-sample symmetric, detail bands
  * flipping sign as a mirrored image's would) or wrapped. */
@@ -1182,6 +1247,11 @@ int main(void)
     tcase_add_test(up, upscale_passes_are_the_mean_of_turned_upscales);
     tcase_add_test(up, upscale_fast_takes_the_up_net);
     suite_add_tcase(s, up);
+    /* its own case: CK_RUN_CASE=ascent runs it alone */
+    TCase *ascent = tcase_create("ascent");
+    tcase_set_timeout(ascent, 120);
+    tcase_add_test(ascent, ascent_steps_toward_the_denoiser_and_ends_on_it);
+    suite_add_tcase(s, ascent);
     /* its own case: CK_RUN_CASE=shared runs it alone */
     TCase *shared = tcase_create("shared");
     tcase_set_timeout(shared, 120);
