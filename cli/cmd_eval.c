@@ -44,6 +44,7 @@ static int eval_usage(FILE *f)
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --fast             denoise as `wprior denoise --fast` does\n"
             "  --blend            denoise as `wprior denoise --blend` does\n"
+            "  --no-wiener        denoise as `wprior denoise --no-wiener` does\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
             "                     score would be if that network were perfect (with a\n"
@@ -67,7 +68,7 @@ typedef struct {
     const char *model, *flat, *clean, *plot, *save, *external;
     float sigma[MAX_SIGMAS], missing[MAX_SIGMAS];
     int nsigma, nmissing, crop, clip, no_unclip, per_image, rgb, ensemble, oracle, olevel, fast,
-        blend;
+        blend, wiener;
     unsigned long long seed;
 } eval_args;
 
@@ -126,6 +127,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
         }
         if (!strcmp(k, "--blend")) {
             a->blend = 1;
+            continue;
+        }
+        if (!strcmp(k, "--no-wiener")) {
+            a->wiener = WP_WIENER_OFF;
             continue;
         }
         if (i + 1 >= argc)
@@ -495,7 +500,7 @@ static int eval_image(eval_sums *E, const char *path, int idx)
         wp_denoise_options d = {
             .strength = 1.0f, .clipped = a->clip && !a->no_unclip, .ensemble = a->ensemble,
             .oracle = a->oracle, .oracle_clean = clean,
-            .oracle_level = a->olevel, .fast = a->fast, .blend = a->blend};
+            .oracle_level = a->olevel, .fast = a->fast, .blend = a->blend, .wiener = a->wiener};
         wp_denoise_options df = d;
         df.oracle = WP_ORACLE_NONE; /* the flat model has no pyramid */
         if (denoise_psnr(E->p, noisy, clean, work, C, H, W, &d, path, &pout) ||

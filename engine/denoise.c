@@ -13,6 +13,7 @@
 #include "wp_prior_internal.h"
 #include "wp_unclip.h"
 #include "wp_util.h"
+#include "wp_wiener.h"
 
 static void subtract(float *a, const float *b, size_t n)
 {
@@ -392,7 +393,10 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     for (size_t i = 0; i < total; i++)
         if (!isfinite(in[i]))
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
-    float sigma = noise_sigma || second ? wp_estimate_noise(in, channels, height, width) : 0;
+    int wiener = dopt && dopt->wiener ? dopt->wiener == WP_WIENER_ON
+                                      : !(dopt && dopt->fast) && oracle == WP_ORACLE_NONE;
+    float sigma = noise_sigma || second || wiener ? wp_estimate_noise(in, channels, height, width)
+                                                  : 0;
     float wl = 0, wd = 0;
     if (noise_sigma)
         *noise_sigma = sigma;
@@ -414,7 +418,12 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     int opp = channels != C;
     size_t oplanes = opp ? (size_t)(oracle ? 2 : 1) * height * width : 0;
     size_t res2_n = second ? total : 0; /* the second route's result */
-    size_t fixed = max_size(r1.fixed, r2.fixed) +
+    /* the Wiener stage's planes take the network output's place */
+    size_t netout_n = max_size(r1.netout, r2.netout);
+    size_t wiener_n = wiener ? (size_t)(channels + 2) * height * width : 0;
+    size_t wiener_extra = wiener_n > netout_n ? wiener_n - netout_n : 0;
+    netout_n += wiener_extra;
+    size_t fixed = sizeof(float) * wiener_extra + max_size(r1.fixed, r2.fixed) +
                    (oracle ? wp_pyramid_bytes(C, height, width, denoise_levels(p)) : 0) +
                    (opp ? sizeof(float) * (total - plane) : 0) +
                    sizeof(float) * (res2_n + scratch + oplanes);
@@ -429,8 +438,8 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     wp_status st = wp_job_begin(&job, p, opt, fixed, largest, WP_BORDER_ZERO, err);
     if (st)
         return st;
-    job.work_total = r1.work + r2.work;
-    size_t netout_n = max_size(r1.netout, r2.netout);
+    job.work_total = r1.work + r2.work +
+                     (wiener ? wp_wiener_work(channels, height, width, &wp_wiener_defaults) : 0);
     /* The result goes to its own buffer so that out changes only once
      * every channel succeeded (a gray prior on RGB works one channel at a
      * time, the documented fallback). */
@@ -450,6 +459,10 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
         if (!st)
             blend_blocks(res, res2, channels, height, width, wl, wd);
     }
+    if (!st && wiener &&
+        wp_wiener_stage(in, res, channels, height, width, sigma, dopt && dopt->clipped,
+                        &wp_wiener_defaults, netout, &job))
+        st = wp_fail(err, WP_ERR_CANCELLED, "cancelled");
     if (!st && dopt && dopt->clipped)
         for (int c = 0; c < channels && !st; c++)
             if (wp_unclip_plane(res + (size_t)c * height * width, in + (size_t)c * height * width,

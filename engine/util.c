@@ -191,6 +191,8 @@ static const float opponent[3][3] = {
     {0.40824829f, -0.81649658f, 0.40824829f},
 };
 
+const float (*wp_opponent_basis(void))[3] { return opponent; }
+
 void wp_opponent_channel(const float *rgb, size_t n, int k, float *dst)
 {
     const float *m = opponent[k], lift = k ? WP_OPPONENT_LIFT : 0.0f;

@@ -31,6 +31,8 @@ int wp_parse_double(const char *s, double *out);
  * chroma channels are lifted by WP_OPPONENT_LIFT into the range of the
  * gray images the nets learnt (around 0, they read like nothing they saw). */
 #define WP_OPPONENT_LIFT 0.5f
+/* The basis: row k is opponent channel k's weights of R, G and B. */
+const float (*wp_opponent_basis(void))[3];
 /* dst [n] = opponent channel k (0..2) of the planar RGB image rgb [3,n]. */
 void wp_opponent_channel(const float *rgb, size_t n, int k, float *dst);
 /* x [3,n]: opponent channels back to RGB, in place. */
