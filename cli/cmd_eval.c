@@ -44,7 +44,7 @@ static int eval_usage(FILE *f)
             "  --ensemble N       denoise as `wprior denoise --ensemble N` does      [1]\n"
             "  --fast             denoise as `wprior denoise --fast` does\n"
             "  --blend            denoise as `wprior denoise --blend` does\n"
-            "  --no-wiener        denoise as `wprior denoise --no-wiener` does\n"
+            "  --wiener, --no-wiener  denoise as `wprior denoise` does with them\n"
             "  --oracle low|details  take the coarsest low-pass (or every level's details)\n"
             "                     from the clean image instead of the network: what the\n"
             "                     score would be if that network were perfect (with a\n"
@@ -131,6 +131,10 @@ static int parse_eval(int argc, char **argv, eval_args *a)
         }
         if (!strcmp(k, "--no-wiener")) {
             a->wiener = WP_WIENER_OFF;
+            continue;
+        }
+        if (!strcmp(k, "--wiener")) {
+            a->wiener = WP_WIENER_ON;
             continue;
         }
         if (i + 1 >= argc)

@@ -393,8 +393,11 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
     for (size_t i = 0; i < total; i++)
         if (!isfinite(in[i]))
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
-    int wiener = dopt && dopt->wiener ? dopt->wiener == WP_WIENER_ON
-                                      : !(dopt && dopt->fast) && oracle == WP_ORACLE_NONE;
+    int wiener = dopt && dopt->wiener
+                     ? dopt->wiener == WP_WIENER_ON
+                     : !(dopt && dopt->fast) && oracle == WP_ORACLE_NONE &&
+                           ((dopt && dopt->blend) ||
+                            (size_t)height * width <= (size_t)WP_WIENER_AUTO_PIXELS);
     float sigma = noise_sigma || second || wiener ? wp_estimate_noise(in, channels, height, width)
                                                   : 0;
     float wl = 0, wd = 0;

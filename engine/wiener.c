@@ -69,24 +69,28 @@ static void dct_init(void)
                                              cos(M_PI * (2 * j + 1) * u / (2.0 * P)));
 }
 
-/* out = D X D^T, as 8-wide axpys (vectorized in each clone). */
+/* out = D X D^T, as 8-wide axpys (vectorized in each clone): the
+ * columns' transform first, on rows loaded once. */
 static inline void dct_fwd(const float *x, ptrdiff_t stride, float *out)
 {
-    float t[P][P]; /* t[i][:] = sum_j x[i][j] dctt[j][:] */
-    for (int i = 0; i < P; i++) {
-        for (int u = 0; u < P; u++)
-            t[i][u] = x[i * stride] * dctt[0][u];
-        for (int j = 1; j < P; j++)
-            for (int u = 0; u < P; u++)
-                t[i][u] += x[i * stride + j] * dctt[j][u];
-    }
+    float r[P][P], t[P][P]; /* t = D X */
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++)
+            r[i][j] = x[i * stride + j];
     for (int v = 0; v < P; v++) {
+        for (int j = 0; j < P; j++)
+            t[v][j] = dct[v][0] * r[0][j];
+        for (int i = 1; i < P; i++)
+            for (int j = 0; j < P; j++)
+                t[v][j] += dct[v][i] * r[i][j];
+    }
+    for (int v = 0; v < P; v++) { /* out[v][:] = sum_j t[v][j] dctt[j][:] */
         float *o = out + v * P;
         for (int u = 0; u < P; u++)
-            o[u] = dct[v][0] * t[0][u];
-        for (int i = 1; i < P; i++)
+            o[u] = t[v][0] * dctt[0][u];
+        for (int j = 1; j < P; j++)
             for (int u = 0; u < P; u++)
-                o[u] += dct[v][i] * t[i][u];
+                o[u] += t[v][j] * dctt[j][u];
     }
 }
 
