@@ -274,6 +274,14 @@ static void blend_blocks(float *a, const float *b, int planes, int H, int W, flo
     }
 }
 
+/* The Wiener stage's tables were fitted on the photo priors: a prior
+ * takes it by default when its metadata says denoise.wiener=1. */
+static int wiener_by_default(const wp_prior *p)
+{
+    const char *v = wp_prior_meta(p, "denoise.wiener");
+    return v && !strcmp(v, "1");
+}
+
 /* Scratch of one route (denoise_route): the network output, the ensemble's
  * moved planes, a gray prior's opponent channel and its clean oracle. */
 typedef struct {
@@ -395,7 +403,8 @@ wp_status wp_denoise(const wp_prior *p, const float *in, float *out, int channel
             return wp_fail(err, WP_ERR_ARG, "the image holds NaN or infinite values");
     int wiener = dopt && dopt->wiener
                      ? dopt->wiener == WP_WIENER_ON
-                     : !(dopt && dopt->fast) && oracle == WP_ORACLE_NONE &&
+                     : wiener_by_default(p) && !(dopt && dopt->fast) &&
+                           oracle == WP_ORACLE_NONE &&
                            ((dopt && dopt->blend) ||
                             (size_t)height * width <= (size_t)WP_WIENER_AUTO_PIXELS);
     float sigma = noise_sigma || second || wiener ? wp_estimate_noise(in, channels, height, width)

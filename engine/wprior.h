@@ -219,9 +219,11 @@ typedef struct {
                    second stage, the networks' result as its pilot: repeated
                    patterns within 12 pixels help each other; 0.15-1 dB on
                    photographs, about 1-1.5 s per megapixel on 2 cores):
-                   WP_WIENER_AUTO (0): on with blend, and otherwise on images
-                   of at most WP_WIENER_AUTO_PIXELS, never with fast or an
-                   oracle; WP_WIENER_ON; WP_WIENER_OFF */
+                   WP_WIENER_AUTO (0): for a prior whose metadata has
+                   denoise.wiener=1 (the shipped photo priors), on with
+                   blend, and otherwise on images of at most
+                   WP_WIENER_AUTO_PIXELS, never with fast or an oracle;
+                   WP_WIENER_ON; WP_WIENER_OFF */
 } wp_denoise_options;
 
 enum { WP_WIENER_AUTO = 0, WP_WIENER_ON = 1, WP_WIENER_OFF = -1 };
