@@ -245,7 +245,6 @@ typedef struct {
     const float *noisy, *pilot, *guide;
     float *num, *den;
     int C, H, W, nry, nrx, band, par;
-    const int *rys, *rxs;
     float sigma;
     const wp_wiener_params *wp;
     float kaiser[PP];
@@ -338,6 +337,10 @@ static double ref_work(int C, const wp_wiener_params *wp)
     return (double)wp->search * wp->search * PP + (double)C * wp->group * 3 * 1024;
 }
 
+/* Reference positions along a side: 0, step, ... and the last one, max. */
+static int npositions(int max, int step) { return max / step + 1 + (max % step != 0); }
+static int position(int i, int step, int max) { return i * step < max ? i * step : max; }
+
 /* Band i of one parity: reference rows [b * band, (b + 1) * band).  Bands
  * of a parity touch disjoint rows (band * step >= search + patch), so
  * they run in parallel and the sums do not depend on the thread count. */
@@ -351,23 +354,12 @@ static void run_band(int i, int tid, void *ctx)
     int a0 = b * s->band, a1 = a0 + s->band < s->nry ? a0 + s->band : s->nry;
     for (int a = a0; a < a1; a++)
         for (int c = 0; c < s->nrx; c++)
-            reference(s, s->rys[a], s->rxs[c], scr);
+            reference(s, position(a, s->wp->step, s->H - P), position(c, s->wp->step, s->W - P),
+                      scr);
     if (s->job)
         wp_job_advance(s->job, (a1 - a0) * s->nrx * ref_work(s->C, s->wp));
 }
 
-/* Reference positions 0, step, ... and the last one, max. */
-static int positions(int max, int step, int *out)
-{
-    int n = 0;
-    for (int v = 0; v <= max; v += step)
-        out[n++] = v;
-    if (out[n - 1] != max)
-        out[n++] = max;
-    return n;
-}
-
-static int npositions(int max, int step) { return max / step + 1 + (max % step != 0); }
 
 static double kaiser_i0(double x)
 {
@@ -412,23 +404,19 @@ int wp_wiener_stage(const float *noisy, float *res, int C, int H, int W, float s
                                           kaiser_i0(beta * sqrt(1 - rj * rj)) /
                                           (kaiser_i0(beta) * kaiser_i0(beta)));
         }
-    int *rys = malloc(sizeof(int) * (size_t)(H + W + 4)), *rxs = rys + H + 2;
-    s.nry = positions(H - P, wp->step, rys), s.nrx = positions(W - P, wp->step, rxs);
-    s.rys = rys, s.rxs = rxs;
+    s.nry = npositions(H - P, wp->step), s.nrx = npositions(W - P, wp->step);
     s.band = (wp->search + P + wp->step - 1) / wp->step + 1;
     int nbands = (s.nry + s.band - 1) / s.band, T = wp_threads();
     s.scratch_bytes = sizeof(wp_match) * wp->search * wp->search +
                       sizeof(float) * (size_t)2 * C * wp->group * PP;
     s.scratch = malloc(s.scratch_bytes * (size_t)T);
-    if (!rys || !s.scratch) {
-        free(rys), free(s.scratch);
+    if (!s.scratch)
         return 0; /* the pilot stays: the stage only improves it */
-    }
     for (int par = 0; par < 2; par++) {
         s.par = par;
         wp_parallel_for((nbands - par + 1) / 2, run_band, &s);
     }
-    free(rys), free(s.scratch);
+    free(s.scratch);
     if (job && wp_job_cancelled(job))
         return -1;
     float share = kn.share;
