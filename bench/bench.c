@@ -1,6 +1,6 @@
 /* bench: speed of the engine's kernels on the shapes that matter, in one
  * run: OpenBLAS sgemm peak, network forwards (inference) and training
- * steps (forward + backward + Adam), on T threads.
+ * steps (forward + backward + Adam) and the Wiener stage, on T threads.
  * usage: bench THREADS [REPEATS [FILTER]]  -> one line per case (only the
  * cases whose name contains FILTER, when given; WP_BENCH_CLOCK=cpu: CPU
  * time, see now()):
@@ -20,6 +20,7 @@
 #include "wp_prior_internal.h"
 #include "wp_rng.h"
 #include "wp_train_internal.h"
+#include "wp_wiener.h"
 
 /* WP_BENCH_CLOCK=cpu times the process's CPU time instead of wall time:
  * for comparing two builds on a machine loaded by other jobs (the wall
@@ -139,6 +140,46 @@ static void bench_train(const char *name, wp_net *net, int N, int H, int W, int 
     free(x), free(y), free(t), free(dy), free(g);
 }
 
+/* The collaborative Wiener stage on a 1024x1024 image: waves and noise
+ * (groups of all sizes), sigma 25, the pilot a little off the truth; the
+ * band-cached stage and its oracle, at the shipped knobs and at `big`. */
+static void bench_wiener(int C, const wp_wiener_params *wp, const char *knobs, int reps)
+{
+    char name[64], oname[64], shape[64];
+    snprintf(name, sizeof name, "wiener %s bands", knobs);
+    snprintf(oname, sizeof oname, "wiener %s oracle", knobs);
+    if (!wanted(name) && !wanted(oname))
+        return;
+    int H = 1024, W = 1024;
+    size_t n = (size_t)C * H * W;
+    float *x = malloc(4 * n), *y = malloc(4 * n), *pilot = malloc(4 * n), *res = malloc(4 * n);
+    float *work = malloc(4 * (size_t)(C + 2) * H * W);
+    wp_rng r;
+    wp_rng_seed(&r, 3);
+    wp_rng_fill_gauss(&r, y, n, 25.0f / 255);
+    wp_rng_fill_gauss(&r, pilot, n, 0.01f);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                size_t q = ((size_t)c * H + i) * W + j;
+                x[q] = 0.5f + 0.2f * sinf(0.05f * i + 0.3f * c) * sinf(0.11f * j + 0.02f * i * (i > 512));
+                y[q] += x[q], pilot[q] += x[q];
+            }
+    snprintf(shape, sizeof shape, "%dx%dx%d", C, H, W);
+    double work_units = wp_wiener_work(C, H, W, wp);
+    if (wanted(name)) {
+        double t = BEST_OF(reps, (memcpy(res, pilot, 4 * n),
+                                  wp_wiener_stage(y, res, C, H, W, 25.0f / 255, 0, wp, work, NULL)));
+        report(name, shape, t, 2 * work_units);
+    }
+    if (wanted(oname)) {
+        double t = BEST_OF(1, (memcpy(res, pilot, 4 * n),
+                               wp_wiener_stage_oracle(y, res, C, H, W, 25.0f / 255, 0, wp, work)));
+        report(oname, shape, t, 2 * work_units);
+    }
+    free(x), free(y), free(pilot), free(res), free(work);
+}
+
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 1, reps = argc > 2 ? atoi(argv[2]) : 5;
@@ -174,5 +215,11 @@ int main(int argc, char **argv)
     bench_train("train RGB cond RF13", &rgb_c, 32, 64, 64, reps);
     bench_train("train RGB low", &rgb_low, 16, 64, 64, reps);
     wp_net_free(&rgb_c), wp_net_free(&rgb_low);
+    wp_wiener_params big = wp_wiener_defaults;
+    big.search = 31, big.group = 256;
+    bench_wiener(1, &wp_wiener_defaults, "gray", reps);
+    bench_wiener(3, &wp_wiener_defaults, "RGB", reps);
+    bench_wiener(1, &big, "gray 256/31", reps);
+    bench_wiener(3, &big, "RGB 256/31", reps);
     return 0;
 }

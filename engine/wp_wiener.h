@@ -44,13 +44,13 @@ int wp_wiener_match(const float *guide, int H, int W, int ry, int rx, const wp_w
 void wp_dct8x8(const float *x, ptrdiff_t stride, float *out);
 void wp_idct8x8(const float *in, float *out);
 
-/* At an estimated noise sigma (pixel units) of an input clipped or not:
- * the Wiener estimate's share in the result (the rest is the pilot's) and
- * the factor on sigma for its gains. */
+/* At an estimated noise sigma (pixel units) of a gray (C = 1) or colour
+ * (C = 3) input, clipped or not: the Wiener estimate's share in the result
+ * (the rest is the pilot's) and the factor on sigma for its gains. */
 typedef struct {
     float share, factor;
 } wp_wiener_knobs;
-wp_wiener_knobs wp_wiener_knobs_at(float sigma, int clipped);
+wp_wiener_knobs wp_wiener_knobs_at(float sigma, int C, int clipped);
 
 /* res [C, H, W] := (1 - share) res + share Wiener(noisy, pilot = res)
  * (wp_wiener_knobs_at), C = 1 or 3 (colour: groups from the pilot's luma, each channel shrunk in
@@ -59,6 +59,10 @@ wp_wiener_knobs wp_wiener_knobs_at(float sigma, int clipped);
  * cancelled. */
 int wp_wiener_stage(const float *noisy, float *res, int C, int H, int W, float sigma, int clipped,
                     const wp_wiener_params *wp, float *work, wp_job *job);
+/* The same stage with each group's patches transformed and put back on
+ * their own, not once a band: the test oracle of wp_wiener_stage. */
+int wp_wiener_stage_oracle(const float *noisy, float *res, int C, int H, int W, float sigma,
+                           int clipped, const wp_wiener_params *wp, float *work);
 /* The stage's work in job units (about its multiply-adds). */
 double wp_wiener_work(int C, int H, int W, const wp_wiener_params *wp);
 
