@@ -30,7 +30,7 @@ const wp_wiener_params wp_wiener_defaults = {.search = 31, .step = 6, .group = 2
  * the pilot's) and the factor on sigma its gains take; gray and colour, an
  * input clipped to [0,1] or not.  Clipping leaves the networks more to
  * correct at high noise, and the stage does better with a larger sigma
- * there.  Fitted on 11 of the validation photographs (256x256 crops, sigma
+ * there.  Fitted on the 54 validation photographs (256x256 crops, sigma
  * 5-50), never on the benchmark sets. */
 typedef struct {
     float sigma, share, factor;
@@ -38,11 +38,11 @@ typedef struct {
 #define N_POINTS 4
 static const share_point knob_points[2][2][N_POINTS] = {
     { /* gray */
-     {{5, 0.85f, 1.0f}, {15, 0.75f, 1.0f}, {25, 0.75f, 1.0f}, {50, 0.8f, 1.0f}},
-     {{5, 0.85f, 1.0f}, {15, 0.8f, 1.15f}, {25, 0.85f, 1.35f}, {50, 1.0f, 1.7f}}},
+     {{5, 0.7f, 1.0f}, {15, 0.7f, 1.0f}, {25, 0.7f, 1.0f}, {50, 0.8f, 1.0f}},
+     {{5, 0.85f, 1.0f}, {15, 0.8f, 1.15f}, {25, 0.85f, 1.15f}, {50, 1.0f, 1.7f}}},
     { /* colour */
-     {{5, 0.85f, 1.0f}, {15, 0.95f, 1.1f}, {25, 0.95f, 1.1f}, {50, 1.0f, 1.2f}},
-     {{5, 0.85f, 1.1f}, {15, 0.8f, 1.15f}, {25, 0.85f, 1.2f}, {50, 1.0f, 1.2f}}}};
+     {{5, 0.7f, 1.1f}, {15, 0.7f, 1.1f}, {25, 0.7f, 1.1f}, {50, 0.85f, 1.15f}},
+     {{5, 0.7f, 1.1f}, {15, 0.7f, 1.1f}, {25, 0.7f, 1.1f}, {50, 0.85f, 1.3f}}}};
 
 wp_wiener_knobs wp_wiener_knobs_at(float sigma, int C, int clipped)
 {
@@ -406,11 +406,17 @@ static void reference(const stage *s, int ry, int rx, unsigned char *scr)
     }
 }
 
-/* A reference patch's work in job units: its matching and its group's
- * transforms (a DCT about 1024 multiply-adds). */
+/* A reference patch's work in job units: its matching, its group's
+ * Walsh-Hadamard transforms and its share of the band's DCTs (each about
+ * 1024 multiply-adds; some 3 C per position, positions step^2 a
+ * reference). */
 static double ref_work(int C, const wp_wiener_params *wp)
 {
-    return (double)wp->search * wp->search * PP + (double)C * wp->group * 3 * 1024;
+    int lg = 0;
+    while ((2 << lg) <= wp->group)
+        lg++;
+    return (double)wp->search * wp->search * PP +
+           (double)C * ((double)wp->group * PP * lg + (double)wp->step * wp->step * 3 * 1024);
 }
 
 /* Reference positions along a side: 0, step, ... and the last one, max. */
