@@ -29,8 +29,8 @@ static int denoise_usage(FILE *f)
                "                     50), up to 1.5 times slower\n"
                "  --wiener, --no-wiener  run or skip the collaborative Wiener stage after\n"
                "                     the networks (BM3D's second stage, their result as\n"
-               "                     its pilot: 0.15-1 dB on photographs, 1-1.5 s per\n"
-               "                     megapixel); by default on up to %d megapixels and\n"
+               "                     its pilot: 0.1-1.3 dB on photographs, about 1.3 s\n"
+               "                     per megapixel); by default on up to %d megapixels and\n"
                "                     with --blend, off with --fast\n%s",
             WP_STRENGTH_MIN, WP_STRENGTH_MAX, WP_STRENGTH_DEFAULT, WP_ENSEMBLE_MAX,
             WP_ENSEMBLE_DEFAULT, WP_WIENER_AUTO_PIXELS >> 20, cli_job_usage());

@@ -217,8 +217,8 @@ typedef struct {
                   ignore it; with fast it is an error (WP_ERR_ARG) */
     int wiener; /* the collaborative Wiener stage after the networks (BM3D's
                    second stage, the networks' result as its pilot: repeated
-                   patterns within 12 pixels help each other; 0.15-1 dB on
-                   photographs, about 1-1.5 s per megapixel on 2 cores):
+                   patterns within 15 pixels help each other; 0.1-1.3 dB on
+                   photographs, about 1.3 s per megapixel on 2 cores):
                    WP_WIENER_AUTO (0): for a prior whose metadata has
                    denoise.wiener=1 (the shipped photo priors), on with
                    blend, and otherwise on images of at most
