@@ -302,27 +302,32 @@ typedef struct {
     wp_job *job;
 } stage;
 
-/* The DCTs of a group's patches in img [C,H,W] into g [C, n, 64]: colour
- * in the opponent basis (the DCT is linear: the RGB patches' DCTs mixed). */
+/* The DCT of the patch at `at` of img [C,H,W] into out, channel c at
+ * out + c * cstride: colour in the opponent basis (the DCT is linear: the
+ * RGB patches' DCTs mixed). */
+static inline void patch_dct(const stage *s, const float *img, size_t at, float *out,
+                             size_t cstride)
+{
+    if (s->C == 1) {
+        dct_fwd(img + at, s->W, out);
+        return;
+    }
+    size_t hw = (size_t)s->H * s->W;
+    const float(*M)[3] = wp_opponent_basis();
+    float t[3][PP];
+    for (int ch = 0; ch < 3; ch++)
+        dct_fwd(img + ch * hw + at, s->W, t[ch]);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < PP; i++)
+            out[c * cstride + i] = M[c][0] * t[0][i] + M[c][1] * t[1][i] + M[c][2] * t[2][i];
+}
+
+/* The DCTs of a group's patches in img into g [C, n, 64]. */
 static inline void gather(const stage *s, const float *img, const wp_match *m, int n, float *g)
 {
-    size_t hw = (size_t)s->H * s->W, gs = (size_t)s->wp->group * PP;
-    const float(*M)[3] = wp_opponent_basis();
-    for (int k = 0; k < n; k++) {
-        size_t at = (size_t)m[k].y * s->W + m[k].x;
-        if (s->C == 1) {
-            dct_fwd(img + at, s->W, g + (size_t)k * PP);
-            continue;
-        }
-        float t[3][PP];
-        for (int ch = 0; ch < 3; ch++)
-            dct_fwd(img + ch * hw + at, s->W, t[ch]);
-        for (int c = 0; c < 3; c++) {
-            float *o = g + c * gs + (size_t)k * PP;
-            for (int i = 0; i < PP; i++)
-                o[i] = M[c][0] * t[0][i] + M[c][1] * t[1][i] + M[c][2] * t[2][i];
-        }
-    }
+    for (int k = 0; k < n; k++)
+        patch_dct(s, img, (size_t)m[k].y * s->W + m[k].x, g + (size_t)k * PP,
+                  (size_t)s->wp->group * PP);
 }
 
 /* Shrinks one channel's group z [n][64] (its patches' DCTs) by the
@@ -492,22 +497,9 @@ VECTOR_CLONES static int touch(const stage *s, band_cache *bc, int y, int x)
     if (bc->tag[q] == x)
         return q;
     flush_slot(s, bc, q);
-    size_t hw = (size_t)s->H * s->W, at = (size_t)y * s->W + x, o = (size_t)q * C * PP;
-    const float *img[2] = {s->noisy, s->pilot};
-    float *dst[2] = {bc->z + o, bc->p + o};
-    const float(*M)[3] = wp_opponent_basis();
-    for (int v = 0; v < 2; v++) {
-        if (C == 1) {
-            dct_fwd(img[v] + at, s->W, dst[v]);
-            continue;
-        }
-        float t[3][PP];
-        for (int ch = 0; ch < 3; ch++)
-            dct_fwd(img[v] + ch * hw + at, s->W, t[ch]);
-        for (int c = 0; c < 3; c++)
-            for (int i = 0; i < PP; i++)
-                dst[v][c * PP + i] = M[c][0] * t[0][i] + M[c][1] * t[1][i] + M[c][2] * t[2][i];
-    }
+    size_t at = (size_t)y * s->W + x, o = (size_t)q * C * PP;
+    patch_dct(s, s->noisy, at, bc->z + o, PP);
+    patch_dct(s, s->pilot, at, bc->p + o, PP);
     memset(bc->acc + o, 0, sizeof(float) * C * PP);
     bc->w[q] = 0;
     bc->tag[q] = x;

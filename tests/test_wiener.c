@@ -257,6 +257,7 @@ START_TEST(knobs_follow_the_tables)
         wp_wiener_knobs lo = wp_wiener_knobs_at(1.0f / 255, C, 0),
                         hi = wp_wiener_knobs_at(1, C, 1);
         ck_assert(lo.share > 0 && lo.share <= 1 && lo.factor >= 1.0f && lo.factor < 1.2f);
+        ck_assert(C == 3 || lo.factor == 1.0f); /* gray: no factor at low noise */
         ck_assert(hi.share > 0 && hi.share <= 1 && hi.factor >= 1.0f);
         wp_wiener_knobs a = wp_wiener_knobs_at(15.0f / 255, C, 1),
                         b = wp_wiener_knobs_at(25.0f / 255, C, 1),
