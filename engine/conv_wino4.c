@@ -151,15 +151,13 @@ static void load_row4(const float *xc, int H, int W, int src, int base, int n, f
             deinterleave4(Q + lo, Q + n + lo, Q + 2 * n + lo, Q + 3 * n + lo, xb, hi - lo);
     } else
         hi = lo;
-    for (int j = 0; j < n; j++) {
-        if (j >= lo && j < hi)
-            continue;
+    /* the columns at the edges, one by one: j in [0, lo) and [hi, n) */
+    for (int j = lo > 0 ? 0 : hi; j < n; j = j + 1 == lo ? hi : j + 1)
         for (int q = 0; q < 4; q++) {
             int col = base + 4 * j + q;
             float v = col >= 0 && col < W ? x[col] : 0.0f;
             Q[(size_t)q * n + j] = s ? scale_relu1(v, *s) : v;
         }
-    }
 }
 
 /* B^T of six values (d0..d5) into r0..r5 */

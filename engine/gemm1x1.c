@@ -24,6 +24,7 @@
 #define ROWS 8  /* output channels per register block */
 #define COLS 48 /* columns per block: 3 vectors of 16 */
 #define PANEL 8 /* blocks packed at once: each row of x read in runs of 1.5 KiB */
+#define DIRECT_BYTES (32 << 10) /* an x this small is read in place: L1 */
 
 size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS * PANEL + 16; }
 
@@ -36,14 +37,19 @@ size_t wp_k1x1_pack_floats(int ci) { return (size_t)ci * COLS * PANEL + 16; }
 
 static __mmask16 lanes(int m) { return m <= 0 ? 0 : m >= 16 ? 0xffff : (__mmask16)((1u << m) - 1); }
 
-/* y[o0..o0+R) x [0, m) (m <= 16 NV) from the packed xp[ci][COLS]: R and
- * NV are constants where it is inlined, so that acc lives in registers
- * and a partial block (the last rows or columns) costs what it computes. */
-TARGET static INLINE void block_rv(float *y, int ld, const float *xp, const float *w, size_t so,
-                                   size_t sk, int ci, int o0, int m, int relu, const int R,
-                                   const int NV)
+/* y[o0..o0+R) x [0, m) (m <= 16 NV) from xp[ci][xs] (packed: xs = COLS;
+ * or x itself): R and NV are constants where it is inlined, so that acc
+ * lives in registers and a partial block (the last rows or columns) costs
+ * what it computes; the loads past m are masked. */
+TARGET static INLINE void block_rv(float *y, int ld, const float *xp, size_t xs, const float *w,
+                                   size_t so, size_t sk, int ci, int o0, int m, int relu,
+                                   const int R, const int NV)
 {
     __m512 acc[ROWS][3];
+    __mmask16 mk[3];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; v++)
+        mk[v] = lanes(m - 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 3
@@ -53,7 +59,7 @@ TARGET static INLINE void block_rv(float *y, int ld, const float *xp, const floa
         __m512 x[3];
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
-            x[v] = _mm512_load_ps(xp + (size_t)k * COLS + 16 * v);
+            x[v] = _mm512_maskz_loadu_ps(mk[v], xp + (size_t)k * xs + 16 * v);
         const float *wk = w + (size_t)o0 * so + (size_t)k * sk;
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
@@ -74,18 +80,18 @@ TARGET static INLINE void block_rv(float *y, int ld, const float *xp, const floa
         float *yr = y + (size_t)(o0 + r) * ld;
 #pragma GCC unroll 3
         for (int v = 0; v < NV; v++)
-            _mm512_mask_storeu_ps(yr + 16 * v, lanes(m - 16 * v), acc[r][v]);
+            _mm512_mask_storeu_ps(yr + 16 * v, mk[v], acc[r][v]);
     }
 }
 
 #define BLOCK_NV(R)                                                                               \
-    (nv == 1   ? block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 1)                            \
-     : nv == 2 ? block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 2)                            \
-               : block_rv(y, ld, xp, w, so, sk, ci, o0, m, relu, R, 3))
+    (nv == 1   ? block_rv(y, ld, xp, xs, w, so, sk, ci, o0, m, relu, R, 1)                        \
+     : nv == 2 ? block_rv(y, ld, xp, xs, w, so, sk, ci, o0, m, relu, R, 2)                        \
+               : block_rv(y, ld, xp, xs, w, so, sk, ci, o0, m, relu, R, 3))
 
 /* Rows [o0, o0+rows), rows 8, 4, 2 or 1, columns [0, m) */
-TARGET static void block(float *y, int ld, const float *xp, const float *w, size_t so, size_t sk,
-                         int ci, int o0, int rows, int m, int relu)
+TARGET static void block(float *y, int ld, const float *xp, size_t xs, const float *w, size_t so,
+                         size_t sk, int ci, int o0, int rows, int m, int relu)
 {
     int nv = (m + 15) / 16;
     if (rows == 8)
@@ -142,6 +148,17 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
 {
     if (!use_own())
         return 0;
+    if ((size_t)ci * ld * sizeof(float) <= DIRECT_BYTES) {
+        /* x fits in L1 as it is (a Winograd chunk's ci x tiles): no packing */
+        for (int j = 0; j < n; j += COLS) {
+            int m = n - j < COLS ? n - j : COLS;
+            for (int o = 0, r; o < co; o += r) {
+                r = rows_at(o, co);
+                block(y + j, ld, x + j, (size_t)ld, w, so, sk, ci, o, r, m, relu);
+            }
+        }
+        return 1;
+    }
     float *xp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
     for (int j0 = 0; j0 < n; j0 += PANEL * COLS) {
         int mp = n - j0 < PANEL * COLS ? n - j0 : PANEL * COLS;
@@ -151,7 +168,7 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
             const float *xb = xp + (size_t)(j / COLS) * ci * COLS;
             for (int o = 0, r; o < co; o += r) {
                 r = rows_at(o, co);
-                block(y + j0 + j, ld, xb, w, so, sk, ci, o, r, m, relu);
+                block(y + j0 + j, ld, xb, COLS, w, so, sk, ci, o, r, m, relu);
             }
         }
     }

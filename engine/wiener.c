@@ -619,14 +619,22 @@ static int run_stage(const float *noisy, float *res, int C, int H, int W, float 
     s.band = (wp->search + P + wp->step - 1) / wp->step + 1;
     int nbands = (s.nry + s.band - 1) / s.band, T = wp_threads();
     s.scratch_bytes = scratch_size(&s);
-    s.scratch = aligned_alloc(64, s.scratch_bytes * (size_t)T);
+    /* The job's workspace, free once the networks are done, already
+     * touched: fresh pages cost more here than the stage's small images. */
+    char err[WP_ERRLEN];
+    void *own = NULL;
+    if (job)
+        s.scratch = (unsigned char *)wp_job_workspace(
+            job, (s.scratch_bytes * (size_t)T + sizeof(float) - 1) / sizeof(float), err);
+    else
+        s.scratch = own = aligned_alloc(64, s.scratch_bytes * (size_t)T);
     if (!s.scratch)
         return 0; /* the pilot stays: the stage only improves it */
     for (int par = 0; par < 2; par++) {
         s.par = par;
         wp_parallel_for((nbands - par + 1) / 2, run_band, &s);
     }
-    free(s.scratch);
+    free(own);
     if (job && wp_job_cancelled(job))
         return -1;
     float share = kn.share;
