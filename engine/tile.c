@@ -38,7 +38,7 @@ static size_t tile_floats(const wp_net *net, int eh, int ew, int threads)
 
 static int halo_of(const wp_net *net) { return (wp_net_receptive_field(net) - 1) / 2; }
 
-#define HALO_SIDES 80                /* a tile's core side, in halos: 5% extra work */
+#define HALO_SIDES 32                /* a tile's core side, in halos: 13% extra work */
 #define TILE_BYTES ((size_t)128 << 20) /* the most a tile takes otherwise */
 
 wp_status wp_job_begin(wp_job *job, const wp_prior *p, const wp_run_options *opt, size_t fixed_bytes,
@@ -165,9 +165,9 @@ int wp_job_tile_side(const wp_job *job, const wp_net *net, int H, int W)
     /* Split the budget between threads only when there will be several
      * tiles; a single tile shares all threads.  A tile takes no more than
      * TILE_BYTES (or what a core of HALO_SIDES halos needs): past that
-     * the halo's extra work (~4 halo / side) is small, and more memory
-     * only costs its first touch (~12 us per 4 KiB page here: 1 GiB, 3 s)
-     * and the user's RAM. */
+     * the halo's extra work (~4 halo / side) saves less than the larger
+     * tile's memory costs at its first touch (~12 us per 4 KiB page here:
+     * 1 GiB, 3 s), and the user's RAM. */
     int h = halo_of(net), big = H > W ? H : W, s = HALO_SIDES * h < big ? HALO_SIDES * h : big;
     size_t cap = sizeof(float) * tile_floats(net, s + 2 * h, s + 2 * h, 1);
     cap = cap > TILE_BYTES ? cap : TILE_BYTES;
