@@ -5,7 +5,8 @@
  * cases whose name contains FILTER, when given; WP_BENCH_CLOCK=cpu: CPU
  * time, see now()):
  *   case  shape  ms  GFLOP/s  fraction-of-sgemm-peak
- * FLOPs count direct convolution: 2 * MACs. */
+ * FLOPs count direct convolution: 2 * MACs.  Last, the plug-in's preview
+ * (a whole denoise: milliseconds only). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "wp_rng.h"
 #include "wp_train_internal.h"
 #include "wp_wiener.h"
+#include "wprior.h"
 
 /* WP_BENCH_CLOCK=cpu times the process's CPU time instead of wall time:
  * for comparing two builds on a machine loaded by other jobs (the wall
@@ -180,6 +182,50 @@ static void bench_wiener(int C, const wp_wiener_params *wp, const char *knobs, i
     free(x), free(y), free(pilot), free(res), free(work);
 }
 
+/* The plug-in's preview: a 512x512 RGB region (waves and noise of sigma
+ * 25) denoised by the shipped photo-color prior with its defaults (the
+ * Wiener stage on), the first job cold and then the best of reps with
+ * the workspace kept, as the plug-in keeps it between previews.  Skipped
+ * where models/photo-color.safetensors is not under the working
+ * directory. */
+static void bench_preview(int threads, int reps)
+{
+    if (!wanted("preview"))
+        return;
+    wp_prior *p = NULL;
+    char err[WP_ERRLEN];
+    if (wp_prior_load("models/photo-color.safetensors", &p, err)) {
+        printf("%-22s skipped: %s\n", "preview", err);
+        return;
+    }
+    int C = 3, H = 512, W = 512;
+    size_t n = (size_t)C * H * W;
+    float *in = malloc(4 * n), *out = malloc(4 * n);
+    wp_rng r;
+    wp_rng_seed(&r, 5);
+    wp_rng_fill_gauss(&r, in, n, 25.0f / 255);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                in[((size_t)c * H + i) * W + j] +=
+                    0.5f + 0.2f * sinf(0.05f * i + 0.3f * c) * sinf(0.11f * j + 0.02f * i * (i > 256));
+    wp_workspace *ws = wp_workspace_new();
+    wp_run_options opt = {.threads = threads, .workspace = ws};
+    double t0 = now();
+    int st = wp_denoise(p, in, out, C, H, W, NULL, &opt, NULL, err);
+    double cold = now() - t0;
+    double warm = BEST_OF(reps, st = st ? st : wp_denoise(p, in, out, C, H, W, NULL, &opt, NULL, err));
+    if (st)
+        printf("%-22s failed: %s\n", "preview", err);
+    else
+        printf("%-22s %-14s %9.2f ms cold %9.2f ms warm (workspace kept)\n", "preview photo-color",
+               "3x512x512", cold * 1e3, warm * 1e3);
+    fflush(stdout);
+    wp_workspace_free(ws);
+    wp_prior_free(p);
+    free(in), free(out);
+}
+
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 1, reps = argc > 2 ? atoi(argv[2]) : 5;
@@ -222,5 +268,6 @@ int main(int argc, char **argv)
     bench_wiener(3, &wp_wiener_defaults, "RGB", reps);
     bench_wiener(1, &small, "gray 64/25", reps);
     bench_wiener(3, &small, "RGB 64/25", reps);
+    bench_preview(threads, reps);
     return 0;
 }
