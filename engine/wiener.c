@@ -17,11 +17,9 @@
 #define PP (P * P)
 
 /* BM3D's second-stage knobs (8x8 patches, pilot patches within 400/255^2
- * of the reference, a reference every 6 pixels) with larger groups: up to
- * 256 in a 31x31 window.  On 11 validation photographs (gray 256x256
- * crops, sigma 5/15/25/50), over 64 in 25x25: +0.03/0.06/0.11/0.23 dB at
- * about the same time (the band caches); a step of 5 gave 0.01-0.06 dB
- * more at 1.8 times the time. */
+ * of the reference, a reference every 6 pixels) with larger groups, up to
+ * 256 in a 31x31 window: better on validation photographs, most at high
+ * noise, and the band caches make them cost about what 64 in 25x25 did. */
 const wp_wiener_params wp_wiener_defaults = {.search = 31, .step = 6, .group = 256,
                                              .tau = 400.0f / (255.0f * 255.0f)};
 
