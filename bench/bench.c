@@ -142,6 +142,13 @@ static void bench_train(const char *name, wp_net *net, int N, int H, int W, int 
     free(x), free(y), free(t), free(dy), free(g);
 }
 
+/* The test images' content: waves, their frequency changing below the
+ * middle row (groups of all sizes for the Wiener stage) */
+static float wave(int c, int i, int j, int H)
+{
+    return 0.5f + 0.2f * sinf(0.05f * i + 0.3f * c) * sinf(0.11f * j + 0.02f * i * (i > H / 2));
+}
+
 /* The collaborative Wiener stage on a 1024x1024 image: waves and noise
  * (groups of all sizes), sigma 25, the pilot a little off the truth; the
  * band-cached stage and its oracle, at the given knobs. */
@@ -164,7 +171,7 @@ static void bench_wiener(int C, const wp_wiener_params *wp, const char *knobs, i
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
                 size_t q = ((size_t)c * H + i) * W + j;
-                x[q] = 0.5f + 0.2f * sinf(0.05f * i + 0.3f * c) * sinf(0.11f * j + 0.02f * i * (i > 512));
+                x[q] = wave(c, i, j, H);
                 y[q] += x[q], pilot[q] += x[q];
             }
     snprintf(shape, sizeof shape, "%dx%dx%d", C, H, W);
@@ -207,8 +214,7 @@ static void bench_preview(int threads, int reps)
     for (int c = 0; c < C; c++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++)
-                in[((size_t)c * H + i) * W + j] +=
-                    0.5f + 0.2f * sinf(0.05f * i + 0.3f * c) * sinf(0.11f * j + 0.02f * i * (i > 256));
+                in[((size_t)c * H + i) * W + j] += wave(c, i, j, H);
     wp_workspace *ws = wp_workspace_new();
     wp_run_options opt = {.threads = threads, .workspace = ws};
     double t0 = now();

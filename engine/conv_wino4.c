@@ -129,6 +129,18 @@ VECTOR_CLONES static void deinterleave4_relu(float *restrict q0, float *restrict
     }
 }
 
+/* Column j of load_row4's phases from row x, zero outside the image (the
+ * edges, one by one) */
+static inline void load_col4(const float *x, int W, int base, int j, int n, float *Q,
+                             const float *s)
+{
+    for (int q = 0; q < 4; q++) {
+        int col = base + 4 * j + q;
+        float v = col >= 0 && col < W ? x[col] : 0.0f;
+        Q[(size_t)q * n + j] = s ? scale_relu1(v, *s) : v;
+    }
+}
+
 /* Row src of a channel, input columns base + 4j + q (j < n), zero outside
  * the image, as four phase arrays Q + q n; s: NULL or the channel's
  * scale (relu(*s x)). */
@@ -151,13 +163,10 @@ static void load_row4(const float *xc, int H, int W, int src, int base, int n, f
             deinterleave4(Q + lo, Q + n + lo, Q + 2 * n + lo, Q + 3 * n + lo, xb, hi - lo);
     } else
         hi = lo;
-    /* the columns at the edges, one by one: j in [0, lo) and [hi, n) */
-    for (int j = lo > 0 ? 0 : hi; j < n; j = j + 1 == lo ? hi : j + 1)
-        for (int q = 0; q < 4; q++) {
-            int col = base + 4 * j + q;
-            float v = col >= 0 && col < W ? x[col] : 0.0f;
-            Q[(size_t)q * n + j] = s ? scale_relu1(v, *s) : v;
-        }
+    for (int j = 0; j < lo; j++)
+        load_col4(x, W, base, j, n, Q, s);
+    for (int j = hi; j < n; j++)
+        load_col4(x, W, base, j, n, Q, s);
 }
 
 /* B^T of six values (d0..d5) into r0..r5 */

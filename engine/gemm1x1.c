@@ -110,6 +110,16 @@ static int rows_at(int o, int co)
     return co - o >= 8 ? 8 : co - o >= 4 ? 4 : co - o >= 2 ? 2 : 1;
 }
 
+/* All output rows of the columns [0, m) (m <= COLS) from xb[ci][xs] */
+TARGET static void column_block(float *y, int ld, const float *xb, size_t xs, const float *w,
+                                size_t so, size_t sk, int ci, int co, int m, int relu)
+{
+    for (int o = 0, r; o < co; o += r) {
+        r = rows_at(o, co);
+        block(y, ld, xb, xs, w, so, sk, ci, o, r, m, relu);
+    }
+}
+
 /* 1 where these kernels beat OpenBLAS's (see the top), decided once. */
 static int use_own(void)
 {
@@ -150,13 +160,9 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
         return 0;
     if ((size_t)ci * ld * sizeof(float) <= DIRECT_BYTES) {
         /* x fits in L1 as it is (a Winograd chunk's ci x tiles): no packing */
-        for (int j = 0; j < n; j += COLS) {
-            int m = n - j < COLS ? n - j : COLS;
-            for (int o = 0, r; o < co; o += r) {
-                r = rows_at(o, co);
-                block(y + j, ld, x + j, (size_t)ld, w, so, sk, ci, o, r, m, relu);
-            }
-        }
+        for (int j = 0; j < n; j += COLS)
+            column_block(y + j, ld, x + j, (size_t)ld, w, so, sk, ci, co,
+                         n - j < COLS ? n - j : COLS, relu);
         return 1;
     }
     float *xp = (float *)(((uintptr_t)work + 63) & ~(uintptr_t)63);
@@ -166,10 +172,7 @@ int wp_k1x1(float *y, const float *x, const float *w, size_t so, size_t sk, int 
         for (int j = 0; j < mp; j += COLS) {
             int m = mp - j < COLS ? mp - j : COLS;
             const float *xb = xp + (size_t)(j / COLS) * ci * COLS;
-            for (int o = 0, r; o < co; o += r) {
-                r = rows_at(o, co);
-                block(y + j0 + j, ld, xb, COLS, w, so, sk, ci, o, r, m, relu);
-            }
+            column_block(y + j0 + j, ld, xb, COLS, w, so, sk, ci, co, m, relu);
         }
     }
     return 1;
