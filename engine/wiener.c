@@ -473,6 +473,8 @@ static size_t coeffs_at(const stage *s)
 }
 static size_t scratch_size(const stage *s)
 {
+    if (s->oracle) /* no band cache */
+        return cache_at(s);
     return align64(coeffs_at(s) + sizeof(float) * 3 * s->C * PP * cache_slots(s));
 }
 static float *group_buffer(const stage *s, unsigned char *scr)

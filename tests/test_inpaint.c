@@ -210,16 +210,6 @@ START_TEST(a_small_hole_costs_its_region)
 }
 END_TEST
 
-static double psnr_in(const float *a, const float *b, const uint8_t *m, size_t n)
-{
-    double se = 0;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m[i])
-            se += (a[i] - (double)b[i]) * (a[i] - (double)b[i]), k++;
-    return 10 * log10(k / se);
-}
-
 START_TEST(fast_beats_the_masked_mean)
 {
     wp_prior *p = shipped("photo-gray");
@@ -238,8 +228,8 @@ START_TEST(fast_beats_the_masked_mean)
         mean[i] = m[i] ? (float)(s / k) : in[i];
     float *fast = fill_checked(p, in, m, 1, H, W, WP_INPAINT_FAST, 0);
     float *diff = fill_checked(p, in, m, 1, H, W, WP_INPAINT_DIFFUSE, 0);
-    double pf = psnr_in(fast, in, m, n), pm = psnr_in(mean, in, m, n),
-           pd = psnr_in(diff, in, m, n);
+    double pf = psnr_of(fast, in, m, n, 0), pm = psnr_of(mean, in, m, n, 0),
+           pd = psnr_of(diff, in, m, n, 0);
     fprintf(stderr, "inside the mask: fast %.3f dB, diffusion %.3f dB, masked mean %.3f dB\n", pf,
             pd, pm);
     ck_assert_msg(pf > pm + 10, "fast %.2f dB, masked mean %.2f dB", pf, pm);
@@ -337,7 +327,7 @@ START_TEST(the_prior_beats_diffusion_on_random_pixels)
     uint8_t *m = random_mask(H, W, 0.5, 5);
     float *fast = fill_checked(p, img.pixels, m, 1, H, W, WP_INPAINT_FAST, 0);
     float *diff = fill_checked(p, img.pixels, m, 1, H, W, WP_INPAINT_DIFFUSE, 0);
-    double pf = psnr_in(fast, img.pixels, m, n), pd = psnr_in(diff, img.pixels, m, n);
+    double pf = psnr_of(fast, img.pixels, m, n, 0), pd = psnr_of(diff, img.pixels, m, n, 0);
     fprintf(stderr, "50%% missing on a face: fast %.3f dB, diffusion %.3f dB\n", pf, pd);
     ck_assert_msg(pf > pd + 0.3, "fast %.3f dB, the diffusion fill %.3f dB", pf, pd);
     free(m), free(fast), free(diff);
@@ -557,7 +547,7 @@ START_TEST(eed_fill_continues_edges)
     uint8_t *m3 = malloc(n);
     for (size_t i = 0; i < n; i++)
         m3[i] = m[i % hw];
-    double p0 = psnr_in(y, truth, m3, n), p1 = psnr_in(a, truth, m3, n);
+    double p0 = psnr_of(y, truth, m3, n, 0), p1 = psnr_of(a, truth, m3, n, 0);
     fprintf(stderr, "inside the scratch: smooth fill %.2f dB, then the diffusion %.2f dB\n", p0, p1);
     ck_assert_msg(p1 > p0 + 0.5, "%.2f dB from %.2f", p1, p0);
     for (size_t i = 0; i < n; i++)

@@ -401,16 +401,6 @@ static float *block_means8(const float *img, int H, int W, int f)
     return low;
 }
 
-static double psnr8(const float *a, const float *b, size_t n)
-{
-    double se = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = roundf(fminf(fmaxf(a[i], 0), 1) * 255) / 255, d = x - b[i];
-        se += d * d;
-    }
-    return 10 * log10((double)n / se);
-}
-
 static void read_face320(wp_image *img)
 {
     char path[1200], err[WP_ERRLEN];
@@ -437,7 +427,7 @@ START_TEST(upscale_face_keeps_block_means_and_beats_bicubic)
             u.seed = 1;
             double t0 = now_s();
             ck_assert_msg(wp_upscale(p, low, 1, h, w, out, &u, NULL, err) == WP_OK, "%s", err);
-            double ps = psnr8(out, img.pixels, (size_t)H * W), dt = now_s() - t0;
+            double ps = psnr_of(out, img.pixels, NULL, (size_t)H * W, 1), dt = now_s() - t0;
             /* block means of the 8-bit output vs the input, in grey levels */
             int good = 0;
             for (int bi = 0; bi < h; bi++)
@@ -504,7 +494,7 @@ START_TEST(upscale_fast_is_seed_free_consistent_and_beats_lanczos)
         ck_assert_msg(wp_upscale(p, low, 1, h, w, b, &u, NULL, err) == WP_OK, "%s", err);
         ck_assert_msg(!memcmp(a, b, sizeof(float) * H * W), "x%d: the seed changed the result", f);
         double worst = block_mean_error(a, low, h, w, f);
-        double ps = psnr8(a, img.pixels, (size_t)H * W);
+        double ps = psnr_of(a, img.pixels, NULL, (size_t)H * W, 1);
         fprintf(stderr, "photo-gray fast x%d: PSNR %.2f dB (Lanczos %.2f), block means off by %.2g at most\n",
                 f, ps, lanczos[k], worst);
         ck_assert_msg(worst <= 1e-5, "x%d: a block mean is off by %g", f, worst);

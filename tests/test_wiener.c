@@ -12,14 +12,6 @@
 
 #define P WP_WIENER_PATCH
 
-static double psnr(const float *a, const float *b, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    return 10 * log10(n / s);
-}
-
 START_TEST(dct_matches_its_definition_and_inverts)
 {
     wp_rng r;
@@ -165,7 +157,7 @@ START_TEST(clean_pilot_nearly_recovers_the_image_whatever_the_threads)
                   max_abs_diff(a, b, n));
     /* the oracle Wiener filter of a clean pilot, shared with the pilot
      * itself: far above the noisy image */
-    double pn = psnr(y, x, n), pa = psnr(a, x, n);
+    double pn = psnr_of(y, x, NULL, n, 0), pa = psnr_of(a, x, NULL, n, 0);
     ck_assert_msg(pa > pn + 10, "%d channels: noisy %.2f dB, Wiener of the clean pilot %.2f", C,
                   pn, pa);
     ck_assert(isfinite(pa));
@@ -232,7 +224,7 @@ START_TEST(denoise_gains_from_the_stage_on_repeats)
     ck_assert_msg(wp_denoise(p, y, on, C, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
     d.wiener = WP_WIENER_OFF;
     ck_assert_msg(wp_denoise(p, y, off, C, H, W, &d, NULL, NULL, err) == WP_OK, "%s", err);
-    double pon = psnr(on, x, n), poff = psnr(off, x, n);
+    double pon = psnr_of(on, x, NULL, n, 0), poff = psnr_of(off, x, NULL, n, 0);
     ck_assert_msg(pon > poff + 0.3, "%d channels: %.2f dB with the stage, %.2f without", C, pon,
                   poff);
     /* fast leaves it out unless asked */

@@ -49,6 +49,23 @@ static inline double max_abs_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
+/* PSNR (peak 1) of a against b over the values where m is nonzero (all of
+ * the n with m NULL); as8 rounds a to 8 bits first, as a saved image would
+ * be. */
+static inline double psnr_of(const float *a, const float *b, const unsigned char *m, size_t n,
+                             int as8)
+{
+    double se = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && !m[i])
+            continue;
+        double x = as8 ? roundf(fminf(fmaxf(a[i], 0), 1) * 255) / 255 : a[i], d = x - b[i];
+        se += d * d, k++;
+    }
+    return 10 * log10((double)k / se);
+}
+
 static inline float *rand_buf(wp_rng *r, size_t n, float sd)
 {
     float *x = malloc(sizeof(float) * (n ? n : 1));
