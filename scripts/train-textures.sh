@@ -63,7 +63,7 @@ classes=(
     "ground|3|^(sand|mud)|[-_](sand|dirt|desert|mud)|Draws seamless (tileable) sand, dirt and desert ground, in colour."
     "foliage|3|grass|shrub|forest|crop|tundra|herb|marsh|scrub|heath|pasture|hedge|leaves|savanna|golf|Draws seamless (tileable) grass, shrubs and foliage seen from above, in colour."
     "fabric|3|fabric|canvas|carpet|burlap|couch|Draws seamless (tileable) fabric, canvas and carpet, in colour."
-    "paper|1|^(paper_|hr_[a-z]*paper)|Draws seamless (tileable) paper and canvas grain, in gray."
+    "paper|1|^(paper_|hr_[a-z]*paper)|Draws seamless (tileable) paper grain, in gray."
 )
 
 # lists NAME PATTERN: $WIP/lists/NAME-{train,val}.txt, absolute paths
