@@ -14,9 +14,9 @@
 # 1: den1 as it is already denoises level 3 well) and fine-tuned; last,
 # den1q and cond0q: den1 and cond0 fine-tuned with more weight on low noise;
 # den1a: den1q continued at a small constant rate with a weight average
-# (--ema), which the model takes instead of den1q; for photo-gray then
-# den1u: den1a continued the same way with uniform noise (quadratic alone
-# traded sigma 50 for sigma 5 there).
+# (--ema), which the model takes instead of den1q; then den1u: den1a
+# continued the same way with uniform noise (quadratic alone traded sigma
+# 50 for sigma 5).
 # den1q, trained on the level-1 low-pass, denoises the image itself (den at
 # level 0: a bias-free net carries over between scales, and it keeps the
 # fine texture that cond0 washes out); `wprior denoise --fast` runs it at
@@ -65,7 +65,7 @@ COND_STEPS=${COND_STEPS:-12000}
 if [ $kind = gray ]; then
     low_steps=16000 low_ft_steps=4000 cond0_arch=(--layers 20 --rf 41) top=cond0 avg_steps=4400 uni_steps=9500
 else
-    low_steps=12000 low_ft_steps=2000 cond0_arch=() top=cond0q avg_steps=18000 uni_steps=0
+    low_steps=12000 low_ft_steps=2000 cond0_arch=() top=cond0q avg_steps=18000 uni_steps=7500
 fi
 LOW_STEPS=${LOW_STEPS:-$low_steps}
 LOW_FT_STEPS=${LOW_FT_STEPS:-$low_ft_steps}
