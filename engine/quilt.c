@@ -1,8 +1,8 @@
 /* quilt.c: a new image from overlapping patches of an exemplar (Efros &
- * Freeman's image quilting, with the overlaps blended instead of cut).
- * wp_sample uses it for the coarse layout of a sample that continues an
- * exemplar's texture: at half resolution the blend's softening is what the
- * prior's details then redraw. */
+ * Freeman's image quilting).  Each overlap is either cut along its path of
+ * least difference (both sides keep the exemplar's own contrast) or
+ * blended (softer: a blend averages the overlaps down).  wp_sample uses it
+ * for the layout of a sample that continues an exemplar's texture. */
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +34,16 @@ void wp_quilt_patch(int eh, int ew, int h, int w, int *patch, int *overlap)
 typedef struct {
     const float *ex;
     int C, eh, ew;
-    float *acc, *wsum; /* [C,h,w], [h,w] */
+    float *out;
+    float *wsum; /* [h,w]: the weight placed so far (0: nothing yet) */
     int h, w, periodic, P, O;
-    float *tent;       /* [P] */
+    wp_quilt_seam seam;
+    float *tent; /* [P]: a blend's weights, rising over the overlap */
+    /* one patch's scratch, [P,P]: its squared difference to what lies
+     * under it (0 where nothing does), its weight against that */
+    float *diff, *wnew;
+    double *cost; /* [P,O]: a cut's cumulative cost */
+    int *path;    /* [P] */
 } quilt;
 
 /* The output pixel of patch row/column u from corner a, or -1 off the
@@ -49,38 +56,107 @@ static int wrap(int a, int u, int n, int periodic)
     return periodic ? v % n : -1;
 }
 
-/* One pass over the exemplar patch at (ey, ex0) laid at (y, x): with add,
- * places it (tent-weighted); without, returns its squared difference to
- * what is already placed under it. */
-static double patch_pass(quilt *q, int y, int x, int ey, int ex0, int add)
+/* The exemplar patch at (ey, ex0) laid at (y, x): its squared difference
+ * to the placed pixels under it, per pixel into q->diff; returns the sum. */
+static double patch_diff(quilt *q, int y, int x, int ey, int ex0)
 {
     double e = 0;
     size_t hw = (size_t)q->h * q->w, ehw = (size_t)q->eh * q->ew;
-    for (int i = 0; i < q->P; i++) {
-        int oy = wrap(y, i, q->h, q->periodic);
-        if (oy < 0)
-            break;
+    for (int i = 0; i < q->P; i++)
         for (int j = 0; j < q->P; j++) {
-            int ox = wrap(x, j, q->w, q->periodic);
-            if (ox < 0)
-                break;
-            size_t o = (size_t)oy * q->w + ox, s = (size_t)(ey + i) * q->ew + ex0 + j;
-            float ws = q->wsum[o], t = q->tent[i] * q->tent[j];
-            if (add)
-                q->wsum[o] += t;
-            else if (ws <= 0)
-                continue;
-            for (int c = 0; c < q->C; c++) {
-                if (add) {
-                    q->acc[c * hw + o] += t * q->ex[c * ehw + s];
-                } else {
-                    double d = q->acc[c * hw + o] / ws - q->ex[c * ehw + s];
-                    e += d * d;
+            int oy = wrap(y, i, q->h, q->periodic), ox = wrap(x, j, q->w, q->periodic);
+            double d2 = 0;
+            if (oy >= 0 && ox >= 0 && q->wsum[(size_t)oy * q->w + ox] > 0) {
+                size_t o = (size_t)oy * q->w + ox, s = (size_t)(ey + i) * q->ew + ex0 + j;
+                for (int c = 0; c < q->C; c++) {
+                    double d = q->out[c * hw + o] - q->ex[c * ehw + s];
+                    d2 += d * d;
                 }
             }
+            q->diff[i * q->P + j] = (float)d2;
+            e += d2;
+        }
+    return e;
+}
+
+/* Patch pixel (row, column) of the strip along one side: t along it, u
+ * across it from the patch's edge inward (side 0 left, 1 right, 2 top,
+ * 3 bottom). */
+static int strip_at(int side, int P, int t, int u)
+{
+    int i = side < 2 ? t : side == 2 ? u : P - 1 - u;
+    int j = side == 0 ? u : side == 1 ? P - 1 - u : t;
+    return i * P + j;
+}
+
+/* Cuts the overlap along one side where something lies under it: the path
+ * of least difference across the strip (one step sideways at most per
+ * pixel along it); outside the path the placed pixels stay, on it the two
+ * are averaged. */
+static void cut_side(quilt *q, int side)
+{
+    int P = q->P, O = q->O, any = 0;
+    for (int t = 0; t < P && !any; t++)
+        for (int u = 0; u < O; u++)
+            any |= q->diff[strip_at(side, P, t, u)] > 0;
+    if (!any)
+        return;
+    for (int t = 0; t < P; t++)
+        for (int u = 0; u < O; u++) {
+            double best = 0;
+            if (t > 0) {
+                best = q->cost[(t - 1) * O + u];
+                if (u > 0 && q->cost[(t - 1) * O + u - 1] < best)
+                    best = q->cost[(t - 1) * O + u - 1];
+                if (u + 1 < O && q->cost[(t - 1) * O + u + 1] < best)
+                    best = q->cost[(t - 1) * O + u + 1];
+            }
+            q->cost[t * O + u] = best + q->diff[strip_at(side, P, t, u)];
+        }
+    int u = 0;
+    for (int k = 1; k < O; k++)
+        if (q->cost[(P - 1) * O + k] < q->cost[(P - 1) * O + u])
+            u = k;
+    for (int t = P - 1; t >= 0; t--) {
+        q->path[t] = u;
+        if (t > 0) {
+            int b = u;
+            for (int k = u - 1; k <= u + 1; k++)
+                if (k >= 0 && k < O && q->cost[(t - 1) * O + k] < q->cost[(t - 1) * O + b])
+                    b = k;
+            u = b;
         }
     }
-    return e;
+    for (int t = 0; t < P; t++)
+        for (int k = 0; k <= q->path[t]; k++)
+            q->wnew[strip_at(side, P, t, k)] *= k < q->path[t] ? 0.0f : 0.5f;
+}
+
+/* Places the exemplar patch at (ey, ex0) at (y, x): cut into what is
+ * there (q->diff holds its difference, patch_diff), or blended with it (a
+ * running tent-weighted mean). */
+static void place(quilt *q, int y, int x, int ey, int ex0)
+{
+    int P = q->P;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++)
+            q->wnew[i * P + j] = q->seam == WP_QUILT_CUT ? 1.0f : q->tent[i] * q->tent[j];
+    if (q->seam == WP_QUILT_CUT)
+        for (int side = 0; side < 4; side++)
+            cut_side(q, side);
+    size_t hw = (size_t)q->h * q->w, ehw = (size_t)q->eh * q->ew;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < P; j++) {
+            int oy = wrap(y, i, q->h, q->periodic), ox = wrap(x, j, q->w, q->periodic);
+            if (oy < 0 || ox < 0)
+                continue;
+            size_t o = (size_t)oy * q->w + ox, s = (size_t)(ey + i) * q->ew + ex0 + j;
+            float t = q->wnew[i * P + j], ws = q->wsum[o];
+            float a = ws <= 0 ? 1.0f : q->seam == WP_QUILT_CUT ? t : t / (ws + t);
+            for (int c = 0; c < q->C; c++)
+                q->out[c * hw + o] += a * (q->ex[c * ehw + s] - q->out[c * hw + o]);
+            q->wsum[o] = q->seam == WP_QUILT_CUT ? 1.0f : ws + t;
+        }
 }
 
 /* One patch at (y, x): scores the candidates, places a good one. */
@@ -91,7 +167,7 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     double best = DBL_MAX;
     for (int k = 0; k < n; k++) {
         pos[k] = n == all ? k : (int)wp_rng_below(rng, (uint32_t)all);
-        err[k] = patch_pass(q, y, x, pos[k] / nx, pos[k] % nx, 0);
+        err[k] = patch_diff(q, y, x, pos[k] / nx, pos[k] % nx);
         if (err[k] < best)
             best = err[k];
     }
@@ -101,31 +177,35 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
         if (err[k] <= limit)
             pos[good++] = pos[k];
     int pick = pos[wp_rng_below(rng, (uint32_t)good)];
-    patch_pass(q, y, x, pick / nx, pick % nx, 1);
+    patch_diff(q, y, x, pick / nx, pick % nx);
+    place(q, y, x, pick / nx, pick % nx);
 }
 
 wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
-                   wp_rng *rng, char *err)
+                   wp_quilt_seam seam, wp_rng *rng, char *err)
 {
-    quilt q = {ex, C, eh, ew, NULL, NULL, h, w, periodic, 0, 0, NULL};
+    quilt q = {.ex = ex, .C = C, .eh = eh, .ew = ew, .out = out, .h = h, .w = w,
+               .periodic = periodic, .seam = seam};
     wp_quilt_patch(eh, ew, h, w, &q.P, &q.O);
     if (q.P < 2)
         return wp_fail(err, WP_ERR_ARG, "the exemplar (%dx%d) is too small to take patches from",
                        ew, eh);
-    size_t hw = (size_t)h * w;
+    size_t hw = (size_t)h * w, pp = (size_t)q.P * q.P;
     int n = WP_QUILT_CANDIDATES;
-    q.acc = out;
-    q.wsum = malloc(sizeof(float) * hw);
+    q.wsum = calloc(hw, sizeof(float));
     q.tent = malloc(sizeof(float) * q.P);
+    q.diff = malloc(sizeof(float) * pp);
+    q.wnew = malloc(sizeof(float) * pp);
+    q.cost = malloc(sizeof(double) * q.P * q.O);
+    q.path = malloc(sizeof(int) * q.P);
     double *errs = malloc(sizeof(double) * n);
     int *pos = malloc(sizeof(int) * n);
-    if (!q.wsum || !q.tent || !errs || !pos) {
-        free(q.wsum), free(q.tent), free(errs), free(pos);
-        return wp_fail(err, WP_ERR_NOMEM, "out of memory");
+    wp_status st = WP_OK;
+    if (!q.wsum || !q.tent || !q.diff || !q.wnew || !q.cost || !q.path || !errs || !pos) {
+        st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
+        goto done;
     }
     memset(out, 0, sizeof(float) * C * hw);
-    memset(q.wsum, 0, sizeof(float) * hw);
-    /* a tent that rises over the overlap, so that neighbours blend */
     for (int i = 0; i < q.P; i++) {
         int d = i < q.P - 1 - i ? i : q.P - 1 - i;
         q.tent[i] = d >= q.O ? 1.0f : (d + 1.0f) / (q.O + 1.0f);
@@ -138,11 +218,9 @@ wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, in
     for (int i = 0; i < ny; i++)
         for (int j = 0; j < nx; j++)
             quilt_one(&q, i * S, j * S, rng, errs, pos);
-    for (size_t o = 0; o < hw; o++)
-        for (int c = 0; c < C; c++)
-            out[c * hw + o] /= q.wsum[o];
-    free(q.wsum), free(q.tent), free(errs), free(pos);
-    return WP_OK;
+done:
+    free(q.wsum), free(q.tent), free(q.diff), free(q.wnew), free(q.cost), free(q.path), free(errs), free(pos);
+    return st;
 }
 
 void wp_block_means(const float *in, int C, int h, int w, int f, float *out)

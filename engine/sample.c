@@ -565,6 +565,26 @@ static int tileable_default(const wp_prior *p)
     return s && !strcmp(s, "1");
 }
 
+/* The level a prior quilts its exemplars at (metadata
+ * "sample.exemplar_level", 0..levels; 0: the quilt is the sample, no
+ * network draws anything), else WP_EXEMPLAR_LEVEL. */
+static int exemplar_level(const wp_prior *p)
+{
+    const char *s = wp_prior_meta(p, "sample.exemplar_level");
+    double x;
+    if (s && !wp_parse_double(s, &x) && x >= 0 && x <= p->levels && x == (int)x)
+        return (int)x;
+    return WP_EXEMPLAR_LEVEL;
+}
+
+/* How the quilt joins its patches (metadata "sample.exemplar_seam": cut,
+ * the default, or blend). */
+static wp_quilt_seam exemplar_seam(const wp_prior *p)
+{
+    const char *s = wp_prior_meta(p, "sample.exemplar_seam");
+    return s && !strcmp(s, "blend") ? WP_QUILT_BLEND : WP_QUILT_CUT;
+}
+
 /* A sample that continues an exemplar's texture: its level-k low-pass
  * quilted from the exemplar's block means, then the details of levels
  * k-1 .. 0 drawn as the sharp upscale draws them. */
@@ -573,7 +593,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, const float *
                                  char *err)
 {
     const wp_prior *p = g->p;
-    int C = p->channels, k = WP_EXEMPLAR_LEVEL, f = 1 << k;
+    int C = p->channels, k = exemplar_level(p), f = 1 << k;
     if (eh < WP_EXEMPLAR_MIN || ew < WP_EXEMPLAR_MIN)
         return wp_fail(err, WP_ERR_ARG, "the exemplar is %dx%d; it must be at least %dx%d", ew,
                        eh, WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN);
@@ -611,7 +631,7 @@ static wp_status sample_exemplar(gen *g, float *out, int H, int W, const float *
     wp_rng root, qr;
     wp_rng_seed(&root, g->seed);
     wp_rng_split(&root, 0x9a1, &qr);
-    if ((st = wp_quilt(exlow, C, ch, cw, layout, h, w, job.periodic, &qr, err)))
+    if ((st = wp_quilt(exlow, C, ch, cw, layout, h, w, job.periodic, exemplar_seam(p), &qr, err)))
         goto done;
     if ((st = gen_alloc(g, C, H, W, err)))
         goto done;

@@ -98,11 +98,13 @@ void wp_up_start(const float *low, int C, int h, int w, float *x, float *det, fl
 
 /* Image quilting (quilt.c): out [C,h,w] made of overlapping patches of ex
  * [C,eh,ew], each chosen among the exemplar's positions for how well it
- * agrees with what is already placed, the overlaps blended; periodic: the
- * result wraps around.  wp_quilt_patch gives the patch side and overlap. */
+ * agrees with what is already placed, the overlaps cut or blended (seam);
+ * periodic: the result wraps around.  wp_quilt_patch gives the patch side
+ * and overlap. */
 #define WP_QUILT_PATCH_MAX 24
+typedef enum { WP_QUILT_CUT = 0, WP_QUILT_BLEND } wp_quilt_seam;
 wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
-                   wp_rng *rng, char *err);
+                   wp_quilt_seam seam, wp_rng *rng, char *err);
 void wp_quilt_patch(int eh, int ew, int h, int w, int *patch, int *overlap);
 /* out [C, h/f, w/f]: the means of in's f x f blocks. */
 void wp_block_means(const float *in, int C, int h, int w, int f, float *out);

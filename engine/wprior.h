@@ -295,8 +295,9 @@ typedef struct {
     int tileable;
     /* A texture to continue (NULL: none), [channels, ex_height, ex_width] in
      * [0,1], at least 16x16: the sample's low-pass at level
-     * WP_EXEMPLAR_LEVEL is quilted from the exemplar's, the finer details
-     * drawn from the prior with the sharp upscale's sampler. */
+     * WP_EXEMPLAR_LEVEL (the prior's metadata "sample.exemplar_level" may
+     * say another, 0 included) is quilted from the exemplar's, the finer
+     * details drawn from the prior with the sharp upscale's sampler. */
     const float *exemplar;
     int ex_width, ex_height;
     /* filled in by wp_sample: */

@@ -1033,11 +1033,11 @@ START_TEST(tileable_sample_follows_metadata)
 }
 END_TEST
 
-/* Quilting: the first patch's corner, which no other patch overlaps, is a
- * block of the exemplar as it is; every value lies in the exemplar's range;
- * a flat exemplar quilts flat; the seed decides; too small an exemplar is
- * refused. */
-START_TEST(quilt_takes_patches_from_the_exemplar)
+/* Quilting, each seam: the first patch's corner, which no other patch
+ * overlaps, is a block of the exemplar as it is; every value lies in the
+ * exemplar's range; a flat exemplar quilts flat; the seed decides; too
+ * small an exemplar is refused. */
+static void check_quilt(wp_quilt_seam seam)
 {
     enum { EW = 40, EH = 36, W = 50, H = 44 };
     float *ex = malloc(sizeof(float) * 2 * EW * EH), *a = malloc(sizeof(float) * 2 * W * H),
@@ -1054,7 +1054,7 @@ START_TEST(quilt_takes_patches_from_the_exemplar)
     char err[WP_ERRLEN];
     wp_rng r;
     wp_rng_seed(&r, 5);
-    ck_assert_msg(wp_quilt(ex, 2, EH, EW, a, H, W, 0, &r, err) == WP_OK, "%s", err);
+    ck_assert_msg(wp_quilt(ex, 2, EH, EW, a, H, W, 0, seam, &r, err) == WP_OK, "%s", err);
     int at = (int)lroundf(a[0] * EW * EH), ey = at / EW, exx = at % EW;
     for (int i = 0; i < P - O; i++)
         for (int j = 0; j < P - O; j++)
@@ -1064,22 +1064,102 @@ START_TEST(quilt_takes_patches_from_the_exemplar)
     for (int i = 0; i < W * H; i++)
         ck_assert(a[W * H + i] >= 0.2f - 1e-5f && a[W * H + i] <= 0.8f + 1e-5f);
     wp_rng_seed(&r, 5);
-    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, &r, err), WP_OK);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, seam, &r, err), WP_OK);
     wp_rng_seed(&r, 5);
-    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, &r, err), WP_OK);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, seam, &r, err), WP_OK);
     ck_assert_double_eq(max_abs_diff(a, b, 2 * W * H), 0);
     wp_rng_seed(&r, 6);
-    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, &r, err), WP_OK);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, b, H, W, 1, seam, &r, err), WP_OK);
     ck_assert_double_gt(max_abs_diff(a, b, 2 * W * H), 0.05);
     for (int i = 0; i < 2 * EW * EH; i++)
         ex[i] = 0.25f;
-    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, &r, err), WP_OK);
+    ck_assert_int_eq(wp_quilt(ex, 2, EH, EW, a, H, W, 1, seam, &r, err), WP_OK);
     for (int i = 0; i < 2 * W * H; i++)
         ck_assert_float_eq_tol(a[i], 0.25f, 1e-6f);
-    ck_assert_int_eq(wp_quilt(ex, 2, 1, 1, a, H, W, 0, &r, err), WP_ERR_ARG);
+    ck_assert_int_eq(wp_quilt(ex, 2, 1, 1, a, H, W, 0, seam, &r, err), WP_ERR_ARG);
     free(ex), free(a), free(b);
 }
+
+START_TEST(quilt_takes_patches_from_the_exemplar)
+{
+    check_quilt(WP_QUILT_CUT);
+    check_quilt(WP_QUILT_BLEND);
+}
 END_TEST
+
+static double std_of(const float *v, size_t n)
+{
+    double m = 0, q = 0;
+    for (size_t i = 0; i < n; i++)
+        m += v[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        q += (v[i] - m) * (v[i] - m);
+    return sqrt(q / (double)n);
+}
+
+/* The fraction of v's n values within 1e-6 of one of ex's m (sorted). */
+static double share_taken(const float *v, size_t n, const float *sorted, size_t m)
+{
+    size_t hit = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = 0, hi = m;
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (sorted[mid] <= v[i])
+                lo = mid;
+            else
+                hi = mid;
+        }
+        hit += fabsf(sorted[lo] - v[i]) < 1e-6f || (hi < m && fabsf(sorted[hi] - v[i]) < 1e-6f);
+    }
+    return (double)hit / (double)n;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* A cut keeps the exemplar's pixels and its contrast: from white noise,
+ * all but the cut paths' averaged pixels are exemplar values and the
+ * spread stays; a blend averages the overlaps, most of the image, down. */
+START_TEST(quilt_cut_keeps_the_exemplar_contrast)
+{
+    enum { E = 96, N = 160 };
+    float *ex = malloc(sizeof(float) * E * E), *sorted = malloc(sizeof(float) * E * E),
+          *a = malloc(sizeof(float) * N * N);
+    wp_rng r;
+    wp_rng_seed(&r, 11);
+    wp_rng_fill_gauss(&r, ex, E * E, 1.0f);
+    memcpy(sorted, ex, sizeof(float) * E * E);
+    qsort(sorted, E * E, sizeof(float), cmp_float);
+    double sd_ex = std_of(ex, E * E);
+    char err[WP_ERRLEN];
+    ck_assert_int_eq(wp_quilt(ex, 1, E, E, a, N, N, 1, WP_QUILT_CUT, &r, err), WP_OK);
+    double taken = share_taken(a, N * N, sorted, E * E), ratio = std_of(a, N * N) / sd_ex;
+    ck_assert_msg(taken > 0.85 && ratio > 0.95 && ratio < 1.05, "cut: %.3f taken, sd ratio %.3f",
+                  taken, ratio);
+    ck_assert_int_eq(wp_quilt(ex, 1, E, E, a, N, N, 1, WP_QUILT_BLEND, &r, err), WP_OK);
+    taken = share_taken(a, N * N, sorted, E * E), ratio = std_of(a, N * N) / sd_ex;
+    ck_assert_msg(taken < 0.6 && ratio < 0.9, "blend: %.3f taken, sd ratio %.3f", taken, ratio);
+    free(ex), free(sorted), free(a);
+}
+END_TEST
+
+/* Options for an SxS sample (4 ascent steps a level) continuing the
+ * ExE exemplar ex. */
+static wp_sample_options exemplar_options(const float *ex, int E, int S, uint64_t seed)
+{
+    wp_sample_options s = {0};
+    s.width = s.height = S;
+    s.seed = seed;
+    s.sampler.max_iter = 4;
+    s.exemplar = ex;
+    s.ex_width = s.ex_height = E;
+    return s;
+}
 
 /* A sample from an exemplar keeps its colours (its 2x2 block means are the
  * quilted layout, whatever the details), the seed decides, bad exemplars
@@ -1097,12 +1177,7 @@ START_TEST(exemplar_sample_keeps_the_exemplar_colours)
         for (int i = 0; i < E * E; i++)
             ex[c * E * E + i] = mean[c] + 0.1f * (float)wp_rng_uniform(&r) - 0.05f;
     char err[WP_ERRLEN];
-    wp_sample_options s = {0};
-    s.width = s.height = S;
-    s.seed = 4;
-    s.sampler.max_iter = 4;
-    s.exemplar = ex;
-    s.ex_width = s.ex_height = E;
+    wp_sample_options s = exemplar_options(ex, E, S, 4);
     ck_assert_msg(wp_sample(p, a, 3, &s, NULL, err) == WP_OK, "%s", err);
     for (int c = 0; c < 3; c++) {
         double m = 0;
@@ -1123,6 +1198,43 @@ START_TEST(exemplar_sample_keeps_the_exemplar_colours)
     ck_assert_int_eq(wp_sample(p, b, 3, &s, NULL, err), WP_ERR_ARG);
     wp_prior_free(p);
     free(ex), free(a), free(b);
+}
+END_TEST
+
+/* A prior's metadata sets the exemplar's level and seam: at level 0 the
+ * sample is the quilt, every pixel an exemplar value but the cut paths';
+ * blended, most are averages; at the default level the network draws the
+ * finest details, which are no exemplar values; a level above the prior's
+ * falls back to the default. */
+START_TEST(exemplar_level_and_seam_from_the_metadata)
+{
+    wp_prior *p = he_gain(random_prior(1, 2, 8, 9));
+    enum { E = 64, S = 96 };
+    float *ex = malloc(sizeof(float) * E * E), *sorted = malloc(sizeof(float) * E * E),
+          *a = malloc(sizeof(float) * S * S), *b = malloc(sizeof(float) * S * S);
+    wp_rng r;
+    wp_rng_seed(&r, 2);
+    for (int i = 0; i < E * E; i++)
+        ex[i] = (float)wp_rng_uniform(&r);
+    memcpy(sorted, ex, sizeof(float) * E * E);
+    qsort(sorted, E * E, sizeof(float), cmp_float);
+    char err[WP_ERRLEN];
+    wp_sample_options s = exemplar_options(ex, E, S, 3);
+    ck_assert_int_eq(wp_sample(p, a, 1, &s, NULL, err), WP_OK);
+    ck_assert_double_lt(share_taken(a, S * S, sorted, E * E), 0.05);
+    ck_assert_int_eq(wp_prior_set_meta(p, "sample.exemplar_level", "3", err), WP_OK);
+    ck_assert_int_eq(wp_sample(p, b, 1, &s, NULL, err), WP_OK);
+    ck_assert_double_eq(max_abs_diff(a, b, S * S), 0);
+    ck_assert_int_eq(wp_prior_set_meta(p, "sample.exemplar_level", "0", err), WP_OK);
+    ck_assert_int_eq(wp_sample(p, a, 1, &s, NULL, err), WP_OK);
+    double cut = share_taken(a, S * S, sorted, E * E);
+    ck_assert_msg(cut > 0.85, "cut: %.3f taken", cut);
+    ck_assert_int_eq(wp_prior_set_meta(p, "sample.exemplar_seam", "blend", err), WP_OK);
+    ck_assert_int_eq(wp_sample(p, a, 1, &s, NULL, err), WP_OK);
+    double blend = share_taken(a, S * S, sorted, E * E);
+    ck_assert_msg(blend < 0.6, "blend: %.3f taken", blend);
+    wp_prior_free(p);
+    free(ex), free(sorted), free(a), free(b);
 }
 END_TEST
 
@@ -1223,7 +1335,9 @@ int main(void)
     tcase_add_test(tc, border_modes_match_the_oracle);
     tcase_add_test(tc, tileable_sample_follows_metadata);
     tcase_add_test(tc, quilt_takes_patches_from_the_exemplar);
+    tcase_add_test(tc, quilt_cut_keeps_the_exemplar_contrast);
     tcase_add_test(tc, exemplar_sample_keeps_the_exemplar_colours);
+    tcase_add_test(tc, exemplar_level_and_seam_from_the_metadata);
     tcase_add_test(tc, denoise_border_defaults);
     tcase_add_test(tc, ensemble_is_the_mean_of_moved_and_turned_passes);
     tcase_add_test(tc, ensemble_of_32_is_equivariant);
