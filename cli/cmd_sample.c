@@ -23,7 +23,8 @@ static int sample_usage(FILE *f)
                "  --exemplar IMAGE   continue this texture: the layout is quilted from\n"
                "                     the image's patches at half size, the details drawn\n"
                "                     from the prior (default model: the shipped %s for\n"
-               "                     colour, %s for gray); at least %dx%d\n%s%s",
+               "                     colour, %s for gray; a texture prior quilts at the\n"
+               "                     size its metadata says); at least %dx%d\n%s%s",
             WP_SAMPLE_SIDE_DEFAULT, WP_SAMPLE_SIDE_DEFAULT, WP_MODEL_COLOUR_EXEMPLAR, WP_MODEL_GRAY,
             WP_EXEMPLAR_MIN, WP_EXEMPLAR_MIN, cli_job_usage(), cli_sampler_usage());
     return f == stdout ? 0 : 2;
