@@ -44,6 +44,8 @@ typedef struct {
     float *diff, *wnew;
     double *cost; /* [P,O]: a cut's cumulative cost */
     int *path;    /* [P] */
+    int *oy, *ox; /* [P]: the output row/column of each patch row/column
+                   * at the current corner (-1 off the image) */
 } quilt;
 
 /* The output pixel of patch row/column u from corner a, or -1 off the
@@ -56,26 +58,44 @@ static int wrap(int a, int u, int n, int periodic)
     return periodic ? v % n : -1;
 }
 
-/* The exemplar patch at (ey, ex0) laid at (y, x): its squared difference
- * to the placed pixels under it, per pixel into q->diff; returns the sum. */
-static double patch_diff(quilt *q, int y, int x, int ey, int ex0)
+/* The output rows and columns under a patch at (y, x), for every
+ * candidate scored and placed there. */
+static void lay(quilt *q, int y, int x)
+{
+    for (int u = 0; u < q->P; u++) {
+        q->oy[u] = wrap(y, u, q->h, q->periodic);
+        q->ox[u] = wrap(x, u, q->w, q->periodic);
+    }
+}
+
+/* The exemplar patch at (ey, ex0) laid at the current corner: its squared
+ * difference to the placed pixels under it, per pixel into diff unless
+ * NULL; returns the sum, or as soon as a row ends past stop (the partial
+ * sum then: it only grows). */
+static double patch_diff(const quilt *q, int ey, int ex0, double stop, float *diff)
 {
     double e = 0;
     size_t hw = (size_t)q->h * q->w, ehw = (size_t)q->eh * q->ew;
-    for (int i = 0; i < q->P; i++)
+    for (int i = 0; i < q->P; i++) {
+        int oy = q->oy[i];
+        const float *ws = oy < 0 ? NULL : q->wsum + (size_t)oy * q->w;
         for (int j = 0; j < q->P; j++) {
-            int oy = wrap(y, i, q->h, q->periodic), ox = wrap(x, j, q->w, q->periodic);
+            int ox = q->ox[j];
             double d2 = 0;
-            if (oy >= 0 && ox >= 0 && q->wsum[(size_t)oy * q->w + ox] > 0) {
+            if (ws && ox >= 0 && ws[ox] > 0) {
                 size_t o = (size_t)oy * q->w + ox, s = (size_t)(ey + i) * q->ew + ex0 + j;
                 for (int c = 0; c < q->C; c++) {
                     double d = q->out[c * hw + o] - q->ex[c * ehw + s];
                     d2 += d * d;
                 }
             }
-            q->diff[i * q->P + j] = (float)d2;
+            if (diff)
+                diff[i * q->P + j] = (float)d2;
             e += d2;
         }
+        if (e > stop)
+            return e;
+    }
     return e;
 }
 
@@ -132,10 +152,10 @@ static void cut_side(quilt *q, int side)
             q->wnew[strip_at(side, P, t, k)] *= k < q->path[t] ? 0.0f : 0.5f;
 }
 
-/* Places the exemplar patch at (ey, ex0) at (y, x): cut into what is
+/* Places the exemplar patch at (ey, ex0) at the current corner: cut into what is
  * there (q->diff holds its difference, patch_diff), or blended with it (a
  * running tent-weighted mean). */
-static void place(quilt *q, int y, int x, int ey, int ex0)
+static void place(quilt *q, int ey, int ex0)
 {
     int P = q->P;
     for (int i = 0; i < P; i++)
@@ -147,7 +167,7 @@ static void place(quilt *q, int y, int x, int ey, int ex0)
     size_t hw = (size_t)q->h * q->w, ehw = (size_t)q->eh * q->ew;
     for (int i = 0; i < P; i++)
         for (int j = 0; j < P; j++) {
-            int oy = wrap(y, i, q->h, q->periodic), ox = wrap(x, j, q->w, q->periodic);
+            int oy = q->oy[i], ox = q->ox[j];
             if (oy < 0 || ox < 0)
                 continue;
             size_t o = (size_t)oy * q->w + ox, s = (size_t)(ey + i) * q->ew + ex0 + j;
@@ -159,26 +179,30 @@ static void place(quilt *q, int y, int x, int ey, int ex0)
         }
 }
 
-/* One patch at (y, x): scores the candidates, places a good one. */
+/* One patch at (y, x): scores the candidates, places a good one.  A
+ * candidate is dropped once its error passes the current limit: the limit
+ * only falls, so it could not have been picked. */
 static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos)
 {
     int ny = q->eh - q->P + 1, nx = q->ew - q->P + 1;
     int all = ny * nx, n = all < WP_QUILT_CANDIDATES ? all : WP_QUILT_CANDIDATES;
-    double best = DBL_MAX;
+    double best = DBL_MAX, limit = DBL_MAX;
+    lay(q, y, x);
     for (int k = 0; k < n; k++) {
         pos[k] = n == all ? k : (int)wp_rng_below(rng, (uint32_t)all);
-        err[k] = patch_diff(q, y, x, pos[k] / nx, pos[k] % nx);
-        if (err[k] < best)
+        err[k] = patch_diff(q, pos[k] / nx, pos[k] % nx, limit, NULL);
+        if (err[k] < best) {
             best = err[k];
+            limit = best * (1 + WP_QUILT_TOL) + 1e-9;
+        }
     }
-    double limit = best * (1 + WP_QUILT_TOL) + 1e-9;
     int good = 0;
     for (int k = 0; k < n; k++)
         if (err[k] <= limit)
             pos[good++] = pos[k];
     int pick = pos[wp_rng_below(rng, (uint32_t)good)];
-    patch_diff(q, y, x, pick / nx, pick % nx);
-    place(q, y, x, pick / nx, pick % nx);
+    patch_diff(q, pick / nx, pick % nx, DBL_MAX, q->diff);
+    place(q, pick / nx, pick % nx);
 }
 
 wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
@@ -198,10 +222,12 @@ wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, in
     q.wnew = malloc(sizeof(float) * pp);
     q.cost = malloc(sizeof(double) * q.P * q.O);
     q.path = malloc(sizeof(int) * q.P);
+    q.oy = malloc(sizeof(int) * q.P);
+    q.ox = malloc(sizeof(int) * q.P);
     double *errs = malloc(sizeof(double) * n);
     int *pos = malloc(sizeof(int) * n);
     wp_status st = WP_OK;
-    if (!q.wsum || !q.tent || !q.diff || !q.wnew || !q.cost || !q.path || !errs || !pos) {
+    if (!q.wsum || !q.tent || !q.diff || !q.wnew || !q.cost || !q.path || !q.oy || !q.ox || !errs || !pos) {
         st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -219,7 +245,8 @@ wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, in
         for (int j = 0; j < nx; j++)
             quilt_one(&q, i * S, j * S, rng, errs, pos);
 done:
-    free(q.wsum), free(q.tent), free(q.diff), free(q.wnew), free(q.cost), free(q.path), free(errs), free(pos);
+    free(q.wsum), free(q.tent), free(q.diff), free(q.wnew), free(q.cost), free(q.path), free(q.oy), free(q.ox);
+    free(errs), free(pos);
     return st;
 }
 
