@@ -46,6 +46,7 @@ typedef struct {
     int *path;    /* [P] */
     int *oy, *ox; /* [P]: the output row/column of each patch row/column
                    * at the current corner (-1 off the image) */
+    int prune;    /* drop a candidate once it cannot be picked */
 } quilt;
 
 /* The output pixel of patch row/column u from corner a, or -1 off the
@@ -190,7 +191,7 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     lay(q, y, x);
     for (int k = 0; k < n; k++) {
         pos[k] = n == all ? k : (int)wp_rng_below(rng, (uint32_t)all);
-        err[k] = patch_diff(q, pos[k] / nx, pos[k] % nx, limit, NULL);
+        err[k] = patch_diff(q, pos[k] / nx, pos[k] % nx, q->prune ? limit : DBL_MAX, NULL);
         if (err[k] < best) {
             best = err[k];
             limit = best * (1 + WP_QUILT_TOL) + 1e-9;
@@ -205,11 +206,11 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     place(q, pick / nx, pick % nx);
 }
 
-wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
-                   wp_quilt_seam seam, wp_rng *rng, char *err)
+static wp_status quilt_run(const float *ex, int C, int eh, int ew, float *out, int h, int w,
+                           int periodic, wp_quilt_seam seam, int prune, wp_rng *rng, char *err)
 {
     quilt q = {.ex = ex, .C = C, .eh = eh, .ew = ew, .out = out, .h = h, .w = w,
-               .periodic = periodic, .seam = seam};
+               .periodic = periodic, .seam = seam, .prune = prune};
     wp_quilt_patch(eh, ew, h, w, &q.P, &q.O);
     if (q.P < 2)
         return wp_fail(err, WP_ERR_ARG, "the exemplar (%dx%d) is too small to take patches from",
@@ -248,6 +249,18 @@ done:
     free(q.wsum), free(q.tent), free(q.diff), free(q.wnew), free(q.cost), free(q.path), free(q.oy), free(q.ox);
     free(errs), free(pos);
     return st;
+}
+
+wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
+                   wp_quilt_seam seam, wp_rng *rng, char *err)
+{
+    return quilt_run(ex, C, eh, ew, out, h, w, periodic, seam, 1, rng, err);
+}
+
+wp_status wp_quilt_exhaustive(const float *ex, int C, int eh, int ew, float *out, int h, int w,
+                              int periodic, wp_quilt_seam seam, wp_rng *rng, char *err)
+{
+    return quilt_run(ex, C, eh, ew, out, h, w, periodic, seam, 0, rng, err);
 }
 
 void wp_block_means(const float *in, int C, int h, int w, int f, float *out)
