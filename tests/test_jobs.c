@@ -1087,6 +1087,39 @@ START_TEST(quilt_takes_patches_from_the_exemplar)
 }
 END_TEST
 
+/* wp_quilt drops candidates that cannot be picked: it quilts exactly as
+ * scoring every candidate in full does, for each seam, periodic or not,
+ * with every position a candidate (a 40x40 exemplar) and with a random
+ * draw of them (88x88); noise makes many candidates nearly as good. */
+START_TEST(quilt_pruning_matches_the_exhaustive_oracle)
+{
+    enum { H = 70, W = 90, EMAX = 88 };
+    float *ex = malloc(sizeof(float) * 3 * EMAX * EMAX), *a = malloc(sizeof(float) * 3 * H * W),
+          *b = malloc(sizeof(float) * 3 * H * W);
+    wp_rng r;
+    wp_rng_seed(&r, 11);
+    for (int i = 0; i < 3 * EMAX * EMAX; i++)
+        ex[i] = (float)wp_rng_uniform(&r);
+    char err[WP_ERRLEN];
+    static const int sides[2] = {40, EMAX};
+    for (int e = 0; e < 2; e++)
+        for (int seam = WP_QUILT_CUT; seam <= WP_QUILT_BLEND; seam++)
+            for (int periodic = 0; periodic < 2; periodic++) {
+                int E = sides[e];
+                wp_rng_seed(&r, 3);
+                ck_assert_msg(wp_quilt(ex, 3, E, E, a, H, W, periodic, seam, &r, err) == WP_OK,
+                              "%s", err);
+                wp_rng_seed(&r, 3);
+                ck_assert_msg(wp_quilt_exhaustive(ex, 3, E, E, b, H, W, periodic, seam, &r,
+                                                  err) == WP_OK, "%s", err);
+                ck_assert_msg(max_abs_diff(a, b, 3 * H * W) == 0,
+                              "exemplar %d, seam %d, periodic %d: %g", E, seam, periodic,
+                              max_abs_diff(a, b, 3 * H * W));
+            }
+    free(ex), free(a), free(b);
+}
+END_TEST
+
 static double std_of(const float *v, size_t n)
 {
     double m = 0, q = 0;
@@ -1125,39 +1158,6 @@ static int cmp_float(const void *a, const void *b)
 /* A cut keeps the exemplar's pixels and its contrast: from white noise,
  * all but the cut paths' averaged pixels are exemplar values and the
  * spread stays; a blend averages the overlaps, most of the image, down. */
-/* wp_quilt drops candidates that cannot be picked: it quilts exactly as
- * scoring every candidate in full does, for each seam, periodic or not,
- * with every position a candidate (a 40x40 exemplar) and with a random
- * draw of them (88x88); noise makes many candidates nearly as good. */
-START_TEST(quilt_pruning_matches_the_exhaustive_oracle)
-{
-    enum { H = 70, W = 90, EMAX = 88 };
-    float *ex = malloc(sizeof(float) * 3 * EMAX * EMAX), *a = malloc(sizeof(float) * 3 * H * W),
-          *b = malloc(sizeof(float) * 3 * H * W);
-    wp_rng r;
-    wp_rng_seed(&r, 11);
-    for (int i = 0; i < 3 * EMAX * EMAX; i++)
-        ex[i] = (float)wp_rng_uniform(&r);
-    char err[WP_ERRLEN];
-    static const int sides[2] = {40, EMAX};
-    for (int e = 0; e < 2; e++)
-        for (int seam = WP_QUILT_CUT; seam <= WP_QUILT_BLEND; seam++)
-            for (int periodic = 0; periodic < 2; periodic++) {
-                int E = sides[e];
-                wp_rng_seed(&r, 3);
-                ck_assert_msg(wp_quilt(ex, 3, E, E, a, H, W, periodic, seam, &r, err) == WP_OK,
-                              "%s", err);
-                wp_rng_seed(&r, 3);
-                ck_assert_msg(wp_quilt_exhaustive(ex, 3, E, E, b, H, W, periodic, seam, &r,
-                                                  err) == WP_OK, "%s", err);
-                ck_assert_msg(max_abs_diff(a, b, 3 * H * W) == 0,
-                              "exemplar %d, seam %d, periodic %d: %g", E, seam, periodic,
-                              max_abs_diff(a, b, 3 * H * W));
-            }
-    free(ex), free(a), free(b);
-}
-END_TEST
-
 START_TEST(quilt_cut_keeps_the_exemplar_contrast)
 {
     enum { E = 96, N = 160 };
