@@ -12,9 +12,17 @@
 
 /* Candidate exemplar positions scored for each patch (all of them when
  * there are fewer); the pick is uniform among those within WP_QUILT_TOL of
- * the best overlap error. */
+ * the best score.  A candidate's score is its overlap error, plus
+ * WP_QUILT_FLOOR times the error an unrelated patch would have, times
+ * 1 + WP_QUILT_USE x (how much its exemplar pixels were used / the mean
+ * use): without that factor the quilt drifts to the exemplar's plainest
+ * regions, which match any overlap best (with it paper keeps its fibres,
+ * stone and wood their dark cracks and knots); the floor lets use count
+ * where many candidates match exactly (a flat region). */
 #define WP_QUILT_CANDIDATES 2048
 #define WP_QUILT_TOL 0.3
+#define WP_QUILT_USE 3.0
+#define WP_QUILT_FLOOR 0.05
 
 void wp_quilt_patch(int eh, int ew, int h, int w, int *patch, int *overlap)
 {
@@ -46,7 +54,18 @@ typedef struct {
     int *path;    /* [P] */
     int *oy, *ox; /* [P]: the output row/column of each patch row/column
                    * at the current corner (-1 off the image) */
-    int prune;    /* drop a candidate once it cannot be picked */
+    int prune;    /* drop a candidate once it cannot be picked, and score
+                   * with patch_score (else patch_diff, its oracle) */
+    /* the placed pixels under the current corner (gather): whether each
+     * patch pixel has one [P,P], their values [C,P,P], and per patch row
+     * the columns [from, to) that hold any */
+    unsigned char *on;
+    float *under;
+    int *from, *to;
+    float *use;   /* [eh,ew]: how often each exemplar pixel was placed */
+    double *cum;  /* [eh,ew+1]: use summed along each row */
+    double used;  /* exemplar pixels placed so far */
+    double var;   /* the exemplar's variance, summed over channels */
 } quilt;
 
 /* The output pixel of patch row/column u from corner a, or -1 off the
@@ -92,6 +111,57 @@ static double patch_diff(const quilt *q, int ey, int ex0, double stop, float *di
             }
             if (diff)
                 diff[i * q->P + j] = (float)d2;
+            e += d2;
+        }
+        if (e > stop)
+            return e;
+    }
+    return e;
+}
+
+/* Gathers what lies under the patch at the current corner (after lay),
+ * for patch_score. */
+static void gather(quilt *q)
+{
+    int P = q->P;
+    size_t hw = (size_t)q->h * q->w;
+    for (int i = 0; i < P; i++) {
+        int oy = q->oy[i];
+        const float *ws = oy < 0 ? NULL : q->wsum + (size_t)oy * q->w;
+        q->from[i] = P, q->to[i] = 0;
+        for (int j = 0; j < P; j++) {
+            int ox = q->ox[j], on = ws && ox >= 0 && ws[ox] > 0;
+            q->on[i * P + j] = (unsigned char)on;
+            if (!on)
+                continue;
+            q->from[i] = q->from[i] < j ? q->from[i] : j;
+            q->to[i] = j + 1;
+            for (int c = 0; c < q->C; c++)
+                q->under[(c * P + i) * P + j] = q->out[c * hw + (size_t)oy * q->w + ox];
+        }
+    }
+}
+
+/* patch_diff's sum, from what gather collected: only the columns that
+ * hold placed pixels are visited, in the same order and precision, so the
+ * sum is the same to the bit. */
+static double patch_score(const quilt *q, int ey, int ex0, double stop)
+{
+    double e = 0;
+    int P = q->P;
+    size_t ehw = (size_t)q->eh * q->ew, PP = (size_t)P * P;
+    for (int i = 0; i < P; i++) {
+        const float *ex = q->ex + (size_t)(ey + i) * q->ew + ex0;
+        const float *un = q->under + (size_t)i * P;
+        const unsigned char *on = q->on + (size_t)i * P;
+        for (int j = q->from[i]; j < q->to[i]; j++) {
+            if (!on[j])
+                continue;
+            double d2 = 0;
+            for (int c = 0; c < q->C; c++) {
+                double d = un[c * PP + j] - ex[c * ehw + j];
+                d2 += d * d;
+            }
             e += d2;
         }
         if (e > stop)
@@ -180,6 +250,65 @@ static void place(quilt *q, int ey, int ex0)
         }
 }
 
+/* The summed use of the exemplar patch at (ey, ex0). */
+static double patch_use(const quilt *q, int ey, int ex0)
+{
+    double u = 0;
+    for (int i = 0; i < q->P; i++) {
+        const double *c = q->cum + (size_t)(ey + i) * (q->ew + 1);
+        u += c[ex0 + q->P] - c[ex0];
+    }
+    return u;
+}
+
+/* Counts the placed patch's pixels (those it kept) and sums its rows
+ * again (P rows: cheap beside the scoring, whatever the exemplar's size). */
+static void add_use(quilt *q, int ey, int ex0)
+{
+    for (int i = 0; i < q->P; i++) {
+        for (int j = 0; j < q->P; j++)
+            if (q->oy[i] >= 0 && q->ox[j] >= 0 && q->wnew[i * q->P + j] > 0)
+                q->use[(size_t)(ey + i) * q->ew + ex0 + j] += 1, q->used += 1;
+        const float *u = q->use + (size_t)(ey + i) * q->ew;
+        double *c = q->cum + (size_t)(ey + i) * (q->ew + 1);
+        for (int j = 0; j < q->ew; j++)
+            c[j + 1] = c[j] + u[j];
+    }
+}
+
+/* The factor on a candidate's score for its pixels' use (WP_QUILT_USE). */
+static double use_factor(const quilt *q, int ey, int ex0)
+{
+    if (q->used <= 0)
+        return 1;
+    double mean = q->used * q->P * q->P / ((double)q->eh * q->ew);
+    return 1 + WP_QUILT_USE * patch_use(q, ey, ex0) / mean;
+}
+
+/* The error of an unrelated patch at the current corner: twice the
+ * variance for each pixel placed under it. */
+static double unrelated_error(const quilt *q)
+{
+    int under = 0;
+    for (int i = 0; i < q->P; i++)
+        for (int j = 0; j < q->P; j++)
+            under += q->oy[i] >= 0 && q->ox[j] >= 0 && q->wsum[(size_t)q->oy[i] * q->w + q->ox[j]] > 0;
+    return 2 * q->var * under;
+}
+
+static double exemplar_variance(const float *ex, int C, int eh, int ew)
+{
+    double v = 0;
+    size_t n = (size_t)eh * ew;
+    for (int c = 0; c < C; c++) {
+        double m = 0, m2 = 0;
+        for (size_t i = 0; i < n; i++)
+            m += ex[c * n + i], m2 += (double)ex[c * n + i] * ex[c * n + i];
+        v += m2 / n - (m / n) * (m / n);
+    }
+    return v;
+}
+
 /* One patch at (y, x): scores the candidates, places a good one.  A
  * candidate is dropped once its error passes the current limit: the limit
  * only falls, so it could not have been picked. */
@@ -189,9 +318,14 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     int all = ny * nx, n = all < WP_QUILT_CANDIDATES ? all : WP_QUILT_CANDIDATES;
     double best = DBL_MAX, limit = DBL_MAX;
     lay(q, y, x);
+    gather(q);
+    double e0 = WP_QUILT_FLOOR * unrelated_error(q);
     for (int k = 0; k < n; k++) {
         pos[k] = n == all ? k : (int)wp_rng_below(rng, (uint32_t)all);
-        err[k] = patch_diff(q, pos[k] / nx, pos[k] % nx, q->prune ? limit : DBL_MAX, NULL);
+        int ey = pos[k] / nx, ex0 = pos[k] % nx;
+        double f = use_factor(q, ey, ex0);
+        err[k] = f * (e0 + (q->prune ? patch_score(q, ey, ex0, limit / f - e0)
+                                      : patch_diff(q, ey, ex0, DBL_MAX, NULL)));
         if (err[k] < best) {
             best = err[k];
             limit = best * (1 + WP_QUILT_TOL) + 1e-9;
@@ -204,6 +338,7 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     int pick = pos[wp_rng_below(rng, (uint32_t)good)];
     patch_diff(q, pick / nx, pick % nx, DBL_MAX, q->diff);
     place(q, pick / nx, pick % nx);
+    add_use(q, pick / nx, pick % nx);
 }
 
 static wp_status quilt_run(const float *ex, int C, int eh, int ew, float *out, int h, int w,
@@ -226,9 +361,17 @@ static wp_status quilt_run(const float *ex, int C, int eh, int ew, float *out, i
     q.oy = malloc(sizeof(int) * q.P);
     q.ox = malloc(sizeof(int) * q.P);
     double *errs = malloc(sizeof(double) * n);
+    q.use = calloc((size_t)eh * ew, sizeof(float));
+    q.cum = calloc((size_t)eh * (ew + 1), sizeof(double));
+    q.on = malloc(pp);
+    q.under = malloc(sizeof(float) * C * pp);
+    q.from = malloc(sizeof(int) * q.P);
+    q.to = malloc(sizeof(int) * q.P);
+    q.var = exemplar_variance(ex, C, eh, ew);
     int *pos = malloc(sizeof(int) * n);
     wp_status st = WP_OK;
-    if (!q.wsum || !q.tent || !q.diff || !q.wnew || !q.cost || !q.path || !q.oy || !q.ox || !errs || !pos) {
+    if (!q.wsum || !q.tent || !q.diff || !q.wnew || !q.cost || !q.path || !q.oy || !q.ox || !errs || !pos ||
+        !q.use || !q.cum || !q.on || !q.under || !q.from || !q.to) {
         st = wp_fail(err, WP_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -247,7 +390,8 @@ static wp_status quilt_run(const float *ex, int C, int eh, int ew, float *out, i
             quilt_one(&q, i * S, j * S, rng, errs, pos);
 done:
     free(q.wsum), free(q.tent), free(q.diff), free(q.wnew), free(q.cost), free(q.path), free(q.oy), free(q.ox);
-    free(errs), free(pos);
+    free(errs), free(pos), free(q.use), free(q.cum);
+    free(q.on), free(q.under), free(q.from), free(q.to);
     return st;
 }
 

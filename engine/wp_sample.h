@@ -105,8 +105,9 @@ void wp_up_start(const float *low, int C, int h, int w, float *x, float *det, fl
 typedef enum { WP_QUILT_CUT = 0, WP_QUILT_BLEND } wp_quilt_seam;
 wp_status wp_quilt(const float *ex, int C, int eh, int ew, float *out, int h, int w, int periodic,
                    wp_quilt_seam seam, wp_rng *rng, char *err);
-/* The same with every candidate scored in full, the test oracle of
- * wp_quilt's pruned scoring: equal output. */
+/* The same with every candidate scored in full by the plain per-pixel
+ * sum, the test oracle of wp_quilt's pruned scoring over the gathered
+ * overlap: equal output. */
 wp_status wp_quilt_exhaustive(const float *ex, int C, int eh, int ew, float *out, int h, int w,
                               int periodic, wp_quilt_seam seam, wp_rng *rng, char *err);
 void wp_quilt_patch(int eh, int ew, int h, int w, int *patch, int *overlap);

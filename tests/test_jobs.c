@@ -1087,8 +1087,9 @@ START_TEST(quilt_takes_patches_from_the_exemplar)
 }
 END_TEST
 
-/* wp_quilt drops candidates that cannot be picked: it quilts exactly as
- * scoring every candidate in full does, for each seam, periodic or not,
+/* wp_quilt drops candidates that cannot be picked and scores the rest
+ * over the gathered overlap: it quilts exactly as scoring every candidate
+ * in full with the plain per-pixel sum does, for each seam, periodic or not,
  * with every position a candidate (a 40x40 exemplar) and with a random
  * draw of them (88x88); noise makes many candidates nearly as good. */
 START_TEST(quilt_pruning_matches_the_exhaustive_oracle)
@@ -1178,6 +1179,38 @@ START_TEST(quilt_cut_keeps_the_exemplar_contrast)
     taken = share_taken(a, N * N, sorted, E * E), ratio = std_of(a, N * N) / sd_ex;
     ck_assert_msg(taken < 0.6 && ratio < 0.9, "blend: %.3f taken, sd ratio %.3f", taken, ratio);
     free(ex), free(sorted), free(a);
+}
+END_TEST
+
+/* Quilting uses the whole exemplar: half of this one is flat, half a
+ * texture; plain quilting lets either half take the image (overlaps match
+ * best within the half they came from: here the texture, 96% of the cut
+ * quilt), the use factor keeps both halves near their share and the
+ * spread near the exemplar's. */
+START_TEST(quilt_spreads_over_the_exemplar)
+{
+    enum { E = 64, N = 192 };
+    float *ex = malloc(sizeof(float) * E * E), *a = malloc(sizeof(float) * N * N);
+    wp_rng r;
+    wp_rng_seed(&r, 17);
+    for (int i = 0; i < E; i++)
+        for (int j = 0; j < E; j++)
+            ex[i * E + j] = j < E / 2 ? 0.5f
+                                      : 0.5f + 0.2f * sinf(0.9f * i + 0.4f * j) +
+                                            0.1f * sinf(0.31f * i - 0.77f * j) +
+                                            0.05f * (float)wp_rng_uniform(&r);
+    double sd_ex = std_of(ex, E * E);
+    char err[WP_ERRLEN];
+    for (int seam = WP_QUILT_CUT; seam <= WP_QUILT_BLEND; seam++) {
+        ck_assert_int_eq(wp_quilt(ex, 1, E, E, a, N, N, 1, seam, &r, err), WP_OK);
+        int flat = 0;
+        for (int i = 0; i < N * N; i++)
+            flat += fabsf(a[i] - 0.5f) < 1e-6f;
+        double textured = 1 - (double)flat / (N * N), ratio = std_of(a, N * N) / sd_ex;
+        ck_assert_msg(ratio > 0.8 && ratio < 1.25 && (seam != WP_QUILT_CUT || textured < 0.8),
+                      "seam %d: %.3f textured, sd ratio %.3f", seam, textured, ratio);
+    }
+    free(ex), free(a);
 }
 END_TEST
 
@@ -1370,6 +1403,7 @@ int main(void)
     tcase_add_test(tc, quilt_takes_patches_from_the_exemplar);
     tcase_add_test(tc, quilt_pruning_matches_the_exhaustive_oracle);
     tcase_add_test(tc, quilt_cut_keeps_the_exemplar_contrast);
+    tcase_add_test(tc, quilt_spreads_over_the_exemplar);
     tcase_add_test(tc, exemplar_sample_keeps_the_exemplar_colours);
     tcase_add_test(tc, exemplar_level_and_seam_from_the_metadata);
     tcase_add_test(tc, denoise_border_defaults);
