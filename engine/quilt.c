@@ -120,10 +120,10 @@ static double patch_diff(const quilt *q, int ey, int ex0, double stop, float *di
 }
 
 /* Gathers what lies under the patch at the current corner (after lay),
- * for patch_score. */
-static void gather(quilt *q)
+ * for patch_score; returns how many placed pixels lie under it. */
+static int gather(quilt *q)
 {
-    int P = q->P;
+    int P = q->P, under = 0;
     size_t hw = (size_t)q->h * q->w;
     for (int i = 0; i < P; i++) {
         int oy = q->oy[i];
@@ -134,12 +134,14 @@ static void gather(quilt *q)
             q->on[i * P + j] = (unsigned char)on;
             if (!on)
                 continue;
+            under++;
             q->from[i] = q->from[i] < j ? q->from[i] : j;
             q->to[i] = j + 1;
             for (int c = 0; c < q->C; c++)
                 q->under[(c * P + i) * P + j] = q->out[c * hw + (size_t)oy * q->w + ox];
         }
     }
+    return under;
 }
 
 /* patch_diff's sum, from what gather collected: only the columns that
@@ -285,17 +287,6 @@ static double use_factor(const quilt *q, int ey, int ex0)
     return 1 + WP_QUILT_USE * patch_use(q, ey, ex0) / mean;
 }
 
-/* The error of an unrelated patch at the current corner: twice the
- * variance for each pixel placed under it. */
-static double unrelated_error(const quilt *q)
-{
-    int under = 0;
-    for (int i = 0; i < q->P; i++)
-        for (int j = 0; j < q->P; j++)
-            under += q->oy[i] >= 0 && q->ox[j] >= 0 && q->wsum[(size_t)q->oy[i] * q->w + q->ox[j]] > 0;
-    return 2 * q->var * under;
-}
-
 static double exemplar_variance(const float *ex, int C, int eh, int ew)
 {
     double v = 0;
@@ -318,8 +309,9 @@ static void quilt_one(quilt *q, int y, int x, wp_rng *rng, double *err, int *pos
     int all = ny * nx, n = all < WP_QUILT_CANDIDATES ? all : WP_QUILT_CANDIDATES;
     double best = DBL_MAX, limit = DBL_MAX;
     lay(q, y, x);
-    gather(q);
-    double e0 = WP_QUILT_FLOOR * unrelated_error(q);
+    /* the floor: a share of an unrelated patch's error, twice the variance
+     * for each placed pixel under the patch */
+    double e0 = WP_QUILT_FLOOR * 2 * q->var * gather(q);
     for (int k = 0; k < n; k++) {
         pos[k] = n == all ? k : (int)wp_rng_below(rng, (uint32_t)all);
         int ey = pos[k] / nx, ex0 = pos[k] % nx;
