@@ -28,6 +28,7 @@ int td_set_init(td_set *s, int n, int channels, int levels, char *err)
     s->channels = channels;
     s->levels = levels;
     s->nbands = channels * (3 * levels + 1);
+    s->sorted = 1;
     s->coef = calloc((size_t)s->nbands, sizeof *s->coef);
     s->count = calloc((size_t)s->nbands, sizeof *s->count);
     s->cap = calloc((size_t)s->nbands, sizeof *s->cap);
@@ -205,6 +206,7 @@ int td_set_add(td_set *s, const float *img, char *err)
         return -1;
     add_spectrum(s, img);
     s->images++;
+    s->sorted = 0;
     return 0;
 }
 
@@ -214,11 +216,63 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* v[0..m) and v[m..m+k) sorted -> v[0..m+k) sorted, in place from the back
+ * (the k new values copied aside). */
+static void merge_tail(float *v, size_t m, size_t k)
+{
+    if (!m || !k || v[m - 1] <= v[m])
+        return;
+    float *t = malloc(k * sizeof *t);
+    if (!t) { /* sorted all the same, slower */
+        qsort(v, m + k, sizeof *v, cmp_float);
+        return;
+    }
+    memcpy(t, v + m, k * sizeof *t);
+    size_t i = m, j = k, o = m + k;
+    while (j > 0)
+        v[--o] = (i > 0 && v[i - 1] > t[j - 1]) ? v[--i] : t[--j];
+    free(t);
+}
+
+void td_set_reset(td_set *s)
+{
+    for (int b = 0; b < s->nbands; b++)
+        s->count[b] = 0;
+    memset(s->power, 0, ((size_t)s->n / 2 + 1) * sizeof *s->power);
+    memset(s->ring_size, 0, ((size_t)s->n / 2 + 1) * sizeof *s->ring_size);
+    s->images = 0;
+    s->finished = 0;
+    s->sorted = 1;
+}
+
+int td_set_add_set(td_set *s, const td_set *part, char *err)
+{
+    if (s->finished || !part->finished || part->n != s->n || part->channels != s->channels ||
+        part->levels != s->levels) {
+        snprintf(err, 256, "texdist: sets differ in size, channels or levels, or are finished");
+        return -1;
+    }
+    for (int b = 0; b < s->nbands; b++) {
+        size_t m = s->count[b];
+        if (append(s, b, part->coef[b], part->count[b], err))
+            return -1;
+        if (s->sorted)
+            merge_tail(s->coef[b], m, part->count[b]);
+    }
+    /* back to sums: finish divided by images and ring size */
+    for (int r = 1; r <= s->n / 2; r++) {
+        s->power[r] += part->power[r] * part->images * part->ring_size[r];
+        s->ring_size[r] = part->ring_size[r];
+    }
+    s->images += part->images;
+    return 0;
+}
+
 void td_set_finish(td_set *s)
 {
     if (s->finished)
         return;
-    for (int b = 0; b < s->nbands; b++)
+    for (int b = 0; b < s->nbands && !s->sorted; b++)
         qsort(s->coef[b], s->count[b], sizeof(float), cmp_float);
     for (int r = 1; r <= s->n / 2; r++)
         if (s->images > 0 && s->ring_size[r] > 0)
@@ -286,4 +340,74 @@ td_dist td_distance(const td_set *ref, const td_set *x)
     }
     d.spectrum = sqrt(s / rings);
     return d;
+}
+
+/* The distance to ref (hist + spectrum) of cand[chosen[0..k)] pooled, with
+ * cand[extra] in slot skip (skip < 0: added; extra < 0: none). */
+static double pick_cost(const td_set *ref, const td_set *cand, const int *chosen, int k, int skip,
+                        int extra, td_set *pool, td_dist *d)
+{
+    char err[256];
+    td_set_reset(pool);
+    for (int i = 0; i < k; i++)
+        if (td_set_add_set(pool, &cand[i == skip ? extra : chosen[i]], err))
+            return INFINITY;
+    if (skip < 0 && extra >= 0 && td_set_add_set(pool, &cand[extra], err))
+        return INFINITY;
+    td_set_finish(pool);
+    *d = td_distance(ref, pool);
+    return d->hist + d->spectrum;
+}
+
+/* Whether candidate c may take slot skip of chosen[0..k) (skip < 0: join):
+ * not there already, at most per_source of its source, no overlap. */
+static int pick_allowed(const int *source, const int *x, const int *y, int crop, int per_source,
+                        const int *chosen, int k, int skip, int c)
+{
+    int same = 0;
+    for (int i = 0; i < k; i++) {
+        int o = chosen[i];
+        if (i == skip || source[o] != source[c])
+            continue;
+        if (o == c || (x[o] >= 0 && x[c] >= 0 && abs(x[o] - x[c]) < crop && abs(y[o] - y[c]) < crop))
+            return 0;
+        same++;
+    }
+    return same < per_source;
+}
+
+int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
+            const int *y, int crop, int per_source, int k, int *chosen, td_set *pool, td_dist *dist)
+{
+    td_dist d;
+    double cost = INFINITY;
+    int n = 0;
+    for (; n < k; n++) {
+        int best = -1;
+        double bc = INFINITY;
+        for (int c = 0; c < ncand; c++) {
+            if (!pick_allowed(source, x, y, crop, per_source, chosen, n, -1, c))
+                continue;
+            double e = pick_cost(ref, cand, chosen, n, -1, c, pool, &d);
+            if (e < bc)
+                bc = e, best = c;
+        }
+        if (best < 0)
+            break;
+        chosen[n] = best;
+        cost = bc;
+    }
+    for (int improved = 1; improved;) {
+        improved = 0;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < ncand; c++) {
+                if (!pick_allowed(source, x, y, crop, per_source, chosen, n, i, c))
+                    continue;
+                double e = pick_cost(ref, cand, chosen, n, i, c, pool, &d);
+                if (e < cost - 1e-9)
+                    chosen[i] = c, cost = e, improved = 1;
+            }
+    }
+    pick_cost(ref, cand, chosen, n, -1, -1, pool, dist);
+    return n;
 }

@@ -24,6 +24,7 @@ typedef struct {
     double *work;            /* FFT scratch: 2 n n + 2 n */
     float *pyr;              /* pyramid scratch: 2 low-pass planes and details */
     int finished;
+    int sorted;              /* coef holds sorted runs merged (only sets added) */
 } td_set;
 
 typedef struct {
@@ -35,6 +36,11 @@ typedef struct {
 int td_set_init(td_set *s, int n, int channels, int levels, char *err);
 /* img: [channels, n, n] planar, values in [0,1]. */
 int td_set_add(td_set *s, const float *img, char *err);
+/* Empties a set for reuse (its buffers kept). */
+void td_set_reset(td_set *s);
+/* Adds a finished set's images (same n, channels and levels) to s, not
+ * finished: the pooled coefficients and the image-weighted spectrum. */
+int td_set_add_set(td_set *s, const td_set *part, char *err);
 /* Sorts the coefficients and averages the spectrum; call before td_distance. */
 void td_set_finish(td_set *s);
 /* Both finished, with the same n, channels and levels. */
@@ -42,6 +48,18 @@ td_dist td_distance(const td_set *ref, const td_set *x);
 /* The normalised W1 of band b alone (0 <= b < nbands). */
 double td_band_distance(const td_set *ref, const td_set *x, int b);
 void td_set_free(td_set *s);
+
+/* Picks k of the finished sets cand[0..ncand) (one crop each) whose pooled
+ * set is closest to ref (hist + spectrum): one at a time, then swapped one
+ * for another while that brings the set closer. source[i] numbers the image
+ * candidate i was cut from, x[i], y[i] its corner there (-1: unknown):
+ * at most per_source of one source, and two crops of crop x crop from one
+ * source may not overlap. pool: a set of ref's size, channels and levels,
+ * scratch. Writes chosen[0..) and dist (the distance of the picked set);
+ * returns how many were picked (< k where the rules leave too few). */
+int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
+            const int *y, int crop, int per_source, int k, int *chosen, td_set *pool,
+            td_dist *dist);
 
 /* Exposed for the tests. */
 /* W1 between two sorted samples (the integral of |F_a - F_b|). */

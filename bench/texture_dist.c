@@ -3,11 +3,19 @@
  * power spectrum (RMS log10 difference).
  *
  * usage: texture-dist [--levels J] [--gray] [--bands] REF_DIR DIR...
+ *        texture-dist [--levels J] [--gray] --pick K [--per-image M] [--crop S]
+ *                     REF_DIR CAND_DIR
  * Every PNG in a folder is one image; all square, one power-of-two size.
  * Colour when every image has colour, else all in gray (mean of R, G, B).
  * Prints a tab-separated table: set, images, hist, spectrum
- * (the reference against itself first: 0 0). */
+ * (the reference against itself first: 0 0).
+ * --pick: the K images of CAND_DIR whose set is closest to REF_DIR (hist +
+ * spectrum; td_pick), at most M (default K) from one source image: a
+ * candidate named NAME@X,Y.png is a crop of S x S (default the image size)
+ * at X,Y of source NAME, and two crops of one source may not overlap.
+ * Prints the chosen files and the set's distance. */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +111,92 @@ static int load_set(const file_list *l, td_set *s, int C, int n, float *buf)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: texture-dist [--levels J] [--gray] [--bands] REF_DIR DIR...\n");
+    fprintf(stderr, "usage: texture-dist [--levels J] [--gray] [--bands] REF_DIR DIR...\n"
+                    "       texture-dist [--levels J] [--gray] --pick K [--per-image M] [--crop S] "
+                    "REF_DIR CAND_DIR\n");
     exit(2);
+}
+
+/* A candidate's source (the length of its name up to the last '@', 0 without
+ * one) and corner (NAME@X,Y.png; -1,-1 without one). */
+static size_t crop_name(const char *path, int *x, int *y)
+{
+    const char *base = strrchr(path, '/'), *at = strrchr(path, '@');
+    base = base ? base + 1 : path;
+    *x = *y = -1;
+    if (!at || at < base)
+        return 0;
+    if (sscanf(at + 1, "%d,%d", x, y) != 2)
+        *x = *y = -1;
+    return (size_t)(at - path);
+}
+
+/* Candidates of one source share its number; a name without '@' is its own. */
+static void crop_sources(const file_list *l, int *source, int *x, int *y)
+{
+    for (int i = 0; i < l->n; i++) {
+        size_t len = crop_name(l->paths[i], &x[i], &y[i]);
+        source[i] = i;
+        for (int j = 0; j < i && len; j++) {
+            int xj, yj;
+            if (crop_name(l->paths[j], &xj, &yj) == len && !strncmp(l->paths[i], l->paths[j], len)) {
+                source[i] = source[j];
+                break;
+            }
+        }
+    }
+}
+
+/* --pick: the reference pooled, each candidate a set of its own. */
+static int pick_main(const file_list *ref_list, const file_list *cand_list, int K, int per_image,
+                     int crop, int n, int C, int levels, float *buf)
+{
+    char err[256] = "";
+    td_set ref, pool, *cand = calloc((size_t)cand_list->n, sizeof *cand);
+    if (!cand || td_set_init(&ref, n, C, levels, err) || load_set(ref_list, &ref, C, n, buf) ||
+        td_set_init(&pool, n, C, levels, err)) {
+        fprintf(stderr, "%s\n", err[0] ? err : "texture-dist: out of memory");
+        return 1;
+    }
+    for (int i = 0; i < cand_list->n; i++) {
+        file_list one = {cand_list->paths + i, 1};
+        if (td_set_init(&cand[i], n, C, levels, err) || load_set(&one, &cand[i], C, n, buf)) {
+            if (err[0])
+                fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        /* a finished set needs no scratch: hundreds of candidates fit */
+        free(cand[i].work);
+        free(cand[i].pyr);
+        cand[i].work = NULL;
+        cand[i].pyr = NULL;
+    }
+    int *source = malloc((size_t)cand_list->n * 4 * sizeof *source), rc = 1;
+    if (source) {
+        int *x = source + cand_list->n, *y = x + cand_list->n, *chosen = y + cand_list->n;
+        crop_sources(cand_list, source, x, y);
+        td_dist d;
+        int k = td_pick(&ref, cand, cand_list->n, source, x, y, crop, per_image, K, chosen, &pool,
+                        &d);
+        for (int i = 0; i < k; i++)
+            printf("%s\n", cand_list->paths[chosen[i]]);
+        printf("distance\t%d\t%.4f\t%.4f\n", k, d.hist, d.spectrum);
+        rc = k < K;
+        if (rc)
+            fprintf(stderr, "texture-dist: only %d of %d candidates may be picked together\n", k, K);
+    }
+    free(source);
+    for (int i = 0; i < cand_list->n; i++)
+        td_set_free(&cand[i]);
+    free(cand);
+    td_set_free(&ref);
+    td_set_free(&pool);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    int levels = 4, gray = 0, bands = 0, a = 1;
+    int levels = 4, gray = 0, bands = 0, a = 1, K = -1, per_image = 0, crop = 0;
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--levels") && a + 1 < argc)
             levels = atoi(argv[++a]);
@@ -117,11 +204,17 @@ int main(int argc, char **argv)
             gray = 1;
         else if (!strcmp(argv[a], "--bands"))
             bands = 1;
+        else if (!strcmp(argv[a], "--pick") && a + 1 < argc)
+            K = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--per-image") && a + 1 < argc)
+            per_image = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--crop") && a + 1 < argc)
+            crop = atoi(argv[++a]);
         else
             usage();
     }
     int nsets = argc - a;
-    if (nsets < 1)
+    if (nsets < 1 || (K != -1 && (nsets != 2 || K < 1 || per_image < 0 || crop < 0)))
         usage();
     file_list *lists = calloc((size_t)nsets, sizeof *lists);
     td_set *sets = calloc((size_t)nsets, sizeof *sets);
@@ -149,6 +242,9 @@ int main(int argc, char **argv)
     if (!buf)
         return 1;
     char err[256];
+    if (K > 0)
+        return pick_main(&lists[0], &lists[1], K, per_image ? per_image : K, crop ? crop : n, n, C, levels,
+                         buf);
     for (int k = 0; k < nsets; k++)
         if (td_set_init(&sets[k], n, C, levels, err) || load_set(&lists[k], &sets[k], C, n, buf)) {
             if (err[0])

@@ -163,6 +163,101 @@ START_TEST(half_contrast_moves_by_its_known_amount)
 }
 END_TEST
 
+/* Each image of make_set's a set of its own. */
+static void make_singles(td_set *one, int count, int C, uint64_t seed0, variant v)
+{
+    char err[256];
+    float img[3 * N * N];
+    for (int i = 0; i < count; i++) {
+        ck_assert_int_eq(td_set_init(&one[i], N, C, 3, err), 0);
+        texture(img, C, seed0 + (uint64_t)i);
+        for (int c = 0; c < C; c++)
+            if (v == BLURRED)
+                box_blur(img + c * N * N, N, 2);
+            else if (v == FLAT)
+                for (int k = 0; k < N * N; k++)
+                    img[c * N * N + k] = 0.5f + 0.5f * (img[c * N * N + k] - 0.5f);
+        ck_assert_int_eq(td_set_add(&one[i], img, err), 0);
+        td_set_finish(&one[i]);
+    }
+}
+
+START_TEST(pooled_sets_equal_one_set)
+{
+    td_set whole, one[IMAGES], pool;
+    char err[256];
+    make_set(&whole, 3, 100, PLAIN);
+    make_singles(one, IMAGES, 3, 100, PLAIN);
+    ck_assert_int_eq(td_set_init(&pool, N, 3, 3, err), 0);
+    for (int round = 0; round < 2; round++) { /* reset keeps nothing of the first */
+        td_set_reset(&pool);
+        for (int i = IMAGES - 1; i >= 0; i--) /* merged runs in any order */
+            ck_assert_int_eq(td_set_add_set(&pool, &one[i], err), 0);
+        td_set_finish(&pool);
+        ck_assert_int_eq(pool.images, IMAGES);
+        for (int b = 0; b < whole.nbands; b++) {
+            ck_assert_uint_eq(pool.count[b], whole.count[b]);
+            for (size_t i = 0; i < whole.count[b]; i++)
+                ck_assert_float_eq(pool.coef[b][i], whole.coef[b][i]);
+        }
+        for (int r = 1; r <= N / 2; r++)
+            ck_assert_double_eq_tol(pool.power[r], whole.power[r], 1e-12 * whole.power[r]);
+    }
+    ck_assert_int_eq(td_set_add_set(&pool, &one[0], err), -1); /* finished */
+    td_set_free(&whole);
+    td_set_free(&pool);
+    for (int i = 0; i < IMAGES; i++)
+        td_set_free(&one[i]);
+}
+END_TEST
+
+START_TEST(pick_takes_the_same_texture_within_its_rules)
+{
+    /* candidates 0-3 draws of the reference's texture, 4-7 blurred, 8-11
+     * at half contrast */
+    enum { CANDS = 12 };
+    td_set ref, cand[CANDS], pool;
+    char err[256];
+    make_set(&ref, 3, 100, PLAIN);
+    make_singles(cand, 4, 3, 300, PLAIN);
+    make_singles(cand + 4, 4, 3, 400, BLURRED);
+    make_singles(cand + 8, 4, 3, 500, FLAT);
+    ck_assert_int_eq(td_set_init(&pool, N, 3, 3, err), 0);
+    int source[CANDS], x[CANDS], y[CANDS], chosen[CANDS];
+    for (int i = 0; i < CANDS; i++)
+        source[i] = i, x[i] = y[i] = -1;
+    td_dist d;
+    ck_assert_int_eq(td_pick(&ref, cand, CANDS, source, x, y, N, 4, 4, chosen, &pool, &d), 4);
+    int seen[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_lt(chosen[i], 4);
+        ck_assert_int_eq(seen[chosen[i]]++, 0);
+    }
+    ck_assert_double_lt(d.hist, 0.15);
+    /* 0-3 cut from one image: at most two of them, and 0 and 1 overlap */
+    for (int i = 0; i < 4; i++)
+        source[i] = 0, x[i] = 100 * i, y[i] = 0;
+    x[1] = N / 2;
+    ck_assert_int_eq(td_pick(&ref, cand, CANDS, source, x, y, N, 2, 4, chosen, &pool, &d), 4);
+    int same = 0, has0 = 0, has1 = 0;
+    for (int i = 0; i < 4; i++) {
+        same += chosen[i] < 4;
+        has0 |= chosen[i] == 0;
+        has1 |= chosen[i] == 1;
+    }
+    ck_assert_int_eq(same, 2);
+    ck_assert(!(has0 && has1));
+    /* one source only, one per source: one pick */
+    for (int i = 0; i < CANDS; i++)
+        source[i] = 7;
+    ck_assert_int_eq(td_pick(&ref, cand, CANDS, source, x, y, N, 1, 4, chosen, &pool, &d), 1);
+    td_set_free(&ref);
+    td_set_free(&pool);
+    for (int i = 0; i < CANDS; i++)
+        td_set_free(&cand[i]);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     td_set s;
@@ -184,6 +279,8 @@ int main(void)
     tcase_add_test(tc, identical_sets_are_at_zero);
     tcase_add_test(tc, another_draw_is_closer_than_a_blurred_one);
     tcase_add_test(tc, half_contrast_moves_by_its_known_amount);
+    tcase_add_test(tc, pooled_sets_equal_one_set);
+    tcase_add_test(tc, pick_takes_the_same_texture_within_its_rules);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return run_suite(s);
