@@ -53,20 +53,20 @@ licence() {
 i=0
 while read -r f; do
     name=$(basename "$f" .png)
-    read -r w h < <(identify -quiet -format '%w %h\n' "$f[0]")
+    read -r w h < <(identify -quiet -format '%w %h\n' "${f}[0]")
     # reference: up to ref_tiles of the image's non-overlapping tiles
     awk -v s="$size" -v w="$w" -v h="$h" -v seed="$((i + 1))" 'BEGIN {
         srand(seed)
         for (y = 0; y + s <= h; y += s) for (x = 0; x + s <= w; x += s) print rand(), x, y }' |
         sort -k1,1 | head -n "$ref_tiles" | while read -r _ x y; do
-            convert -quiet "$f[0]" -crop "${size}x$size+$x+$y" +repage -alpha off "${rgb[@]}" \
+            convert -quiet "${f}[0]" -crop "${size}x$size+$x+$y" +repage -alpha off "${rgb[@]}" \
                 "$T/ref/$name@$x,$y.png"
         done
     i=$((i + 1))
     grep -Eq "$licences" <<<"$(licence "$name")" || continue
     for ((y = 0; y + size <= h; y += size / 2)); do
         for ((x = 0; x + size <= w; x += size / 2)); do
-            convert -quiet "$f[0]" -crop "${size}x$size+$x+$y" +repage -alpha off "${rgb[@]}" \
+            convert -quiet "${f}[0]" -crop "${size}x$size+$x+$y" +repage -alpha off "${rgb[@]}" \
                 "$T/cand/$name@$x,$y.png"
         done
     done
