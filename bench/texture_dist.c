@@ -194,6 +194,32 @@ static int pick_main(const file_list *ref_list, const file_list *cand_list, int 
     return rc;
 }
 
+/* The table: each set's distance to the first (and per band with bands). */
+static int report(const file_list *lists, td_set *sets, int nsets, char **names, int n, int C,
+                  int levels, int bands, float *buf)
+{
+    char err[256] = "";
+    for (int k = 0; k < nsets; k++)
+        if (td_set_init(&sets[k], n, C, levels, err) || load_set(&lists[k], &sets[k], C, n, buf)) {
+            if (err[0])
+                fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+    printf("set\timages\thist\tspectrum\n");
+    for (int k = 0; k < nsets; k++) {
+        td_dist d = td_distance(&sets[0], &sets[k]);
+        printf("%s\t%d\t%.4f\t%.4f\n", names[k], sets[k].images, d.hist, d.spectrum);
+        if (bands)
+            for (int b = 0; b < sets[0].nbands; b++) {
+                int low = b >= 3 * levels * C;
+                printf("  band %s%d%s c%d\t%.4f\n", low ? "low" : "L", low ? levels : b / (3 * C),
+                       low ? "" : (const char *[]){"H", "V", "D"}[b / C % 3], b % C,
+                       td_band_distance(&sets[0], &sets[k], b));
+            }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int levels = 4, gray = 0, bands = 0, a = 1, K = -1, per_image = 0, crop = 0;
@@ -241,28 +267,9 @@ int main(int argc, char **argv)
     float *buf = malloc((size_t)3 * n * n * sizeof *buf);
     if (!buf)
         return 1;
-    char err[256];
-    if (K > 0)
-        return pick_main(&lists[0], &lists[1], K, per_image ? per_image : K, crop ? crop : n, n, C, levels,
-                         buf);
-    for (int k = 0; k < nsets; k++)
-        if (td_set_init(&sets[k], n, C, levels, err) || load_set(&lists[k], &sets[k], C, n, buf)) {
-            if (err[0])
-                fprintf(stderr, "%s\n", err);
-            return 1;
-        }
-    printf("set\timages\thist\tspectrum\n");
-    for (int k = 0; k < nsets; k++) {
-        td_dist d = td_distance(&sets[0], &sets[k]);
-        printf("%s\t%d\t%.4f\t%.4f\n", argv[a + k], sets[k].images, d.hist, d.spectrum);
-        if (bands)
-            for (int b = 0; b < sets[0].nbands; b++) {
-                int low = b >= 3 * levels * C;
-                printf("  band %s%d%s c%d\t%.4f\n", low ? "low" : "L", low ? levels : b / (3 * C),
-                       low ? "" : (const char *[]){"H", "V", "D"}[b / C % 3], b % C,
-                       td_band_distance(&sets[0], &sets[k], b));
-            }
-    }
+    int rc = K > 0 ? pick_main(&lists[0], &lists[1], K, per_image ? per_image : K,
+                               crop ? crop : n, n, C, levels, buf)
+                   : report(lists, sets, nsets, argv + a, n, C, levels, bands, buf);
     for (int k = 0; k < nsets; k++) {
         td_set_free(&sets[k]);
         for (int i = 0; i < lists[k].n; i++)
@@ -272,5 +279,5 @@ int main(int argc, char **argv)
     free(lists);
     free(sets);
     free(buf);
-    return 0;
+    return rc;
 }
