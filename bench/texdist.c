@@ -34,9 +34,7 @@ int td_set_init(td_set *s, int n, int channels, int levels, char *err)
     s->cap = calloc((size_t)s->nbands, sizeof *s->cap);
     s->power = calloc((size_t)n / 2 + 1, sizeof *s->power);
     s->ring_size = calloc((size_t)n / 2 + 1, sizeof *s->ring_size);
-    s->work = malloc(((size_t)2 * n * n + 2 * (size_t)n) * sizeof *s->work);
-    s->pyr = malloc((size_t)channels * n * n * 2 * sizeof *s->pyr);
-    if (!s->coef || !s->count || !s->cap || !s->power || !s->ring_size || !s->work || !s->pyr) {
+    if (!s->coef || !s->count || !s->cap || !s->power || !s->ring_size) {
         td_set_free(s);
         snprintf(err, 256, "texdist: out of memory");
         return -1;
@@ -56,6 +54,7 @@ void td_set_free(td_set *s)
     free(s->ring_size);
     free(s->work);
     free(s->pyr);
+    free(s->merge);
     memset(s, 0, sizeof *s);
 }
 
@@ -196,12 +195,29 @@ static void add_spectrum(td_set *s, const float *img)
         }
 }
 
+/* The scratch of td_set_add, allocated on first use. */
+static int add_scratch(td_set *s, char *err)
+{
+    size_t n = (size_t)s->n;
+    if (!s->work)
+        s->work = malloc((2 * n * n + 2 * n) * sizeof *s->work);
+    if (!s->pyr)
+        s->pyr = malloc((size_t)s->channels * n * n * 2 * sizeof *s->pyr);
+    if (!s->work || !s->pyr) {
+        snprintf(err, 256, "texdist: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int td_set_add(td_set *s, const float *img, char *err)
 {
     if (s->finished) {
         snprintf(err, 256, "texdist: set already finished");
         return -1;
     }
+    if (add_scratch(s, err))
+        return -1;
     if (add_bands(s, img, err))
         return -1;
     add_spectrum(s, img);
@@ -216,22 +232,27 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* v[0..m) and v[m..m+k) sorted -> v[0..m+k) sorted, in place from the back
- * (the k new values copied aside). */
-static void merge_tail(float *v, size_t m, size_t k)
+/* Band b's v[0..m) and v[m..m+k) sorted -> v[0..m+k) sorted, in place from
+ * the back (the k new values copied aside into s's merge scratch). */
+static void merge_tail(td_set *s, int b, size_t m, size_t k)
 {
+    float *v = s->coef[b];
     if (!m || !k || v[m - 1] <= v[m])
         return;
-    float *t = malloc(k * sizeof *t);
-    if (!t) { /* sorted all the same, slower */
-        qsort(v, m + k, sizeof *v, cmp_float);
-        return;
+    if (k > s->merge_cap) {
+        float *t = realloc(s->merge, k * sizeof *t);
+        if (!t) { /* sorted all the same, slower */
+            qsort(v, m + k, sizeof *v, cmp_float);
+            return;
+        }
+        s->merge = t;
+        s->merge_cap = k;
     }
+    float *t = s->merge;
     memcpy(t, v + m, k * sizeof *t);
     size_t i = m, j = k, o = m + k;
     while (j > 0)
         v[--o] = (i > 0 && v[i - 1] > t[j - 1]) ? v[--i] : t[--j];
-    free(t);
 }
 
 void td_set_reset(td_set *s)
@@ -257,7 +278,7 @@ int td_set_add_set(td_set *s, const td_set *part, char *err)
         if (append(s, b, part->coef[b], part->count[b], err))
             return -1;
         if (s->sorted)
-            merge_tail(s->coef[b], m, part->count[b]);
+            merge_tail(s, b, m, part->count[b]);
     }
     /* back to sums: finish divided by images and ring size */
     for (int r = 1; r <= s->n / 2; r++) {
@@ -268,8 +289,31 @@ int td_set_add_set(td_set *s, const td_set *part, char *err)
     return 0;
 }
 
+int td_set_copy(td_set *dst, const td_set *src, char *err)
+{
+    if (dst->n != src->n || dst->channels != src->channels || dst->levels != src->levels) {
+        snprintf(err, 256, "texdist: sets differ in size, channels or levels");
+        return -1;
+    }
+    td_set_reset(dst);
+    for (int b = 0; b < src->nbands; b++)
+        if (append(dst, b, src->coef[b], src->count[b], err))
+            return -1;
+    size_t rings = (size_t)src->n / 2 + 1;
+    memcpy(dst->power, src->power, rings * sizeof *dst->power);
+    memcpy(dst->ring_size, src->ring_size, rings * sizeof *dst->ring_size);
+    dst->images = src->images;
+    dst->sorted = src->sorted;
+    dst->finished = src->finished;
+    return 0;
+}
+
 void td_set_finish(td_set *s)
 {
+    free(s->work);
+    free(s->pyr);
+    s->work = NULL;
+    s->pyr = NULL;
     if (s->finished)
         return;
     for (int b = 0; b < s->nbands && !s->sorted; b++)
@@ -342,17 +386,24 @@ td_dist td_distance(const td_set *ref, const td_set *x)
     return d;
 }
 
-/* The distance to ref (hist + spectrum) of cand[chosen[0..k)] pooled, with
- * cand[extra] in slot skip (skip < 0: added; extra < 0: none). */
-static double pick_cost(const td_set *ref, const td_set *cand, const int *chosen, int k, int skip,
-                        int extra, td_set *pool, td_dist *d)
+/* base := cand[chosen[0..k)] pooled but for slot skip (not finished). */
+static int pick_base(const td_set *cand, const int *chosen, int k, int skip, td_set *base)
 {
     char err[256];
-    td_set_reset(pool);
+    td_set_reset(base);
     for (int i = 0; i < k; i++)
-        if (td_set_add_set(pool, &cand[i == skip ? extra : chosen[i]], err))
-            return INFINITY;
-    if (skip < 0 && extra >= 0 && td_set_add_set(pool, &cand[extra], err))
+        if (i != skip && td_set_add_set(base, &cand[chosen[i]], err))
+            return -1;
+    return 0;
+}
+
+/* The distance to ref (hist + spectrum) of base with cand[extra] added
+ * (extra < 0: none), pooled in pool; INFINITY out of memory. */
+static double pick_cost(const td_set *ref, const td_set *base, const td_set *cand, int extra,
+                        td_set *pool, td_dist *d)
+{
+    char err[256];
+    if (td_set_copy(pool, base, err) || (extra >= 0 && td_set_add_set(pool, &cand[extra], err)))
         return INFINITY;
     td_set_finish(pool);
     *d = td_distance(ref, pool);
@@ -376,38 +427,57 @@ static int pick_allowed(const int *source, const int *x, const int *y, int crop,
     return same < per_source;
 }
 
+/* The best candidate for slot skip (skip < 0: to join chosen[0..k)), or -1;
+ * its cost in *cost. */
+static int pick_best(const td_set *ref, const td_set *cand, int ncand, const int *source,
+                     const int *x, const int *y, int crop, int per_source, const int *chosen,
+                     int k, int skip, td_set *base, td_set *pool, double *cost)
+{
+    td_dist d;
+    int best = -1;
+    *cost = INFINITY;
+    if (pick_base(cand, chosen, k, skip, base))
+        return -1;
+    for (int c = 0; c < ncand; c++) {
+        if (!pick_allowed(source, x, y, crop, per_source, chosen, k, skip, c))
+            continue;
+        double e = pick_cost(ref, base, cand, c, pool, &d);
+        if (e < *cost)
+            *cost = e, best = c;
+    }
+    return best;
+}
+
 int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
             const int *y, int crop, int per_source, int k, int *chosen, td_set *pool, td_dist *dist)
 {
-    td_dist d;
-    double cost = INFINITY;
+    char err[256];
+    td_set base;
+    if (td_set_init(&base, ref->n, ref->channels, ref->levels, err))
+        return -1;
+    double cost = INFINITY, e;
     int n = 0;
     for (; n < k; n++) {
-        int best = -1;
-        double bc = INFINITY;
-        for (int c = 0; c < ncand; c++) {
-            if (!pick_allowed(source, x, y, crop, per_source, chosen, n, -1, c))
-                continue;
-            double e = pick_cost(ref, cand, chosen, n, -1, c, pool, &d);
-            if (e < bc)
-                bc = e, best = c;
-        }
+        int best = pick_best(ref, cand, ncand, source, x, y, crop, per_source, chosen, n, -1,
+                             &base, pool, &e);
         if (best < 0)
             break;
         chosen[n] = best;
-        cost = bc;
+        cost = e;
     }
     for (int improved = 1; improved;) {
         improved = 0;
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < ncand; c++) {
-                if (!pick_allowed(source, x, y, crop, per_source, chosen, n, i, c))
-                    continue;
-                double e = pick_cost(ref, cand, chosen, n, i, c, pool, &d);
-                if (e < cost - 1e-9)
-                    chosen[i] = c, cost = e, improved = 1;
-            }
+        for (int i = 0; i < n; i++) {
+            int best = pick_best(ref, cand, ncand, source, x, y, crop, per_source, chosen, n, i,
+                                 &base, pool, &e);
+            if (best >= 0 && e < cost - 1e-9)
+                chosen[i] = best, cost = e, improved = 1;
+        }
     }
-    pick_cost(ref, cand, chosen, n, -1, -1, pool, dist);
-    return n;
+    int rc = pick_base(cand, chosen, n, -1, &base) ||
+                     pick_cost(ref, &base, cand, -1, pool, dist) == INFINITY
+                 ? -1
+                 : n;
+    td_set_free(&base);
+    return rc;
 }

@@ -21,8 +21,10 @@ typedef struct {
     size_t *count, *cap;
     double *power;           /* [n/2 + 1]: summed ring power, then the mean */
     double *ring_size;       /* frequencies per ring */
-    double *work;            /* FFT scratch: 2 n n + 2 n */
-    float *pyr;              /* pyramid scratch: 2 low-pass planes and details */
+    double *work;            /* FFT scratch: 2 n n + 2 n (while adding images) */
+    float *pyr;              /* pyramid scratch: 2 low-pass planes and details (same) */
+    float *merge;            /* td_set_add_set's merge scratch */
+    size_t merge_cap;
     int finished;
     int sorted;              /* coef holds sorted runs merged (only sets added) */
 } td_set;
@@ -41,7 +43,10 @@ void td_set_reset(td_set *s);
 /* Adds a finished set's images (same n, channels and levels) to s, not
  * finished: the pooled coefficients and the image-weighted spectrum. */
 int td_set_add_set(td_set *s, const td_set *part, char *err);
-/* Sorts the coefficients and averages the spectrum; call before td_distance. */
+/* dst (initialised with src's n, channels and levels) becomes a copy of src. */
+int td_set_copy(td_set *dst, const td_set *src, char *err);
+/* Sorts the coefficients and averages the spectrum; call before td_distance.
+ * Releases the scratch of td_set_add: many finished sets fit in memory. */
 void td_set_finish(td_set *s);
 /* Both finished, with the same n, channels and levels. */
 td_dist td_distance(const td_set *ref, const td_set *x);
@@ -56,7 +61,8 @@ void td_set_free(td_set *s);
  * at most per_source of one source, and two crops of crop x crop from one
  * source may not overlap. pool: a set of ref's size, channels and levels,
  * scratch. Writes chosen[0..) and dist (the distance of the picked set);
- * returns how many were picked (< k where the rules leave too few). */
+ * returns how many were picked (< k where the rules leave too few), or -1
+ * out of memory. */
 int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
             const int *y, int crop, int per_source, int k, int *chosen, td_set *pool,
             td_dist *dist);

@@ -152,41 +152,36 @@ static int pick_main(const file_list *ref_list, const file_list *cand_list, int 
                      int crop, int n, int C, int levels, float *buf)
 {
     char err[256] = "";
-    td_set ref, pool, *cand = calloc((size_t)cand_list->n, sizeof *cand);
-    if (!cand || td_set_init(&ref, n, C, levels, err) || load_set(ref_list, &ref, C, n, buf) ||
-        td_set_init(&pool, n, C, levels, err)) {
-        fprintf(stderr, "%s\n", err[0] ? err : "texture-dist: out of memory");
-        return 1;
-    }
-    for (int i = 0; i < cand_list->n; i++) {
+    int nc = cand_list->n, rc = 1, k = 0;
+    td_set ref = {0}, pool = {0}, *cand = calloc((size_t)nc, sizeof *cand);
+    int *source = malloc((size_t)nc * 4 * sizeof *source);
+    if (!cand || !source || td_set_init(&ref, n, C, levels, err) ||
+        load_set(ref_list, &ref, C, n, buf) || td_set_init(&pool, n, C, levels, err))
+        goto done;
+    for (int i = 0; i < nc; i++) {
         file_list one = {cand_list->paths + i, 1};
-        if (td_set_init(&cand[i], n, C, levels, err) || load_set(&one, &cand[i], C, n, buf)) {
-            if (err[0])
-                fprintf(stderr, "%s\n", err);
-            return 1;
-        }
-        /* a finished set needs no scratch: hundreds of candidates fit */
-        free(cand[i].work);
-        free(cand[i].pyr);
-        cand[i].work = NULL;
-        cand[i].pyr = NULL;
+        if (td_set_init(&cand[i], n, C, levels, err) || load_set(&one, &cand[i], C, n, buf))
+            goto done;
     }
-    int *source = malloc((size_t)cand_list->n * 4 * sizeof *source), rc = 1;
-    if (source) {
-        int *x = source + cand_list->n, *y = x + cand_list->n, *chosen = y + cand_list->n;
-        crop_sources(cand_list, source, x, y);
-        td_dist d;
-        int k = td_pick(&ref, cand, cand_list->n, source, x, y, crop, per_image, K, chosen, &pool,
-                        &d);
-        for (int i = 0; i < k; i++)
-            printf("%s\n", cand_list->paths[chosen[i]]);
-        printf("distance\t%d\t%.4f\t%.4f\n", k, d.hist, d.spectrum);
-        rc = k < K;
-        if (rc)
-            fprintf(stderr, "texture-dist: only %d of %d candidates may be picked together\n", k, K);
-    }
+    int *x = source + nc, *y = x + nc, *chosen = y + nc;
+    crop_sources(cand_list, source, x, y);
+    td_dist d;
+    k = td_pick(&ref, cand, nc, source, x, y, crop, per_image, K, chosen, &pool, &d);
+    if (k < 0)
+        goto done;
+    for (int i = 0; i < k; i++)
+        printf("%s\n", cand_list->paths[chosen[i]]);
+    printf("distance\t%d\t%.4f\t%.4f\n", k, d.hist, d.spectrum);
+    rc = k < K;
+    if (rc)
+        fprintf(stderr, "texture-dist: only %d of %d candidates may be picked together\n", k, K);
+done:
+    if (rc && (k < 0 || !cand || !source))
+        fprintf(stderr, "texture-dist: out of memory\n");
+    else if (rc && err[0])
+        fprintf(stderr, "%s\n", err);
     free(source);
-    for (int i = 0; i < cand_list->n; i++)
+    for (int i = 0; cand && i < nc; i++)
         td_set_free(&cand[i]);
     free(cand);
     td_set_free(&ref);

@@ -47,20 +47,25 @@ static void texture(float *img, int C, uint64_t seed)
 
 typedef enum { PLAIN, BLURRED, FLAT } variant;
 
+/* The texture of seed, blurred (radius 2) or at half contrast as v says. */
+static void variant_image(float *img, int C, uint64_t seed, variant v)
+{
+    texture(img, C, seed);
+    for (int c = 0; c < C; c++)
+        if (v == BLURRED)
+            box_blur(img + c * N * N, N, 2);
+        else if (v == FLAT)
+            for (int k = 0; k < N * N; k++)
+                img[c * N * N + k] = 0.5f + 0.5f * (img[c * N * N + k] - 0.5f);
+}
+
 static void make_set(td_set *s, int C, uint64_t seed0, variant v)
 {
     char err[256];
     float img[3 * N * N];
     ck_assert_int_eq(td_set_init(s, N, C, 3, err), 0);
     for (int i = 0; i < IMAGES; i++) {
-        texture(img, C, seed0 + (uint64_t)i);
-        for (int c = 0; c < C; c++) {
-            if (v == BLURRED)
-                box_blur(img + c * N * N, N, 2);
-            if (v == FLAT)
-                for (int k = 0; k < N * N; k++)
-                    img[c * N * N + k] = 0.5f + 0.5f * (img[c * N * N + k] - 0.5f);
-        }
+        variant_image(img, C, seed0 + (uint64_t)i, v);
         ck_assert_int_eq(td_set_add(s, img, err), 0);
     }
     td_set_finish(s);
@@ -170,13 +175,7 @@ static void make_singles(td_set *one, int count, int C, uint64_t seed0, variant 
     float img[3 * N * N];
     for (int i = 0; i < count; i++) {
         ck_assert_int_eq(td_set_init(&one[i], N, C, 3, err), 0);
-        texture(img, C, seed0 + (uint64_t)i);
-        for (int c = 0; c < C; c++)
-            if (v == BLURRED)
-                box_blur(img + c * N * N, N, 2);
-            else if (v == FLAT)
-                for (int k = 0; k < N * N; k++)
-                    img[c * N * N + k] = 0.5f + 0.5f * (img[c * N * N + k] - 0.5f);
+        variant_image(img, C, seed0 + (uint64_t)i, v);
         ck_assert_int_eq(td_set_add(&one[i], img, err), 0);
         td_set_finish(&one[i]);
     }
@@ -204,6 +203,17 @@ START_TEST(pooled_sets_equal_one_set)
             ck_assert_double_eq_tol(pool.power[r], whole.power[r], 1e-12 * whole.power[r]);
     }
     ck_assert_int_eq(td_set_add_set(&pool, &one[0], err), -1); /* finished */
+    td_set copy; /* a copy of the unfinished pool, finished, is the pool */
+    ck_assert_int_eq(td_set_init(&copy, N, 3, 3, err), 0);
+    td_set_reset(&pool);
+    for (int i = 0; i < IMAGES; i++)
+        ck_assert_int_eq(td_set_add_set(&pool, &one[i], err), 0);
+    ck_assert_int_eq(td_set_copy(&copy, &pool, err), 0);
+    td_set_finish(&copy);
+    td_dist d = td_distance(&whole, &copy);
+    ck_assert_double_eq_tol(d.hist, 0, 1e-12);
+    ck_assert_double_eq_tol(d.spectrum, 0, 1e-9);
+    td_set_free(&copy);
     td_set_free(&whole);
     td_set_free(&pool);
     for (int i = 0; i < IMAGES; i++)
