@@ -384,7 +384,8 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
     }
     if (!st)
         st = optional_net(t, base, WP_TRAINER_FILL, C + 1, C, &init, err);
-    if (!st)
+    /* a flat prior does not upscale: a multi-scale base's up net stays out */
+    if (!st && !o->flat)
         st = optional_net(t, base, WP_TRAINER_UP, 4 * C, 3 * C, &init, err);
     /* a base's denoising entry net goes on into the result, untrained */
     if (!st && base && base->has_den && !o->flat) {
@@ -392,8 +393,14 @@ wp_status wp_trainer_create(const wp_train_options *o, const wp_prior *base, wp_
         t->prior->has_den = !st;
         t->prior->den_level = st ? 0 : base->den_level;
     }
-    for (size_t i = 0; base && !st && i < base->nmeta; i++)
-        st = wp_prior_set_meta(t->prior, base->meta[i].key, base->meta[i].value, err);
+    /* the base's metadata, but how nets left out were trained */
+    for (size_t i = 0; base && !st && i < base->nmeta; i++) {
+        const char *k = base->meta[i].key;
+        if ((!t->prior->has_up && !strcmp(k, "training.up")) ||
+            (!t->prior->has_fill && !strcmp(k, "training.fill")))
+            continue;
+        st = wp_prior_set_meta(t->prior, k, base->meta[i].value, err);
+    }
     /* A fine-tuned model keeps how its starting point was trained (every
      * earlier run, oldest first). */
     const char *before = base && o->finetune ? wp_prior_meta(base, "training") : NULL;

@@ -63,6 +63,22 @@ fi
     "$WPRIOR" info "$T/ema.safetensors" | grep -q "weight average 0.99" &&
     ok "--ema: the model says its weight average" || bad "--ema: $(cat "$T/err")"
 
+# --- a flat net fine-tuned from a multi-scale model with an up net: the
+# flat model holds its own net only (and not how the up net was trained),
+# and becomes a den; --layers 4: the depth of the tiny low-pass net it starts
+# from ---
+if "$WPRIOR" train "${TINY[@]}" --steps 10 --only up --finetune "$T/m.safetensors" --data "$T/imgs" \
+    -o "$T/mup.safetensors" -q 2>"$T/err" &&
+    "$WPRIOR" train "${TINY[@]}" --steps 10 --flat --layers 4 --finetune "$T/mup.safetensors" --data "$T/imgs" \
+        -o "$T/fl2.safetensors" -q 2>>"$T/err" &&
+    "$WPRIOR" info "$T/fl2.safetensors" >"$T/info" && ! grep -qE "^net up|^training.up" "$T/info" &&
+    "$WPRIOR" combine "$T/mup.safetensors" --den "$T/fl2.safetensors" -o "$T/mden.safetensors" 2>>"$T/err" &&
+    "$WPRIOR" info "$T/mden.safetensors" | grep -q "^net den"; then
+    ok "flat fine-tune of a model with an up net: no up tensors, combine --den takes it"
+else
+    bad "flat fine-tune from an up model: $(cat "$T/err" "$T/info")"
+fi
+
 # --- eval: table and plot ---
 if "$WPRIOR" eval -m "$T/m.safetensors" --flat "$T/flat.safetensors" --clean "$T/val" \
     --sigma 15,50 --plot "$T/plot.png" >"$T/eval" 2>"$T/err"; then
