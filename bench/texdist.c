@@ -60,6 +60,8 @@ void td_set_free(td_set *s)
 
 static int append(td_set *s, int b, const float *v, size_t m, char *err)
 {
+    if (!m) /* an empty band of an empty set: no buffer to copy from */
+        return 0;
     if (s->count[b] + m > s->cap[b]) {
         size_t cap = s->cap[b] ? s->cap[b] : 1024;
         while (cap < s->count[b] + m)
