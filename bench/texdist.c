@@ -268,10 +268,14 @@ void td_set_reset(td_set *s)
     s->sorted = 1;
 }
 
+static int same_shape(const td_set *a, const td_set *b)
+{
+    return a->n == b->n && a->channels == b->channels && a->levels == b->levels;
+}
+
 int td_set_add_set(td_set *s, const td_set *part, char *err)
 {
-    if (s->finished || !part->finished || part->n != s->n || part->channels != s->channels ||
-        part->levels != s->levels) {
+    if (s->finished || !part->finished || !same_shape(s, part)) {
         snprintf(err, 256, "texdist: sets differ in size, channels or levels, or are finished");
         return -1;
     }
@@ -293,7 +297,7 @@ int td_set_add_set(td_set *s, const td_set *part, char *err)
 
 int td_set_copy(td_set *dst, const td_set *src, char *err)
 {
-    if (dst->n != src->n || dst->channels != src->channels || dst->levels != src->levels) {
+    if (!same_shape(dst, src)) {
         snprintf(err, 256, "texdist: sets differ in size, channels or levels");
         return -1;
     }
@@ -370,8 +374,7 @@ double td_band_distance(const td_set *ref, const td_set *x, int b)
 td_dist td_distance(const td_set *ref, const td_set *x)
 {
     td_dist d = {NAN, NAN};
-    if (ref->n != x->n || ref->channels != x->channels || ref->levels != x->levels ||
-        !ref->images || !x->images)
+    if (!same_shape(ref, x) || !ref->images || !x->images)
         return d;
     double h = 0;
     for (int b = 0; b < ref->nbands; b++)
@@ -388,62 +391,71 @@ td_dist td_distance(const td_set *ref, const td_set *x)
     return d;
 }
 
+/* td_pick's inputs and its two scratch sets of ref's shape: base, the
+ * chosen crops pooled, and pool, base with one candidate more. */
+typedef struct {
+    const td_set *ref, *cand;
+    int ncand;
+    const int *source, *x, *y;
+    int crop, per_source;
+    td_set base, pool;
+} picker;
+
 /* base := cand[chosen[0..k)] pooled but for slot skip (not finished). */
-static int pick_base(const td_set *cand, const int *chosen, int k, int skip, td_set *base)
+static int pick_base(picker *p, const int *chosen, int k, int skip)
 {
     char err[256];
-    td_set_reset(base);
+    td_set_reset(&p->base);
     for (int i = 0; i < k; i++)
-        if (i != skip && td_set_add_set(base, &cand[chosen[i]], err))
+        if (i != skip && td_set_add_set(&p->base, &p->cand[chosen[i]], err))
             return -1;
     return 0;
 }
 
 /* The distance to ref (hist + spectrum) of base with cand[extra] added
- * (extra < 0: none), pooled in pool; INFINITY out of memory. */
-static double pick_cost(const td_set *ref, const td_set *base, const td_set *cand, int extra,
-                        td_set *pool, td_dist *d)
+ * (extra < 0: none); INFINITY out of memory. */
+static double pick_cost(picker *p, int extra, td_dist *d)
 {
     char err[256];
-    if (td_set_copy(pool, base, err) || (extra >= 0 && td_set_add_set(pool, &cand[extra], err)))
+    if (td_set_copy(&p->pool, &p->base, err) ||
+        (extra >= 0 && td_set_add_set(&p->pool, &p->cand[extra], err)))
         return INFINITY;
-    td_set_finish(pool);
-    *d = td_distance(ref, pool);
+    td_set_finish(&p->pool);
+    *d = td_distance(p->ref, &p->pool);
     return d->hist + d->spectrum;
 }
 
 /* Whether candidate c may take slot skip of chosen[0..k) (skip < 0: join):
  * not there already, at most per_source of its source, no overlap. */
-static int pick_allowed(const int *source, const int *x, const int *y, int crop, int per_source,
-                        const int *chosen, int k, int skip, int c)
+static int pick_allowed(const picker *p, const int *chosen, int k, int skip, int c)
 {
+    const int *source = p->source, *x = p->x, *y = p->y;
     int same = 0;
     for (int i = 0; i < k; i++) {
         int o = chosen[i];
         if (i == skip || source[o] != source[c])
             continue;
-        if (o == c || (x[o] >= 0 && x[c] >= 0 && abs(x[o] - x[c]) < crop && abs(y[o] - y[c]) < crop))
+        if (o == c || (x[o] >= 0 && x[c] >= 0 && abs(x[o] - x[c]) < p->crop &&
+                       abs(y[o] - y[c]) < p->crop))
             return 0;
         same++;
     }
-    return same < per_source;
+    return same < p->per_source;
 }
 
 /* The best candidate for slot skip (skip < 0: to join chosen[0..k)), or -1;
  * its cost in *cost. */
-static int pick_best(const td_set *ref, const td_set *cand, int ncand, const int *source,
-                     const int *x, const int *y, int crop, int per_source, const int *chosen,
-                     int k, int skip, td_set *base, td_set *pool, double *cost)
+static int pick_best(picker *p, const int *chosen, int k, int skip, double *cost)
 {
     td_dist d;
     int best = -1;
     *cost = INFINITY;
-    if (pick_base(cand, chosen, k, skip, base))
+    if (pick_base(p, chosen, k, skip))
         return -1;
-    for (int c = 0; c < ncand; c++) {
-        if (!pick_allowed(source, x, y, crop, per_source, chosen, k, skip, c))
+    for (int c = 0; c < p->ncand; c++) {
+        if (!pick_allowed(p, chosen, k, skip, c))
             continue;
-        double e = pick_cost(ref, base, cand, c, pool, &d);
+        double e = pick_cost(p, c, &d);
         if (e < *cost)
             *cost = e, best = c;
     }
@@ -451,17 +463,17 @@ static int pick_best(const td_set *ref, const td_set *cand, int ncand, const int
 }
 
 int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
-            const int *y, int crop, int per_source, int k, int *chosen, td_set *pool, td_dist *dist)
+            const int *y, int crop, int per_source, int k, int *chosen, td_dist *dist)
 {
     char err[256];
-    td_set base;
-    if (td_set_init(&base, ref->n, ref->channels, ref->levels, err))
-        return -1;
+    picker p = {ref, cand, ncand, source, x, y, crop, per_source, {0}, {0}};
+    int rc = -1, n = 0;
+    if (td_set_init(&p.base, ref->n, ref->channels, ref->levels, err) ||
+        td_set_init(&p.pool, ref->n, ref->channels, ref->levels, err))
+        goto done;
     double cost = INFINITY, e;
-    int n = 0;
     for (; n < k; n++) {
-        int best = pick_best(ref, cand, ncand, source, x, y, crop, per_source, chosen, n, -1,
-                             &base, pool, &e);
+        int best = pick_best(&p, chosen, n, -1, &e);
         if (best < 0)
             break;
         chosen[n] = best;
@@ -470,16 +482,15 @@ int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source,
     for (int improved = 1; improved;) {
         improved = 0;
         for (int i = 0; i < n; i++) {
-            int best = pick_best(ref, cand, ncand, source, x, y, crop, per_source, chosen, n, i,
-                                 &base, pool, &e);
+            int best = pick_best(&p, chosen, n, i, &e);
             if (best >= 0 && e < cost - 1e-9)
                 chosen[i] = best, cost = e, improved = 1;
         }
     }
-    int rc = pick_base(cand, chosen, n, -1, &base) ||
-                     pick_cost(ref, &base, cand, -1, pool, dist) == INFINITY
-                 ? -1
-                 : n;
-    td_set_free(&base);
+    if (!pick_base(&p, chosen, n, -1) && pick_cost(&p, -1, dist) != INFINITY)
+        rc = n;
+done:
+    td_set_free(&p.base);
+    td_set_free(&p.pool);
     return rc;
 }

@@ -59,13 +59,11 @@ void td_set_free(td_set *s);
  * for another while that brings the set closer. source[i] numbers the image
  * candidate i was cut from, x[i], y[i] its corner there (-1: unknown):
  * at most per_source of one source, and two crops of crop x crop from one
- * source may not overlap. pool: a set of ref's size, channels and levels,
- * scratch. Writes chosen[0..) and dist (the distance of the picked set);
- * returns how many were picked (< k where the rules leave too few), or -1
- * out of memory. */
+ * source may not overlap. Writes chosen[0..) and dist (the distance of the
+ * picked set); returns how many were picked (< k where the rules leave too
+ * few), or -1 out of memory. */
 int td_pick(const td_set *ref, const td_set *cand, int ncand, const int *source, const int *x,
-            const int *y, int crop, int per_source, int k, int *chosen, td_set *pool,
-            td_dist *dist);
+            const int *y, int crop, int per_source, int k, int *chosen, td_dist *dist);
 
 /* Exposed for the tests. */
 /* W1 between two sorted samples (the integral of |F_a - F_b|). */

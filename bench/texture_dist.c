@@ -15,7 +15,6 @@
  * at X,Y of source NAME, and two crops of one source may not overlap.
  * Prints the chosen files and the set's distance. */
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,10 +152,10 @@ static int pick_main(const file_list *ref_list, const file_list *cand_list, int 
 {
     char err[256] = "";
     int nc = cand_list->n, rc = 1, k = 0;
-    td_set ref = {0}, pool = {0}, *cand = calloc((size_t)nc, sizeof *cand);
+    td_set ref = {0}, *cand = calloc((size_t)nc, sizeof *cand);
     int *source = malloc((size_t)nc * 4 * sizeof *source);
     if (!cand || !source || td_set_init(&ref, n, C, levels, err) ||
-        load_set(ref_list, &ref, C, n, buf) || td_set_init(&pool, n, C, levels, err))
+        load_set(ref_list, &ref, C, n, buf))
         goto done;
     for (int i = 0; i < nc; i++) {
         file_list one = {cand_list->paths + i, 1};
@@ -166,7 +165,7 @@ static int pick_main(const file_list *ref_list, const file_list *cand_list, int 
     int *x = source + nc, *y = x + nc, *chosen = y + nc;
     crop_sources(cand_list, source, x, y);
     td_dist d;
-    k = td_pick(&ref, cand, nc, source, x, y, crop, per_image, K, chosen, &pool, &d);
+    k = td_pick(&ref, cand, nc, source, x, y, crop, per_image, K, chosen, &d);
     if (k < 0)
         goto done;
     for (int i = 0; i < k; i++)
@@ -185,7 +184,6 @@ done:
         td_set_free(&cand[i]);
     free(cand);
     td_set_free(&ref);
-    td_set_free(&pool);
     return rc;
 }
 
