@@ -39,9 +39,9 @@ sf() {
 }
 IMG='(vector-ref (cadr (gimp-image-list)) 0)'
 
-# wait_file FILE: waits up to 60 s for GIMP to write FILE.
+# wait_file FILE: waits up to 5 minutes for GIMP to write FILE.
 wait_file() {
-    for _ in $(seq 300); do [ -s "$1" ] && { sleep 0.3; return 0; }; sleep 0.2; done
+    for _ in $(seq 1500); do [ -s "$1" ] && { sleep 0.3; return 0; }; sleep 0.2; done
     return 1
 }
 
@@ -58,12 +58,12 @@ open_dialog() {
     local proc=$1 name=$2 title=$3
     : >"$T/report.txt"
     sf "(let ((img $IMG)) ($proc RUN-INTERACTIVE img (active img) $4))"
-    WID=$(timeout 60 xdotool search --sync --name "$title" | head -1)
+    WID=$(wait_window 300 --name "$title")
     [ -n "$WID" ] || { bad "$name dialog: did not open"; return 1; }
     ok "$name dialog opens"
     xdotool mousemove 1279 899 # no tooltip over the screenshot
     local line=
-    for _ in $(seq 600); do
+    for _ in $(seq 900); do
         line=$(grep "^preview $name " "$T/report.txt" | tail -1)
         [ -n "$line" ] && break
         sleep 0.2
@@ -96,8 +96,8 @@ focus() {
 press() {
     focus "$WID"
     xdotool key "$1"
-    for _ in $(seq 100); do
-        xdotool search --name "$2" >/dev/null 2>&1 || return 0
+    for _ in $(seq 600); do
+        find_window --name "$2" >/dev/null || return 0
         sleep 0.2
     done
     bad "$1 did not close the dialog"
@@ -105,7 +105,7 @@ press() {
 
 # undo: Ctrl+Z in the image window (titled "rgb.png-1.0 (...)").
 undo() {
-    focus "$(xdotool search --name 'rgb\.png-[0-9]' | head -1)"
+    focus "$(find_window --name 'rgb\.png-[0-9]')"
     xdotool key ctrl+z
     sleep 1
 }
@@ -201,10 +201,10 @@ sf "(let ((img $IMG)) (gimp-selection-none img))"
 # ---- cancel in the progress window: OK at once (the preview is not done,
 # so the full run starts), then Escape in the progress window ----
 sf "(let ((img $IMG)) (plug-in-wprior-sample RUN-INTERACTIVE img (active img) \"\" 0 0 4 1 0))"
-WID=$(timeout 60 xdotool search --sync --name '^Sample from prior' | head -1)
+WID=$(wait_window 300 --name '^Sample from prior')
 if [ -n "$WID" ]; then
     press Return '^Sample from prior'
-    PW=$(timeout 30 xdotool search --sync --name '^Sampling \(Wavelet' | head -1)
+    PW=$(wait_window 120 --name '^Sampling \(Wavelet')
     sleep 0.5
     t0=$(date +%s%N)
     WID=$PW

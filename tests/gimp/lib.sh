@@ -38,6 +38,35 @@ setup_gimp() {
     cp -r "$SRC/help/en" "$GIMP2_DIRECTORY/plug-ins/wavelet-prior/help/" # as meson installs it
 }
 
+# find_window [xdotool search options] PATTERN: prints the first window
+# whose name matches (status 1: none).  xdotool dies of BadWindow when a
+# window vanishes while it searches (a tooltip, a progress window), with
+# no answer: such a search runs again.
+find_window() {
+    local out
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        out=$(xdotool search "$@" 2>"$T/xdotool.err")
+        if ! grep -q "X Error" "$T/xdotool.err"; then
+            [ -n "$out" ] || return 1
+            echo "${out%%$'\n'*}"
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_window SECONDS [options] PATTERN: waits for such a window, prints it.
+wait_window() {
+    local end=$((SECONDS + $1))
+    shift
+    while [ "$SECONDS" -lt "$end" ]; do
+        find_window "$@" && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # help_check NAME PROC PLUGIN_DIR: F1 in the dialog $WID asks for PROC's
 # help page, installed in PLUGIN_DIR/help (the dialogs only report it
 # under test: nothing is launched).
@@ -46,7 +75,7 @@ help_check() {
     xdotool mousemove --window "$WID" 40 40
     xdotool windowfocus "$WID" 2>/dev/null
     xdotool key F1
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         line=$(grep "^help $1 " "$T/report.txt" | tail -1)
         [ -n "$line" ] && break
         sleep 0.2
@@ -302,7 +331,7 @@ help_uri_check() {
 # menu's last item.
 menu_f1_check() {
     local w
-    w=$(xdotool search --onlyvisible --name 'GIMP$' | head -1)
+    w=$(find_window --onlyvisible --name 'GIMP$')
     xdotool mousemove --window "$w" 380 300
     xdotool windowfocus "$w" 2>/dev/null
     sleep 0.5

@@ -101,7 +101,7 @@ wait_mark() {
 # preview; the first time checks the preview pixels and takes a screenshot.
 open_dialog() {
     local name=$1 title=$2 again=${3:-}
-    WID=$(timeout 300 xdotool search --sync --onlyvisible --name "$title" | head -1)
+    WID=$(wait_window 300 --onlyvisible --name "$title")
     [ -n "$WID" ] || { bad "$name dialog: did not open"; return 1; }
     [ -n "$again" ] || ok "$name dialog opens"
     xdotool mousemove 1279 899
@@ -140,7 +140,7 @@ close_with() {
     for _ in 1 2 3; do
         press "$1"
         for _ in $(seq 25); do
-            xdotool search --onlyvisible --name "$2" >/dev/null 2>&1 || return 0
+            find_window --onlyvisible --name "$2" >/dev/null || return 0
             sleep 0.2
         done
     done
@@ -149,8 +149,7 @@ close_with() {
 # undo: Ctrl+Z in GIMP's image window.
 undo() {
     local w
-    w=$(xdotool search --onlyvisible --name 'GIMP$' | head -1)
-    [ -n "$w" ] || w=$(xdotool search --onlyvisible --name 'rgb' | head -1)
+    w=$(find_window --onlyvisible --name 'GIMP$') || w=$(find_window --onlyvisible --name 'rgb')
     xdotool mousemove --window "$w" 300 300
     xdotool windowfocus "$w" 2>/dev/null
     xdotool key ctrl+z
