@@ -85,13 +85,6 @@ open_dialog() {
     fi
 }
 
-# focus WINDOW: keyboard focus (there is no window manager; the pointer
-# goes there too, as X gives focus to the window under it).
-focus() {
-    xdotool mousemove --window "$1" 40 40
-    xdotool windowfocus "$1" 2>/dev/null
-}
-
 # press KEY TITLE: sends KEY to the dialog and waits until it is gone.
 press() {
     focus "$WID"

@@ -67,13 +67,20 @@ wait_window() {
     return 1
 }
 
+# focus WINDOW [X Y]: keyboard focus (there is no window manager; the
+# pointer goes there too, at X,Y in the window, as X gives focus to the
+# window under it).
+focus() {
+    xdotool mousemove --window "$1" "${2:-40}" "${3:-40}"
+    xdotool windowfocus "$1" 2>/dev/null
+}
+
 # help_check NAME PROC PLUGIN_DIR: F1 in the dialog $WID asks for PROC's
 # help page, installed in PLUGIN_DIR/help (the dialogs only report it
 # under test: nothing is launched).
 help_check() {
     local line= file
-    xdotool mousemove --window "$WID" 40 40
-    xdotool windowfocus "$WID" 2>/dev/null
+    focus "$WID"
     xdotool key F1
     for _ in $(seq 300); do
         line=$(grep "^help $1 " "$T/report.txt" | tail -1)
@@ -101,8 +108,7 @@ zoom_check() {
         xdotool mousemove --window "$WID" $(($3 + $5 / 2)) $(($4 + $6 / 2)) click 4
         xdotool mousemove 1279 899
     else
-        xdotool mousemove --window "$WID" 40 40
-        xdotool windowfocus "$WID" 2>/dev/null
+        focus "$WID"
         xdotool key "$keys"
         xdotool mousemove 1279 899
     fi
@@ -332,8 +338,7 @@ help_uri_check() {
 menu_f1_check() {
     local w
     w=$(find_window --onlyvisible --name 'GIMP$')
-    xdotool mousemove --window "$w" 380 300
-    xdotool windowfocus "$w" 2>/dev/null
+    focus "$w" 380 300
     sleep 0.5
     xdotool key F10
     for _ in 1 2 3 4 5; do sleep 0.3; xdotool key Right; done

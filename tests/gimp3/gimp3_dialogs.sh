@@ -129,8 +129,7 @@ open_dialog() {
 
 # press KEY: sends KEY to the dialog.
 press() {
-    xdotool mousemove --window "$WID" 40 40
-    xdotool windowfocus "$WID" 2>/dev/null
+    focus "$WID"
     xdotool key "$1"
 }
 
@@ -150,8 +149,7 @@ close_with() {
 undo() {
     local w
     w=$(find_window --onlyvisible --name 'GIMP$') || w=$(find_window --onlyvisible --name 'rgb')
-    xdotool mousemove --window "$w" 300 300
-    xdotool windowfocus "$w" 2>/dev/null
+    focus "$w" 300 300
     xdotool key ctrl+z
     sleep 1
 }
